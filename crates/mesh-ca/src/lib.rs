@@ -1,0 +1,3 @@
+//! mesh-ca (in progress).
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]

@@ -1,0 +1,56 @@
+//! # mesh-model
+//!
+//! The domain of a multicluster service mesh, as Istio's multicluster design describes it: validated
+//! identifiers, the mesh document (clusters, networks, links, services, endpoints), Istio's
+//! MeshNetworks format with its validation, and the pure functions that resolve what the document
+//! means: each endpoint's network, the gateway set, which control plane manages which cluster.
+//!
+//! No I/O: callers read files and pass text or values in.
+//!
+//! ```
+//! use mesh_model::{MeshDocument, NetworkResolver};
+//! let doc = MeshDocument::from_yaml(r#"
+//! apiVersion: meshspan/v1alpha1
+//! kind: Mesh
+//! metadata: {name: demo}
+//! spec:
+//!   clusters:
+//!   - {name: c1, network: n1}
+//!   services:
+//!   - name: foo
+//!     namespace: ns1
+//!     endpoints: [{cluster: c1, address: 10.0.0.1}]
+//! "#)?;
+//! assert!(doc.check().is_empty());
+//! let networks = NetworkResolver::new(&doc.spec);
+//! let ep = &doc.spec.services[0].endpoints[0];
+//! assert_eq!(networks.network_of(ep).map(|n| n.as_str()), Some("n1"));
+//! # Ok::<(), mesh_model::DocumentError>(())
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod check;
+mod document;
+mod gateway;
+mod id;
+mod meshnetworks;
+mod resolve;
+#[cfg(feature = "proptest")]
+pub mod strategies;
+
+pub use check::ModelError;
+pub use document::{
+    API_VERSION, ApiServer, Cluster, DocumentError, Endpoint, Exposure, KIND, Link, MeshDocument,
+    MeshSpec, Metadata, Service, ServicePort, TlsMode,
+};
+pub use gateway::{Gateway, GatewayResolution, GatewaySource, UnresolvedGateway, resolve_gateways};
+pub use id::{
+    ClusterId, IdError, Locality, Namespace, NetworkId, ServiceKey, ServiceKeyError, ServiceName,
+    SpiffeId, TrustDomain,
+};
+pub use meshnetworks::{
+    GatewayAddress, MeshNetworks, MeshNetworksError, MeshNetworksErrors, MeshNetworksParseError,
+    Network, NetworkEndpoints, NetworkErrorKind, NetworkGateway,
+};
+pub use resolve::NetworkResolver;

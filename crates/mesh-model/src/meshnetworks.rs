@@ -1,0 +1,529 @@
+//! Istio's MeshNetworks document (`mesh/v1alpha1/network.proto`), read and validated exactly as istiod
+//! does (rules P1–P3 and V1–V6 of `spec/meshnetworks.md`).
+//!
+//! Field names are the protobuf-JSON names (`fromCidr`, `registryServiceName`, ...); the proto field
+//! names (`from_cidr`, ...) are accepted too, as the protobuf JSON mapping does. Unknown fields are
+//! ignored (P1). A oneof given twice is an error, as protobuf JSON decoders report it.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::IpAddr;
+
+use serde::de::{self, Deserializer};
+use serde::{Deserialize, Serialize, Serializer};
+
+use crate::id::is_istio_dns1123_label;
+
+/// Istio's `MeshNetworks`: network name → network.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MeshNetworks {
+    /// The networks, keyed by name. Names are not validated by Istio (V7).
+    #[serde(default)]
+    pub networks: BTreeMap<String, Network>,
+}
+
+/// One network of [`MeshNetworks`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Network {
+    /// Which endpoints belong to this network.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub endpoints: Vec<NetworkEndpoints>,
+    /// How other networks reach this one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gateways: Vec<NetworkGateway>,
+}
+
+/// `NetworkEndpoints`: the oneof `fromCidr` | `fromRegistry` (either may be absent: rule P3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NetworkEndpoints {
+    /// `fromCidr`: endpoint IPs in this CIDR belong to the network (kept as written: V2 validates it).
+    FromCidr(String),
+    /// `fromRegistry`: every endpoint of this registry (cluster) belongs to the network.
+    FromRegistry(String),
+    /// Neither field was set.
+    Unset,
+}
+
+/// The gateway's address oneof: `registryServiceName` | `address`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum GatewayAddress {
+    /// `registryServiceName`: FQDN of the gateway Service in the registries of this network.
+    RegistryServiceName(String),
+    /// `address`: an IP address or a DNS name.
+    Address(String),
+}
+
+/// `IstioNetworkGateway`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetworkGateway {
+    /// Where the gateway is; `None` when neither field was given (legal, ignored at runtime: P3).
+    pub gw: Option<GatewayAddress>,
+    /// The gateway's mTLS (SNI auto-passthrough) port; 0 when omitted (then V6 rejects it).
+    pub port: u32,
+    /// Accepted and ignored by istiod (R7).
+    pub locality: String,
+}
+
+/// Fields of a oneof-bearing message, as they came in (both spellings accepted).
+#[derive(Deserialize)]
+struct RawEndpoints {
+    #[serde(default, alias = "from_cidr", rename = "fromCidr")]
+    from_cidr: Option<String>,
+    #[serde(default, alias = "from_registry", rename = "fromRegistry")]
+    from_registry: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for NetworkEndpoints {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = RawEndpoints::deserialize(d)?;
+        match (raw.from_cidr, raw.from_registry) {
+            (Some(_), Some(_)) => Err(de::Error::custom(
+                "both fromCidr and fromRegistry are set, but they are a oneof",
+            )),
+            (Some(c), None) => Ok(Self::FromCidr(c)),
+            (None, Some(r)) => Ok(Self::FromRegistry(r)),
+            (None, None) => Ok(Self::Unset),
+        }
+    }
+}
+
+impl Serialize for NetworkEndpoints {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        match self {
+            Self::FromCidr(c) => m.serialize_entry("fromCidr", c)?,
+            Self::FromRegistry(r) => m.serialize_entry("fromRegistry", r)?,
+            Self::Unset => {}
+        }
+        m.end()
+    }
+}
+
+/// A protobuf-JSON `uint32`: a number or a decimal string.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ProtoU32 {
+    Number(u64),
+    Text(String),
+}
+
+#[derive(Deserialize)]
+struct RawGateway {
+    #[serde(default, alias = "registry_service_name", rename = "registryServiceName")]
+    registry_service_name: Option<String>,
+    #[serde(default)]
+    address: Option<String>,
+    #[serde(default)]
+    port: Option<ProtoU32>,
+    #[serde(default)]
+    locality: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for NetworkGateway {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = RawGateway::deserialize(d)?;
+        let gw = match (raw.registry_service_name, raw.address) {
+            (Some(_), Some(_)) => {
+                return Err(de::Error::custom(
+                    "both registryServiceName and address are set, but they are a oneof",
+                ));
+            }
+            (Some(s), None) => Some(GatewayAddress::RegistryServiceName(s)),
+            (None, Some(a)) => Some(GatewayAddress::Address(a)),
+            (None, None) => None,
+        };
+        let port = match raw.port {
+            None => 0,
+            Some(ProtoU32::Number(n)) => u32::try_from(n)
+                .map_err(|_| de::Error::custom(format!("port {n} does not fit a uint32")))?,
+            Some(ProtoU32::Text(t)) => t
+                .parse::<u32>()
+                .map_err(|_| de::Error::custom(format!("port {t:?} is not a uint32")))?,
+        };
+        Ok(Self {
+            gw,
+            port,
+            locality: raw.locality.unwrap_or_default(),
+        })
+    }
+}
+
+impl Serialize for NetworkGateway {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        match &self.gw {
+            Some(GatewayAddress::RegistryServiceName(n)) => {
+                m.serialize_entry("registryServiceName", n)?
+            }
+            Some(GatewayAddress::Address(a)) => m.serialize_entry("address", a)?,
+            None => {}
+        }
+        if self.port != 0 {
+            m.serialize_entry("port", &self.port)?;
+        }
+        if !self.locality.is_empty() {
+            m.serialize_entry("locality", &self.locality)?;
+        }
+        m.end()
+    }
+}
+
+/// A MeshNetworks document that could not be decoded (rule P1).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("failed to convert to proto. {detail}")]
+pub struct MeshNetworksParseError {
+    /// What the decoder said.
+    pub detail: String,
+}
+
+impl MeshNetworks {
+    /// Parses a MeshNetworks YAML (or JSON, a subset of YAML) document as istiod does (P1): unknown
+    /// fields are ignored, an empty document is `networks: {}`.
+    ///
+    /// ```
+    /// use mesh_model::MeshNetworks;
+    /// let mn = MeshNetworks::from_yaml("networks:\n  n1:\n    gateways: [{address: 1.1.1.1, port: 15443}]\n")?;
+    /// assert!(mn.validate(true).is_ok());
+    /// # Ok::<(), mesh_model::MeshNetworksParseError>(())
+    /// ```
+    pub fn from_yaml(text: &str) -> Result<Self, MeshNetworksParseError> {
+        if text.trim().is_empty() {
+            return Ok(Self::default());
+        }
+        let value: serde_json::Value =
+            serde_saphyr::from_str(text).map_err(|e| MeshNetworksParseError {
+                detail: e.to_string(),
+            })?;
+        if value.is_null() {
+            return Ok(Self::default());
+        }
+        serde_json::from_value(value).map_err(|e| MeshNetworksParseError {
+            detail: e.to_string(),
+        })
+    }
+
+    /// Validates the document with Istio's rules V1–V6. `resolve_hostname_gateways` is istiod's
+    /// `RESOLVE_HOSTNAME_GATEWAYS` (default `true`), which decides whether hostname gateways are valid.
+    ///
+    /// Errors come in network-name order (Istio visits networks in map order, so its order across
+    /// networks is unspecified; within a network the order is Istio's).
+    pub fn validate(&self, resolve_hostname_gateways: bool) -> Result<(), MeshNetworksErrors> {
+        let mut errors = Vec::new();
+        for (name, network) in &self.networks {
+            errors.extend(
+                validate_network(network, resolve_hostname_gateways)
+                    .into_iter()
+                    .map(|kind| MeshNetworksError {
+                        network: name.clone(),
+                        kind,
+                    }),
+            );
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(MeshNetworksErrors(errors))
+        }
+    }
+}
+
+fn validate_network(network: &Network, resolve_hostname_gateways: bool) -> Vec<NetworkErrorKind> {
+    let mut errs = Vec::new();
+    for ep in &network.endpoints {
+        match ep {
+            NetworkEndpoints::FromCidr(cidr) => {
+                if let Some(e) = check_ip_subnet(cidr) {
+                    errs.push(e);
+                }
+            }
+            NetworkEndpoints::FromRegistry(r) => {
+                if !is_istio_dns1123_label(r) {
+                    errs.push(NetworkErrorKind::InvalidRegistryName(r.clone()));
+                }
+            }
+            NetworkEndpoints::Unset => {}
+        }
+    }
+    for gw in &network.gateways {
+        match &gw.gw {
+            Some(GatewayAddress::RegistryServiceName(name)) => {
+                if let Err(e) = check_fqdn(name) {
+                    errs.push(e);
+                }
+            }
+            Some(GatewayAddress::Address(addr)) => {
+                if parse_go_addr(addr).is_none() {
+                    if !resolve_hostname_gateways {
+                        errs.push(NetworkErrorKind::HostnameNotAllowed(addr.clone()));
+                    } else if check_fqdn(addr).is_err() {
+                        // V5: istiod builds a fresh error list here, so what this network collected
+                        // so far is lost. Reproduced on purpose.
+                        errs = vec![NetworkErrorKind::InvalidAddress(addr.clone())];
+                    }
+                }
+            }
+            None => {}
+        }
+        if gw.port == 0 || gw.port > 65535 {
+            errs.push(NetworkErrorKind::PortOutOfRange(gw.port));
+        }
+    }
+    errs
+}
+
+/// V2: `ValidateIPSubnet`.
+fn check_ip_subnet(v: &str) -> Option<NetworkErrorKind> {
+    if v.matches('/').count() == 1 {
+        if parse_go_prefix(v) {
+            None
+        } else {
+            Some(NetworkErrorKind::InvalidCidr(v.to_owned()))
+        }
+    } else if parse_go_addr(v).is_some() {
+        None
+    } else {
+        Some(NetworkErrorKind::InvalidIp(v.to_owned()))
+    }
+}
+
+/// Go's `netip.ParseAddr`: an IPv4 dotted quad (no leading zeros) or IPv6, with an optional zone on
+/// IPv6 (`fe80::1%eth0`). Rust's parser has no zones, hence this wrapper.
+pub(crate) fn parse_go_addr(v: &str) -> Option<IpAddr> {
+    match v.split_once('%') {
+        None => v.parse().ok(),
+        Some((ip, zone)) if !zone.is_empty() => match ip.parse() {
+            Ok(IpAddr::V6(a)) => Some(IpAddr::V6(a)),
+            _ => None,
+        },
+        Some(_) => None,
+    }
+}
+
+/// Go's `netip.ParsePrefix`: address (no zone) `/` decimal bits (no sign, no leading zero) fitting the
+/// family; host bits may be set.
+fn parse_go_prefix(v: &str) -> bool {
+    let Some((addr, bits)) = v.split_once('/') else {
+        return false;
+    };
+    let Ok(addr) = addr.parse::<IpAddr>() else {
+        return false;
+    };
+    if bits.is_empty()
+        || !bits.bytes().all(|b| b.is_ascii_digit())
+        || (bits.len() > 1 && bits.starts_with('0'))
+    {
+        return false;
+    }
+    let max = if addr.is_ipv4() { 32 } else { 128 };
+    bits.parse::<u32>().is_ok_and(|b| b <= max)
+}
+
+/// V4: Istio's `ValidateFQDN`.
+fn check_fqdn(v: &str) -> Result<(), NetworkErrorKind> {
+    if v.len() > 255 {
+        return Err(NetworkErrorKind::DomainTooLong(v.to_owned()));
+    }
+    if v.is_empty() {
+        return Err(NetworkErrorKind::EmptyDomain);
+    }
+    let parts: Vec<&str> = v.split('.').collect();
+    let tld = parts[parts.len() - 1];
+    // Go's strconv.Atoi: optional sign, decimal digits, fits an int64. Rust's i64 parser agrees.
+    if tld.parse::<i64>().is_ok() {
+        return Err(NetworkErrorKind::NumericTld {
+            domain: v.to_owned(),
+            tld: tld.to_owned(),
+        });
+    }
+    for (i, label) in parts.iter().enumerate() {
+        if i == parts.len() - 1 && label.is_empty() {
+            return Ok(());
+        }
+        if !is_istio_dns1123_label(label) {
+            return Err(NetworkErrorKind::InvalidLabel {
+                domain: v.to_owned(),
+                label: (*label).to_owned(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// What is wrong inside one network (rules V2–V6). `Display` is Istio's message, word for word.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum NetworkErrorKind {
+    /// V2: a `fromCidr` with one `/` that is not a prefix.
+    #[error("{0} is not a valid CIDR block")]
+    InvalidCidr(String),
+    /// V2: a `fromCidr` without exactly one `/` that is not an IP.
+    #[error("{0} is not a valid IP")]
+    InvalidIp(String),
+    /// V3: a `fromRegistry` that is not a DNS-1123 label.
+    #[error("invalid registry name: {0}")]
+    InvalidRegistryName(String),
+    /// V4: empty FQDN.
+    #[error("empty domain name not allowed")]
+    EmptyDomain,
+    /// V4: FQDN over 255 characters.
+    #[error("domain name {0:?} too long (max 255)")]
+    DomainTooLong(String),
+    /// V4: all-numeric top-level domain.
+    #[error("domain name {domain:?} invalid (top level domain {tld:?} cannot be all-numeric)")]
+    NumericTld {
+        /// The domain.
+        domain: String,
+        /// Its last label.
+        tld: String,
+    },
+    /// V4: a label that is not a DNS-1123 label.
+    #[error("domain name {domain:?} invalid (label {label:?} invalid)")]
+    InvalidLabel {
+        /// The domain.
+        domain: String,
+        /// The bad label.
+        label: String,
+    },
+    /// V5 with `RESOLVE_HOSTNAME_GATEWAYS=false`: a gateway address that is not an IP.
+    #[error("{0} is not a valid IP (hostname is allowed if RESOLVE_HOSTNAME_GATEWAYS is enabled)")]
+    HostnameNotAllowed(String),
+    /// V5: a gateway address that is neither an IP nor a DNS name.
+    #[error("{0} is not a valid IP address or DNS name")]
+    InvalidAddress(String),
+    /// V6: a gateway port outside 1..65535.
+    #[error("port number {0} must be in the range 1..65535")]
+    PortOutOfRange(u32),
+}
+
+/// One validation error, naming its network. `Display`: `invalid network <name>: <message>`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid network {network}: {kind}")]
+pub struct MeshNetworksError {
+    /// The network's name (its key in `networks`).
+    pub network: String,
+    /// What is wrong.
+    pub kind: NetworkErrorKind,
+}
+
+/// Every validation error of a MeshNetworks document (rule V1). `Display` is hashicorp multierror's
+/// text, as istiod prints it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MeshNetworksErrors(pub Vec<MeshNetworksError>);
+
+impl fmt::Display for MeshNetworksErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.len() == 1 {
+            writeln!(f, "1 error occurred:")?;
+        } else {
+            writeln!(f, "{} errors occurred:", self.0.len())?;
+        }
+        for e in &self.0 {
+            writeln!(f, "\t* {e}")?;
+        }
+        writeln!(f)
+    }
+}
+
+impl std::error::Error for MeshNetworksErrors {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn errors(yaml: &str, resolve: bool) -> Vec<String> {
+        match MeshNetworks::from_yaml(yaml).unwrap().validate(resolve) {
+            Ok(()) => vec![],
+            Err(e) => e.0.iter().map(ToString::to_string).collect(),
+        }
+    }
+
+    #[test]
+    fn example_d_swallows_earlier_errors() {
+        let yaml = "networks:\n  n1:\n    endpoints:\n    - fromCidr: bad-cidr\n    gateways:\n    - address: \"1nv@lid\"\n      port: 0\n";
+        assert_eq!(
+            errors(yaml, true),
+            [
+                "invalid network n1: 1nv@lid is not a valid IP address or DNS name",
+                "invalid network n1: port number 0 must be in the range 1..65535",
+            ]
+        );
+    }
+
+    #[test]
+    fn hostname_rejected_without_resolution() {
+        let yaml = "networks:\n  n1:\n    gateways:\n    - address: gw.example.com\n      port: 15443\n";
+        assert!(errors(yaml, true).is_empty());
+        assert_eq!(
+            errors(yaml, false),
+            ["invalid network n1: gw.example.com is not a valid IP (hostname is allowed if RESOLVE_HOSTNAME_GATEWAYS is enabled)"]
+        );
+    }
+
+    #[test]
+    fn cidr_and_registry_rules() {
+        let yaml = "networks:\n  n:\n    endpoints:\n    - fromCidr: 192.168.0.1/24\n    - fromCidr: 10.0.0.1\n    - fromCidr: 10.0.0.0/33\n    - fromCidr: 10.0.0.0/8/8\n    - fromRegistry: Kubernetes\n    - fromRegistry: cluster_1\n";
+        assert_eq!(
+            errors(yaml, true),
+            [
+                "invalid network n: 10.0.0.0/33 is not a valid CIDR block",
+                "invalid network n: 10.0.0.0/8/8 is not a valid IP",
+                "invalid network n: invalid registry name: cluster_1",
+            ]
+        );
+    }
+
+    #[test]
+    fn fqdn_rules() {
+        assert_eq!(check_fqdn("a.b.c."), Ok(()));
+        assert_eq!(check_fqdn("single"), Ok(()));
+        assert!(matches!(check_fqdn("a.123"), Err(NetworkErrorKind::NumericTld { .. })));
+        assert!(matches!(check_fqdn("a.-1"), Err(NetworkErrorKind::NumericTld { .. })));
+        assert!(matches!(check_fqdn("a..b"), Err(NetworkErrorKind::InvalidLabel { .. })));
+        assert_eq!(check_fqdn(""), Err(NetworkErrorKind::EmptyDomain));
+        assert!(matches!(check_fqdn(&"a".repeat(256)), Err(NetworkErrorKind::DomainTooLong(_))));
+    }
+
+    #[test]
+    fn unknown_fields_ignored_and_aliases_accepted() {
+        let mn = MeshNetworks::from_yaml(
+            "networks:\n  n1:\n    bogus: 1\n    endpoints: [{from_registry: c1}]\n    gateways: [{registry_service_name: gw.ns.svc.cluster.local, port: \"15443\", extra: x}]\n",
+        )
+        .unwrap();
+        let n1 = &mn.networks["n1"];
+        assert_eq!(n1.endpoints, [NetworkEndpoints::FromRegistry("c1".into())]);
+        assert_eq!(n1.gateways[0].port, 15443);
+    }
+
+    #[test]
+    fn oneof_twice_is_an_error() {
+        let err = MeshNetworks::from_yaml(
+            "networks:\n  n1:\n    gateways: [{registryServiceName: a, address: 1.1.1.1, port: 1}]\n",
+        )
+        .unwrap_err();
+        assert!(err.to_string().starts_with("failed to convert to proto. "), "{err}");
+    }
+
+    #[test]
+    fn multierror_text() {
+        let e = MeshNetworksErrors(vec![MeshNetworksError {
+            network: "n".into(),
+            kind: NetworkErrorKind::PortOutOfRange(0),
+        }]);
+        assert_eq!(
+            e.to_string(),
+            "1 error occurred:\n\t* invalid network n: port number 0 must be in the range 1..65535\n\n"
+        );
+    }
+
+    #[test]
+    fn go_addr_zones() {
+        assert!(parse_go_addr("fe80::1%eth0").is_some());
+        assert!(parse_go_addr("1.2.3.4%eth0").is_none());
+        assert!(parse_go_addr("01.2.3.4").is_none());
+        assert!(parse_go_prefix("10.0.0.0/08") == false);
+    }
+}

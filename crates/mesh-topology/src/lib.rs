@@ -1,0 +1,3 @@
+//! mesh-topology (in progress).
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
