@@ -1,3 +1,18 @@
-//! mesh-eds (in progress).
+//! # mesh-eds
+//!
+//! Split-horizon EDS exactly as Istio computes it: given a service's endpoints, the gateway set and
+//! a proxy class, the `ClusterLoadAssignment` that proxy receives (rules M1–M18 of
+//! `spec/split-horizon-eds.md`, plus the Istio 1.1 and 1.5 profiles), and why.
+//!
+//! No I/O: callers pass values in.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+
+mod assignment;
+mod input;
+
+pub use assignment::{EndpointAddress, EndpointKind, LbEndpoint, LoadAssignment, LocalityGroup};
+pub use input::{
+    ClusterKind, ClusterNameError, ClusterRequest, EdsEndpoint, Features, Health, IpFamily,
+    Profile, ProfileError, ProxyClass, ProxyType, ServiceRequest,
+};

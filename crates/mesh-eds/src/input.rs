@@ -1,0 +1,428 @@
+//! The engine's inputs: endpoints as a registry reports them, the proxy class asking, the Envoy
+//! cluster asked for, and the feature flags and policy that change the answer.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::str::FromStr;
+
+use mesh_model::{ClusterId, NetworkId, TlsMode};
+
+/// Which Istio release's split-horizon semantics to reproduce (`spec/split-horizon-eds.md`).
+///
+/// ```
+/// use mesh_eds::Profile;
+/// assert_eq!(Profile::default(), Profile::IstioModern);
+/// assert_eq!("istio-1.1.3".parse::<Profile>(), Ok(Profile::Istio1_1_3));
+/// assert_eq!(Profile::Istio1_1_0.to_string(), "istio-1.1.0");
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum Profile {
+    /// Current Istio (rules M1–M18, G1–G8).
+    #[default]
+    IstioModern,
+    /// Istio 1.1.0 (rules H1.1, H1.3–H1.6).
+    Istio1_1_0,
+    /// Istio 1.1.3 to 1.1.17 (rules H1.2–H1.6).
+    Istio1_1_3,
+    /// Istio 1.5 (networks without gateways reachable directly, product multiplier).
+    Istio1_5,
+}
+
+impl Profile {
+    /// Every profile, in declaration order.
+    pub const ALL: [Profile; 4] = [
+        Profile::IstioModern,
+        Profile::Istio1_1_0,
+        Profile::Istio1_1_3,
+        Profile::Istio1_5,
+    ];
+
+    /// The profile's name as the conformance cases write it (`istio-modern`, `istio-1.1.3`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::IstioModern => "istio-modern",
+            Self::Istio1_1_0 => "istio-1.1.0",
+            Self::Istio1_1_3 => "istio-1.1.3",
+            Self::Istio1_5 => "istio-1.5",
+        }
+    }
+
+    /// Whether this is one of the pre-1.8 profiles that work from MeshNetworks alone (no cluster
+    /// ids, no mTLS requirement, no IP family, no network view).
+    pub fn is_legacy(self) -> bool {
+        !matches!(self, Self::IstioModern)
+    }
+}
+
+impl fmt::Display for Profile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A profile name that is not one of [`Profile::ALL`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+#[error(
+    "unknown semantics profile {value:?} (expected istio-modern, istio-1.1.0, istio-1.1.3 or istio-1.5)"
+)]
+pub struct ProfileError {
+    /// The offending value.
+    pub value: String,
+}
+
+impl FromStr for Profile {
+    type Err = ProfileError;
+    fn from_str(s: &str) -> Result<Self, ProfileError> {
+        Profile::ALL
+            .into_iter()
+            .find(|p| p.as_str() == s)
+            .ok_or_else(|| ProfileError {
+                value: s.to_owned(),
+            })
+    }
+}
+
+/// The kind of proxy asking for endpoints.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum ProxyType {
+    /// A sidecar (or a VM proxy).
+    #[default]
+    Sidecar,
+    /// A gateway (ingress, egress, east-west), non-ambient: keeps every candidate gateway (M7).
+    Router,
+}
+
+/// The IP families of a proxy's addresses (rule M14).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum IpFamily {
+    /// All addresses IPv4 (IPv4-mapped IPv6 counts as IPv4): only IPv4 gateways are reachable.
+    Ipv4,
+    /// All addresses IPv6: only IPv6 gateways are reachable.
+    Ipv6,
+    /// Both families: every gateway is reachable.
+    Dual,
+    /// No usable address known: every gateway is reachable.
+    #[default]
+    Unknown,
+}
+
+impl IpFamily {
+    /// The family of a set of proxy addresses, as Istio derives it (M14): all IPv4 (IPv4-mapped
+    /// IPv6 included) → `Ipv4`, all IPv6 → `Ipv6`, both → `Dual`, none → `Unknown`.
+    ///
+    /// ```
+    /// use mesh_eds::IpFamily;
+    /// let v4: std::net::IpAddr = "::ffff:10.0.0.1".parse().unwrap();
+    /// assert_eq!(IpFamily::of([v4]), IpFamily::Ipv4);
+    /// assert_eq!(IpFamily::of([]), IpFamily::Unknown);
+    /// ```
+    pub fn of(addresses: impl IntoIterator<Item = std::net::IpAddr>) -> Self {
+        let (mut v4, mut v6) = (false, false);
+        for a in addresses {
+            if a.to_canonical().is_ipv4() {
+                v4 = true;
+            } else {
+                v6 = true;
+            }
+        }
+        match (v4, v6) {
+            (true, false) => Self::Ipv4,
+            (false, true) => Self::Ipv6,
+            (true, true) => Self::Dual,
+            (false, false) => Self::Unknown,
+        }
+    }
+}
+
+/// Everything about a proxy that decides what it receives. Proxies of one class share one view.
+///
+/// ```
+/// use mesh_eds::{IpFamily, Profile, ProxyClass, ProxyType};
+/// let class = ProxyClass {
+///     network: Some("n1".parse()?),
+///     ip_family: IpFamily::Ipv4,
+///     ..ProxyClass::default()
+/// };
+/// assert_eq!(class.proxy_type, ProxyType::Sidecar);
+/// assert_eq!(class.profile, Profile::IstioModern);
+/// # Ok::<(), mesh_model::IdError>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ProxyClass {
+    /// Sidecar or router.
+    pub proxy_type: ProxyType,
+    /// The proxy's network (`ISTIO_META_NETWORK`); `None` = unset (`""`).
+    pub network: Option<NetworkId>,
+    /// The proxy's cluster id; `None` = unknown.
+    pub cluster: Option<ClusterId>,
+    /// The families of the proxy's addresses (M14).
+    pub ip_family: IpFamily,
+    /// `ISTIO_META_REQUESTED_NETWORK_VIEW` (M2a); `None` = not set (every network).
+    pub network_view: Option<BTreeSet<NetworkId>>,
+    /// The semantics to reproduce.
+    pub profile: Profile,
+}
+
+/// An endpoint's health (M2: only healthy endpoints are sent).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum Health {
+    /// Ready.
+    #[default]
+    Healthy,
+    /// Not ready.
+    Unhealthy,
+    /// Draining.
+    Draining,
+    /// Terminating.
+    Terminating,
+}
+
+/// One endpoint of a service for one service port, as the registry reports it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EdsEndpoint {
+    /// The addresses, primary first: an IP, a hostname (ServiceEntry DNS endpoints) or `""` (an
+    /// address-less WorkloadEntry). An empty list is an endpoint without addresses (M2).
+    pub addresses: Vec<String>,
+    /// The endpoint (target) port; 0 = none.
+    pub port: u32,
+    /// The name of the service port this endpoint serves (M1).
+    pub service_port_name: String,
+    /// The endpoint's network (rules N); `None` = `""`.
+    pub network: Option<NetworkId>,
+    /// The registry (cluster) it came from; `None` = `""`.
+    pub cluster: Option<ClusterId>,
+    /// The locality label `region/zone/subzone` (possibly empty).
+    pub locality: String,
+    /// The workload's labels (subset selection, canonical name/revision).
+    pub labels: BTreeMap<String, String>,
+    /// Whether the workload can terminate Istio mTLS.
+    pub tls_mode: TlsMode,
+    /// The endpoint advertises HBONE tunnel support (`networking.istio.io/tunnel=http`).
+    pub hbone_tunnel: bool,
+    /// Load-balancing weight; 0 = unset (1).
+    pub lb_weight: u32,
+    /// The workload's namespace.
+    pub namespace: String,
+    /// The workload's name (pod or WorkloadEntry).
+    pub workload_name: String,
+    /// The workload's service account.
+    pub service_account: String,
+    /// Health.
+    pub health: Health,
+}
+
+impl EdsEndpoint {
+    /// The primary address (`""` when there is none).
+    pub fn address(&self) -> &str {
+        self.addresses.first().map_or("", String::as_str)
+    }
+
+    /// The weight before scaling: the LB weight, or 1 when unset (M3).
+    pub fn weight(&self) -> u32 {
+        if self.lb_weight == 0 {
+            1
+        } else {
+            self.lb_weight
+        }
+    }
+}
+
+/// The two shapes of Envoy cluster a proxy asks endpoints for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum ClusterKind {
+    /// `outbound|<port>|<subset>|<host>`.
+    #[default]
+    Outbound,
+    /// `outbound_.<port>_.<subset>_.<host>`, used by AUTO_PASSTHROUGH gateways (M16).
+    SniDnat,
+}
+
+/// The Envoy cluster a proxy asks endpoints for.
+///
+/// ```
+/// use mesh_eds::{ClusterKind, ClusterRequest};
+/// let c: ClusterRequest = "outbound_.80_.v1_.foo.ns1.svc.cluster.local".parse()?;
+/// assert_eq!(c.kind, ClusterKind::SniDnat);
+/// assert_eq!((c.port, c.subset.as_str()), (80, "v1"));
+/// assert_eq!(c.name(), "outbound_.80_.v1_.foo.ns1.svc.cluster.local");
+/// # Ok::<(), mesh_eds::ClusterNameError>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ClusterRequest {
+    /// Outbound or SNI-DNAT.
+    pub kind: ClusterKind,
+    /// The service port.
+    pub port: u32,
+    /// The subset name (`""` for none).
+    pub subset: String,
+    /// The service host name.
+    pub host: String,
+    /// Labels an endpoint must carry to be in the subset (M1).
+    pub subset_labels: BTreeMap<String, String>,
+    /// The service port's name: endpoints of other ports are not selected (M1).
+    pub port_name: String,
+}
+
+impl ClusterRequest {
+    /// The Envoy cluster name.
+    pub fn name(&self) -> String {
+        match self.kind {
+            ClusterKind::Outbound => {
+                format!("outbound|{}|{}|{}", self.port, self.subset, self.host)
+            }
+            ClusterKind::SniDnat => {
+                format!("outbound_.{}_.{}_.{}", self.port, self.subset, self.host)
+            }
+        }
+    }
+}
+
+/// A cluster name that is neither `outbound|port|subset|host` nor `outbound_.port_.subset_.host`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+#[error("{name:?} is not an outbound cluster name ({problem})")]
+pub struct ClusterNameError {
+    /// The offending name.
+    pub name: String,
+    /// What is wrong with it.
+    pub problem: &'static str,
+}
+
+impl FromStr for ClusterRequest {
+    type Err = ClusterNameError;
+    /// Parses the name; `subset_labels` and `port_name` are left empty for the caller to fill.
+    fn from_str(name: &str) -> Result<Self, ClusterNameError> {
+        let err = |problem| ClusterNameError {
+            name: name.to_owned(),
+            problem,
+        };
+        let (kind, parts): (ClusterKind, Vec<&str>) =
+            if let Some(rest) = name.strip_prefix("outbound|") {
+                (ClusterKind::Outbound, rest.splitn(3, '|').collect())
+            } else if let Some(rest) = name.strip_prefix("outbound_.") {
+                (ClusterKind::SniDnat, rest.splitn(3, "_.").collect())
+            } else {
+                return Err(err("expected the prefix outbound| or outbound_."));
+            };
+        let [port, subset, host] = parts[..] else {
+            return Err(err("expected four parts: direction, port, subset, host"));
+        };
+        let port = port.parse().map_err(|_| err("the port is not a number"))?;
+        if host.is_empty() {
+            return Err(err("the host is empty"));
+        }
+        Ok(Self {
+            kind,
+            port,
+            subset: subset.to_owned(),
+            host: host.to_owned(),
+            subset_labels: BTreeMap::new(),
+            port_name: String::new(),
+        })
+    }
+}
+
+/// istiod feature flags that change EDS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Features {
+    /// `PILOT_PREFER_SENDING_HBONE` (default false): send HBONE to tunnel-capable endpoints even
+    /// when they have a sidecar (M3).
+    pub prefer_hbone_send: bool,
+    /// `RESOLVE_HOSTNAME_GATEWAYS` (default true): hostname gateways are resolved (G2).
+    pub resolve_hostname_gateways: bool,
+}
+
+impl Default for Features {
+    fn default() -> Self {
+        Self {
+            prefer_hbone_send: false,
+            resolve_hostname_gateways: true,
+        }
+    }
+}
+
+/// What a proxy asks for one service: the cluster, the service's endpoints for that service port,
+/// and the resolved policy.
+#[derive(Debug, Clone, Copy)]
+pub struct ServiceRequest<'a> {
+    /// The Envoy cluster.
+    pub cluster: &'a ClusterRequest,
+    /// The service's endpoints, in Istio's iteration order (shards by cluster id, then registry order).
+    pub endpoints: &'a [EdsEndpoint],
+    /// Whether DestinationRule / PeerAuthentication let the client use Istio mTLS to these
+    /// endpoints (M3), already resolved.
+    pub mtls_allowed: bool,
+    /// Feature flags.
+    pub features: Features,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cluster_names_round_trip_and_reject_garbage() {
+        for name in [
+            "outbound|80||foo.ns.svc.cluster.local",
+            "outbound|8080|v1|foo",
+            "outbound_.80_._.foo.ns.svc.cluster.local",
+            "outbound_.80_.enable-tls_.example.ns.svc.cluster.local",
+        ] {
+            let c: ClusterRequest = name.parse().unwrap();
+            assert_eq!(c.name(), name);
+        }
+        let c: ClusterRequest = "outbound_.80_.enable-tls_.example.ns".parse().unwrap();
+        assert_eq!(c.subset, "enable-tls");
+        assert_eq!(c.host, "example.ns");
+        for bad in [
+            "inbound|80||foo",
+            "outbound|x||foo",
+            "outbound|80|foo",
+            "outbound|80||",
+        ] {
+            assert!(bad.parse::<ClusterRequest>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn ip_family_of_addresses() {
+        let ips = |s: &[&str]| -> Vec<std::net::IpAddr> {
+            s.iter().map(|a| a.parse().unwrap()).collect()
+        };
+        assert_eq!(IpFamily::of(ips(&["10.0.0.1"])), IpFamily::Ipv4);
+        assert_eq!(
+            IpFamily::of(ips(&["::ffff:10.0.0.1", "10.0.0.2"])),
+            IpFamily::Ipv4
+        );
+        assert_eq!(IpFamily::of(ips(&["2001:db8::1"])), IpFamily::Ipv6);
+        assert_eq!(
+            IpFamily::of(ips(&["2001:db8::1", "10.0.0.1"])),
+            IpFamily::Dual
+        );
+    }
+
+    #[test]
+    fn profiles_parse_and_print() {
+        for p in Profile::ALL {
+            assert_eq!(p.as_str().parse::<Profile>(), Ok(p));
+        }
+        assert!("istio-1.2".parse::<Profile>().is_err());
+        assert!(!Profile::IstioModern.is_legacy());
+        assert!(Profile::Istio1_1_0.is_legacy());
+    }
+
+    #[test]
+    fn weight_unset_is_one() {
+        let mut e = EdsEndpoint::default();
+        assert_eq!(e.weight(), 1);
+        e.lb_weight = 7;
+        assert_eq!(e.weight(), 7);
+        assert_eq!(e.address(), "");
+    }
+}
