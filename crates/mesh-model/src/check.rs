@@ -72,7 +72,11 @@ impl fmt::Display for ModelError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::DuplicateCluster { path, name, first } => {
-                write!(f, "{path}: cluster {:?} is already defined at {first}", name.as_str())
+                write!(
+                    f,
+                    "{path}: cluster {:?} is already defined at {first}",
+                    name.as_str()
+                )
             }
             Self::DuplicateService { path, key, first } => {
                 write!(f, "{path}: service {key:?} is already defined at {first}")
@@ -108,7 +112,11 @@ impl MeshDocument {
                 .filter_map(|c| c.network.as_ref().map(NetworkId::as_str))
                 .collect()
         } else {
-            spec.mesh_networks.networks.keys().map(String::as_str).collect()
+            spec.mesh_networks
+                .networks
+                .keys()
+                .map(String::as_str)
+                .collect()
         }
     }
 
@@ -159,7 +167,11 @@ impl MeshDocument {
                 network_ref(&mut errors, format!("spec.clusters[{i}].network"), n);
             }
             if let Some(cp) = &c.control_plane {
-                cluster_ref(&mut errors, format!("spec.clusters[{i}].controlPlane"), cp.as_str());
+                cluster_ref(
+                    &mut errors,
+                    format!("spec.clusters[{i}].controlPlane"),
+                    cp.as_str(),
+                );
             }
             if let Some(api) = &c.api_server {
                 for (j, n) in api.reachable_from.iter().enumerate() {
@@ -215,7 +227,11 @@ impl MeshDocument {
                 services.insert(key, i);
             }
             for (j, c) in s.defined_in.iter().enumerate() {
-                cluster_ref(&mut errors, format!("spec.services[{i}].definedIn[{j}]"), c.as_str());
+                cluster_ref(
+                    &mut errors,
+                    format!("spec.services[{i}].definedIn[{j}]"),
+                    c.as_str(),
+                );
             }
             for c in s.external_addresses.keys() {
                 cluster_ref(
@@ -231,7 +247,11 @@ impl MeshDocument {
                     e.cluster.as_str(),
                 );
                 if let Some(n) = &e.network {
-                    network_ref(&mut errors, format!("spec.services[{i}].endpoints[{j}].network"), n);
+                    network_ref(
+                        &mut errors,
+                        format!("spec.services[{i}].endpoints[{j}].network"),
+                        n,
+                    );
                 }
             }
         }

@@ -138,7 +138,9 @@ impl Cluster {
 }
 
 /// How far an API server is exposed.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub enum Exposure {
@@ -238,7 +240,9 @@ impl ServicePort {
 }
 
 /// Whether a workload can terminate Istio mTLS (`security.istio.io/tlsMode`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub enum TlsMode {
@@ -285,7 +289,11 @@ struct RawEndpoint {
         deserialize_with = "some_ip"
     )]
     address: Option<IpAddr>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "ips")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "ips"
+    )]
     addresses: Vec<IpAddr>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     port: Option<u16>,
@@ -393,7 +401,10 @@ fn cidrs<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<IpNet>, D::Error> {
 }
 
 fn ips<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<IpAddr>, D::Error> {
-    Ok(Vec::<Ip>::deserialize(d)?.into_iter().map(|c| c.0).collect())
+    Ok(Vec::<Ip>::deserialize(d)?
+        .into_iter()
+        .map(|c| c.0)
+        .collect())
 }
 
 fn some_ip<'de, D: Deserializer<'de>>(d: D) -> Result<Option<IpAddr>, D::Error> {
@@ -546,7 +557,11 @@ fn unknown_field(path: &str, message: &str) -> Option<DocumentError> {
         .filter(|p| !p.is_empty())
         .unwrap_or(path);
     Some(DocumentError::UnknownField {
-        path: if parent.is_empty() { ".".into() } else { parent.into() },
+        path: if parent.is_empty() {
+            ".".into()
+        } else {
+            parent.into()
+        },
         field: field.to_owned(),
         suggestion,
     })
@@ -585,7 +600,9 @@ mod tests {
     #[test]
     fn bad_cidr_names_path_and_value() {
         assert_eq!(
-            err("  clusters:\n  - name: a\n  - name: b\n  - name: c\n    podCidrs: [10.0.0.0/33]\n"),
+            err(
+                "  clusters:\n  - name: a\n  - name: b\n  - name: c\n    podCidrs: [10.0.0.0/33]\n"
+            ),
             r#"spec.clusters[2].podCidrs[0]: "10.0.0.0/33" is not a valid CIDR"#
         );
         assert_eq!(
@@ -597,7 +614,10 @@ mod tests {
     #[test]
     fn bad_name() {
         let e = err("  clusters:\n  - name: cluster_1\n");
-        assert!(e.starts_with("spec.clusters[0].name: cluster id \"cluster_1\" is invalid"), "{e}");
+        assert!(
+            e.starts_with("spec.clusters[0].name: cluster id \"cluster_1\" is invalid"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -622,19 +642,26 @@ mod tests {
     #[test]
     fn wrong_type_and_missing_field() {
         let e = err("  services:\n  - name: foo\n    namespace: ns\n    ports: [{port: http}]\n");
-        assert!(e.starts_with("spec.services[0].ports[0].port: invalid type: string \"http\""), "{e}");
+        assert!(
+            e.starts_with("spec.services[0].ports[0].port: invalid type: string \"http\""),
+            "{e}"
+        );
         let e = err("  clusters:\n  - network: n1\n");
         assert_eq!(e, "spec.clusters[0]: missing field `name`");
     }
 
     #[test]
     fn endpoint_address_forms() {
-        let e = err("  services:\n  - name: foo\n    namespace: ns\n    endpoints:\n    - {cluster: c, address: 10.0.0.300}\n");
+        let e = err(
+            "  services:\n  - name: foo\n    namespace: ns\n    endpoints:\n    - {cluster: c, address: 10.0.0.300}\n",
+        );
         assert_eq!(
             e,
             r#"spec.services[0].endpoints[0].address: "10.0.0.300" is not a valid IP address"#
         );
-        let e = err("  services:\n  - name: foo\n    namespace: ns\n    endpoints:\n    - {cluster: c}\n");
+        let e = err(
+            "  services:\n  - name: foo\n    namespace: ns\n    endpoints:\n    - {cluster: c}\n",
+        );
         assert_eq!(
             e,
             "spec.services[0].endpoints[0]: an endpoint needs `address` (or `addresses`)"
@@ -643,8 +670,9 @@ mod tests {
 
     #[test]
     fn wrong_api_version() {
-        let e = MeshDocument::from_yaml("apiVersion: v2\nkind: Mesh\nmetadata: {name: m}\nspec: {}\n")
-            .unwrap_err();
+        let e =
+            MeshDocument::from_yaml("apiVersion: v2\nkind: Mesh\nmetadata: {name: m}\nspec: {}\n")
+                .unwrap_err();
         assert_eq!(
             e.to_string(),
             "apiVersion: \"v2\" is not a supported apiVersion (expected \"meshspan/v1alpha1\")"

@@ -79,7 +79,10 @@ impl fmt::Display for GatewaySource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::MeshNetworksAddress { network, index } => {
-                write!(f, "spec.meshNetworks.networks.{network}.gateways[{index}].address")
+                write!(
+                    f,
+                    "spec.meshNetworks.networks.{network}.gateways[{index}].address"
+                )
             }
             Self::RegistryService {
                 network,
@@ -128,9 +131,13 @@ impl fmt::Display for UnresolvedReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Self::NoDnsAnswer => "the hostname has no DNS answer",
-            Self::HostnamesDisabled => "hostname gateways are off (RESOLVE_HOSTNAME_GATEWAYS=false)",
+            Self::HostnamesDisabled => {
+                "hostname gateways are off (RESOLVE_HOSTNAME_GATEWAYS=false)"
+            }
             Self::NoExternalAddress => "the service has no external address in that cluster",
-            Self::NoRegistry => "the network lists no fromRegistry cluster to look the service up in",
+            Self::NoRegistry => {
+                "the network lists no fromRegistry cluster to look the service up in"
+            }
             Self::InvalidNetworkName => "the network name is not a valid network id",
         })
     }
@@ -292,7 +299,10 @@ impl MeshSpec {
                         .and_then(|s| s.external_addresses.get(&cluster))
                         .filter(|a| !a.is_empty());
                     let Some(addrs) = addrs else {
-                        bad.push(unresolved(Some(cluster), UnresolvedReason::NoExternalAddress));
+                        bad.push(unresolved(
+                            Some(cluster),
+                            UnresolvedReason::NoExternalAddress,
+                        ));
                         continue;
                     };
                     for a in addrs {

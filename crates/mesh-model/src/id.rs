@@ -423,7 +423,11 @@ impl Locality {
         }
         for part in value.split('/') {
             if part.len() > 63 {
-                return Err(invalid("locality", &value, "each part is at most 63 characters"));
+                return Err(invalid(
+                    "locality",
+                    &value,
+                    "each part is at most 63 characters",
+                ));
             }
             if !part
                 .bytes()
@@ -533,11 +537,7 @@ impl SpiffeId {
         if !path.is_empty() {
             for seg in path[1..].split('/') {
                 if seg.is_empty() {
-                    return Err(invalid(
-                        KIND,
-                        value,
-                        "empty path segment (or trailing '/')",
-                    ));
+                    return Err(invalid(KIND, value, "empty path segment (or trailing '/')"));
                 }
                 if seg == "." || seg == ".." {
                     return Err(invalid(
@@ -630,7 +630,14 @@ mod tests {
         for ok in ["Kubernetes", "cluster-1", "a", &"a".repeat(63)] {
             assert!(ClusterId::new(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "cluster_1", "cluster.local", "-a", "a-", &"a".repeat(64)] {
+        for bad in [
+            "",
+            "cluster_1",
+            "cluster.local",
+            "-a",
+            "a-",
+            &"a".repeat(64),
+        ] {
             assert!(ClusterId::new(bad).is_err(), "{bad}");
         }
     }
@@ -655,7 +662,14 @@ mod tests {
         assert_eq!(k, "foo.ns1.global".parse().unwrap());
         assert_eq!(k, "foo.ns1.svc.cluster.local".parse().unwrap());
         assert_eq!(k, "foo.ns1.svc.cluster.local.".parse().unwrap());
-        for bad in ["foo", "foo.ns1.svc", "foo.ns1.svc.", "foo.ns1.other", "Foo.ns1", "foo..x"] {
+        for bad in [
+            "foo",
+            "foo.ns1.svc",
+            "foo.ns1.svc.",
+            "foo.ns1.other",
+            "Foo.ns1",
+            "foo..x",
+        ] {
             assert!(bad.parse::<ServiceKey>().is_err(), "{bad}");
         }
     }

@@ -112,7 +112,11 @@ enum ProtoU32 {
 
 #[derive(Deserialize)]
 struct RawGateway {
-    #[serde(default, alias = "registry_service_name", rename = "registryServiceName")]
+    #[serde(
+        default,
+        alias = "registry_service_name",
+        rename = "registryServiceName"
+    )]
     registry_service_name: Option<String>,
     #[serde(default)]
     address: Option<String>,
@@ -255,17 +259,16 @@ fn validate_network(network: &Network, resolve_hostname_gateways: bool) -> Vec<N
                     errs.push(e);
                 }
             }
-            Some(GatewayAddress::Address(addr)) => {
-                if parse_go_addr(addr).is_none() {
-                    if !resolve_hostname_gateways {
-                        errs.push(NetworkErrorKind::HostnameNotAllowed(addr.clone()));
-                    } else if check_fqdn(addr).is_err() {
-                        // V5: istiod builds a fresh error list here, so what this network collected
-                        // so far is lost. Reproduced on purpose.
-                        errs = vec![NetworkErrorKind::InvalidAddress(addr.clone())];
-                    }
+            Some(GatewayAddress::Address(addr)) if parse_go_addr(addr).is_none() => {
+                if !resolve_hostname_gateways {
+                    errs.push(NetworkErrorKind::HostnameNotAllowed(addr.clone()));
+                } else if check_fqdn(addr).is_err() {
+                    // V5: istiod builds a fresh error list here, so what this network collected
+                    // so far is lost. Reproduced on purpose.
+                    errs = vec![NetworkErrorKind::InvalidAddress(addr.clone())];
                 }
             }
+            Some(GatewayAddress::Address(_)) => {}
             None => {}
         }
         if gw.port == 0 || gw.port > 65535 {
@@ -455,11 +458,14 @@ mod tests {
 
     #[test]
     fn hostname_rejected_without_resolution() {
-        let yaml = "networks:\n  n1:\n    gateways:\n    - address: gw.example.com\n      port: 15443\n";
+        let yaml =
+            "networks:\n  n1:\n    gateways:\n    - address: gw.example.com\n      port: 15443\n";
         assert!(errors(yaml, true).is_empty());
         assert_eq!(
             errors(yaml, false),
-            ["invalid network n1: gw.example.com is not a valid IP (hostname is allowed if RESOLVE_HOSTNAME_GATEWAYS is enabled)"]
+            [
+                "invalid network n1: gw.example.com is not a valid IP (hostname is allowed if RESOLVE_HOSTNAME_GATEWAYS is enabled)"
+            ]
         );
     }
 
@@ -480,11 +486,23 @@ mod tests {
     fn fqdn_rules() {
         assert_eq!(check_fqdn("a.b.c."), Ok(()));
         assert_eq!(check_fqdn("single"), Ok(()));
-        assert!(matches!(check_fqdn("a.123"), Err(NetworkErrorKind::NumericTld { .. })));
-        assert!(matches!(check_fqdn("a.-1"), Err(NetworkErrorKind::NumericTld { .. })));
-        assert!(matches!(check_fqdn("a..b"), Err(NetworkErrorKind::InvalidLabel { .. })));
+        assert!(matches!(
+            check_fqdn("a.123"),
+            Err(NetworkErrorKind::NumericTld { .. })
+        ));
+        assert!(matches!(
+            check_fqdn("a.-1"),
+            Err(NetworkErrorKind::NumericTld { .. })
+        ));
+        assert!(matches!(
+            check_fqdn("a..b"),
+            Err(NetworkErrorKind::InvalidLabel { .. })
+        ));
         assert_eq!(check_fqdn(""), Err(NetworkErrorKind::EmptyDomain));
-        assert!(matches!(check_fqdn(&"a".repeat(256)), Err(NetworkErrorKind::DomainTooLong(_))));
+        assert!(matches!(
+            check_fqdn(&"a".repeat(256)),
+            Err(NetworkErrorKind::DomainTooLong(_))
+        ));
     }
 
     #[test]
@@ -504,7 +522,10 @@ mod tests {
             "networks:\n  n1:\n    gateways: [{registryServiceName: a, address: 1.1.1.1, port: 1}]\n",
         )
         .unwrap_err();
-        assert!(err.to_string().starts_with("failed to convert to proto. "), "{err}");
+        assert!(
+            err.to_string().starts_with("failed to convert to proto. "),
+            "{err}"
+        );
     }
 
     #[test]
@@ -524,6 +545,6 @@ mod tests {
         assert!(parse_go_addr("fe80::1%eth0").is_some());
         assert!(parse_go_addr("1.2.3.4%eth0").is_none());
         assert!(parse_go_addr("01.2.3.4").is_none());
-        assert!(parse_go_prefix("10.0.0.0/08") == false);
+        assert!(!parse_go_prefix("10.0.0.0/08"));
     }
 }

@@ -42,7 +42,9 @@ impl<'a> NetworkResolver<'a> {
             for ep in &net.endpoints {
                 match ep {
                     NetworkEndpoints::FromRegistry(r) => {
-                        registry_network.entry(r.as_str()).or_insert_with(|| id.clone());
+                        registry_network
+                            .entry(r.as_str())
+                            .or_insert_with(|| id.clone());
                     }
                     NetworkEndpoints::FromCidr(c) => {
                         if let Ok(n) = c.parse::<IpNet>() {
@@ -70,7 +72,11 @@ impl<'a> NetworkResolver<'a> {
     }
 
     /// The network of an address discovered in `cluster` that carries no network label.
-    pub fn network_of_address(&self, cluster: &ClusterId, ip: Option<IpAddr>) -> Option<&NetworkId> {
+    pub fn network_of_address(
+        &self,
+        cluster: &ClusterId,
+        ip: Option<IpAddr>,
+    ) -> Option<&NetworkId> {
         if let Some(n) = self.cluster_network.get(cluster) {
             return Some(n);
         }
@@ -128,7 +134,13 @@ spec:
             .collect();
         assert_eq!(
             got,
-            [Some("n-own"), Some("n-label"), Some("n-reg"), Some("n-broad"), None]
+            [
+                Some("n-own"),
+                Some("n-label"),
+                Some("n-reg"),
+                Some("n-broad"),
+                None
+            ]
         );
     }
 }

@@ -1,0 +1,225 @@
+//! Integration tests of mesh-model: round trips, identifier rules, bad documents, and Istio's
+//! MeshNetworks validation against the shared conformance cases.
+
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+use mesh_model::strategies::{self, MeshSize, mesh_document};
+use mesh_model::{
+    ClusterId, DocumentError, Locality, MeshDocument, MeshNetworks, Namespace, NetworkId,
+    ServiceKey, ServiceName, SpiffeId, TrustDomain,
+};
+use proptest::prelude::*;
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn generated_meshes_round_trip_through_yaml_and_json(doc in mesh_document(MeshSize::default())) {
+        prop_assert!(doc.check().is_empty(), "{:?}", doc.check());
+        let yaml = doc.to_yaml();
+        prop_assert_eq!(&MeshDocument::from_yaml(&yaml).unwrap(), &doc, "yaml:\n{}", yaml);
+        let json = doc.to_json();
+        prop_assert_eq!(&MeshDocument::from_json(&json).unwrap(), &doc);
+        prop_assert_eq!(&MeshDocument::parse(&json).unwrap(), &doc);
+    }
+
+    #[test]
+    fn generated_identifiers_parse_back(
+        c in strategies::cluster_id(),
+        n in strategies::network_id(),
+        key in strategies::service_key(),
+        l in strategies::locality(),
+        id in strategies::spiffe_id(),
+    ) {
+        prop_assert_eq!(c.as_str().parse::<ClusterId>().unwrap(), c);
+        prop_assert_eq!(n.as_str().parse::<NetworkId>().unwrap(), n);
+        prop_assert_eq!(key.to_string().parse::<ServiceKey>().unwrap(), key.clone());
+        prop_assert_eq!(key.global_host().parse::<ServiceKey>().unwrap(), key.clone());
+        prop_assert_eq!(key.cluster_host("cluster.local").parse::<ServiceKey>().unwrap(), key);
+        prop_assert_eq!(l.as_str().parse::<Locality>().unwrap(), l);
+        prop_assert_eq!(id.to_string().parse::<SpiffeId>().unwrap(), id);
+    }
+
+    /// Any string: the identifier accepts it exactly when the rule (written here independently, as a
+    /// plain predicate) accepts it.
+    #[test]
+    fn identifiers_reject_what_the_rules_reject(s in "[a-zA-Z0-9._/:-]{0,70}|.{0,10}") {
+        let alnum = |b: u8| b.is_ascii_alphanumeric();
+        let bytes = s.as_bytes();
+        let ends_ok = !bytes.is_empty() && alnum(bytes[0]) && alnum(bytes[bytes.len() - 1]);
+        let istio_label = ends_ok && bytes.len() <= 63 && bytes.iter().all(|&b| alnum(b) || b == b'-');
+        prop_assert_eq!(ClusterId::new(s.as_str()).is_ok(), istio_label);
+        let lower_label = istio_label && !bytes.iter().any(u8::is_ascii_uppercase);
+        prop_assert_eq!(Namespace::new(s.as_str()).is_ok(), lower_label);
+        prop_assert_eq!(
+            ServiceName::new(s.as_str()).is_ok(),
+            lower_label && bytes[0].is_ascii_lowercase()
+        );
+        let label_value = ends_ok
+            && bytes.len() <= 63
+            && bytes.iter().all(|&b| alnum(b) || matches!(b, b'-' | b'_' | b'.'));
+        prop_assert_eq!(NetworkId::new(s.as_str()).is_ok(), label_value);
+        let td = !bytes.is_empty()
+            && bytes.len() <= 255
+            && bytes.iter().all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'_'));
+        prop_assert_eq!(TrustDomain::new(s.as_str()).is_ok(), td);
+        let locality = s.split('/').count() <= 3
+            && s.split('/').all(|p| p.len() <= 63 && p.bytes().all(|b| alnum(b) || matches!(b, b'-' | b'_' | b'.')));
+        prop_assert_eq!(Locality::new(s.as_str()).is_ok(), locality);
+    }
+
+    /// Arbitrary text never panics the parsers.
+    #[test]
+    fn arbitrary_text_never_panics(s in ".{0,200}") {
+        let _ = MeshDocument::parse(&s);
+        let _ = MeshNetworks::from_yaml(&s).map(|m| m.validate(true));
+    }
+}
+
+const HEAD: &str = "apiVersion: meshspan/v1alpha1\nkind: Mesh\nmetadata: {name: m}\nspec:\n";
+
+fn error_of(spec: &str) -> DocumentError {
+    MeshDocument::from_yaml(&format!("{HEAD}{spec}")).unwrap_err()
+}
+
+#[test]
+fn each_kind_of_bad_document_names_path_and_value() {
+    // bad CIDR
+    assert_eq!(
+        error_of("  clusters:\n  - name: a\n    podCidrs: [10.0.0.0/8, 10.0.0.0/33]\n").to_string(),
+        r#"spec.clusters[0].podCidrs[1]: "10.0.0.0/33" is not a valid CIDR"#
+    );
+    // bad name
+    assert_eq!(
+        error_of("  services:\n  - {name: Foo, namespace: ns}\n").to_string(),
+        r#"spec.services[0].name: service name "Foo" is invalid: only lower-case letters, digits and '-' are allowed (DNS-1123 label)"#
+    );
+    // unknown field, with a suggestion
+    assert_eq!(
+        error_of("  clusters:\n  - name: a\n    controlplane: b\n").to_string(),
+        r#"spec.clusters[0]: unknown field "controlplane" (did you mean "controlPlane"?)"#
+    );
+    assert_eq!(
+        error_of("  clusterz: []\n").to_string(),
+        r#"spec: unknown field "clusterz" (did you mean "clusters"?)"#
+    );
+    // wrong type
+    assert_eq!(
+        error_of("  clusters: {name: a}\n").to_string(),
+        "spec.clusters: invalid type: map, expected a sequence"
+    );
+    // missing required field
+    assert_eq!(
+        error_of("  services:\n  - {name: foo}\n").to_string(),
+        "spec.services[0]: missing field `namespace`"
+    );
+    // duplicate cluster: a consistency error of the parsed document
+    let doc = MeshDocument::from_yaml(&format!(
+        "{HEAD}  clusters: [{{name: a}}, {{name: b}}, {{name: a}}]\n"
+    ))
+    .unwrap();
+    let errors: Vec<String> = doc.check().iter().map(ToString::to_string).collect();
+    assert_eq!(
+        errors,
+        [r#"spec.clusters[2].name: cluster "a" is already defined at spec.clusters[0]"#]
+    );
+}
+
+#[test]
+fn unknown_meshnetworks_fields_are_ignored_like_istio() {
+    let doc = MeshDocument::from_yaml(&format!(
+        "{HEAD}  meshNetworks:\n    networks:\n      n1:\n        futureField: 1\n        gateways: [{{address: 1.1.1.1, port: 15443}}]\n"
+    ))
+    .unwrap();
+    assert_eq!(doc.spec.mesh_networks.networks["n1"].gateways.len(), 1);
+}
+
+#[test]
+fn references_to_missing_clusters_and_networks() {
+    let doc = MeshDocument::from_yaml(&format!(
+        "{HEAD}  clusters:\n  - {{name: a, network: n1, controlPlane: z}}\n  links: [{{networks: [n1, n9]}}]\n  services:\n  - name: foo\n    namespace: ns\n    endpoints: [{{cluster: q, address: 10.0.0.1}}]\n"
+    ))
+    .unwrap();
+    let errors: Vec<String> = doc.check().iter().map(ToString::to_string).collect();
+    assert_eq!(
+        errors,
+        [
+            r#"spec.clusters[0].controlPlane: "z" names no cluster of this mesh"#,
+            r#"spec.links[0].networks[1]: "n9" names no network of this mesh"#,
+            r#"spec.services[0].endpoints[0].cluster: "q" names no cluster of this mesh"#,
+        ]
+    );
+}
+
+#[test]
+fn examples_are_valid_and_round_trip() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "yaml") || path.ends_with("broken.yaml") {
+            continue;
+        }
+        let doc = MeshDocument::from_yaml(&std::fs::read_to_string(&path).unwrap())
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert!(
+            doc.check().is_empty(),
+            "{}: {:?}",
+            path.display(),
+            doc.check()
+        );
+        assert_eq!(MeshDocument::from_yaml(&doc.to_yaml()).unwrap(), doc);
+        seen += 1;
+    }
+    assert!(seen >= 4, "expected the topology examples, saw {seen}");
+}
+
+/// The `meshnetworks_validation` cases of the shared conformance file (skipped when the file is not
+/// beside the project, as on a machine without `shared/`; CI has it).
+#[test]
+fn meshnetworks_validation_conformance() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/conformance/istio-eds-cases.json"
+    );
+    let Ok(text) = std::fs::read_to_string(path) else {
+        eprintln!("skipped: {path} not found");
+        return;
+    };
+    let cases: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let mut checked = 0;
+    for case in cases["cases"].as_array().unwrap() {
+        if case["kind"] != "meshnetworks_validation" {
+            continue;
+        }
+        let input = &case["input"];
+        let mn: MeshNetworks = serde_json::from_value(input["mesh_networks"].clone()).unwrap();
+        let resolve = input["features"]["resolve_hostname_gateways"]
+            .as_bool()
+            .unwrap_or(true);
+        let expected = &case["expected"];
+        let result = mn.validate(resolve);
+        assert_eq!(
+            result.is_ok(),
+            expected["valid"].as_bool().unwrap(),
+            "{}",
+            case["id"]
+        );
+        let mut got: Vec<String> = result
+            .err()
+            .map(|e| e.0.iter().map(ToString::to_string).collect())
+            .unwrap_or_default();
+        let mut want: Vec<String> = expected["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e.as_str().unwrap().to_owned())
+            .collect();
+        if expected["errors_order"] != "exact" {
+            got.sort();
+            want.sort();
+        }
+        assert_eq!(got, want, "{}", case["id"]);
+        checked += 1;
+    }
+    assert!(checked > 0);
+}
