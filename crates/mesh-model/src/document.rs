@@ -128,6 +128,23 @@ pub struct Cluster {
     /// Default locality of its endpoints.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub locality: Option<Locality>,
+    /// The cluster's Istio plug-in CA certificates (`cacerts`), when the document carries them:
+    /// `mesh-ca` checks from them that every cluster can trust every other.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_certs: Option<CaCerts>,
+}
+
+/// A cluster's plug-in CA certificates as inline PEM text, the public files of Istio's `cacerts`
+/// secret (the key, `ca-key.pem`, never belongs in a mesh document).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CaCerts {
+    /// `root-cert.pem`: the trust bundle (one or more roots).
+    pub root_cert: String,
+    /// `ca-cert.pem`: the cluster's intermediate CA certificate.
+    pub ca_cert: String,
+    /// `cert-chain.pem`: the intermediate followed by the certificates up to the root.
+    pub cert_chain: String,
 }
 
 impl Cluster {
@@ -609,6 +626,31 @@ mod tests {
             err("  clusters:\n  - name: a\n    serviceCidrs: [10.0.0.1/8]\n"),
             r#"spec.clusters[0].serviceCidrs[0]: "10.0.0.1/8" is not a valid CIDR: host bits are set (did you mean "10.0.0.0/8"?)"#
         );
+    }
+
+    #[test]
+    fn cluster_ca_certs_are_optional_inline_pem() {
+        let doc = MeshDocument::from_yaml(&format!(
+            "{HEAD}spec:\n  clusters:\n  - name: a\n    caCerts: {{rootCert: r, caCert: c, certChain: ch}}\n  - name: b\n"
+        ))
+        .unwrap();
+        let certs = doc.spec.clusters[0].ca_certs.as_ref().unwrap();
+        assert_eq!(
+            (
+                certs.root_cert.as_str(),
+                certs.ca_cert.as_str(),
+                certs.cert_chain.as_str()
+            ),
+            ("r", "c", "ch")
+        );
+        assert_eq!(doc.spec.clusters[1].ca_certs, None);
+        let json = serde_json::to_string(&doc).unwrap();
+        assert!(json.contains(r#""caCerts":{"rootCert":"r","caCert":"c","certChain":"ch"}"#));
+        assert_eq!(json.matches("caCerts").count(), 1);
+        let e = err(
+            "  clusters:\n  - name: a\n    caCerts: {rootCert: r, caCert: c, certChain: ch, caKey: k}\n",
+        );
+        assert!(e.contains("caKey"), "{e}");
     }
 
     #[test]

@@ -321,6 +321,7 @@ fn build(
             pod_cidrs: vec![pod_cidr(i)],
             service_cidrs: vec![service_cidr(i)],
             locality: c.locality.map(locality_name),
+            ca_certs: None,
         })
         .collect();
 
