@@ -54,3 +54,8 @@ pub use meshnetworks::{
     Network, NetworkEndpoints, NetworkErrorKind, NetworkGateway,
 };
 pub use resolve::NetworkResolver;
+
+/// The README's Rust examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;

@@ -91,6 +91,35 @@ impl<'a> NetworkResolver<'a> {
     }
 }
 
+impl MeshSpec {
+    /// Which control plane manages which clusters: primary cluster → the clusters it manages
+    /// (itself included), both sorted. A cluster whose `controlPlane` names a cluster that is not
+    /// itself a primary is listed under the cluster it names; the check reports such chains.
+    ///
+    /// ```
+    /// use mesh_model::MeshDocument;
+    /// let doc = MeshDocument::from_yaml(
+    ///     "apiVersion: meshspan/v1alpha1\nkind: Mesh\nmetadata: {name: m}\nspec:\n  clusters: [{name: a}, {name: b, controlPlane: a}, {name: c}]\n",
+    /// )?;
+    /// let cps = doc.spec.control_planes();
+    /// assert_eq!(cps.len(), 2);
+    /// let a: mesh_model::ClusterId = "a".parse()?;
+    /// assert_eq!(cps[&a].len(), 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn control_planes(&self) -> BTreeMap<&ClusterId, Vec<&ClusterId>> {
+        let mut out: BTreeMap<&ClusterId, Vec<&ClusterId>> = BTreeMap::new();
+        for c in &self.clusters {
+            out.entry(c.managing_control_plane()).or_default().push(&c.name);
+        }
+        for managed in out.values_mut() {
+            managed.sort();
+            managed.dedup();
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::MeshDocument;
