@@ -1,0 +1,933 @@
+//! The analysis of one mesh document under a set of failures: who is where, who reaches whom, and
+//! every diagnostic. [`check`] is the analysis with nothing failed; `what_if` reuses it.
+
+use ipnet::IpNet;
+use mesh_model::{
+    Cluster, Exposure, Gateway, MeshDocument, ModelError, NetworkEndpoints, NetworkResolver,
+    TlsMode, UnresolvedGateway,
+};
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::cidr::{overlapping_pairs, shared_range, size_text};
+use crate::diagnostic::{Code, Diagnostic, Subject, sort_diagnostics};
+use crate::report::{ControlPlane, ControlPlaneKind, MeshKind, NetworkSummary, Report, Topology};
+use crate::spaces::FlatAddressSpaces;
+use crate::what_if::EndpointRef;
+
+/// What is down. Empty = the mesh as written.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Conditions {
+    /// `(network, address)` of gateways that are down.
+    pub gateways_down: BTreeSet<(String, String)>,
+    /// Network pairs whose direct link is cut.
+    pub links_cut: BTreeSet<(String, String)>,
+    /// Network pairs that cannot reach each other at all, sorted within the pair.
+    pub partitions: BTreeSet<(String, String)>,
+    /// Clusters whose API server nobody can reach.
+    pub api_servers_down: BTreeSet<String>,
+    /// Clusters that are gone.
+    pub clusters_removed: BTreeSet<String>,
+}
+
+/// Validates a whole mesh: every diagnostic, sorted by code then subjects, and the topology.
+///
+/// ```
+/// use mesh_model::MeshDocument;
+/// let doc = MeshDocument::from_yaml(r#"
+/// apiVersion: meshspan/v1alpha1
+/// kind: Mesh
+/// metadata: {name: demo}
+/// spec:
+///   clusters:
+///   - {name: c1, network: n1, podCidrs: [10.0.0.0/16]}
+///   - {name: c2, network: n2, controlPlane: c1, podCidrs: [10.0.0.0/20]}
+///   links: [{networks: [n1, n2]}]
+/// "#)?;
+/// let report = mesh_topology::check(&doc);
+/// assert_eq!(report.diagnostics[0].code.as_str(), "cidr-overlap");
+/// assert!(report.has_errors());
+/// # Ok::<(), mesh_model::DocumentError>(())
+/// ```
+pub fn check(doc: &MeshDocument) -> Report {
+    Analysis::new(doc, &Conditions::default()).report()
+}
+
+/// The network of a cluster or endpoint that names none: Istio's implicit network `""`.
+pub(crate) const NO_NETWORK: &str = "";
+
+fn network_text(n: &str) -> String {
+    if n.is_empty() {
+        "the default network (no network set)".to_owned()
+    } else {
+        format!("network {n}")
+    }
+}
+
+/// How a cluster relates to its control plane.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Managed<'a> {
+    /// Its own control plane.
+    Primary,
+    /// Managed by this primary.
+    Remote(&'a str),
+    /// Its control plane is not a cluster of the document (reported by the model check).
+    Unknown,
+    /// Its control plane was removed.
+    Removed(&'a str),
+    /// Its control plane is itself a remote of another cluster.
+    NotPrimary(&'a str, &'a str),
+}
+
+pub(crate) struct Analysis<'a> {
+    doc: &'a MeshDocument,
+    cond: &'a Conditions,
+    /// Present clusters (first of each name, not removed), by name.
+    clusters: BTreeMap<&'a str, &'a Cluster>,
+    /// Network of each present cluster.
+    cluster_network: BTreeMap<&'a str, String>,
+    resolver: NetworkResolver<'a>,
+    spaces: FlatAddressSpaces,
+    /// Usable gateways (resolved, not down, cluster present) per network.
+    gateways: BTreeMap<String, Vec<Gateway>>,
+    unresolved: Vec<UnresolvedGateway>,
+}
+
+impl<'a> Analysis<'a> {
+    pub(crate) fn new(doc: &'a MeshDocument, cond: &'a Conditions) -> Self {
+        let spec = &doc.spec;
+        let resolver = NetworkResolver::new(spec);
+        let mut clusters = BTreeMap::new();
+        for c in &spec.clusters {
+            if !cond.clusters_removed.contains(c.name.as_str()) {
+                clusters.entry(c.name.as_str()).or_insert(c);
+            }
+        }
+        let cluster_network: BTreeMap<&str, String> = clusters
+            .iter()
+            .map(|(&name, c)| {
+                let n = resolver
+                    .network_of_address(&c.name, None)
+                    .map_or(NO_NETWORK, |n| n.as_str());
+                (name, n.to_owned())
+            })
+            .collect();
+        let mut networks: BTreeSet<&str> = doc.defined_networks();
+        networks.extend(cluster_network.values().map(String::as_str));
+        let cut: Vec<(&str, &str)> = cond
+            .links_cut
+            .iter()
+            .map(|(a, b)| (a.as_str(), b.as_str()))
+            .collect();
+        let spaces = FlatAddressSpaces::new(
+            networks,
+            spec.links
+                .iter()
+                .map(|l| l.networks.iter().map(|n| n.as_str()).collect()),
+            &cut,
+        );
+        let resolution = spec.gateways(true);
+        let mut gateways: BTreeMap<String, Vec<Gateway>> = BTreeMap::new();
+        for g in resolution.gateways {
+            let down = cond
+                .gateways_down
+                .contains(&(g.network.to_string(), g.address.clone()));
+            let gone = g
+                .cluster
+                .as_ref()
+                .is_some_and(|c| cond.clusters_removed.contains(c.as_str()));
+            if !down && !gone {
+                gateways.entry(g.network.to_string()).or_default().push(g);
+            }
+        }
+        Self {
+            doc,
+            cond,
+            clusters,
+            cluster_network,
+            resolver,
+            spaces,
+            gateways,
+            unresolved: resolution.unresolved,
+        }
+    }
+
+    fn network_of_cluster(&self, cluster: &str) -> &str {
+        self.cluster_network
+            .get(cluster)
+            .map_or(NO_NETWORK, String::as_str)
+    }
+
+    fn partitioned(&self, a: &str, b: &str) -> bool {
+        let key = if a <= b { (a, b) } else { (b, a) };
+        self.cond
+            .partitions
+            .iter()
+            .any(|(x, y)| (x.as_str(), y.as_str()) == key)
+    }
+
+    /// Pods of `from` reach pods of `to` by IP.
+    fn reaches_pods(&self, from: &str, to: &str) -> bool {
+        self.spaces.same_space(from, to) && !self.partitioned(from, to)
+    }
+
+    /// A gateway of `to` that `from` can send to.
+    fn usable_gateway(&self, from: &str, to: &str) -> Option<&Gateway> {
+        if self.partitioned(from, to) {
+            return None;
+        }
+        self.gateways.get(to).and_then(|g| g.first())
+    }
+
+    fn managed(&self, c: &'a Cluster) -> Managed<'a> {
+        let cp = c.managing_control_plane().as_str();
+        if cp == c.name.as_str() {
+            return Managed::Primary;
+        }
+        match self.clusters.get(cp) {
+            Some(p) => {
+                let pcp = p.managing_control_plane().as_str();
+                if pcp == cp {
+                    Managed::Remote(cp)
+                } else {
+                    Managed::NotPrimary(cp, pcp)
+                }
+            }
+            None if self.cond.clusters_removed.contains(cp) => Managed::Removed(cp),
+            None => Managed::Unknown,
+        }
+    }
+
+    /// The primary whose control plane serves `c`, when there is one.
+    fn primary_of(&self, c: &'a Cluster) -> Option<&'a str> {
+        match self.managed(c) {
+            Managed::Primary => Some(c.name.as_str()),
+            Managed::Remote(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// Whether the control plane of `primary` can read the API server of `cluster`; the error
+    /// explains the path tried and where it broke.
+    fn api_server_path(&self, primary: &str, cluster: &Cluster) -> Result<(), String> {
+        let name = cluster.name.as_str();
+        if self.cond.api_servers_down.contains(name) {
+            return Err(format!(
+                "the API server of cluster {name} is unreachable (failure)"
+            ));
+        }
+        if name == primary {
+            return Ok(()); // istiod reads its own cluster in-cluster
+        }
+        let Some(api) = &cluster.api_server else {
+            return Ok(()); // no address given: nothing to check
+        };
+        let from = self.network_of_cluster(primary);
+        let to = self.network_of_cluster(name);
+        let partitioned = self.partitioned(from, to);
+        if !partitioned {
+            if self.spaces.same_space(from, to) {
+                return Ok(());
+            }
+            if api.exposure == Exposure::Public {
+                return Ok(());
+            }
+            if api.reachable_from.iter().any(|n| n.as_str() == from) {
+                return Ok(());
+            }
+        }
+        let mut why = format!(
+            "istiod in cluster {primary} ({}) -> API server of cluster {name} at {} ({}, exposure {})",
+            network_text(from),
+            api.address,
+            network_text(to),
+            api.exposure
+        );
+        if partitioned {
+            why.push_str(&format!(
+                ": {} and {} are partitioned (failure)",
+                network_text(from),
+                network_text(to)
+            ));
+        } else {
+            let reachable: Vec<&str> = api.reachable_from.iter().map(|n| n.as_str()).collect();
+            why.push_str(&format!(
+                ": broke at the network boundary — {from_t} is not linked to {to_t} (flat address space of {from_t}: {space}), the API server is not public, and reachableFrom [{r}] does not list {from_t}",
+                from_t = network_text(from),
+                to_t = network_text(to),
+                space = self.spaces.members(from).join(", "),
+                r = reachable.join(", "),
+            ));
+        }
+        Err(why)
+    }
+
+    /// Whether the workloads of remote `c` reach the control plane of `primary` (directly, or
+    /// through an east-west gateway of the primary's network that exposes istiod).
+    fn control_plane_path(&self, c: &Cluster, primary: &str) -> Result<(), String> {
+        let from = self.network_of_cluster(c.name.as_str());
+        let to = self.network_of_cluster(primary);
+        if self.reaches_pods(from, to) || self.usable_gateway(from, to).is_some() {
+            return Ok(());
+        }
+        let mut why = format!(
+            "workloads of cluster {} ({}) -> istiod of cluster {primary} ({})",
+            c.name,
+            network_text(from),
+            network_text(to)
+        );
+        if self.partitioned(from, to) {
+            why.push_str(": the networks are partitioned (failure)");
+        } else {
+            why.push_str(&format!(
+                ": not by IP — {} is not linked to {} — and not through a gateway — {} has no usable east-west gateway to expose istiod through",
+                network_text(from),
+                network_text(to),
+                network_text(to)
+            ));
+        }
+        Err(why)
+    }
+
+    /// The clients (present clusters) whose workloads get configuration from a control plane.
+    fn served_clients(&self) -> Vec<&'a Cluster> {
+        self.clusters
+            .values()
+            .copied()
+            .filter(|c| match self.managed(c) {
+                Managed::Primary => true,
+                Managed::Remote(p) => self.control_plane_path(c, p).is_ok(),
+                _ => false,
+            })
+            .collect()
+    }
+
+    /// Whether the endpoints discovered in `cluster` are published: its control plane exists and
+    /// reads its API server.
+    fn published(&self, cluster: &str) -> bool {
+        let Some(c) = self.clusters.get(cluster) else {
+            return false;
+        };
+        self.primary_of(c)
+            .is_some_and(|p| self.api_server_path(p, c).is_ok())
+    }
+
+    /// Published endpoints: `(service index, endpoint index, network)`.
+    fn published_endpoints(&self) -> Vec<(usize, usize, &str)> {
+        let published: BTreeSet<&str> = self
+            .clusters
+            .keys()
+            .copied()
+            .filter(|c| self.published(c))
+            .collect();
+        let mut out = Vec::new();
+        for (si, s) in self.doc.spec.services.iter().enumerate() {
+            for (ei, e) in s.endpoints.iter().enumerate() {
+                if published.contains(e.cluster.as_str()) {
+                    let net = self
+                        .resolver
+                        .network_of(e)
+                        .map_or(NO_NETWORK, |n| n.as_str());
+                    out.push((si, ei, net));
+                }
+            }
+        }
+        out
+    }
+
+    /// Per (client network, service): the endpoints its clients reach.
+    pub(crate) fn reach(&self) -> BTreeMap<(String, String), BTreeSet<EndpointRef>> {
+        let client_networks: BTreeSet<&str> = self
+            .served_clients()
+            .iter()
+            .map(|c| self.network_of_cluster(c.name.as_str()))
+            .collect();
+        let endpoints = self.published_endpoints();
+        let mut out: BTreeMap<(String, String), BTreeSet<EndpointRef>> = BTreeMap::new();
+        for &client in &client_networks {
+            for s in &self.doc.spec.services {
+                out.entry((client.to_owned(), s.key().to_string()))
+                    .or_default();
+            }
+            for &(si, ei, net) in &endpoints {
+                let s = &self.doc.spec.services[si];
+                let e = &s.endpoints[ei];
+                let ok = self.reaches_pods(client, net)
+                    || (e.tls_mode == TlsMode::Istio && self.usable_gateway(client, net).is_some());
+                if let (true, Some(&address)) = (ok, e.addresses.first()) {
+                    out.entry((client.to_owned(), s.key().to_string()))
+                        .or_default()
+                        .insert(EndpointRef {
+                            cluster: e.cluster.to_string(),
+                            address,
+                        });
+                }
+            }
+        }
+        out
+    }
+
+    pub(crate) fn report(&self) -> Report {
+        let mut d = Vec::new();
+        self.model_diagnostics(&mut d);
+        self.gateway_diagnostics(&mut d);
+        self.cidr_diagnostics(&mut d);
+        self.meshnetworks_diagnostics(&mut d);
+        self.control_plane_diagnostics(&mut d);
+        self.consumption_diagnostics(&mut d);
+        self.replication_diagnostics(&mut d);
+        sort_diagnostics(&mut d);
+        Report {
+            diagnostics: d,
+            topology: self.topology(),
+        }
+    }
+
+    fn model_diagnostics(&self, out: &mut Vec<Diagnostic>) {
+        for e in self.doc.check() {
+            out.extend(model_diagnostic(self.doc, &e));
+        }
+    }
+
+    fn gateway_diagnostics(&self, out: &mut Vec<Diagnostic>) {
+        for u in &self.unresolved {
+            out.push(Diagnostic::new(
+                Code::GatewayUnresolved,
+                format!("gateway {} of network {} resolves to no address", u.name, u.network),
+                vec![Subject::Gateway(u.name.clone()), Subject::Network(u.network.clone())],
+                format!("{}: {}", u.source, u.reason),
+                "Give the hostname an answer under spec.dns, or give the gateway service an external \
+                 address (spec.services[].externalAddresses) in a cluster the network lists with \
+                 fromRegistry, or use an IP address",
+            ));
+        }
+        let mut by_address: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+        for (net, gws) in &self.gateways {
+            for g in gws {
+                by_address.entry(&g.address).or_default().insert(net);
+            }
+        }
+        for (address, nets) in by_address {
+            if nets.len() < 2 {
+                continue;
+            }
+            let mut subjects = vec![Subject::Gateway(address.to_owned())];
+            subjects.extend(nets.iter().map(|n| Subject::Network((*n).to_owned())));
+            let list: Vec<&str> = nets.iter().copied().collect();
+            out.push(Diagnostic::new(
+                Code::GatewaySharedByNetworks,
+                format!(
+                    "gateway address {address} serves several networks: {}",
+                    list.join(", ")
+                ),
+                subjects,
+                "Each network's gateway admits traffic into that network; one address listed for \
+                 several networks sends traffic meant for one of them to the other. Istio does not \
+                 check this (MeshNetworks V7)",
+                "Give each network its own east-west gateway, or merge the networks",
+            ));
+        }
+    }
+
+    fn cidr_diagnostics(&self, out: &mut Vec<Diagnostic>) {
+        // (space, prefix, cluster, kind)
+        let mut entries: Vec<(usize, IpNet, &str, &str)> = Vec::new();
+        for (&name, c) in &self.clusters {
+            let Some(space) = self.spaces.space_of(self.network_of_cluster(name)) else {
+                continue;
+            };
+            for p in &c.pod_cidrs {
+                entries.push((space, p.trunc(), name, "pod"));
+            }
+            for p in &c.service_cidrs {
+                entries.push((space, p.trunc(), name, "service"));
+            }
+        }
+        entries.sort();
+        for group in entries.chunk_by(|a, b| a.0 == b.0) {
+            let nets: Vec<IpNet> = group.iter().map(|e| e.1).collect();
+            for (i, j) in overlapping_pairs(&nets) {
+                let (a, b) = (&group[i], &group[j]);
+                if a.2 == b.2 && a.3 == b.3 {
+                    continue; // the same cluster's own list of pod (or service) ranges
+                }
+                out.push(self.cidr_overlap(a, b));
+            }
+        }
+    }
+
+    fn cidr_overlap(
+        &self,
+        a: &(usize, IpNet, &str, &str),
+        b: &(usize, IpNet, &str, &str),
+    ) -> Diagnostic {
+        let shared = shared_range(&a.1, &b.1).unwrap_or(a.1);
+        let (na, nb) = (self.network_of_cluster(a.2), self.network_of_cluster(b.2));
+        let message = format!(
+            "{} CIDR {} of cluster {} overlaps {} CIDR {} of cluster {}",
+            a.3, a.1, a.2, b.3, b.1, b.2
+        );
+        let explanation = if a.2 == b.2 {
+            format!(
+                "They share {shared} ({}): inside cluster {}, an address in that range is both a pod and a service address",
+                size_text(&shared),
+                a.2
+            )
+        } else {
+            let how = if na == nb {
+                format!("both are on {}", network_text(na))
+            } else {
+                format!(
+                    "{} and {} are linked (one flat address space: {})",
+                    network_text(na),
+                    network_text(nb),
+                    self.spaces.members(na).join(", ")
+                )
+            };
+            format!(
+                "They share {shared} ({}), and {how}: traffic to an address in that range can land in the wrong cluster",
+                size_text(&shared)
+            )
+        };
+        let fix = if a.2 == b.2 {
+            format!(
+                "Give cluster {} pod and service ranges that do not overlap",
+                a.2
+            )
+        } else {
+            format!(
+                "Give every cluster of a flat address space its own ranges: move the {} CIDR of cluster {} out of {}, or separate the networks and connect them through gateways",
+                b.3, b.2, a.1
+            )
+        };
+        Diagnostic::new(
+            Code::CidrOverlap,
+            message,
+            vec![
+                Subject::Cluster(a.2.to_owned()),
+                Subject::Cluster(b.2.to_owned()),
+                Subject::Cidr(a.1.to_string()),
+                Subject::Cidr(b.1.to_string()),
+            ],
+            explanation,
+            fix,
+        )
+    }
+
+    fn meshnetworks_diagnostics(&self, out: &mut Vec<Diagnostic>) {
+        let mut cidrs: Vec<(IpNet, &str)> = Vec::new();
+        let mut registries: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+        for (name, net) in &self.doc.spec.mesh_networks.networks {
+            for ep in &net.endpoints {
+                match ep {
+                    // Plain IPs never match at runtime (N3); invalid ranges are V2's.
+                    NetworkEndpoints::FromCidr(c) if c.contains('/') => {
+                        if let Ok(p) = c.parse::<IpNet>() {
+                            cidrs.push((p.trunc(), name));
+                        }
+                    }
+                    NetworkEndpoints::FromRegistry(r) => {
+                        registries.entry(r).or_default().insert(name);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let nets: Vec<IpNet> = cidrs.iter().map(|c| c.0).collect();
+        for (i, j) in overlapping_pairs(&nets) {
+            let ((a, na), (b, nb)) = (cidrs[i], cidrs[j]);
+            if na == nb {
+                continue;
+            }
+            let shared = shared_range(&a, &b).unwrap_or(a);
+            let (broad, narrow) = if a.prefix_len() <= b.prefix_len() {
+                (na, nb)
+            } else {
+                (nb, na)
+            };
+            out.push(Diagnostic::new(
+                Code::AmbiguousNetworkCidr,
+                format!("fromCidr {a} of network {na} overlaps fromCidr {b} of network {nb}"),
+                vec![
+                    Subject::Network(na.to_owned()),
+                    Subject::Network(nb.to_owned()),
+                    Subject::Cidr(a.to_string()),
+                    Subject::Cidr(b.to_string()),
+                ],
+                format!(
+                    "They share {shared} ({}). istiod gives an address in that range the network of the broadest containing range (rule N3), so endpoints there are on network {broad}, never on {narrow}",
+                    size_text(&shared)
+                ),
+                "Make the fromCidr ranges of different networks disjoint (MeshNetworks requires it, but Istio does not check it: V7)",
+            ));
+        }
+        for (registry, nets) in registries {
+            if nets.len() < 2 {
+                continue;
+            }
+            let list: Vec<&str> = nets.iter().copied().collect();
+            let mut subjects = vec![Subject::Cluster(registry.to_owned())];
+            subjects.extend(nets.iter().map(|n| Subject::Network((*n).to_owned())));
+            out.push(Diagnostic::new(
+                Code::RegistryInSeveralNetworks,
+                format!("cluster {registry} is fromRegistry of several networks: {}", list.join(", ")),
+                subjects,
+                format!(
+                    "A registry belongs to one network. istiod puts its endpoints on whichever network it meets first in map order (here {}), but creates its registryServiceName gateways for all of them (rule R3)",
+                    list[0]
+                ),
+                format!("List cluster {registry} under fromRegistry of exactly one network"),
+            ));
+        }
+    }
+
+    fn control_plane_diagnostics(&self, out: &mut Vec<Diagnostic>) {
+        for (&name, &c) in &self.clusters {
+            match self.managed(c) {
+                Managed::NotPrimary(cp, cp_of_cp) => out.push(Diagnostic::new(
+                    Code::ControlPlaneNotPrimary,
+                    format!("cluster {name} is managed by cluster {cp}, which is itself a remote of {cp_of_cp}"),
+                    vec![Subject::Cluster(name.to_owned()), Subject::Cluster(cp.to_owned())],
+                    format!("Only a primary runs a control plane: cluster {cp} names {cp_of_cp} as its controlPlane, so no istiod runs in {cp} to manage {name}"),
+                    format!("Set controlPlane of cluster {name} to {cp_of_cp} (the primary), or make {cp} a primary"),
+                )),
+                Managed::Removed(cp) => out.push(Diagnostic::new(
+                    Code::ControlPlaneUnreachable,
+                    format!("workloads of cluster {name} cannot reach their control plane in cluster {cp}"),
+                    vec![Subject::Cluster(name.to_owned()), Subject::Cluster(cp.to_owned())],
+                    format!("cluster {cp}, which runs the control plane of {name}, is gone (failure)"),
+                    format!("Run a control plane for {name} elsewhere (make it a primary, or point controlPlane at another primary)"),
+                )),
+                Managed::Remote(p) => {
+                    if let Err(why) = self.control_plane_path(c, p) {
+                        let (from, to) = (self.network_of_cluster(name), self.network_of_cluster(p));
+                        out.push(Diagnostic::new(
+                            Code::ControlPlaneUnreachable,
+                            format!("workloads of cluster {name} cannot reach their control plane in cluster {p}"),
+                            vec![
+                                Subject::Cluster(name.to_owned()),
+                                Subject::Cluster(p.to_owned()),
+                                Subject::Network(from.to_owned()),
+                                Subject::Network(to.to_owned()),
+                            ],
+                            why,
+                            format!("Link {} to {}, or expose istiod of {p} through an east-west gateway of {} (a meshNetworks gateway with a resolvable address)", network_text(from), network_text(to), network_text(to)),
+                        ));
+                    }
+                }
+                Managed::Primary | Managed::Unknown => {}
+            }
+        }
+        // A control plane reads the API server of every cluster it manages (itself included).
+        for (&name, &c) in &self.clusters {
+            let Some(p) = self.primary_of(c) else {
+                continue;
+            };
+            if let Err(why) = self.api_server_path(p, c) {
+                let mut subjects = vec![
+                    Subject::Cluster(p.to_owned()),
+                    Subject::Cluster(name.to_owned()),
+                ];
+                let fix = match &c.api_server {
+                    Some(api) if !self.cond.api_servers_down.contains(name) => {
+                        subjects.push(Subject::Network(self.network_of_cluster(p).to_owned()));
+                        subjects.push(Subject::Network(self.network_of_cluster(name).to_owned()));
+                        format!(
+                            "Make the API server at {} reachable from {}: link the networks, add {} to its reachableFrom (and open the firewall), or expose it publicly",
+                            api.address,
+                            network_text(self.network_of_cluster(p)),
+                            self.network_of_cluster(p)
+                        )
+                    }
+                    _ => format!("Restore access to the API server of cluster {name}"),
+                };
+                out.push(Diagnostic::new(
+                    Code::ApiServerUnreachable,
+                    format!("the control plane in cluster {p} cannot reach the API server of cluster {name}"),
+                    subjects,
+                    format!("{why}. Without it istiod discovers no services or endpoints of {name}"),
+                    fix,
+                ));
+            }
+        }
+    }
+
+    fn consumption_diagnostics(&self, out: &mut Vec<Diagnostic>) {
+        let clients: BTreeSet<&str> = self
+            .served_clients()
+            .iter()
+            .map(|c| self.network_of_cluster(c.name.as_str()))
+            .collect();
+        let endpoints = self.published_endpoints();
+        // Networks whose endpoints are consumed from outside their flat address space.
+        let mut needs_gateway: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+        // (service, network) -> (endpoints without sidecar, consumers through gateways)
+        let mut no_sidecar: BTreeMap<(usize, &str), NoSidecar<'_>> = BTreeMap::new();
+        for &(si, ei, net) in &endpoints {
+            let far: BTreeSet<&str> = clients
+                .iter()
+                .copied()
+                .filter(|&b| !self.reaches_pods(b, net) && !self.partitioned(b, net))
+                .collect();
+            if far.is_empty() {
+                continue;
+            }
+            needs_gateway.entry(net).or_default().extend(&far);
+            let e = &self.doc.spec.services[si].endpoints[ei];
+            if e.tls_mode == TlsMode::Disabled {
+                let entry = no_sidecar.entry((si, net)).or_default();
+                let addrs: Vec<String> = e.addresses.iter().map(ToString::to_string).collect();
+                entry
+                    .0
+                    .insert(format!("{} (cluster {})", addrs.join(", "), e.cluster));
+                entry.1.extend(&far);
+            }
+        }
+        for (net, far) in needs_gateway {
+            if self.gateways.get(net).is_some_and(|g| !g.is_empty()) {
+                continue;
+            }
+            let list: Vec<&str> = far.iter().copied().collect();
+            let mut subjects = vec![Subject::Network(net.to_owned())];
+            subjects.extend(far.iter().map(|n| Subject::Network((*n).to_owned())));
+            out.push(Diagnostic::new(
+                Code::NetworkWithoutGateway,
+                format!("{} has no usable gateway, but clients on unlinked networks consume its endpoints", network_text(net)),
+                subjects,
+                format!(
+                    "Clients on {} reach {} neither by IP (not linked) nor through a gateway (none resolved{}); modern istiod then sends them the endpoints directly and the connections fail, Istio 1.1 drops them (rule R8)",
+                    list.join(", "),
+                    network_text(net),
+                    if self.cond.gateways_down.iter().any(|(n, _)| n == net) { ", or its gateways are down" } else { "" }
+                ),
+                format!("Add an east-west gateway to meshNetworks.networks.{net}.gateways (an address, or a registryServiceName with an external address), or link the networks"),
+            ));
+        }
+        for ((si, net), (addrs, far)) in no_sidecar {
+            let key = self.doc.spec.services[si].key().to_string();
+            let addrs: Vec<String> = addrs.into_iter().collect();
+            let far_list: Vec<&str> = far.iter().copied().collect();
+            let mut subjects = vec![
+                Subject::Service(key.clone()),
+                Subject::Network(net.to_owned()),
+            ];
+            subjects.extend(far.iter().map(|n| Subject::Network((*n).to_owned())));
+            out.push(Diagnostic::new(
+                Code::RemoteEndpointWithoutSidecar,
+                format!("endpoints of {key} without a sidecar on {} cannot be reached from {}", network_text(net), far_list.join(", ")),
+                subjects,
+                format!(
+                    "{} {} tlsMode disabled; clients on {} reach {} only through its gateway, which accepts only Istio mTLS (SNI auto-passthrough), so these endpoints are left out",
+                    addrs.join("; "),
+                    if addrs.len() == 1 { "has" } else { "have" },
+                    far_list.join(", "),
+                    network_text(net)
+                ),
+                "Inject a sidecar into these workloads, or link the networks so clients reach them by IP",
+            ));
+        }
+    }
+
+    /// The primaries and the clusters each manages (remotes whose primary exists).
+    fn groups(&self) -> BTreeMap<&'a str, Vec<&'a str>> {
+        let mut groups: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for (&name, &c) in &self.clusters {
+            match self.managed(c) {
+                Managed::Primary => groups.entry(name).or_default().insert(0, name),
+                Managed::Remote(p) => groups.entry(p).or_default().push(name),
+                _ => {}
+            }
+        }
+        groups
+    }
+
+    fn group_kind(&self, primary: &str, members: &[&str]) -> ControlPlaneKind {
+        let pn = self.network_of_cluster(primary);
+        let remotes: Vec<&&str> = members.iter().filter(|m| **m != primary).collect();
+        if remotes.is_empty() {
+            ControlPlaneKind::Primary
+        } else if remotes
+            .iter()
+            .all(|r| self.spaces.same_space(pn, self.network_of_cluster(r)))
+        {
+            ControlPlaneKind::Vpn
+        } else {
+            ControlPlaneKind::SplitHorizon
+        }
+    }
+
+    fn replication_diagnostics(&self, out: &mut Vec<Diagnostic>) {
+        for (primary, members) in self.groups() {
+            if members.len() < 2 {
+                continue;
+            }
+            let kind = self.group_kind(primary, &members);
+            for s in &self.doc.spec.services {
+                let have: BTreeSet<&str> = s.clusters().iter().map(|c| c.as_str()).collect();
+                if !members.iter().any(|m| have.contains(m)) {
+                    continue;
+                }
+                let key = s.key().to_string();
+                let present: Vec<&str> = members
+                    .iter()
+                    .copied()
+                    .filter(|m| have.contains(m))
+                    .collect();
+                for &m in &members {
+                    if have.contains(m) {
+                        continue;
+                    }
+                    out.push(Diagnostic::new(
+                        Code::ServiceNotReplicated,
+                        format!("service {key} is not defined in cluster {m}"),
+                        vec![Subject::Service(key.clone()), Subject::Cluster(m.to_owned())],
+                        format!(
+                            "Clusters {} share one control plane (in {primary}, {}); {key} exists in {} but not in {m}, so kube-dns in {m} has no name for it and clients there cannot resolve {}",
+                            members.join(", "),
+                            kind.describe(),
+                            present.join(", "),
+                            s.key().cluster_host(&self.doc.spec.domain_suffix),
+                        ),
+                        format!("Create the Service {key} (it may have no pods) in cluster {m}, or add {m} to its definedIn"),
+                    ));
+                }
+            }
+        }
+    }
+
+    fn topology(&self) -> Topology {
+        let groups = self.groups();
+        let control_planes: Vec<ControlPlane> = groups
+            .iter()
+            .map(|(&p, members)| ControlPlane {
+                cluster: p.to_owned(),
+                network: self.network_of_cluster(p).to_owned(),
+                kind: self.group_kind(p, members),
+                clusters: members.iter().map(|m| (*m).to_owned()).collect(),
+            })
+            .collect();
+        let kind = MeshKind::of(&control_planes);
+        let spaces = self.spaces.spaces();
+        let mut networks: BTreeMap<&str, NetworkSummary> = BTreeMap::new();
+        for (i, space) in spaces.iter().enumerate() {
+            for &n in space {
+                networks.insert(
+                    n,
+                    NetworkSummary {
+                        name: n.to_owned(),
+                        clusters: Vec::new(),
+                        gateways: self
+                            .gateways
+                            .get(n)
+                            .map(|g| g.iter().map(gateway_text).collect())
+                            .unwrap_or_default(),
+                        address_space: i,
+                    },
+                );
+            }
+        }
+        for (&c, n) in &self.cluster_network {
+            if let Some(s) = networks.get_mut(n.as_str()) {
+                s.clusters.push(c.to_owned());
+            }
+        }
+        Topology {
+            kind,
+            control_planes,
+            networks: networks.into_values().collect(),
+            address_spaces: spaces
+                .into_iter()
+                .map(|s| s.into_iter().map(str::to_owned).collect())
+                .collect(),
+        }
+    }
+}
+
+/// Endpoints without a sidecar of one service on one network, and the networks that consume them
+/// through gateways.
+type NoSidecar<'a> = (BTreeSet<String>, BTreeSet<&'a str>);
+
+/// `address:port` (`[v6]:port`).
+pub(crate) fn gateway_text(g: &Gateway) -> String {
+    if g.address.contains(':') {
+        format!("[{}]:{}", g.address, g.port)
+    } else {
+        format!("{}:{}", g.address, g.port)
+    }
+}
+
+/// The diagnostics of one model error.
+fn model_diagnostic(doc: &MeshDocument, e: &ModelError) -> Vec<Diagnostic> {
+    let at = e.path();
+    let one = |code, message: String, subjects, explanation: String, fix: &str| {
+        vec![Diagnostic::new(code, message, subjects, explanation, fix)]
+    };
+    match e {
+        ModelError::DuplicateCluster { name, first, .. } => one(
+            Code::DuplicateCluster,
+            format!("cluster {name} is defined twice"),
+            vec![Subject::Cluster(name.to_string())],
+            format!("{at} repeats the name of {first}; cluster names are registry ids and must be unique (only the first is used)"),
+            "Rename or remove one of the clusters",
+        ),
+        ModelError::DuplicateService { key, first, .. } => one(
+            Code::DuplicateService,
+            format!("service {key} is defined twice"),
+            vec![Subject::Service(key.clone())],
+            format!("{at} repeats {first}: name.namespace is the same service in every cluster"),
+            "Merge the two entries (list both clusters' endpoints under one service)",
+        ),
+        ModelError::UnknownCluster { name, .. } => one(
+            Code::UnknownCluster,
+            format!("{at} names cluster {name:?}, which is not in spec.clusters"),
+            vec![Subject::Cluster(name.clone())],
+            e.to_string(),
+            "Fix the name, or add the cluster to spec.clusters",
+        ),
+        ModelError::UnknownNetwork { name, .. } => one(
+            Code::UnknownNetwork,
+            format!("{at} names network {name:?}, which is not defined"),
+            vec![Subject::Network(name.clone())],
+            format!(
+                "{e}; defined networks: {}",
+                doc.defined_networks().into_iter().collect::<Vec<_>>().join(", ")
+            ),
+            "Fix the name, or define the network under spec.meshNetworks.networks (network names must be valid ids)",
+        ),
+        ModelError::DegenerateLink { path } => {
+            let networks: Vec<String> = path
+                .strip_prefix("spec.links[")
+                .and_then(|r| r.strip_suffix(']'))
+                .and_then(|i| i.parse::<usize>().ok())
+                .and_then(|i| doc.spec.links.get(i))
+                .map(|l| l.networks.iter().map(ToString::to_string).collect())
+                .unwrap_or_default();
+            one(
+                Code::DegenerateLink,
+                format!("{path} joins fewer than two distinct networks"),
+                networks.iter().map(|n| Subject::Network(n.clone())).collect(),
+                format!("{path} lists [{}]: a link connects at least two networks, so this one does nothing", networks.join(", ")),
+                "List the two (or more) networks the link joins, or remove it",
+            )
+        }
+        ModelError::InvalidMeshNetworks(errors) => errors
+            .0
+            .iter()
+            .map(|err| {
+                Diagnostic::new(
+                    Code::InvalidMeshnetworks,
+                    err.to_string(),
+                    vec![Subject::Network(err.network.clone())],
+                    "istiod validates MeshNetworks on load (rules V1–V6) and rejects the whole document on any error, keeping the last good one",
+                    "Correct the value Istio names in the message",
+                )
+            })
+            .collect(),
+        _ => one(
+            Code::ModelError,
+            e.to_string(),
+            Vec::new(),
+            format!("mesh-model reports a problem at {at}"),
+            "Correct the document where the message says",
+        ),
+    }
+}

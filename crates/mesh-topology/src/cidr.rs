@@ -1,0 +1,243 @@
+//! Overlapping address ranges, found by sort and sweep in O(n log n + k) for n prefixes and k
+//! overlapping pairs.
+//!
+//! Two prefixes overlap exactly when one contains the other (prefixes are aligned blocks), so
+//! after sorting by (family, first address, prefix length) the prefixes that contain the current
+//! one form a chain: a stack holds it, and every element on the stack overlaps the current prefix.
+
+use ipnet::IpNet;
+
+/// Where a prefix sits on one line of addresses: family, first and last address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Span {
+    family: u8,
+    first: u128,
+    last: u128,
+}
+
+fn span(net: &IpNet) -> Span {
+    let (family, first, last) = match net {
+        IpNet::V4(n) => (
+            4,
+            u128::from(u32::from(n.network())),
+            u128::from(u32::from(n.broadcast())),
+        ),
+        IpNet::V6(n) => (6, u128::from(n.network()), u128::from(n.broadcast())),
+    };
+    Span {
+        family,
+        first,
+        last,
+    }
+}
+
+/// Every pair `(i, j)` with `i < j` of prefixes in `prefixes` that share at least one address
+/// (a nested or equal prefix counts), each pair once, sorted. Host bits are ignored.
+///
+/// ```
+/// use mesh_topology::overlapping_pairs;
+/// let nets: Vec<ipnet::IpNet> = ["10.0.0.0/8", "192.168.0.0/16", "10.1.0.0/16", "10.0.0.0/8"]
+///     .iter().map(|s| s.parse().unwrap()).collect();
+/// assert_eq!(overlapping_pairs(&nets), [(0, 2), (0, 3), (2, 3)]);
+/// ```
+pub fn overlapping_pairs(prefixes: &[IpNet]) -> Vec<(usize, usize)> {
+    let mut order: Vec<(Span, usize)> = prefixes
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (span(p), i))
+        .collect();
+    // Same first address: the broader (larger `last`) first, so it is below on the stack.
+    order.sort_unstable_by(|(a, i), (b, j)| {
+        (a.family, a.first, std::cmp::Reverse(a.last), *i).cmp(&(
+            b.family,
+            b.first,
+            std::cmp::Reverse(b.last),
+            *j,
+        ))
+    });
+    let mut open: Vec<(Span, usize)> = Vec::new();
+    let mut pairs = Vec::new();
+    for &(s, i) in &order {
+        while let Some(&(top, _)) = open.last() {
+            if top.family != s.family || top.last < s.first {
+                open.pop();
+            } else {
+                break;
+            }
+        }
+        for &(_, j) in &open {
+            pairs.push((i.min(j), i.max(j)));
+        }
+        open.push((s, i));
+    }
+    pairs.sort_unstable();
+    pairs
+}
+
+/// The addresses two prefixes share (the narrower of the two when they overlap), host bits
+/// cleared.
+///
+/// ```
+/// use mesh_topology::shared_range;
+/// let a: ipnet::IpNet = "10.0.0.0/8".parse().unwrap();
+/// let b: ipnet::IpNet = "10.1.0.0/16".parse().unwrap();
+/// assert_eq!(shared_range(&a, &b), Some(b));
+/// assert_eq!(shared_range(&a, &"11.0.0.0/8".parse().unwrap()), None);
+/// ```
+pub fn shared_range(a: &IpNet, b: &IpNet) -> Option<IpNet> {
+    let (a, b) = (a.trunc(), b.trunc());
+    if a.contains(&b) {
+        Some(b)
+    } else if b.contains(&a) {
+        Some(a)
+    } else {
+        None
+    }
+}
+
+/// The number of addresses in a prefix, saturating at `u128::MAX`, for messages.
+pub(crate) fn size_text(net: &IpNet) -> String {
+    let bits = u32::from(net.max_prefix_len() - net.prefix_len());
+    if bits >= 128 {
+        "2^128 addresses".to_owned()
+    } else if bits > 32 {
+        format!("2^{bits} addresses")
+    } else {
+        let n = 1u64 << bits;
+        if n == 1 {
+            "1 address".to_owned()
+        } else {
+            format!("{n} addresses")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::IpAddr;
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn nets(v: &[&str]) -> Vec<IpNet> {
+        v.iter().map(|s| s.parse().unwrap()).collect()
+    }
+
+    fn naive(p: &[IpNet]) -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        for i in 0..p.len() {
+            for j in i + 1..p.len() {
+                let (a, b) = (p[i].trunc(), p[j].trunc());
+                if a.contains(&b) || b.contains(&a) {
+                    out.push((i, j));
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn nested_equal_disjoint_and_families() {
+        let p = nets(&[
+            "10.0.0.0/8",
+            "10.0.0.0/8",
+            "10.255.255.255/32",
+            "11.0.0.0/8",
+            "::/0",
+            "0.0.0.0/0",
+            "2001:db8::/32",
+            "::a00:0/104",
+        ]);
+        // ::a00:0/104 holds the same bits as 10.0.0.0/8 but is IPv6: it overlaps only ::/0.
+        assert_eq!(
+            overlapping_pairs(&p),
+            [
+                (0, 1),
+                (0, 2),
+                (0, 5),
+                (1, 2),
+                (1, 5),
+                (2, 5),
+                (3, 5),
+                (4, 6),
+                (4, 7)
+            ]
+        );
+        assert_eq!(overlapping_pairs(&p), naive(&p));
+    }
+
+    #[test]
+    fn adjacent_blocks_do_not_overlap() {
+        let p = nets(&["10.0.0.0/9", "10.128.0.0/9", "10.127.255.255/32"]);
+        assert_eq!(overlapping_pairs(&p), [(0, 2)]);
+    }
+
+    #[test]
+    fn host_bits_are_ignored() {
+        let p = vec![
+            IpNet::new("10.1.2.3".parse().unwrap(), 8).unwrap(),
+            "10.200.0.0/16".parse().unwrap(),
+        ];
+        assert_eq!(overlapping_pairs(&p), [(0, 1)]);
+        assert_eq!(shared_range(&p[0], &p[1]), Some(p[1]));
+    }
+
+    #[test]
+    fn sizes_read_well() {
+        assert_eq!(
+            size_text(&"10.0.0.0/16".parse().unwrap()),
+            "65536 addresses"
+        );
+        assert_eq!(size_text(&"10.0.0.1/32".parse().unwrap()), "1 address");
+        assert_eq!(
+            size_text(&"2001:db8::/64".parse().unwrap()),
+            "2^64 addresses"
+        );
+        assert_eq!(size_text(&"::/0".parse().unwrap()), "2^128 addresses");
+    }
+
+    fn prefix() -> impl Strategy<Value = IpNet> {
+        // A small address space so that overlaps are common.
+        prop_oneof![
+            (0u32..16, 24u8..=32).prop_map(|(x, len)| {
+                IpNet::new(IpAddr::from([10, 0, 0, (x * 16) as u8]), len)
+                    .unwrap()
+                    .trunc()
+            }),
+            (0u16..8, 120u8..=128).prop_map(|(x, len)| {
+                IpNet::new(IpAddr::from([0x2001, 0xdb8, 0, 0, 0, 0, 0, x * 32]), len)
+                    .unwrap()
+                    .trunc()
+            }),
+        ]
+    }
+
+    proptest! {
+        /// The sweep reports exactly the pairs the pairwise oracle finds.
+        #[test]
+        fn sweep_agrees_with_pairwise_oracle(p in proptest::collection::vec(prefix(), 0..60)) {
+            prop_assert_eq!(overlapping_pairs(&p), naive(&p));
+        }
+
+        /// An overlap injected into disjoint prefixes is found, and nothing else is.
+        #[test]
+        fn injected_overlap_is_found_alone(
+            n in 1usize..200,
+            pick in any::<prop::sample::Index>(),
+            extra in 0u8..=8,
+            at in any::<prop::sample::Index>(),
+        ) {
+            // Disjoint /24s.
+            let mut p: Vec<IpNet> = (0..n)
+                .map(|i| IpNet::new(IpAddr::from([10, (i / 256) as u8, (i % 256) as u8, 0]), 24).unwrap())
+                .collect();
+            let victim = pick.index(n);
+            let inner = IpNet::new(p[victim].network(), 24 + extra).unwrap();
+            let pos = at.index(n + 1);
+            p.insert(pos, inner);
+            let victim = if victim >= pos { victim + 1 } else { victim };
+            prop_assert_eq!(overlapping_pairs(&p), vec![(victim.min(pos), victim.max(pos))]);
+        }
+    }
+}

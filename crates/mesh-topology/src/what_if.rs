@@ -1,0 +1,387 @@
+//! "What if this fails?": the mesh analysed again with one thing down, compared with the mesh as
+//! written.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::net::IpAddr;
+use std::str::FromStr;
+
+use mesh_model::MeshDocument;
+use serde::{Deserialize, Serialize};
+
+use crate::analysis::{Analysis, Conditions};
+use crate::diagnostic::Diagnostic;
+
+/// One thing that fails.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "kind")]
+#[non_exhaustive]
+pub enum Failure {
+    /// A gateway of a network is down (`gateway:<network>/<address>`).
+    GatewayDown {
+        /// The network it serves.
+        network: String,
+        /// Its resolved address.
+        address: String,
+    },
+    /// The direct link between two networks is cut (`link:<a>,<b>`).
+    LinkCut {
+        /// One network.
+        a: String,
+        /// The other.
+        b: String,
+    },
+    /// Two networks cannot reach each other at all, by IP or through gateways
+    /// (`partition:<a>,<b>`).
+    NetworkPartitioned {
+        /// One network.
+        a: String,
+        /// The other.
+        b: String,
+    },
+    /// Nobody can reach the API server of a cluster (`api-server:<cluster>`).
+    ApiServerUnreachable {
+        /// The cluster.
+        cluster: String,
+    },
+    /// A cluster is gone (`cluster:<name>`).
+    ClusterRemoved {
+        /// The cluster.
+        cluster: String,
+    },
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::GatewayDown { network, address } => write!(f, "gateway:{network}/{address}"),
+            Self::LinkCut { a, b } => write!(f, "link:{a},{b}"),
+            Self::NetworkPartitioned { a, b } => write!(f, "partition:{a},{b}"),
+            Self::ApiServerUnreachable { cluster } => write!(f, "api-server:{cluster}"),
+            Self::ClusterRemoved { cluster } => write!(f, "cluster:{cluster}"),
+        }
+    }
+}
+
+/// A failure spec that does not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FailureParseError {
+    /// No `kind:` prefix, or an unknown kind.
+    #[error(
+        "{input:?}: expected gateway:<network>/<address>, link:<a>,<b>, partition:<a>,<b>, cluster:<name> or api-server:<cluster>"
+    )]
+    UnknownKind {
+        /// The whole input.
+        input: String,
+    },
+    /// The kind is known but its argument is malformed.
+    #[error("{input:?}: {kind} takes {expected}")]
+    BadArgument {
+        /// The whole input.
+        input: String,
+        /// The kind (`gateway`, `link`, ...).
+        kind: &'static str,
+        /// What it takes.
+        expected: &'static str,
+    },
+}
+
+impl FromStr for Failure {
+    type Err = FailureParseError;
+
+    /// Parses the CLI form: `gateway:<network>/<address>`, `link:<a>,<b>`,
+    /// `partition:<a>,<b>`, `cluster:<name>`, `api-server:<cluster>`.
+    fn from_str(input: &str) -> Result<Self, Self::Err> {
+        let (kind, arg) = input
+            .split_once(':')
+            .ok_or_else(|| FailureParseError::UnknownKind {
+                input: input.to_owned(),
+            })?;
+        let bad = |kind, expected| FailureParseError::BadArgument {
+            input: input.to_owned(),
+            kind,
+            expected,
+        };
+        let word = |s: &str| !s.is_empty() && !s.contains([',', '/', ' ']);
+        let pair = |kind| {
+            let (a, b) = arg
+                .split_once(',')
+                .ok_or_else(|| bad(kind, "two different network names: <a>,<b>"))?;
+            if word(a) && word(b) && a != b {
+                Ok((a.to_owned(), b.to_owned()))
+            } else {
+                Err(bad(kind, "two different network names: <a>,<b>"))
+            }
+        };
+        match kind {
+            "gateway" => {
+                let (network, address) = arg
+                    .split_once('/')
+                    .filter(|(n, a)| word(n) && !a.is_empty() && !a.contains(['/', ',']))
+                    .ok_or_else(|| bad("gateway", "<network>/<address>"))?;
+                // Gateways are compared by their resolved address: normalise IPs.
+                let address = address
+                    .parse::<IpAddr>()
+                    .map_or_else(|_| address.to_owned(), |ip| ip.to_string());
+                Ok(Self::GatewayDown {
+                    network: network.to_owned(),
+                    address,
+                })
+            }
+            "link" => pair("link").map(|(a, b)| Self::LinkCut { a, b }),
+            "partition" => pair("partition").map(|(a, b)| Self::NetworkPartitioned { a, b }),
+            "cluster" if word(arg) => Ok(Self::ClusterRemoved {
+                cluster: arg.to_owned(),
+            }),
+            "cluster" => Err(bad("cluster", "a cluster name")),
+            "api-server" if word(arg) => Ok(Self::ApiServerUnreachable {
+                cluster: arg.to_owned(),
+            }),
+            "api-server" => Err(bad("api-server", "a cluster name")),
+            _ => Err(FailureParseError::UnknownKind {
+                input: input.to_owned(),
+            }),
+        }
+    }
+}
+
+impl Failure {
+    fn conditions(&self) -> Conditions {
+        let mut c = Conditions::default();
+        let ordered = |a: &str, b: &str| {
+            if a <= b {
+                (a.to_owned(), b.to_owned())
+            } else {
+                (b.to_owned(), a.to_owned())
+            }
+        };
+        match self {
+            Self::GatewayDown { network, address } => {
+                c.gateways_down.insert((network.clone(), address.clone()));
+            }
+            Self::LinkCut { a, b } => {
+                c.links_cut.insert(ordered(a, b));
+            }
+            Self::NetworkPartitioned { a, b } => {
+                c.partitions.insert(ordered(a, b));
+            }
+            Self::ApiServerUnreachable { cluster } => {
+                c.api_servers_down.insert(cluster.clone());
+            }
+            Self::ClusterRemoved { cluster } => {
+                c.clusters_removed.insert(cluster.clone());
+            }
+        }
+        c
+    }
+}
+
+/// One endpoint, as the what-if report names it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct EndpointRef {
+    /// The cluster it was discovered in.
+    pub cluster: String,
+    /// Its (first) address.
+    pub address: IpAddr,
+}
+
+/// What a failure does to one service as seen from one client network.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Impact {
+    /// The clients' network (`""` = the implicit network).
+    pub client_network: String,
+    /// `name.namespace`.
+    pub service: String,
+    /// Endpoints the clients reached before and no longer reach, sorted.
+    pub lost: Vec<EndpointRef>,
+    /// How many they still reach.
+    pub remaining: usize,
+    /// The clients reached some endpoint before and reach none now.
+    pub unreachable: bool,
+}
+
+/// The answer to "what if this fails?".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WhatIf {
+    /// What failed.
+    pub failure: Failure,
+    /// Diagnostics present with the failure and not without, sorted.
+    pub new_diagnostics: Vec<Diagnostic>,
+    /// Diagnostics present without the failure and gone with it, sorted.
+    pub cleared_diagnostics: Vec<Diagnostic>,
+    /// Per (client network, service) that loses endpoints, sorted; a client network that no
+    /// longer exists (its clusters were removed) is not listed.
+    pub impacts: Vec<Impact>,
+}
+
+impl WhatIf {
+    /// Whether some service becomes unreachable from some client network.
+    pub fn any_unreachable(&self) -> bool {
+        self.impacts.iter().any(|i| i.unreachable)
+    }
+}
+
+impl fmt::Display for WhatIf {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "what if {}:", self.failure)?;
+        if self.impacts.is_empty() {
+            writeln!(f, "  no client loses an endpoint")?;
+        }
+        for i in &self.impacts {
+            let net = if i.client_network.is_empty() {
+                "(default)"
+            } else {
+                &i.client_network
+            };
+            let lost: Vec<String> = i
+                .lost
+                .iter()
+                .map(|e| format!("{} ({})", e.address, e.cluster))
+                .collect();
+            writeln!(
+                f,
+                "  clients on {net} -> {}: lose {} endpoint(s) [{}], {} left{}",
+                i.service,
+                i.lost.len(),
+                lost.join(", "),
+                i.remaining,
+                if i.unreachable {
+                    " — UNREACHABLE"
+                } else {
+                    ""
+                }
+            )?;
+        }
+        if !self.new_diagnostics.is_empty() {
+            writeln!(f, "\nnew diagnostics:")?;
+            for d in &self.new_diagnostics {
+                writeln!(f, "{d}\n")?;
+            }
+        }
+        if !self.cleared_diagnostics.is_empty() {
+            writeln!(f, "cleared diagnostics:")?;
+            for d in &self.cleared_diagnostics {
+                writeln!(f, "  {}[{}]: {}", d.severity, d.code, d.message)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Analyses `doc` with `failure` and compares it with `doc` as written.
+///
+/// ```
+/// use mesh_model::MeshDocument;
+/// use mesh_topology::{Failure, simulate};
+/// let doc = MeshDocument::from_yaml(r#"
+/// apiVersion: meshspan/v1alpha1
+/// kind: Mesh
+/// metadata: {name: demo}
+/// spec:
+///   clusters:
+///   - {name: c1, network: n1}
+///   - {name: c2, network: n2, controlPlane: c1}
+///   meshNetworks:
+///     networks:
+///       n1: {endpoints: [{fromRegistry: c1}], gateways: [{address: 192.0.2.1, port: 15443}]}
+///       n2: {endpoints: [{fromRegistry: c2}], gateways: [{address: 192.0.2.2, port: 15443}]}
+///   services:
+///   - name: foo
+///     namespace: ns1
+///     endpoints: [{cluster: c2, address: 10.2.0.5}]
+/// "#)?;
+/// let what = simulate(&doc, &"gateway:n2/192.0.2.2".parse()?);
+/// assert!(what.impacts.iter().any(|i| i.client_network == "n1" && i.unreachable));
+/// assert!(what.new_diagnostics.iter().any(|d| d.code.as_str() == "network-without-gateway"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn simulate(doc: &MeshDocument, failure: &Failure) -> WhatIf {
+    let none = Conditions::default();
+    let cond = failure.conditions();
+    let before = Analysis::new(doc, &none);
+    let after = Analysis::new(doc, &cond);
+    let (rb, ra) = (before.report(), after.report());
+    let diff = |x: &[Diagnostic], y: &[Diagnostic]| -> Vec<Diagnostic> {
+        x.iter().filter(|d| !y.contains(d)).cloned().collect()
+    };
+    let new_diagnostics = diff(&ra.diagnostics, &rb.diagnostics);
+    let cleared_diagnostics = diff(&rb.diagnostics, &ra.diagnostics);
+    let (reach_before, reach_after) = (before.reach(), after.reach());
+    let mut impacts = Vec::new();
+    for (key, had) in &reach_before {
+        let Some(has) = reach_after.get(key) else {
+            continue; // no clients left on that network
+        };
+        let lost: BTreeSet<_> = had.difference(has).collect();
+        if lost.is_empty() {
+            continue;
+        }
+        impacts.push(Impact {
+            client_network: key.0.clone(),
+            service: key.1.clone(),
+            lost: lost.into_iter().cloned().collect(),
+            remaining: has.len(),
+            unreachable: has.is_empty(),
+        });
+    }
+    WhatIf {
+        failure: failure.clone(),
+        new_diagnostics,
+        cleared_diagnostics,
+        impacts,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_form_and_round_trips() {
+        for s in [
+            "gateway:n1/192.0.2.1",
+            "gateway:n1/eastwest.example.com",
+            "link:a,b",
+            "partition:a,b",
+            "cluster:c1",
+            "api-server:c1",
+        ] {
+            let f: Failure = s.parse().unwrap();
+            assert_eq!(f.to_string(), s);
+        }
+        assert_eq!(
+            "gateway:n1/2001:db8:0::1".parse::<Failure>().unwrap(),
+            Failure::GatewayDown {
+                network: "n1".into(),
+                address: "2001:db8::1".into()
+            }
+        );
+    }
+
+    #[test]
+    fn malformed_specs_are_typed_errors() {
+        for (s, kind) in [
+            ("gateway:n1", Some("gateway")),
+            ("gateway:/1.2.3.4", Some("gateway")),
+            ("link:a", Some("link")),
+            ("link:a,a", Some("link")),
+            ("link:a,b,c", Some("link")),
+            ("cluster:", Some("cluster")),
+            ("api-server:a,b", Some("api-server")),
+            ("router:x", None),
+            ("cluster1", None),
+        ] {
+            let e = s.parse::<Failure>().unwrap_err();
+            match (e, kind) {
+                (FailureParseError::BadArgument { kind: k, input, .. }, Some(want)) => {
+                    assert_eq!((k, input.as_str()), (want, s));
+                }
+                (FailureParseError::UnknownKind { input }, None) => assert_eq!(input, s),
+                (e, _) => panic!("{s}: unexpected {e:?}"),
+            }
+        }
+    }
+}
