@@ -10,6 +10,7 @@
 
 mod assignment;
 mod input;
+pub mod wire;
 
 pub use assignment::{EndpointAddress, EndpointKind, LbEndpoint, LoadAssignment, LocalityGroup};
 pub use input::{
