@@ -9,11 +9,22 @@
 #![deny(missing_docs)]
 
 mod assignment;
+mod explain;
+mod gateways;
 mod input;
+mod legacy;
+mod modern;
+mod view;
 pub mod wire;
 
 pub use assignment::{EndpointAddress, EndpointKind, LbEndpoint, LoadAssignment, LocalityGroup};
+pub use explain::{
+    DirectReason, DropReason, EndpointExplanation, Explanation, GatewayContribution, Outcome,
+};
+pub use gateways::{GatewayIndex, LegacyGateway, LegacyNetworks};
 pub use input::{
     ClusterKind, ClusterNameError, ClusterRequest, EdsEndpoint, Features, Health, IpFamily,
     Profile, ProfileError, ProxyClass, ProxyType, ServiceRequest,
 };
+pub use modern::{CONNECT_ORIGINATE, scale_weight};
+pub use view::{EdsError, View};

@@ -1,0 +1,418 @@
+//! Why each input endpoint is in a proxy's assignment, replaced by gateways, or missing — naming
+//! the rule of `spec/split-horizon-eds.md` that decided it.
+
+use std::fmt;
+
+use mesh_model::{ClusterId, Gateway, NetworkId};
+
+use crate::input::{Health, IpFamily, ProxyClass};
+
+/// What the engine did with one input endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Outcome {
+    /// Sent as itself.
+    Direct {
+        /// Its weight in the output.
+        weight: u32,
+        /// Why it is sent directly.
+        reason: DirectReason,
+    },
+    /// Replaced by gateways of its network (rules M7, M10, M11).
+    ViaGateways {
+        /// Its weight after scaling (M10), before the split.
+        weight: u32,
+        /// What each reachable gateway received from it (`floor(weight / R)` each, M11).
+        contributions: Vec<GatewayContribution>,
+    },
+    /// Not sent at all.
+    Dropped(DropReason),
+}
+
+impl Outcome {
+    /// The rule that decided the outcome.
+    pub fn rule(&self) -> &'static str {
+        match self {
+            Self::Direct { reason, .. } => reason.rule(),
+            Self::ViaGateways { .. } => "M11",
+            Self::Dropped(d) => d.rule(),
+        }
+    }
+
+    /// Whether the endpoint is sent as itself.
+    pub fn is_direct(&self) -> bool {
+        matches!(self, Self::Direct { .. })
+    }
+}
+
+/// One gateway's share of a remote endpoint's weight.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatewayContribution {
+    /// The gateway.
+    pub gateway: Gateway,
+    /// The weight it received from this endpoint.
+    pub weight: u32,
+}
+
+/// Why an endpoint is sent as itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DirectReason {
+    /// No gateway exists at all: multi-network is off and groups pass unchanged (M5, G7).
+    MultiNetworkDisabled,
+    /// It is on the proxy's network (M8: equal networks, or either is unset).
+    SameNetwork,
+    /// Its network has no usable gateway, so it is treated as directly reachable (M6, M9).
+    NoGateway {
+        /// The endpoint's network.
+        network: Option<NetworkId>,
+    },
+    /// Legacy profiles: its network string equals the proxy's (H1.1–H1.3).
+    LegacySameNetwork,
+    /// Istio 1.5: its network has no gateway, so it is sent directly.
+    LegacyNoGateway {
+        /// The endpoint's network.
+        network: Option<NetworkId>,
+    },
+    /// Legacy profiles: the split-horizon filter is skipped without MeshNetworks networks (H1.4).
+    LegacyFilterSkipped,
+}
+
+impl DirectReason {
+    /// The rule id.
+    pub fn rule(&self) -> &'static str {
+        match self {
+            Self::MultiNetworkDisabled => "M5",
+            Self::SameNetwork => "M8",
+            Self::NoGateway { .. } => "M6",
+            Self::LegacySameNetwork => "H1.3",
+            Self::LegacyNoGateway { .. } => "1.5/M6",
+            Self::LegacyFilterSkipped => "H1.4",
+        }
+    }
+}
+
+/// Why an endpoint is not sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DropReason {
+    /// It serves another service port (M1).
+    PortName {
+        /// The cluster's service port name.
+        wanted: String,
+        /// The endpoint's.
+        found: String,
+    },
+    /// Its address is a hostname with a port (a DNS ServiceEntry endpoint) (M1).
+    HostnameAddress {
+        /// The address.
+        address: String,
+    },
+    /// It lacks a label of the subset (M1).
+    NotInSubset {
+        /// The subset.
+        subset: String,
+    },
+    /// It is not healthy (M2).
+    NotHealthy {
+        /// Its health.
+        health: Health,
+    },
+    /// Its network is not in the proxy's requested network view (M2a).
+    NotInNetworkView {
+        /// The endpoint's network.
+        network: NetworkId,
+    },
+    /// It has no address and cannot be reached through a gateway (M2).
+    NoAddress,
+    /// It is sent directly but has no host (address-less, or port 0 = unix path) (M9).
+    EmptyHost,
+    /// Its network has gateways but none the proxy can reach (M7, M11, M14).
+    NoReachableGateway {
+        /// The endpoint's network.
+        network: Option<NetworkId>,
+        /// The endpoint's cluster.
+        cluster: Option<ClusterId>,
+        /// How many candidate gateways there were.
+        candidates: usize,
+        /// The proxy's IP family.
+        ip_family: IpFamily,
+    },
+    /// It is on a remote network but not mTLS-capable, so a gateway cannot route it (M15; M17 for
+    /// HBONE endpoints).
+    NotMtlsCapable {
+        /// The endpoint's network.
+        network: Option<NetworkId>,
+        /// It would be sent over HBONE (never mTLS-capable).
+        hbone: bool,
+    },
+    /// SNI-DNAT clusters only carry mTLS-capable endpoints (M16).
+    SniDnatNotMtls,
+    /// Legacy profiles: its network has no MeshNetworks entry or no gateway (H1.4).
+    LegacyNoGateway {
+        /// The endpoint's network.
+        network: Option<NetworkId>,
+    },
+}
+
+impl DropReason {
+    /// The rule id.
+    pub fn rule(&self) -> &'static str {
+        match self {
+            Self::PortName { .. } | Self::HostnameAddress { .. } | Self::NotInSubset { .. } => "M1",
+            Self::NotHealthy { .. } | Self::NoAddress => "M2",
+            Self::NotInNetworkView { .. } => "M2a",
+            Self::EmptyHost => "M9",
+            Self::NoReachableGateway {
+                candidates,
+                ip_family,
+                ..
+            } => {
+                if *candidates > 0 && matches!(ip_family, IpFamily::Ipv4 | IpFamily::Ipv6) {
+                    "M14"
+                } else {
+                    "M11"
+                }
+            }
+            Self::NotMtlsCapable { hbone: true, .. } => "M17",
+            Self::NotMtlsCapable { hbone: false, .. } => "M15",
+            Self::SniDnatNotMtls => "M16",
+            Self::LegacyNoGateway { .. } => "H1.4",
+        }
+    }
+}
+
+fn net(n: &Option<NetworkId>) -> &str {
+    n.as_ref().map_or("\"\"", NetworkId::as_str)
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Direct { weight, reason } => {
+                write!(f, "kept direct, weight {weight}: ")?;
+                match reason {
+                    DirectReason::MultiNetworkDisabled => {
+                        f.write_str("no network gateway exists, multi-network is off")?
+                    }
+                    DirectReason::SameNetwork => f.write_str("on the proxy's network")?,
+                    DirectReason::NoGateway { network } => write!(
+                        f,
+                        "network {} has no gateway usable by this proxy, so it is reached directly",
+                        net(network)
+                    )?,
+                    DirectReason::LegacySameNetwork => {
+                        f.write_str("its network string equals the proxy's")?
+                    }
+                    DirectReason::LegacyNoGateway { network } => {
+                        write!(f, "network {} has no gateway", net(network))?
+                    }
+                    DirectReason::LegacyFilterSkipped => {
+                        f.write_str("MeshNetworks has no network, the filter is skipped")?
+                    }
+                }
+            }
+            Self::ViaGateways {
+                weight,
+                contributions,
+            } => {
+                write!(
+                    f,
+                    "replaced by {} gateway(s) (weight {weight}):",
+                    contributions.len()
+                )?;
+                for (i, c) in contributions.iter().enumerate() {
+                    let sep = if i == 0 { " " } else { ", " };
+                    write!(f, "{sep}{} +{}", c.gateway, c.weight)?;
+                }
+            }
+            Self::Dropped(d) => {
+                f.write_str("dropped: ")?;
+                match d {
+                    DropReason::PortName { wanted, found } => write!(
+                        f,
+                        "serves port {found:?}, the cluster is for port {wanted:?}"
+                    )?,
+                    DropReason::HostnameAddress { address } => {
+                        write!(f, "address {address:?} is a hostname")?
+                    }
+                    DropReason::NotInSubset { subset } => {
+                        write!(f, "lacks the labels of subset {subset:?}")?
+                    }
+                    DropReason::NotHealthy { health } => write!(f, "not healthy ({health:?})")?,
+                    DropReason::NotInNetworkView { network } => write!(
+                        f,
+                        "network {network} is not in the proxy's requested network view"
+                    )?,
+                    DropReason::NoAddress => f.write_str("it has no address")?,
+                    DropReason::EmptyHost => {
+                        f.write_str("sent directly but has no host (no address, or port 0)")?
+                    }
+                    DropReason::NoReachableGateway {
+                        network,
+                        candidates,
+                        ip_family,
+                        ..
+                    } => {
+                        if *candidates > 0 {
+                            let fam = match ip_family {
+                                IpFamily::Ipv4 => "IPv4",
+                                IpFamily::Ipv6 => "IPv6",
+                                _ => "any family",
+                            };
+                            write!(
+                                f,
+                                "remote network {} has gateways but none reachable over {fam}",
+                                net(network)
+                            )?
+                        } else {
+                            write!(f, "remote network {} has no usable gateway", net(network))?
+                        }
+                    }
+                    DropReason::NotMtlsCapable { network, hbone } => {
+                        write!(
+                            f,
+                            "remote network {} needs mTLS through its gateway, ",
+                            net(network)
+                        )?;
+                        if *hbone {
+                            f.write_str("and an HBONE endpoint is never mTLS-capable")?
+                        } else {
+                            f.write_str("and this endpoint is not mTLS-capable")?
+                        }
+                    }
+                    DropReason::SniDnatNotMtls => {
+                        f.write_str("SNI-DNAT clusters carry only mTLS-capable endpoints")?
+                    }
+                    DropReason::LegacyNoGateway { network } => write!(
+                        f,
+                        "network {} has no MeshNetworks entry with a gateway",
+                        net(network)
+                    )?,
+                }
+            }
+        }
+        write!(f, " ({})", self.rule())
+    }
+}
+
+/// The explanation of one input endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndpointExplanation {
+    /// Its position in the input.
+    pub index: usize,
+    /// Its primary address.
+    pub address: String,
+    /// Its port.
+    pub port: u32,
+    /// Its network.
+    pub network: Option<NetworkId>,
+    /// Its cluster.
+    pub cluster: Option<ClusterId>,
+    /// Its locality label.
+    pub locality: String,
+    /// What happened to it.
+    pub outcome: Outcome,
+}
+
+/// Why each input endpoint is or is not in what a proxy class receives for one cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Explanation {
+    /// The Envoy cluster.
+    pub cluster_name: String,
+    /// The proxy class.
+    pub class: ProxyClass,
+    /// The scale factor used (M4).
+    pub scale_factor: u32,
+    /// One entry per input endpoint, in input order.
+    pub endpoints: Vec<EndpointExplanation>,
+}
+
+impl fmt::Display for Explanation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "{} for a {:?} on network {} ({}), scale factor {}",
+            self.cluster_name,
+            self.class.proxy_type,
+            net(&self.class.network),
+            self.class.profile,
+            self.scale_factor
+        )?;
+        for e in &self.endpoints {
+            writeln!(
+                f,
+                "  #{:<3} {}:{} network {} cluster {} locality {:?}: {}",
+                e.index,
+                e.address,
+                e.port,
+                net(&e.network),
+                e.cluster.as_ref().map_or("\"\"", ClusterId::as_str),
+                e.locality,
+                e.outcome
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Where the engine reports outcomes; the fast path uses [`NoTrace`], which compiles away.
+pub(crate) trait Trace {
+    /// Whether outcomes are recorded at all.
+    const ON: bool;
+    /// Records the outcome of input endpoint `index`.
+    fn record(&mut self, index: usize, outcome: Outcome);
+}
+
+/// No tracing.
+pub(crate) struct NoTrace;
+
+impl Trace for NoTrace {
+    const ON: bool = false;
+    #[inline]
+    fn record(&mut self, _: usize, _: Outcome) {}
+}
+
+/// Records outcomes by input index.
+pub(crate) struct Recorder(pub(crate) Vec<Option<Outcome>>);
+
+impl Trace for Recorder {
+    const ON: bool = true;
+    fn record(&mut self, index: usize, outcome: Outcome) {
+        if let Some(slot) = self.0.get_mut(index) {
+            *slot = Some(outcome);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_names_the_rule() {
+        let o = Outcome::Dropped(DropReason::NoReachableGateway {
+            network: Some("n2".parse().unwrap()),
+            cluster: None,
+            candidates: 2,
+            ip_family: IpFamily::Ipv6,
+        });
+        assert_eq!(
+            o.to_string(),
+            "dropped: remote network n2 has gateways but none reachable over IPv6 (M14)"
+        );
+        let o = Outcome::Dropped(DropReason::NotMtlsCapable {
+            network: None,
+            hbone: true,
+        });
+        assert_eq!(o.rule(), "M17");
+        assert!(
+            Outcome::Direct {
+                weight: 2,
+                reason: DirectReason::SameNetwork
+            }
+            .to_string()
+            .ends_with("(M8)")
+        );
+    }
+}

@@ -1,0 +1,315 @@
+//! The gateway indexes (rules G5–G7), built once from the resolved gateway set and shared by every
+//! view, and MeshNetworks as the pre-1.8 profiles read it (rules H1.2–H1.5).
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
+
+use mesh_model::{ClusterId, Gateway, GatewayAddress, MeshNetworks, NetworkEndpoints, NetworkId};
+
+/// The resolved gateway set, indexed as Istio indexes it (rule G5): per network and per
+/// (network, cluster), each list sorted by (address as a byte string, port). Built once; every
+/// [`crate::View`] borrows from it.
+///
+/// ```
+/// use mesh_eds::GatewayIndex;
+/// use mesh_model::Gateway;
+/// let gw = |net: &str, cluster: Option<&str>, addr: &str| Gateway {
+///     network: net.parse().unwrap(), cluster: cluster.map(|c| c.parse().unwrap()),
+///     address: addr.into(), port: 15443, hbone_port: 0, service_account: String::new(),
+/// };
+/// let index = GatewayIndex::new([
+///     gw("n2", Some("c2"), "9.0.0.1"), gw("n2", Some("c2"), "10.0.0.9"), gw("n2", Some("c3"), "100.0.0.1"),
+/// ]);
+/// assert!(index.multi_network_enabled());
+/// // lists: n2 (3), (n2, c2) (2), (n2, c3) (1): lcm = 6 (rule G6)
+/// assert_eq!(index.scale_factor(), 6);
+/// let order: Vec<&str> = index.gateways().iter().map(|g| g.address.as_str()).collect();
+/// assert_eq!(order, ["10.0.0.9", "100.0.0.1", "9.0.0.1"]); // byte order (rule M13)
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct GatewayIndex {
+    /// Sorted by (address bytes, port, then the rest of the identity for determinism).
+    gateways: Vec<Gateway>,
+    /// Network → indexes into `gateways`, ascending (so in M13 order).
+    by_network: HashMap<NetworkId, NetworkGateways>,
+    scale: u32,
+    legacy: Option<LegacyNetworks>,
+}
+
+/// The gateways of one network: all of them, and per cluster id.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct NetworkGateways {
+    pub(crate) all: Vec<u32>,
+    pub(crate) by_cluster: Vec<(Option<ClusterId>, Vec<u32>)>,
+}
+
+impl GatewayIndex {
+    /// Indexes a resolved gateway set (as [`mesh_model::resolve_gateways`] returns it). Exact
+    /// duplicates collapse (rule G4).
+    pub fn new(gateways: impl IntoIterator<Item = Gateway>) -> Self {
+        let mut gateways: Vec<Gateway> = gateways.into_iter().collect();
+        gateways.sort_by(|a, b| {
+            a.address
+                .as_bytes()
+                .cmp(b.address.as_bytes())
+                .then(a.port.cmp(&b.port))
+                .then_with(|| a.cmp(b))
+        });
+        gateways.dedup();
+        let mut by_network: HashMap<NetworkId, NetworkGateways> = HashMap::new();
+        for (i, g) in gateways.iter().enumerate() {
+            let i = u32::try_from(i).unwrap_or(u32::MAX);
+            let entry = by_network.entry(g.network.clone()).or_default();
+            entry.all.push(i);
+            match entry.by_cluster.iter_mut().find(|(c, _)| *c == g.cluster) {
+                Some((_, list)) => list.push(i),
+                None => entry.by_cluster.push((g.cluster.clone(), vec![i])),
+            }
+        }
+        let scale = scale_factor(by_network.values().flat_map(|n| {
+            std::iter::once(n.all.len()).chain(n.by_cluster.iter().map(|(_, l)| l.len()))
+        }));
+        Self {
+            gateways,
+            by_network,
+            scale,
+            legacy: None,
+        }
+    }
+
+    /// Adds the MeshNetworks document the pre-1.8 profiles ([`crate::Profile::is_legacy`]) read their
+    /// gateways from. Without it those profiles skip the split-horizon filter (rule H1.4).
+    pub fn with_legacy_networks(mut self, legacy: LegacyNetworks) -> Self {
+        self.legacy = Some(legacy);
+        self
+    }
+
+    /// The gateways in index order: sorted by (address bytes, port) (rules G5, M13).
+    pub fn gateways(&self) -> &[Gateway] {
+        &self.gateways
+    }
+
+    /// Rule G7: multi-network is enabled iff at least one resolved gateway exists.
+    pub fn multi_network_enabled(&self) -> bool {
+        !self.gateways.is_empty()
+    }
+
+    /// Rule G6: the least common multiple of the sizes of every per-network and per-(network,
+    /// cluster) list, computed as Istio does (64-bit, then truncated to 32 bits); 1 when there are
+    /// no gateways (or when truncation gives 0, which the filter reads as 1: M4).
+    pub fn scale_factor(&self) -> u32 {
+        self.scale
+    }
+
+    /// The MeshNetworks view of the legacy profiles, if given.
+    pub fn legacy_networks(&self) -> Option<&LegacyNetworks> {
+        self.legacy.as_ref()
+    }
+
+    pub(crate) fn gateway(&self, i: u32) -> &Gateway {
+        &self.gateways[i as usize]
+    }
+
+    pub(crate) fn networks(&self) -> impl Iterator<Item = (&NetworkId, &NetworkGateways)> {
+        self.by_network.iter()
+    }
+}
+
+/// Rule G6 with Go's arithmetic: `lcm = x*y/gcd` over 64-bit ints (wrapping), then `uint32(...)`.
+fn scale_factor(sizes: impl Iterator<Item = usize>) -> u32 {
+    let mut lcm: i64 = 1;
+    for n in sizes {
+        let n = i64::try_from(n).unwrap_or(i64::MAX);
+        if n == 0 {
+            continue;
+        }
+        lcm = lcm.wrapping_mul(n) / gcd(lcm, n);
+    }
+    // Go's uint32(int) keeps the low 32 bits.
+    let s = lcm as u32;
+    if s == 0 { 1 } else { s }
+}
+
+fn gcd(mut x: i64, mut y: i64) -> i64 {
+    loop {
+        let t = x.wrapping_rem(y);
+        if t > 0 {
+            x = y;
+            y = t;
+        } else {
+            return if y == 0 { 1 } else { y };
+        }
+    }
+}
+
+/// One gateway entry of a MeshNetworks network, as written, with what the legacy profiles may
+/// resolve it to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LegacyGateway {
+    /// `address` as written (an IP or a hostname); `None` for `registryServiceName` entries.
+    pub address: Option<String>,
+    /// The first DNS answer for a hostname `address` (Istio 1.1.17+ replace the hostname with it at
+    /// load: rule H1.5).
+    pub first_resolved: Option<String>,
+    /// For `registryServiceName` entries (Istio 1.5): the service's external addresses in the
+    /// network's `fromRegistry` clusters.
+    pub registry_addresses: Vec<String>,
+    /// The gateway port.
+    pub port: u32,
+}
+
+/// MeshNetworks as Istio 1.1–1.5 read it: network name → gateway entries, in document order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LegacyNetworks {
+    /// Network name (as written; not validated by Istio) → gateways.
+    pub networks: BTreeMap<String, Vec<LegacyGateway>>,
+}
+
+impl LegacyNetworks {
+    /// Reads a MeshNetworks document: hostname answers come from `dns`; `registryServiceName`
+    /// gateways are looked up with `external_addresses(service host, registry)` in each
+    /// `fromRegistry` cluster of the network.
+    ///
+    /// ```
+    /// use std::collections::BTreeMap;
+    /// use mesh_eds::LegacyNetworks;
+    /// use mesh_model::MeshNetworks;
+    /// let mn = MeshNetworks::from_yaml("networks:\n  n1:\n    gateways: [{address: gw.example, port: 80}]\n")?;
+    /// let dns = BTreeMap::from([("gw.example".to_string(), vec!["192.0.2.7".parse().unwrap()])]);
+    /// let legacy = LegacyNetworks::new(&mn, &dns, |_, _| Vec::new());
+    /// assert_eq!(legacy.networks["n1"][0].first_resolved.as_deref(), Some("192.0.2.7"));
+    /// # Ok::<(), mesh_model::MeshNetworksParseError>(())
+    /// ```
+    pub fn new(
+        mesh_networks: &MeshNetworks,
+        dns: &BTreeMap<String, Vec<IpAddr>>,
+        external_addresses: impl Fn(&str, &str) -> Vec<String>,
+    ) -> Self {
+        let mut networks = BTreeMap::new();
+        for (name, net) in &mesh_networks.networks {
+            let registries: Vec<&str> = net
+                .endpoints
+                .iter()
+                .filter_map(|e| match e {
+                    NetworkEndpoints::FromRegistry(r) => Some(r.as_str()),
+                    _ => None,
+                })
+                .collect();
+            let gws = net
+                .gateways
+                .iter()
+                .map(|g| match &g.gw {
+                    Some(GatewayAddress::Address(a)) => LegacyGateway {
+                        address: Some(a.clone()),
+                        first_resolved: if a.parse::<IpAddr>().is_ok() {
+                            None
+                        } else {
+                            dns.get(a)
+                                .and_then(|ips| ips.first())
+                                .map(ToString::to_string)
+                        },
+                        registry_addresses: Vec::new(),
+                        port: g.port,
+                    },
+                    Some(GatewayAddress::RegistryServiceName(s)) => LegacyGateway {
+                        address: None,
+                        first_resolved: None,
+                        registry_addresses: registries
+                            .iter()
+                            .flat_map(|r| external_addresses(s, r))
+                            .collect(),
+                        port: g.port,
+                    },
+                    _ => LegacyGateway {
+                        address: None,
+                        first_resolved: None,
+                        registry_addresses: Vec::new(),
+                        port: g.port,
+                    },
+                })
+                .collect();
+            networks.insert(name.clone(), gws);
+        }
+        Self { networks }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gw(net: &str, cluster: Option<&str>, addr: &str, port: u32) -> Gateway {
+        Gateway {
+            network: net.parse().unwrap(),
+            cluster: cluster.map(|c| c.parse().unwrap()),
+            address: addr.into(),
+            port,
+            hbone_port: 0,
+            service_account: String::new(),
+        }
+    }
+
+    #[test]
+    fn g6_scale_is_lcm_of_every_list_including_unusable_gateways() {
+        // n1: 1 (c1: 1); n2: 3 (c2a: 1, c2b: 2); n3: 1 (""): lcm(1,3,1,2,1) = 6
+        let index = GatewayIndex::new([
+            gw("n1", Some("c1"), "1.1.1.1", 80),
+            gw("n2", Some("c2a"), "2.2.2.2", 80),
+            gw("n2", Some("c2b"), "2.2.2.20", 80),
+            gw("n2", Some("c2b"), "2001:db8::1", 0),
+            gw("n3", None, "3.3.3.3", 443),
+        ]);
+        assert_eq!(index.scale_factor(), 6);
+        assert_eq!(GatewayIndex::new([]).scale_factor(), 1);
+        assert!(!GatewayIndex::new([]).multi_network_enabled());
+    }
+
+    #[test]
+    fn g4_duplicates_collapse_but_g3_cluster_makes_a_different_gateway() {
+        let index = GatewayIndex::new([
+            gw("n1", None, "1.1.1.1", 80),
+            gw("n1", None, "1.1.1.1", 80),
+            gw("n1", Some("c1"), "1.1.1.1", 80),
+        ]);
+        assert_eq!(index.gateways().len(), 2);
+        // n1: 2, (n1, ""): 1, (n1, c1): 1
+        assert_eq!(index.scale_factor(), 2);
+    }
+
+    #[test]
+    fn g5_order_is_address_bytes_then_port() {
+        let index = GatewayIndex::new([
+            gw("n1", None, "9.0.0.1", 1),
+            gw("n1", None, "2001:db8::1", 1),
+            gw("n1", None, "192.0.2.1", 20),
+            gw("n1", None, "192.0.2.1", 3),
+            gw("n1", None, "10.0.0.9", 1),
+        ]);
+        let order: Vec<String> = index
+            .gateways()
+            .iter()
+            .map(|g| format!("{}:{}", g.address, g.port))
+            .collect();
+        assert_eq!(
+            order,
+            [
+                "10.0.0.9:1",
+                "192.0.2.1:3",
+                "192.0.2.1:20",
+                "2001:db8::1:1",
+                "9.0.0.1:1"
+            ]
+        );
+    }
+
+    #[test]
+    fn scale_truncates_like_go() {
+        // 2^32 wraps to 0 in uint32, which the filter reads as 1.
+        assert_eq!(scale_factor([1usize << 16, 1 << 16].into_iter()), 1 << 16);
+        assert_eq!(
+            scale_factor([65536usize, 65537].into_iter()),
+            (65536u64 * 65537) as u32
+        );
+        assert_eq!(scale_factor([1usize << 32].into_iter()), 1);
+    }
+}

@@ -1,0 +1,341 @@
+//! The pre-1.8 algorithms: Istio 1.1.0 (H1.1), 1.1.3–1.1.17 (H1.2), 1.5; with H1.3–H1.6.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
+
+use mesh_model::{NetworkId, TlsMode};
+
+use crate::Profile;
+use crate::assignment::{EndpointAddress, EndpointKind, LbEndpoint, LoadAssignment, LocalityGroup};
+use crate::explain::{DirectReason, DropReason, GatewayContribution, Outcome, Trace};
+use crate::gateways::LegacyNetworks;
+use crate::input::{ProxyClass, ServiceRequest};
+use crate::modern::{direct_endpoint, selected, wrapping_weight};
+use crate::view::EdsError;
+
+/// H1.6: Istio 1.1's maximum load-balancing weight.
+const MAX_WEIGHT: u32 = 128;
+
+#[derive(Debug, Clone)]
+struct LegacyRoute {
+    /// Every configured gateway (entries as the profile reads them).
+    total: usize,
+    /// The ones whose address parses as an IP: emitted.
+    ip: Vec<(String, u32)>,
+}
+
+/// One legacy profile's reading of MeshNetworks.
+#[derive(Debug, Clone)]
+pub(crate) struct LegacyView {
+    profile: Profile,
+    /// H1.4: MeshNetworks present with at least one network.
+    enabled: bool,
+    multiplier: u32,
+    networks: HashMap<String, LegacyRoute>,
+}
+
+impl LegacyView {
+    pub(crate) fn new(legacy: Option<&LegacyNetworks>, profile: Profile) -> Self {
+        let mut networks = HashMap::new();
+        let mut multiplier: i64 = 1;
+        for (name, gws) in legacy.map(|l| &l.networks).into_iter().flatten() {
+            let mut addrs: Vec<(String, u32)> = Vec::new();
+            for g in gws {
+                match profile {
+                    // H1.5: 1.1.0 kept hostnames in the active config.
+                    Profile::Istio1_1_0 => {
+                        if let Some(a) = &g.address {
+                            addrs.push((a.clone(), g.port));
+                        } else {
+                            addrs.push((String::new(), g.port));
+                        }
+                    }
+                    // 1.1.17 (and 1.5) replace a hostname with its first resolved address.
+                    _ => {
+                        if let Some(a) = &g.address {
+                            let a = g.first_resolved.as_ref().unwrap_or(a);
+                            addrs.push((a.clone(), g.port));
+                        } else if profile == Profile::Istio1_5 {
+                            addrs.extend(g.registry_addresses.iter().map(|a| (a.clone(), g.port)));
+                        } else {
+                            addrs.push((String::new(), g.port));
+                        }
+                    }
+                }
+            }
+            let total = addrs.len();
+            let ip: Vec<(String, u32)> = addrs
+                .into_iter()
+                .filter(|(a, _)| a.parse::<IpAddr>().is_ok())
+                .collect();
+            if ip.len() > 1 {
+                multiplier = multiplier.wrapping_mul(ip.len() as i64);
+            }
+            networks.insert(name.clone(), LegacyRoute { total, ip });
+        }
+        Self {
+            profile,
+            enabled: !networks.is_empty(),
+            multiplier: multiplier as u32,
+            networks,
+        }
+    }
+
+    pub(crate) fn multiplier(&self) -> u32 {
+        match self.profile {
+            Profile::Istio1_1_0 => 1,
+            _ => self.multiplier,
+        }
+    }
+
+    pub(crate) fn compute<T: Trace>(
+        &self,
+        class: &ProxyClass,
+        req: &ServiceRequest<'_>,
+        trace: &mut T,
+    ) -> Result<LoadAssignment, EdsError> {
+        let mut groups: BTreeMap<&str, Vec<u32>> = BTreeMap::new();
+        for (i, ep) in req.endpoints.iter().enumerate() {
+            if selected(req, i, ep, trace) {
+                groups
+                    .entry(ep.locality.as_str())
+                    .or_default()
+                    .push(u32::try_from(i).unwrap_or(u32::MAX));
+            }
+        }
+        let proxy_net = class.network.as_ref().map_or("", NetworkId::as_str);
+        let k = self.multiplier();
+        let mut localities = Vec::with_capacity(groups.len());
+        for (label, members) in groups {
+            let mut out = Vec::new();
+            if !self.enabled {
+                // H1.4: no MeshNetworks networks, the filter is skipped.
+                let mut sum = 0u32;
+                for i in members {
+                    let ep = &req.endpoints[i as usize];
+                    let w = ep.weight();
+                    sum = sum.saturating_add(w);
+                    out.push(self.direct(ep, w, req));
+                    if T::ON {
+                        trace.record(
+                            i as usize,
+                            Outcome::Direct {
+                                weight: w,
+                                reason: DirectReason::LegacyFilterSkipped,
+                            },
+                        );
+                    }
+                }
+                localities.push(LocalityGroup {
+                    label: label.to_owned(),
+                    weight: Some(sum),
+                    endpoints: out,
+                });
+                continue;
+            }
+            // Remote networks in name order (Istio: Go map order), with their endpoint counts.
+            let mut remote: BTreeMap<&str, (u32, Vec<usize>)> = BTreeMap::new();
+            for i in members {
+                let idx = i as usize;
+                let ep = &req.endpoints[idx];
+                let ep_net = ep.network.as_ref().map_or("", NetworkId::as_str);
+                let local_weight = if self.profile == Profile::Istio1_1_0 {
+                    1
+                } else {
+                    k
+                };
+                let has_gateways = self.networks.get(ep_net).is_some_and(|r| r.total > 0);
+                let direct = if ep_net == proxy_net {
+                    Some((local_weight, DirectReason::LegacySameNetwork))
+                } else if self.profile == Profile::Istio1_5 && !has_gateways {
+                    let network = ep.network.clone();
+                    Some((k, DirectReason::LegacyNoGateway { network }))
+                } else {
+                    None
+                };
+                if let Some((weight, reason)) = direct {
+                    out.push(self.direct(ep, weight, req));
+                    if T::ON {
+                        trace.record(idx, Outcome::Direct { weight, reason });
+                    }
+                    continue;
+                }
+                let entry = remote.entry(ep_net).or_default();
+                entry.0 = entry.0.wrapping_add(1);
+                entry.1.push(idx);
+            }
+            for (network, (count, idxs)) in remote {
+                let route = self.networks.get(network).filter(|r| r.total > 0);
+                let Some(route) = route else {
+                    if T::ON {
+                        for &idx in &idxs {
+                            trace.record(
+                                idx,
+                                Outcome::Dropped(DropReason::LegacyNoGateway {
+                                    network: req.endpoints[idx].network.clone(),
+                                }),
+                            );
+                        }
+                    }
+                    continue;
+                };
+                let weight = match self.profile {
+                    Profile::Istio1_1_0 => count,
+                    Profile::Istio1_5 => count.wrapping_mul(k / route.total as u32),
+                    _ => {
+                        if route.ip.is_empty() {
+                            return Err(EdsError::DivideByZero {
+                                profile: self.profile,
+                                network: network.to_owned(),
+                            });
+                        }
+                        count.wrapping_mul(k / route.ip.len() as u32)
+                    }
+                };
+                let net_id = NetworkId::new(network).ok();
+                for (addr, port) in &route.ip {
+                    out.push(LbEndpoint {
+                        address: EndpointAddress::Socket {
+                            address: addr.clone(),
+                            port: *port,
+                        },
+                        weight,
+                        kind: EndpointKind::Gateway,
+                        mtls: self.profile == Profile::Istio1_5,
+                        network: net_id.clone(),
+                        cluster: None,
+                        workload: ";;;;".to_owned(),
+                    });
+                }
+                if T::ON {
+                    let contributions: Vec<GatewayContribution> = route
+                        .ip
+                        .iter()
+                        .filter_map(|(addr, port)| {
+                            Some(GatewayContribution {
+                                gateway: mesh_model::Gateway {
+                                    network: net_id.clone()?,
+                                    cluster: None,
+                                    address: addr.clone(),
+                                    port: *port,
+                                    hbone_port: 0,
+                                    service_account: String::new(),
+                                },
+                                weight,
+                            })
+                        })
+                        .collect();
+                    for &idx in &idxs {
+                        trace.record(
+                            idx,
+                            Outcome::ViaGateways {
+                                weight: 1,
+                                contributions: contributions.clone(),
+                            },
+                        );
+                    }
+                }
+            }
+            let weight = if out.is_empty() {
+                None
+            } else if self.profile == Profile::Istio1_1_0 {
+                Some(out.len() as u32)
+            } else {
+                wrapping_weight(&out)
+            };
+            localities.push(LocalityGroup {
+                label: label.to_owned(),
+                weight,
+                endpoints: out,
+            });
+        }
+        if matches!(self.profile, Profile::Istio1_1_0 | Profile::Istio1_1_3) {
+            normalize(&mut localities);
+        }
+        Ok(LoadAssignment {
+            cluster_name: req.cluster.name(),
+            localities,
+        })
+    }
+
+    fn direct(&self, ep: &crate::EdsEndpoint, weight: u32, req: &ServiceRequest<'_>) -> LbEndpoint {
+        let mtls = ep.tls_mode == TlsMode::Istio && req.mtls_allowed;
+        direct_endpoint(ep, weight, false, mtls)
+    }
+}
+
+/// H1.6: Istio 1.1's `LoadBalancingWeightNormalize` (uint32 arithmetic, float ceil).
+fn normalize(localities: &mut [LocalityGroup]) {
+    let ceil_share = |w: u32, total: u32| -> u32 {
+        let v = (w.wrapping_mul(MAX_WEIGHT) as f64 / total as f64).ceil();
+        if v.is_finite() { v as u32 } else { u32::MAX }
+    };
+    let mut total = 0u32;
+    let mut need = false;
+    for l in localities.iter_mut() {
+        let lw = l.weight.unwrap_or(0);
+        need |= lw > MAX_WEIGHT;
+        total = total.wrapping_add(lw);
+        if l.endpoints.iter().any(|e| e.weight > MAX_WEIGHT) {
+            let sum = l
+                .endpoints
+                .iter()
+                .fold(0u32, |a, e| a.wrapping_add(e.weight));
+            for e in &mut l.endpoints {
+                e.weight = ceil_share(e.weight, sum);
+            }
+        }
+    }
+    if need {
+        for l in localities.iter_mut() {
+            l.weight = Some(ceil_share(l.weight.unwrap_or(0), total));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn h1_6_normalizes_endpoints_then_localities() {
+        let ep = |w| LbEndpoint {
+            address: EndpointAddress::Socket {
+                address: "10.0.0.1".into(),
+                port: 80,
+            },
+            weight: w,
+            kind: EndpointKind::Direct,
+            mtls: false,
+            network: None,
+            cluster: None,
+            workload: String::new(),
+        };
+        let mut ls = vec![
+            LocalityGroup {
+                label: "a".into(),
+                weight: Some(300),
+                endpoints: vec![ep(200), ep(100)],
+            },
+            LocalityGroup {
+                label: "b".into(),
+                weight: Some(100),
+                endpoints: vec![ep(100)],
+            },
+            LocalityGroup {
+                label: "c".into(),
+                weight: None,
+                endpoints: vec![],
+            },
+        ];
+        normalize(&mut ls);
+        // endpoints of "a": ceil(200*128/300)=86, ceil(100*128/300)=43; "b" untouched (100 ≤ 128)
+        assert_eq!(ls[0].endpoints[0].weight, 86);
+        assert_eq!(ls[0].endpoints[1].weight, 43);
+        assert_eq!(ls[1].endpoints[0].weight, 100);
+        // localities: ceil(300*128/400)=96, ceil(100*128/400)=32, and the unset one becomes 0
+        assert_eq!(ls[0].weight, Some(96));
+        assert_eq!(ls[1].weight, Some(32));
+        assert_eq!(ls[2].weight, Some(0));
+    }
+}
