@@ -82,6 +82,25 @@ pub struct MeshSpec {
     /// Answers for hostname gateways and hostname external addresses: the libraries do no lookups.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub dns: BTreeMap<String, Vec<IpAddr>>,
+    /// Replicated control planes: the range `<name>.<namespace>.global` virtual IPs are allocated
+    /// from (default [`DEFAULT_GLOBAL_VIP_RANGE`], non-routable).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "some_cidr"
+    )]
+    pub global_vip_range: Option<IpNet>,
+}
+
+/// The default range of `.global` virtual IPs: `240.0.0.0/4`, reserved and never routed.
+pub const DEFAULT_GLOBAL_VIP_RANGE: &str = "240.0.0.0/4";
+
+impl MeshSpec {
+    /// The range `.global` virtual IPs come from: `globalVipRange`, else `240.0.0.0/4`.
+    pub fn global_vip_range(&self) -> IpNet {
+        self.global_vip_range
+            .unwrap_or_else(|| DEFAULT_GLOBAL_VIP_RANGE.parse().expect("valid constant"))
+    }
 }
 
 fn is_default<T: Default + PartialEq>(v: &T) -> bool {
@@ -415,6 +434,10 @@ fn cidrs<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<IpNet>, D::Error> {
         .into_iter()
         .map(|c| c.0)
         .collect())
+}
+
+fn some_cidr<'de, D: Deserializer<'de>>(d: D) -> Result<Option<IpNet>, D::Error> {
+    Ok(Some(Cidr::deserialize(d)?.0))
 }
 
 fn ips<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<IpAddr>, D::Error> {

@@ -41,8 +41,8 @@ pub mod strategies;
 
 pub use check::ModelError;
 pub use document::{
-    API_VERSION, ApiServer, CaCerts, Cluster, DocumentError, Endpoint, Exposure, KIND, Link,
-    MeshDocument, MeshSpec, Metadata, Service, ServicePort, TlsMode,
+    API_VERSION, ApiServer, CaCerts, Cluster, DEFAULT_GLOBAL_VIP_RANGE, DocumentError, Endpoint,
+    Exposure, KIND, Link, MeshDocument, MeshSpec, Metadata, Service, ServicePort, TlsMode,
 };
 pub use gateway::{Gateway, GatewayResolution, GatewaySource, UnresolvedGateway, resolve_gateways};
 pub use id::{

@@ -110,7 +110,9 @@ impl MeshSpec {
     pub fn control_planes(&self) -> BTreeMap<&ClusterId, Vec<&ClusterId>> {
         let mut out: BTreeMap<&ClusterId, Vec<&ClusterId>> = BTreeMap::new();
         for c in &self.clusters {
-            out.entry(c.managing_control_plane()).or_default().push(&c.name);
+            out.entry(c.managing_control_plane())
+                .or_default()
+                .push(&c.name);
         }
         for managed in out.values_mut() {
             managed.sort();

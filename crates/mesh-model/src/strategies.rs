@@ -495,6 +495,7 @@ fn build(
             links,
             services,
             dns,
+            global_vip_range: None,
         },
     }
 }

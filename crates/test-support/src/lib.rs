@@ -324,6 +324,7 @@ pub fn workload(kind: Workload, seed: u64) -> MeshDocument {
             links: Vec::new(),
             services,
             dns: BTreeMap::new(),
+            global_vip_range: None,
         },
     }
 }

@@ -1,0 +1,3 @@
+//! mesh-global (in progress).
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
