@@ -335,18 +335,23 @@ impl<'a> Analysis<'a> {
     }
 
     /// Per (client network, service): the endpoints its clients reach.
+    /// A network whose clusters all lack a working control plane is listed with nothing reached.
     pub(crate) fn reach(&self) -> BTreeMap<(String, String), BTreeSet<EndpointRef>> {
-        let client_networks: BTreeSet<&str> = self
+        let served: BTreeSet<&str> = self
             .served_clients()
             .iter()
             .map(|c| self.network_of_cluster(c.name.as_str()))
             .collect();
         let endpoints = self.published_endpoints();
         let mut out: BTreeMap<(String, String), BTreeSet<EndpointRef>> = BTreeMap::new();
-        for &client in &client_networks {
+        let clients: BTreeSet<&str> = self.cluster_network.values().map(String::as_str).collect();
+        for client in clients {
             for s in &self.doc.spec.services {
                 out.entry((client.to_owned(), s.key().to_string()))
                     .or_default();
+            }
+            if !served.contains(client) {
+                continue;
             }
             for &(si, ei, net) in &endpoints {
                 let s = &self.doc.spec.services[si];
@@ -743,24 +748,26 @@ impl<'a> Analysis<'a> {
     fn group_kind(&self, primary: &str, members: &[&str]) -> ControlPlaneKind {
         let pn = self.network_of_cluster(primary);
         let remotes: Vec<&&str> = members.iter().filter(|m| **m != primary).collect();
-        if remotes.is_empty() {
-            ControlPlaneKind::Primary
-        } else if remotes
+        let flat = remotes
             .iter()
-            .all(|r| self.spaces.same_space(pn, self.network_of_cluster(r)))
-        {
-            ControlPlaneKind::Vpn
-        } else {
-            ControlPlaneKind::SplitHorizon
+            .filter(|r| self.spaces.same_space(pn, self.network_of_cluster(r)))
+            .count();
+        match (remotes.len(), flat) {
+            (0, _) => ControlPlaneKind::Primary,
+            (n, f) if n == f => ControlPlaneKind::Vpn,
+            (_, 0) => ControlPlaneKind::SplitHorizon,
+            _ => ControlPlaneKind::Mixed,
         }
     }
 
     fn replication_diagnostics(&self, out: &mut Vec<Diagnostic>) {
         for (primary, members) in self.groups() {
-            if members.len() < 2 {
+            // The design's one-control-plane-over-a-VPN mesh resolves names through each
+            // cluster's own kube-dns, so every cluster needs the Service object.
+            let kind = self.group_kind(primary, &members);
+            if kind != ControlPlaneKind::Vpn {
                 continue;
             }
-            let kind = self.group_kind(primary, &members);
             for s in &self.doc.spec.services {
                 let have: BTreeSet<&str> = s.clusters().iter().map(|c| c.as_str()).collect();
                 if !members.iter().any(|m| have.contains(m)) {

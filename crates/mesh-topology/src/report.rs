@@ -64,7 +64,8 @@ pub enum MeshKind {
     SingleControlPlaneVpn,
     /// One primary with remotes on networks joined only by gateways.
     SingleControlPlaneSplitHorizon,
-    /// Several primaries, at least one with remotes.
+    /// Several primaries, at least one with remotes; or one primary with remotes both in its
+    /// flat address space and behind gateways.
     Mixed,
 }
 
@@ -77,6 +78,7 @@ impl MeshKind {
                 ControlPlaneKind::Primary => Self::SingleCluster,
                 ControlPlaneKind::Vpn => Self::SingleControlPlaneVpn,
                 ControlPlaneKind::SplitHorizon => Self::SingleControlPlaneSplitHorizon,
+                ControlPlaneKind::Mixed => Self::Mixed,
             },
             many if many.iter().all(|c| c.kind == ControlPlaneKind::Primary) => {
                 Self::ReplicatedControlPlanes
@@ -107,8 +109,10 @@ pub enum ControlPlaneKind {
     Primary,
     /// Remotes, all in its flat address space (over a VPN).
     Vpn,
-    /// Remotes, some reached only through gateways (split-horizon EDS).
+    /// Remotes, all outside its flat address space, reached through gateways (split-horizon EDS).
     SplitHorizon,
+    /// Remotes both in its flat address space and behind gateways.
+    Mixed,
 }
 
 impl ControlPlaneKind {
@@ -118,6 +122,7 @@ impl ControlPlaneKind {
             Self::Primary => "a primary alone",
             Self::Vpn => "one control plane over a VPN",
             Self::SplitHorizon => "one control plane with split-horizon EDS",
+            Self::Mixed => "one control plane, over a VPN and with split-horizon EDS",
         }
     }
 }
@@ -226,6 +231,7 @@ mod tests {
             MeshKind::ReplicatedControlPlanes
         );
         assert_eq!(MeshKind::of(&[cp(Primary), cp(Vpn)]), MeshKind::Mixed);
+        assert_eq!(MeshKind::of(&[cp(Mixed)]), MeshKind::Mixed);
         assert_eq!(
             serde_json::to_string(&MeshKind::SingleControlPlaneSplitHorizon).unwrap(),
             "\"single-control-plane-split-horizon\""

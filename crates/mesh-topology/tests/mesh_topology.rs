@@ -1,0 +1,793 @@
+//! Integration tests of mesh-topology: every diagnostic code on a small mesh made to trigger it
+//! (and not on the same mesh fixed), the broken example, the valid examples, what-if, the picture,
+//! and properties over generated meshes.
+
+use std::collections::BTreeSet;
+
+use mesh_model::MeshDocument;
+use mesh_topology::{
+    Code, ControlPlaneKind, Diagnostic, Failure, MeshKind, Report, Severity, Subject, check,
+    simulate, to_dot,
+};
+
+const BROKEN: &str = include_str!("../../../examples/broken.yaml");
+
+fn mesh(spec: &str) -> MeshDocument {
+    let text =
+        format!("apiVersion: meshspan/v1alpha1\nkind: Mesh\nmetadata: {{name: t}}\nspec:\n{spec}");
+    MeshDocument::parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"))
+}
+
+fn of(report: &Report, code: Code) -> Vec<&Diagnostic> {
+    report
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == code)
+        .collect()
+}
+
+fn codes(report: &Report) -> BTreeSet<Code> {
+    report.diagnostics.iter().map(|d| d.code).collect()
+}
+
+fn cluster(s: &str) -> Subject {
+    Subject::Cluster(s.into())
+}
+fn network(s: &str) -> Subject {
+    Subject::Network(s.into())
+}
+fn cidr(s: &str) -> Subject {
+    Subject::Cidr(s.into())
+}
+
+// ---------------------------------------------------------------- cidr-overlap
+
+const TWO_LINKED: &str = "
+  clusters:
+  - {name: a, network: n1, podCidrs: [10.0.0.0/16], serviceCidrs: [10.96.0.0/16]}
+  - {name: b, network: n2, controlPlane: a, podCidrs: [10.0.128.0/17], serviceCidrs: [10.97.0.0/16]}
+  meshNetworks:
+    networks:
+      n1: {gateways: [{address: 192.0.2.1, port: 15443}]}
+      n2: {gateways: [{address: 192.0.2.2, port: 15443}]}
+";
+
+#[test]
+fn cidr_overlap_across_linked_networks_names_the_shared_range() {
+    let r = check(&mesh(&format!(
+        "{TWO_LINKED}  links: [{{networks: [n1, n2]}}]\n"
+    )));
+    let d = of(&r, Code::CidrOverlap);
+    assert_eq!(d.len(), 1, "{r}");
+    assert_eq!(
+        d[0].subjects,
+        [
+            cluster("a"),
+            cluster("b"),
+            cidr("10.0.0.0/16"),
+            cidr("10.0.128.0/17")
+        ]
+    );
+    assert!(
+        d[0].explanation
+            .contains("They share 10.0.128.0/17 (32768 addresses)"),
+        "{}",
+        d[0]
+    );
+    assert!(
+        d[0].explanation
+            .contains("network n1 and network n2 are linked"),
+        "{}",
+        d[0]
+    );
+    assert_eq!(d[0].severity, Severity::Error);
+    assert!(r.has_errors());
+}
+
+#[test]
+fn cidr_overlap_needs_one_flat_address_space() {
+    // Same ranges, networks joined only by gateways: no overlap to report.
+    let r = check(&mesh(TWO_LINKED));
+    assert!(of(&r, Code::CidrOverlap).is_empty(), "{r}");
+    // Linked through a third network counts.
+    let r = check(&mesh(&format!(
+        "{TWO_LINKED}      n3: {{}}\n  links: [{{networks: [n1, n3]}}, {{networks: [n3, n2]}}]\n"
+    )));
+    assert_eq!(of(&r, Code::CidrOverlap).len(), 1, "{r}");
+}
+
+#[test]
+fn cidr_overlap_within_one_cluster_is_pod_against_service_only() {
+    let r = check(&mesh(
+        "  clusters:\n  - {name: a, podCidrs: [10.0.0.0/16, 10.0.0.0/24], serviceCidrs: [10.0.5.0/24]}\n",
+    ));
+    let d = of(&r, Code::CidrOverlap);
+    assert_eq!(d.len(), 1, "{r}");
+    assert_eq!(
+        d[0].subjects,
+        [cluster("a"), cidr("10.0.0.0/16"), cidr("10.0.5.0/24")]
+    );
+    assert!(
+        d[0].explanation
+            .contains("both a pod and a service address")
+    );
+}
+
+// ---------------------------------------------------------------- api-server-unreachable
+
+fn remote_with_api(api: &str, links: &str) -> MeshDocument {
+    mesh(&format!(
+        "  clusters:
+  - {{name: p, network: n1}}
+  - {{name: r, network: n2, controlPlane: p, apiServer: {api}}}
+  meshNetworks:
+    networks:
+      n1: {{gateways: [{{address: 192.0.2.1, port: 15443}}]}}
+      n2: {{gateways: [{{address: 192.0.2.2, port: 15443}}]}}
+      n3: {{}}
+{links}"
+    ))
+}
+
+#[test]
+fn api_server_unreachable_shows_the_path_tried() {
+    let r = check(&remote_with_api("{address: 10.2.0.1:6443}", ""));
+    let d = of(&r, Code::ApiServerUnreachable);
+    assert_eq!(d.len(), 1, "{r}");
+    assert_eq!(
+        d[0].subjects,
+        [cluster("p"), cluster("r"), network("n1"), network("n2")]
+    );
+    assert!(
+        d[0].explanation.starts_with(
+            "istiod in cluster p (network n1) -> API server of cluster r at 10.2.0.1:6443 (network n2, exposure private): broke at the network boundary"
+        ),
+        "{}",
+        d[0]
+    );
+}
+
+#[test]
+fn api_server_reachable_by_link_exposure_or_reachable_from() {
+    for (api, links) in [
+        ("{address: 10.2.0.1:6443, exposure: public}", ""),
+        ("{address: 10.2.0.1:6443, reachableFrom: [n1]}", ""),
+        (
+            "{address: 10.2.0.1:6443}",
+            "  links: [{networks: [n1, n2]}]\n",
+        ),
+    ] {
+        let r = check(&remote_with_api(api, links));
+        assert!(
+            of(&r, Code::ApiServerUnreachable).is_empty(),
+            "{api} {links}\n{r}"
+        );
+    }
+    // reachableFrom must name the control plane's network, not another.
+    let r = check(&remote_with_api(
+        "{address: 10.2.0.1:6443, reachableFrom: [n3]}",
+        "",
+    ));
+    assert_eq!(of(&r, Code::ApiServerUnreachable).len(), 1, "{r}");
+}
+
+// ---------------------------------------------------------------- control-plane-unreachable
+
+#[test]
+fn control_plane_unreachable_without_link_or_gateway() {
+    let doc = mesh(
+        "  clusters:
+  - {name: p, network: n1}
+  - {name: r, network: n2, controlPlane: p, apiServer: {address: 1.2.3.4:6443, exposure: public}}
+  meshNetworks:
+    networks:
+      n1: {}
+      n2: {gateways: [{address: 192.0.2.2, port: 15443}]}
+",
+    );
+    let r = check(&doc);
+    let d = of(&r, Code::ControlPlaneUnreachable);
+    assert_eq!(d.len(), 1, "{r}");
+    assert_eq!(
+        d[0].subjects,
+        [cluster("p"), cluster("r"), network("n1"), network("n2")]
+    );
+    assert!(
+        d[0].explanation
+            .contains("network n1 has no usable east-west gateway"),
+        "{}",
+        d[0]
+    );
+    // A gateway on the primary's network exposes istiod.
+    let mut fixed = doc.clone();
+    fixed
+        .spec
+        .mesh_networks
+        .networks
+        .get_mut("n1")
+        .unwrap()
+        .gateways = fixed.spec.mesh_networks.networks["n2"].gateways.clone();
+    fixed
+        .spec
+        .mesh_networks
+        .networks
+        .get_mut("n1")
+        .unwrap()
+        .gateways[0]
+        .gw = Some(mesh_model::GatewayAddress::Address("192.0.2.1".into()));
+    assert!(of(&check(&fixed), Code::ControlPlaneUnreachable).is_empty());
+}
+
+#[test]
+fn control_plane_not_primary() {
+    let r = check(&mesh(
+        "  clusters: [{name: p}, {name: r, controlPlane: p}, {name: x, controlPlane: r}]\n",
+    ));
+    let d = of(&r, Code::ControlPlaneNotPrimary);
+    assert_eq!(d.len(), 1, "{r}");
+    assert_eq!(d[0].subjects, [cluster("r"), cluster("x")]);
+    assert!(d[0].fix.contains("Set controlPlane of cluster x to p"));
+}
+
+// ---------------------------------------------------------------- gateways and sidecars
+
+const SPLIT: &str = "
+  clusters:
+  - {name: p, network: n1}
+  - {name: r, network: n2, controlPlane: p, apiServer: {address: 1.2.3.4:6443, exposure: public}}
+  meshNetworks:
+    networks:
+      n1: {endpoints: [{fromRegistry: p}], gateways: [{address: 192.0.2.1, port: 15443}]}
+      n2: {endpoints: [{fromRegistry: r}], gateways: [{address: 192.0.2.2, port: 15443}]}
+  services:
+  - name: foo
+    namespace: ns
+    endpoints:
+    - {cluster: r, address: 10.2.0.5}
+    - {cluster: r, address: 10.2.0.6, tlsMode: disabled}
+";
+
+#[test]
+fn network_without_gateway_when_consumed_from_unlinked_networks() {
+    let with = mesh(SPLIT);
+    assert!(of(&check(&with), Code::NetworkWithoutGateway).is_empty());
+    let without = mesh(&SPLIT.replace(
+        "gateways: [{address: 192.0.2.2, port: 15443}]",
+        "gateways: []",
+    ));
+    let r = check(&without);
+    let d = of(&r, Code::NetworkWithoutGateway);
+    assert_eq!(d.len(), 1, "{r}");
+    assert_eq!(d[0].subjects, [network("n1"), network("n2")]);
+    assert!(d[0].message.starts_with("network n2 has no usable gateway"));
+    // Linked networks consume by IP: no gateway needed.
+    let linked = mesh(&format!(
+        "{}  links: [{{networks: [n1, n2]}}]\n",
+        SPLIT.replace(
+            "gateways: [{address: 192.0.2.2, port: 15443}]",
+            "gateways: []"
+        )
+    ));
+    assert!(of(&check(&linked), Code::NetworkWithoutGateway).is_empty());
+}
+
+#[test]
+fn remote_endpoint_without_sidecar() {
+    let r = check(&mesh(SPLIT));
+    let d = of(&r, Code::RemoteEndpointWithoutSidecar);
+    assert_eq!(d.len(), 1, "{r}");
+    assert_eq!(
+        d[0].subjects,
+        [
+            network("n1"),
+            network("n2"),
+            Subject::Service("foo.ns".into())
+        ]
+    );
+    assert!(
+        d[0].explanation
+            .starts_with("10.2.0.6 (cluster r) has tlsMode disabled"),
+        "{}",
+        d[0]
+    );
+    let linked = check(&mesh(&format!(
+        "{SPLIT}  links: [{{networks: [n1, n2]}}]\n"
+    )));
+    assert!(of(&linked, Code::RemoteEndpointWithoutSidecar).is_empty());
+}
+
+#[test]
+fn gateway_unresolved_and_shared() {
+    let r = check(&mesh(
+        "  clusters: [{name: a, network: n1}, {name: b, network: n2}]
+  meshNetworks:
+    networks:
+      n1:
+        endpoints: [{fromRegistry: a}]
+        gateways:
+        - {address: gw.example.com, port: 15443}
+        - {registryServiceName: eastwest.istio-system.svc.cluster.local, port: 15443}
+      n2: {gateways: [{address: gw2.example.com, port: 15443}]}
+  dns: {gw2.example.com: [192.0.2.9], other.example.com: [192.0.2.9]}
+  services:
+  - {name: eastwest, namespace: istio-system, externalAddresses: {b: [192.0.2.9]}}
+",
+    ));
+    let d = of(&r, Code::GatewayUnresolved);
+    assert_eq!(d.len(), 2, "{r}");
+    let names: BTreeSet<&Subject> = d.iter().flat_map(|d| &d.subjects).collect();
+    assert!(names.contains(&Subject::Gateway("gw.example.com".into())));
+    assert!(names.contains(&Subject::Gateway(
+        "eastwest.istio-system.svc.cluster.local".into()
+    )));
+    assert!(d.iter().any(|d| d.explanation.contains("no DNS answer")));
+    assert!(
+        d.iter()
+            .any(|d| d.explanation.contains("no external address"))
+    );
+    assert!(of(&r, Code::GatewaySharedByNetworks).is_empty());
+
+    let r = check(&mesh(
+        "  clusters: [{name: a, network: n1}, {name: b, network: n2}]
+  meshNetworks:
+    networks:
+      n1: {gateways: [{address: 192.0.2.9, port: 15443}]}
+      n2: {gateways: [{address: 192.0.2.9, port: 15443}]}
+",
+    ));
+    let d = of(&r, Code::GatewaySharedByNetworks);
+    assert_eq!(d.len(), 1, "{r}");
+    assert_eq!(
+        d[0].subjects,
+        [
+            network("n1"),
+            network("n2"),
+            Subject::Gateway("192.0.2.9".into())
+        ]
+    );
+}
+
+// ---------------------------------------------------------------- MeshNetworks (V1-V7)
+
+#[test]
+fn meshnetworks_checks_istio_leaves_out() {
+    let r = check(&mesh(
+        "  clusters: [{name: a}]
+  meshNetworks:
+    networks:
+      n1: {endpoints: [{fromCidr: 10.0.0.0/8}, {fromRegistry: a}, {fromCidr: 10.9.9.9}]}
+      n2: {endpoints: [{fromCidr: 10.1.0.0/16}, {fromRegistry: a}]}
+      n3: {endpoints: [{fromCidr: 11.0.0.0/8}, {fromCidr: 11.1.0.0/16}]}
+",
+    ));
+    let d = of(&r, Code::AmbiguousNetworkCidr);
+    assert_eq!(d.len(), 1, "{r}");
+    assert_eq!(
+        d[0].subjects,
+        [
+            network("n1"),
+            network("n2"),
+            cidr("10.0.0.0/8"),
+            cidr("10.1.0.0/16")
+        ]
+    );
+    assert!(
+        d[0].explanation
+            .contains("endpoints there are on network n1, never on n2")
+    );
+    let d = of(&r, Code::RegistryInSeveralNetworks);
+    assert_eq!(d.len(), 1, "{r}");
+    assert_eq!(d[0].subjects, [cluster("a"), network("n1"), network("n2")]);
+}
+
+#[test]
+fn invalid_meshnetworks_one_diagnostic_per_istio_error() {
+    let r = check(&mesh(
+        "  meshNetworks:
+    networks:
+      n1: {endpoints: [{fromCidr: bad-cidr}], gateways: [{address: 1nv@lid, port: 0}]}
+",
+    ));
+    let msgs: Vec<&str> = of(&r, Code::InvalidMeshnetworks)
+        .iter()
+        .map(|d| d.message.as_str())
+        .collect();
+    assert_eq!(
+        msgs,
+        [
+            "invalid network n1: 1nv@lid is not a valid IP address or DNS name",
+            "invalid network n1: port number 0 must be in the range 1..65535",
+        ]
+    );
+}
+
+// ---------------------------------------------------------------- model errors
+
+#[test]
+fn model_errors_become_diagnostics() {
+    let r = check(&mesh(
+        "  clusters: [{name: a, network: n1}, {name: a}, {name: b, controlPlane: zz}]
+  links: [{networks: [n1, n1]}, {networks: [n1, nope]}]
+  services:
+  - {name: foo, namespace: ns}
+  - {name: foo, namespace: ns}
+",
+    ));
+    let want = [
+        (Code::DegenerateLink, vec![network("n1")]),
+        (Code::DuplicateCluster, vec![cluster("a")]),
+        (
+            Code::DuplicateService,
+            vec![Subject::Service("foo.ns".into())],
+        ),
+        (Code::UnknownCluster, vec![cluster("zz")]),
+        (Code::UnknownNetwork, vec![network("nope")]),
+    ];
+    let got: Vec<(Code, Vec<Subject>)> = r
+        .diagnostics
+        .iter()
+        .map(|d| (d.code, d.subjects.clone()))
+        .collect();
+    assert_eq!(got, want, "{r}");
+}
+
+// ---------------------------------------------------------------- service-not-replicated
+
+#[test]
+fn service_not_replicated_in_a_vpn_mesh_only() {
+    let vpn = "
+  clusters:
+  - {name: p, network: n1}
+  - {name: r, network: n2, controlPlane: p}
+  links: [{networks: [n1, n2]}]
+  services:
+  - {name: foo, namespace: ns, endpoints: [{cluster: p, address: 10.0.0.1}]}
+  - {name: bar, namespace: ns, definedIn: [p, r]}
+";
+    let r = check(&mesh(vpn));
+    assert_eq!(r.topology.kind, MeshKind::SingleControlPlaneVpn);
+    let d = of(&r, Code::ServiceNotReplicated);
+    assert_eq!(d.len(), 1, "{r}");
+    assert_eq!(
+        d[0].subjects,
+        [cluster("r"), Subject::Service("foo.ns".into())]
+    );
+    assert!(
+        d[0].explanation
+            .contains("cannot resolve foo.ns.svc.cluster.local")
+    );
+    assert_eq!(d[0].severity, Severity::Info);
+    // Without the link it is a split-horizon mesh: not this check's business.
+    let split = check(&mesh(&vpn.replace("  links: [{networks: [n1, n2]}]\n", "")));
+    assert_eq!(
+        split.topology.kind,
+        MeshKind::SingleControlPlaneSplitHorizon
+    );
+    assert!(of(&split, Code::ServiceNotReplicated).is_empty());
+}
+
+// ---------------------------------------------------------------- examples
+
+#[test]
+fn broken_example_shows_every_code_on_purpose() {
+    let r = check(&MeshDocument::parse(BROKEN).unwrap());
+    // Each mistake of examples/broken.yaml, with a subject its comment names.
+    let want: &[(Code, Subject)] = &[
+        (Code::AmbiguousNetworkCidr, cidr("172.16.5.0/24")),
+        (Code::ApiServerUnreachable, cluster("west-remote")),
+        (Code::CidrOverlap, cidr("10.10.128.0/17")),
+        (Code::CidrOverlap, cidr("10.30.0.0/20")),
+        (Code::ControlPlaneNotPrimary, cluster("chained")),
+        (Code::ControlPlaneUnreachable, cluster("west-remote")),
+        (Code::DegenerateLink, network("net-c")),
+        (Code::DuplicateCluster, cluster("east")),
+        (
+            Code::DuplicateService,
+            Subject::Service("orders.shop".into()),
+        ),
+        (
+            Code::GatewaySharedByNetworks,
+            Subject::Gateway("192.0.2.10".into()),
+        ),
+        (
+            Code::GatewayUnresolved,
+            Subject::Gateway("eastwest.east.example.com".into()),
+        ),
+        (Code::InvalidMeshnetworks, network("legacy")),
+        (Code::NetworkWithoutGateway, network("net-c")),
+        (Code::RegistryInSeveralNetworks, cluster("east")),
+        (
+            Code::RemoteEndpointWithoutSidecar,
+            Subject::Service("cart.shop".into()),
+        ),
+        (Code::ServiceNotReplicated, cluster("east-vpn")),
+        (Code::UnknownCluster, cluster("nowhere")),
+        (Code::UnknownNetwork, network("net-zzz")),
+    ];
+    for (code, subject) in want {
+        assert!(
+            of(&r, *code).iter().any(|d| d.subjects.contains(subject)),
+            "{code} about {subject} missing:\n{r}"
+        );
+    }
+    let want_codes: BTreeSet<Code> = want.iter().map(|(c, _)| *c).collect();
+    assert_eq!(codes(&r), want_codes, "{r}");
+    // Every code this crate can emit from a document, except the fallback for future mesh-model
+    // errors and the trust codes, is shown.
+    let not_shown = [
+        Code::ModelError,
+        Code::TrustRootMismatch,
+        Code::TrustUnverified,
+    ];
+    for c in Code::ALL {
+        assert_eq!(want_codes.contains(c), !not_shown.contains(c), "{c}");
+    }
+    // No more of each than the example's comments announce.
+    assert_eq!(of(&r, Code::CidrOverlap).len(), 2, "{r}");
+    assert_eq!(r.diagnostics.len(), want.len(), "{r}");
+    assert_eq!(r.topology.kind, MeshKind::Mixed);
+}
+
+#[test]
+fn valid_examples_have_no_errors_or_warnings_and_are_classified() {
+    let kinds = [
+        (
+            "split-horizon.yaml",
+            MeshKind::SingleControlPlaneSplitHorizon,
+        ),
+        (
+            "replicated-control-planes.yaml",
+            MeshKind::ReplicatedControlPlanes,
+        ),
+        ("vpn.yaml", MeshKind::SingleControlPlaneVpn),
+        ("mixed.yaml", MeshKind::Mixed),
+    ];
+    for ((name, text), (kname, kind)) in test_support::VALID_EXAMPLES.iter().zip(kinds) {
+        assert_eq!(*name, kname);
+        let r = check(&MeshDocument::parse(text).unwrap());
+        assert_eq!(
+            r.count(Severity::Error) + r.count(Severity::Warning),
+            0,
+            "{name}\n{r}"
+        );
+        assert_eq!(r.topology.kind, kind, "{name}");
+    }
+    let mixed = check(&MeshDocument::parse(test_support::EXAMPLE_MIXED).unwrap());
+    assert_eq!(
+        mixed.topology.control_planes[0].kind,
+        ControlPlaneKind::Mixed
+    );
+}
+
+#[test]
+fn report_json_shape() {
+    let r = check(&MeshDocument::parse(BROKEN).unwrap());
+    let v: serde_json::Value = serde_json::to_value(&r).unwrap();
+    let d = &v["diagnostics"][0];
+    for key in [
+        "code",
+        "severity",
+        "message",
+        "subjects",
+        "explanation",
+        "fix",
+    ] {
+        assert!(d.get(key).is_some(), "{key}");
+    }
+    assert_eq!(v["topology"]["kind"], "mixed");
+    assert_eq!(
+        v["topology"]["addressSpaces"][0],
+        serde_json::json!(["legacy"])
+    );
+    let net_a = v["topology"]["networks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["name"] == "net-a")
+        .unwrap();
+    assert_eq!(net_a["gateways"], serde_json::json!(["192.0.2.10:15443"]));
+    assert_eq!(net_a["clusters"], serde_json::json!(["east"]));
+}
+
+#[test]
+fn output_does_not_depend_on_document_order() {
+    let doc = MeshDocument::parse(test_support::EXAMPLE_MIXED).unwrap();
+    let mut rev = doc.clone();
+    rev.spec.clusters.reverse();
+    rev.spec.services.reverse();
+    rev.spec.links.reverse();
+    assert_eq!(check(&doc), check(&rev));
+    let broken = MeshDocument::parse(BROKEN).unwrap();
+    assert_eq!(
+        to_dot(&broken, &check(&broken)),
+        to_dot(&broken, &check(&broken))
+    );
+}
+
+// ---------------------------------------------------------------- what-if
+
+fn lost(w: &mesh_topology::WhatIf, net: &str, svc: &str) -> Vec<String> {
+    w.impacts
+        .iter()
+        .find(|i| i.client_network == net && i.service == svc)
+        .map(|i| {
+            i.lost
+                .iter()
+                .map(|e| format!("{}@{}", e.address, e.cluster))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn what_if_gateway_down() {
+    let doc = mesh(SPLIT);
+    let w = simulate(&doc, &"gateway:n2/192.0.2.2".parse().unwrap());
+    // n1 reached foo's sidecar endpoint through n2's only gateway; the no-sidecar one never.
+    assert_eq!(lost(&w, "n1", "foo.ns"), ["10.2.0.5@r"]);
+    let i = &w.impacts[0];
+    assert!(i.unreachable && i.remaining == 0);
+    assert_eq!(w.impacts.len(), 1, "{w}");
+    let new: Vec<Code> = w.new_diagnostics.iter().map(|d| d.code).collect();
+    assert_eq!(new, [Code::NetworkWithoutGateway]);
+    // The gateway of the other network does not matter to foo... but exposes istiod to r.
+    let w = simulate(&doc, &"gateway:n1/192.0.2.1".parse().unwrap());
+    let new: Vec<Code> = w.new_diagnostics.iter().map(|d| d.code).collect();
+    assert_eq!(new, [Code::ControlPlaneUnreachable]);
+    // r's workloads lose their control plane: all they had is lost.
+    assert_eq!(lost(&w, "n2", "foo.ns"), ["10.2.0.5@r", "10.2.0.6@r"]);
+    // A gateway that does not exist changes nothing.
+    let w = simulate(&doc, &"gateway:n2/192.0.2.99".parse().unwrap());
+    assert!(w.impacts.is_empty() && w.new_diagnostics.is_empty());
+}
+
+#[test]
+fn what_if_link_cut_and_partition() {
+    let doc = mesh(&format!(
+        "{}  links: [{{networks: [n1, n2]}}]\n",
+        SPLIT.replace(
+            "gateways: [{address: 192.0.2.2, port: 15443}]",
+            "gateways: []"
+        )
+    ));
+    assert!(!check(&doc).has_errors());
+    let w = simulate(&doc, &"link:n2,n1".parse().unwrap());
+    assert_eq!(lost(&w, "n1", "foo.ns"), ["10.2.0.5@r", "10.2.0.6@r"]);
+    assert!(w.any_unreachable());
+    let new: BTreeSet<Code> = w.new_diagnostics.iter().map(|d| d.code).collect();
+    assert_eq!(
+        new,
+        BTreeSet::from([
+            Code::NetworkWithoutGateway,
+            Code::RemoteEndpointWithoutSidecar
+        ])
+    );
+    // A partition breaks gateway paths too: with n2's gateway back, a cut link still leaves
+    // the sidecar endpoint reachable, a partition does not.
+    let doc = mesh(&format!("{SPLIT}  links: [{{networks: [n1, n2]}}]\n"));
+    let cut = simulate(&doc, &"link:n1,n2".parse().unwrap());
+    assert_eq!(lost(&cut, "n1", "foo.ns"), ["10.2.0.6@r"]);
+    let part = simulate(&doc, &"partition:n1,n2".parse().unwrap());
+    assert_eq!(lost(&part, "n1", "foo.ns"), ["10.2.0.5@r", "10.2.0.6@r"]);
+    assert!(
+        part.new_diagnostics
+            .iter()
+            .any(|d| d.code == Code::ControlPlaneUnreachable)
+    );
+}
+
+#[test]
+fn what_if_api_server_unreachable_and_cluster_removed() {
+    let doc = mesh(SPLIT);
+    let w = simulate(&doc, &"api-server:r".parse().unwrap());
+    let d: Vec<&Diagnostic> = w.new_diagnostics.iter().collect();
+    assert_eq!(d.len(), 1, "{w}");
+    assert_eq!(d[0].code, Code::ApiServerUnreachable);
+    assert_eq!(d[0].subjects, [cluster("p"), cluster("r")]);
+    // istiod no longer sees r's endpoints: every client loses them.
+    assert_eq!(lost(&w, "n1", "foo.ns"), ["10.2.0.5@r"]);
+    assert_eq!(lost(&w, "n2", "foo.ns"), ["10.2.0.5@r", "10.2.0.6@r"]);
+
+    let w = simulate(&doc, &"cluster:p".parse().unwrap());
+    let d: Vec<&Diagnostic> = w.new_diagnostics.iter().collect();
+    assert_eq!(d.len(), 1, "{w}");
+    assert_eq!(d[0].code, Code::ControlPlaneUnreachable);
+    assert!(
+        d[0].explanation
+            .contains("cluster p, which runs the control plane of r, is gone")
+    );
+    // n1's only cluster is gone: no clients there to report on; n2 lost its control plane.
+    assert!(w.impacts.iter().all(|i| i.client_network == "n2"));
+    assert_eq!(lost(&w, "n2", "foo.ns"), ["10.2.0.5@r", "10.2.0.6@r"]);
+}
+
+#[test]
+fn what_if_on_the_broken_example_is_deterministic() {
+    let doc = MeshDocument::parse(BROKEN).unwrap();
+    let f: Failure = "cluster:east".parse().unwrap();
+    assert_eq!(simulate(&doc, &f), simulate(&doc, &f));
+    let w = simulate(&doc, &f);
+    // east-vpn's control plane is gone.
+    assert!(
+        w.new_diagnostics
+            .iter()
+            .any(|d| d.code == Code::ControlPlaneUnreachable
+                && d.subjects.contains(&cluster("east-vpn")))
+    );
+}
+
+// ---------------------------------------------------------------- picture
+
+#[test]
+fn dot_groups_by_network_and_marks_problems_red() {
+    let doc = MeshDocument::parse(BROKEN).unwrap();
+    let dot = to_dot(&doc, &check(&doc));
+    assert!(dot.starts_with("digraph mesh {\n"));
+    assert!(dot.ends_with("}\n"));
+    assert!(dot.contains("label=\"network net-a\"; color=red;"), "{dot}");
+    assert!(dot.contains("\"cluster:west-remote\" -> \"cluster:west\" [style=dashed, label=\"control plane\", color=red];"), "{dot}");
+    assert!(dot.contains("\"cluster:east-vpn\" -> \"cluster:east\" [style=dashed, label=\"control plane\", color=black];"), "{dot}");
+    assert!(dot.contains(
+        "\"network:net-a\" -> \"network:net-b\" [dir=none, style=bold, label=\"link\"];"
+    ));
+    assert!(dot.contains("\"unresolved:net-a/eastwest.east.example.com\""));
+    assert!(dot.contains("label=\"API server unreachable\", color=red"));
+    // A valid mesh has no red at all.
+    let ok = MeshDocument::parse(test_support::EXAMPLE_SPLIT_HORIZON).unwrap();
+    let dot = to_dot(&ok, &check(&ok));
+    assert!(!dot.contains("red"), "{dot}");
+    assert!(dot.contains("\"cluster:cluster2\" -> \"cluster:cluster1\""));
+}
+
+// ---------------------------------------------------------------- properties
+
+mod properties {
+    use mesh_model::strategies::{MeshSize, mesh_document};
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        /// A valid generated mesh (disjoint ranges, gateways everywhere, public API servers)
+        /// produces no error.
+        #[test]
+        fn generated_valid_meshes_have_no_errors(doc in mesh_document(MeshSize::default())) {
+            let r = check(&doc);
+            prop_assert!(!r.has_errors(), "{}", r);
+        }
+
+        /// Injected pod-CIDR overlaps between linked clusters are each found, and nothing else
+        /// overlaps.
+        #[test]
+        fn injected_overlaps_are_found(
+            doc in mesh_document(MeshSize { clusters: 2..=6, networks: 1..=1, ..MeshSize::default() }),
+            picks in proptest::collection::vec((any::<prop::sample::Index>(), any::<prop::sample::Index>(), 0u8..=8), 1..4),
+        ) {
+            let mut doc = doc;
+            let n = doc.spec.clusters.len();
+            let mut want = BTreeSet::new();
+            for (a, b, extra) in picks {
+                let (a, b) = (a.index(n), b.index(n));
+                if a == b {
+                    continue;
+                }
+                let base = doc.spec.clusters[a].pod_cidrs[0];
+                let inner = ipnet::IpNet::new(base.network(), base.prefix_len() + extra).unwrap();
+                doc.spec.clusters[b].pod_cidrs.push(inner);
+                want.insert((doc.spec.clusters[a].name.to_string(), doc.spec.clusters[b].name.to_string(), inner.to_string()));
+            }
+            let r = check(&doc);
+            let got: Vec<&Diagnostic> = of(&r, Code::CidrOverlap);
+            for (a, b, inner) in &want {
+                prop_assert!(got.iter().any(|d| d.subjects.contains(&cluster(a)) && d.subjects.contains(&cluster(b)) && d.subjects.contains(&cidr(inner))), "{} {} {}\n{}", a, b, inner, r);
+            }
+            // Every report involves an injected range (two injected ranges may overlap each other).
+            let injected: BTreeSet<&str> = want.iter().map(|w| w.2.as_str()).collect();
+            for d in &got {
+                prop_assert!(d.subjects.iter().any(|s| matches!(s, Subject::Cidr(c) if injected.contains(c.as_str()))), "{}", d);
+            }
+        }
+    }
+}
