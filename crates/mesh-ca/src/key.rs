@@ -1,0 +1,436 @@
+//! P-256 keys: the CA and workload key pairs (RustCrypto `p256`, RFC 6979 deterministic ECDSA) and
+//! the public keys certificates are issued for, from SPKI or from a CSR whose signature is checked.
+
+use std::fmt;
+
+use p256::ecdsa::signature::{Signer, Verifier};
+use p256::ecdsa::{DerSignature, Signature, SigningKey, VerifyingKey};
+use p256::elliptic_curve::Generate;
+use p256::pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding};
+use rand_core::CryptoRng;
+use rustls_pki_types::pem::SectionKind;
+use sha2::{Digest, Sha256};
+use x509_parser::prelude::FromDer;
+
+use crate::pem::{PemProblem, pem_sections};
+
+/// `id-ecPublicKey`.
+pub(crate) const OID_EC_PUBLIC_KEY: &str = "1.2.840.10045.2.1";
+/// `prime256v1` / `secp256r1`.
+pub(crate) const OID_P256: &str = "1.2.840.10045.3.1.7";
+/// `ecdsa-with-SHA256`.
+pub(crate) const OID_ECDSA_SHA256: &str = "1.2.840.10045.4.3.2";
+
+/// Why a key or a certificate signing request was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyError {
+    /// The PEM text is malformed.
+    #[error("malformed PEM: {0}")]
+    Pem(#[from] PemProblem),
+    /// The input holds no block of the expected kind.
+    #[error("no {expected} found")]
+    Missing {
+        /// What was looked for (`PRIVATE KEY`, `PUBLIC KEY`, `CERTIFICATE REQUEST`).
+        expected: &'static str,
+    },
+    /// The DER structure could not be decoded.
+    #[error("invalid {what} DER")]
+    InvalidDer {
+        /// What was being decoded.
+        what: &'static str,
+    },
+    /// The key is not an ECDSA P-256 key: this crate issues and signs with P-256 only.
+    #[error("unsupported key algorithm {algorithm} (only ECDSA P-256 is supported)")]
+    UnsupportedAlgorithm {
+        /// The algorithm (and curve) OID found.
+        algorithm: String,
+    },
+    /// The certificate signing request is not signed by the key it carries.
+    #[error("the certificate signing request's signature does not verify with its own key")]
+    BadCsrSignature,
+}
+
+/// An ECDSA P-256 key pair: a root or intermediate CA key, or a workload key.
+///
+/// Signatures are deterministic (RFC 6979), so the same key and the same input always give the
+/// same certificate bytes. The key is generated from the caller's RNG, never from the OS.
+///
+/// ```
+/// use mesh_ca::KeyPair;
+/// use rand_chacha::ChaCha20Rng;
+/// use rand_core::SeedableRng;
+/// let key = KeyPair::generate(&mut ChaCha20Rng::seed_from_u64(7));
+/// let again = KeyPair::from_pem(&key.to_pem())?;
+/// assert_eq!(key.public_key(), again.public_key());
+/// # Ok::<(), mesh_ca::KeyError>(())
+/// ```
+#[derive(Clone)]
+pub struct KeyPair {
+    signing: SigningKey,
+    public: PublicKey,
+}
+
+impl fmt::Debug for KeyPair {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyPair")
+            .field("public", &self.public)
+            .finish_non_exhaustive()
+    }
+}
+
+impl KeyPair {
+    /// Generates a key from the caller's cryptographic RNG.
+    pub fn generate<R: CryptoRng + ?Sized>(rng: &mut R) -> Self {
+        Self::from_signing_key(SigningKey::generate_from_rng(rng))
+    }
+
+    fn from_signing_key(signing: SigningKey) -> Self {
+        let public = PublicKey::from_verifying_key(*signing.verifying_key());
+        Self { signing, public }
+    }
+
+    /// Reads a PEM private key: PKCS #8 (`PRIVATE KEY`) or SEC1 (`EC PRIVATE KEY`), as Istio's
+    /// `ca-key.pem` may hold either.
+    pub fn from_pem(pem: &str) -> Result<Self, KeyError> {
+        Self::from_pem_bytes(pem.as_bytes())
+    }
+
+    /// [`KeyPair::from_pem`] over bytes (which need not be UTF-8 to be rejected cleanly).
+    pub fn from_pem_bytes(pem: &[u8]) -> Result<Self, KeyError> {
+        for (kind, der) in pem_sections(pem)? {
+            match kind {
+                SectionKind::PrivateKey => return Self::from_pkcs8_der(&der),
+                SectionKind::EcPrivateKey => {
+                    let secret =
+                        p256::SecretKey::from_sec1_der(&der).map_err(|_| KeyError::InvalidDer {
+                            what: "SEC1 EC private key",
+                        })?;
+                    return Ok(Self::from_signing_key(secret.into()));
+                }
+                SectionKind::RsaPrivateKey => {
+                    return Err(KeyError::UnsupportedAlgorithm {
+                        algorithm: "rsaEncryption".to_owned(),
+                    });
+                }
+                _ => {}
+            }
+        }
+        Err(KeyError::Missing {
+            expected: "PRIVATE KEY",
+        })
+    }
+
+    /// Reads a PKCS #8 DER private key.
+    pub fn from_pkcs8_der(der: &[u8]) -> Result<Self, KeyError> {
+        match SigningKey::from_pkcs8_der(der) {
+            Ok(signing) => Ok(Self::from_signing_key(signing)),
+            Err(p256::pkcs8::Error::KeyMalformed(_) | p256::pkcs8::Error::Asn1(_)) => {
+                Err(KeyError::InvalidDer {
+                    what: "PKCS #8 private key",
+                })
+            }
+            Err(_) => Err(KeyError::UnsupportedAlgorithm {
+                algorithm: "not ECDSA P-256".to_owned(),
+            }),
+        }
+    }
+
+    /// The private key as PKCS #8 PEM (`-----BEGIN PRIVATE KEY-----`, LF line endings).
+    pub fn to_pem(&self) -> String {
+        // Encoding a valid in-memory P-256 key cannot fail; an empty string is never produced in
+        // practice but keeps this function panic-free.
+        self.signing
+            .to_pkcs8_pem(LineEnding::LF)
+            .map(|pem| pem.to_string())
+            .unwrap_or_default()
+    }
+
+    /// The public half.
+    pub fn public_key(&self) -> &PublicKey {
+        &self.public
+    }
+
+    /// Signs `message` with ECDSA P-256 / SHA-256 (RFC 6979), DER-encoded.
+    pub fn sign(&self, message: &[u8]) -> Vec<u8> {
+        let signature: DerSignature = self.signing.sign(message);
+        signature.as_bytes().to_vec()
+    }
+}
+
+impl rcgen::PublicKeyData for KeyPair {
+    fn der_bytes(&self) -> &[u8] {
+        &self.public.sec1
+    }
+
+    fn algorithm(&self) -> &'static rcgen::SignatureAlgorithm {
+        &rcgen::PKCS_ECDSA_P256_SHA256
+    }
+}
+
+impl rcgen::SigningKey for KeyPair {
+    fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, rcgen::Error> {
+        Ok(KeyPair::sign(self, msg))
+    }
+}
+
+/// An ECDSA P-256 public key: what a workload certificate is issued for.
+#[derive(Clone)]
+pub struct PublicKey {
+    /// Uncompressed SEC1 point (65 bytes).
+    sec1: Vec<u8>,
+    verifying: VerifyingKey,
+}
+
+impl PartialEq for PublicKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.sec1 == other.sec1
+    }
+}
+
+impl Eq for PublicKey {}
+
+impl std::hash::Hash for PublicKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.sec1.hash(state);
+    }
+}
+
+impl fmt::Debug for PublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "PublicKey(P-256, key id {})",
+            hex(&self.key_identifier())
+        )
+    }
+}
+
+impl PublicKey {
+    fn from_verifying_key(verifying: VerifyingKey) -> Self {
+        Self {
+            sec1: verifying.to_sec1_bytes().into_vec(),
+            verifying,
+        }
+    }
+
+    /// From an uncompressed or compressed SEC1 point.
+    pub fn from_sec1(bytes: &[u8]) -> Result<Self, KeyError> {
+        VerifyingKey::from_sec1_bytes(bytes)
+            .map(Self::from_verifying_key)
+            .map_err(|_| KeyError::InvalidDer {
+                what: "P-256 public key point",
+            })
+    }
+
+    /// From a DER `SubjectPublicKeyInfo`.
+    pub fn from_spki_der(der: &[u8]) -> Result<Self, KeyError> {
+        let (_, spki) = x509_parser::x509::SubjectPublicKeyInfo::from_der(der).map_err(|_| {
+            KeyError::InvalidDer {
+                what: "SubjectPublicKeyInfo",
+            }
+        })?;
+        Self::from_spki(&spki)
+    }
+
+    pub(crate) fn from_spki(
+        spki: &x509_parser::x509::SubjectPublicKeyInfo<'_>,
+    ) -> Result<Self, KeyError> {
+        let algorithm = spki.algorithm.algorithm.to_id_string();
+        let curve = spki
+            .algorithm
+            .parameters
+            .as_ref()
+            .and_then(|p| p.as_oid().ok())
+            .map(|oid| oid.to_id_string());
+        if algorithm != OID_EC_PUBLIC_KEY || curve.as_deref() != Some(OID_P256) {
+            return Err(KeyError::UnsupportedAlgorithm {
+                algorithm: match curve {
+                    Some(curve) => format!("{algorithm} ({curve})"),
+                    None => algorithm,
+                },
+            });
+        }
+        Self::from_sec1(&spki.subject_public_key.data)
+    }
+
+    /// From PEM: a `PUBLIC KEY` (SPKI) block, or a `CERTIFICATE REQUEST` (see
+    /// [`PublicKey::from_csr_der`]).
+    pub fn from_pem(pem: &str) -> Result<Self, KeyError> {
+        for (kind, der) in pem_sections(pem.as_bytes())? {
+            match kind {
+                SectionKind::PublicKey => return Self::from_spki_der(&der),
+                SectionKind::Csr => return Self::from_csr_der(&der),
+                _ => {}
+            }
+        }
+        Err(KeyError::Missing {
+            expected: "PUBLIC KEY or CERTIFICATE REQUEST",
+        })
+    }
+
+    /// The key of a PKCS #10 certificate signing request, after checking that the request is
+    /// signed by that key (proof of possession). Only the key is taken from the request: the
+    /// identity a certificate carries is the caller's decision, as in Istio's CA.
+    pub fn from_csr_der(der: &[u8]) -> Result<Self, KeyError> {
+        let (_, csr) = x509_parser::certification_request::X509CertificationRequest::from_der(der)
+            .map_err(|_| KeyError::InvalidDer {
+                what: "certification request",
+            })?;
+        let key = Self::from_spki(&csr.certification_request_info.subject_pki)?;
+        let algorithm = csr.signature_algorithm.algorithm.to_id_string();
+        if algorithm != OID_ECDSA_SHA256 {
+            return Err(KeyError::UnsupportedAlgorithm { algorithm });
+        }
+        if !key.verify(
+            csr.certification_request_info.raw,
+            &csr.signature_value.data,
+        ) {
+            return Err(KeyError::BadCsrSignature);
+        }
+        Ok(key)
+    }
+
+    /// Whether `signature` (DER ECDSA) is this key's signature over `message` (SHA-256).
+    pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
+        Signature::from_der(signature)
+            .is_ok_and(|signature| self.verifying.verify(message, &signature).is_ok())
+    }
+
+    /// The uncompressed SEC1 point.
+    pub fn sec1_bytes(&self) -> &[u8] {
+        &self.sec1
+    }
+
+    /// The DER `SubjectPublicKeyInfo`.
+    pub fn spki_der(&self) -> Vec<u8> {
+        rcgen::PublicKeyData::subject_public_key_info(self)
+    }
+
+    /// The key identifier used in SubjectKeyIdentifier / AuthorityKeyIdentifier: the first 20
+    /// bytes of the SHA-256 of the SubjectPublicKeyInfo (RFC 7093, method 1).
+    pub fn key_identifier(&self) -> Vec<u8> {
+        Sha256::digest(self.spki_der())[..20].to_vec()
+    }
+}
+
+impl rcgen::PublicKeyData for PublicKey {
+    fn der_bytes(&self) -> &[u8] {
+        &self.sec1
+    }
+
+    fn algorithm(&self) -> &'static rcgen::SignatureAlgorithm {
+        &rcgen::PKCS_ECDSA_P256_SHA256
+    }
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use rand_chacha::ChaCha20Rng;
+    use rand_core::SeedableRng;
+
+    use super::*;
+
+    fn key(seed: u64) -> KeyPair {
+        KeyPair::generate(&mut ChaCha20Rng::seed_from_u64(seed))
+    }
+
+    #[test]
+    fn seeded_generation_is_deterministic_and_seed_dependent() {
+        assert_eq!(key(1).to_pem(), key(1).to_pem());
+        assert_ne!(key(1).to_pem(), key(2).to_pem());
+    }
+
+    #[test]
+    fn pem_round_trip_pkcs8_and_sec1() {
+        let k = key(3);
+        let back = KeyPair::from_pem(&k.to_pem()).unwrap();
+        assert_eq!(back.public_key(), k.public_key());
+        let sec1 = p256::SecretKey::from_bytes(&k.signing.to_bytes())
+            .unwrap()
+            .to_sec1_pem(LineEnding::LF)
+            .unwrap();
+        assert!(sec1.contains("EC PRIVATE KEY"));
+        assert_eq!(
+            KeyPair::from_pem(&sec1).unwrap().public_key(),
+            k.public_key()
+        );
+    }
+
+    #[test]
+    fn signatures_are_deterministic_and_verify() {
+        let k = key(4);
+        let sig = k.sign(b"hello");
+        assert_eq!(sig, k.sign(b"hello"));
+        assert!(k.public_key().verify(b"hello", &sig));
+        assert!(!k.public_key().verify(b"hellO", &sig));
+        assert!(!key(5).public_key().verify(b"hello", &sig));
+        assert!(!k.public_key().verify(b"hello", b"\x30\x00"));
+    }
+
+    #[test]
+    fn spki_round_trip() {
+        let k = key(6);
+        let spki = k.public_key().spki_der();
+        assert_eq!(&PublicKey::from_spki_der(&spki).unwrap(), k.public_key());
+        assert_eq!(k.public_key().key_identifier().len(), 20);
+    }
+
+    #[test]
+    fn malformed_keys_are_typed_errors() {
+        assert!(matches!(
+            KeyPair::from_pem("no pem here"),
+            Err(KeyError::Missing {
+                expected: "PRIVATE KEY"
+            })
+        ));
+        assert!(matches!(
+            KeyPair::from_pem("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"),
+            Err(KeyError::InvalidDer { .. })
+        ));
+        assert!(matches!(
+            KeyPair::from_pem("-----BEGIN PRIVATE KEY-----\nAAAA\n"),
+            Err(KeyError::Pem(_))
+        ));
+        assert!(matches!(
+            PublicKey::from_spki_der(b"\x30\x03\x02\x01\x00"),
+            Err(KeyError::InvalidDer { .. })
+        ));
+    }
+
+    #[test]
+    fn csr_key_is_taken_after_checking_possession() {
+        let k = key(8);
+        let mut params = rcgen::CertificateParams::default();
+        params.distinguished_name = rcgen::DistinguishedName::new();
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "workload-aaaa");
+        let csr = params.serialize_request(&k).unwrap();
+        let der = csr.der().to_vec();
+        assert_eq!(&PublicKey::from_csr_der(&der).unwrap(), k.public_key());
+        let pem = csr.pem().unwrap();
+        assert_eq!(&PublicKey::from_pem(&pem).unwrap(), k.public_key());
+        // Change the subject inside the signed request info: still valid DER, but the
+        // signature no longer verifies.
+        let at = der.windows(4).position(|w| w == b"aaaa").unwrap();
+        let mut tampered = der.clone();
+        tampered[at] = b'b';
+        assert_eq!(
+            PublicKey::from_csr_der(&tampered),
+            Err(KeyError::BadCsrSignature)
+        );
+        assert!(matches!(
+            PublicKey::from_csr_der(&der[..der.len() - 1]),
+            Err(KeyError::InvalidDer { .. })
+        ));
+    }
+}
