@@ -7,7 +7,10 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod check;
+mod conformance;
+mod graph;
 mod input;
+mod what_if;
 
 /// Check, explain and generate multicluster service-mesh configuration.
 #[derive(Debug, Parser)]
@@ -21,11 +24,20 @@ struct Cli {
 enum Command {
     /// Parse and validate a mesh document and print what was found.
     Check(check::Args),
+    /// Run Istio split-horizon EDS conformance cases (eval: print results; check: compare).
+    Conformance(conformance::Args),
+    /// What breaks when a gateway, link, network, API server or cluster fails.
+    WhatIf(what_if::Args),
+    /// Print the mesh as Graphviz DOT, problems in red.
+    Graph(graph::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check(args) => check::run(&args),
+        Command::Conformance(args) => conformance::run(&args),
+        Command::WhatIf(args) => what_if::run(&args),
+        Command::Graph(args) => graph::run(&args),
     }
 }

@@ -1,0 +1,3 @@
+//! Integration tests of the `meshspan` binary.
+
+mod conformance;
