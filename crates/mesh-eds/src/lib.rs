@@ -15,6 +15,8 @@ mod input;
 mod legacy;
 mod modern;
 mod view;
+#[cfg(feature = "oracle")]
+pub mod oracle;
 pub mod wire;
 
 pub use assignment::{EndpointAddress, EndpointKind, LbEndpoint, LoadAssignment, LocalityGroup};

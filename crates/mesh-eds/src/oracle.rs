@@ -1,0 +1,458 @@
+//! The reference oracle (feature `oracle`): a deliberately simple implementation of the current
+//! Istio rules M1–M18 of `spec/split-horizon-eds.md`, written from the spec text, for property
+//! tests against the fast path ([`crate::View`]) — here and in other control planes' tests.
+//!
+//! No indexes, no caching, no precomputed views: every endpoint scans the whole gateway list, the
+//! scale factor is recomputed on every call. Slow on purpose (cost O(endpoints × gateways)); do
+//! not use it to serve proxies.
+//!
+//! Where the spec leaves something open the oracle picks, and says so:
+//! * gateways with the same address and port (different cluster or service account) are in
+//!   unspecified order in Istio (M13: unstable sort); the oracle orders such ties by the rest of
+//!   the gateway identity ([`Gateway`]'s `Ord`);
+//! * the scale factor (G6) is computed exactly (128-bit) and then truncated to 32 bits as Istio's
+//!   `uint32(...)` does, 0 read as 1 (M4) — Go's 64-bit wrapping only differs past 2^63.
+//!
+//! Only [`Profile::IstioModern`] is covered; the legacy profiles are answered with
+//! [`OracleError::ProfileNotCovered`].
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use mesh_model::{Gateway, TlsMode};
+
+use crate::assignment::{EndpointAddress, EndpointKind, LbEndpoint, LoadAssignment, LocalityGroup};
+use crate::input::{
+    ClusterKind, EdsEndpoint, Health, IpFamily, Profile, ProxyClass, ProxyType, ServiceRequest,
+};
+
+/// Why the oracle gives no answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum OracleError {
+    /// The oracle only states the current rules (M1–M18).
+    #[error("the reference oracle covers istio-modern only, not {profile}")]
+    ProfileNotCovered {
+        /// The profile asked for.
+        profile: Profile,
+    },
+}
+
+/// The assignment a proxy of `class` receives for `request`, computed from the spec's rules
+/// M1–M18 with no index over `gateways` (the resolved gateway set, G1–G4: duplicates allowed).
+///
+/// ```
+/// use mesh_eds::{ClusterRequest, EdsEndpoint, ProxyClass, ServiceRequest, oracle};
+/// use mesh_model::{Gateway, TlsMode};
+///
+/// let gateways = [Gateway {
+///     network: "n2".parse()?, cluster: None, address: "192.0.2.2".into(), port: 15443,
+///     hbone_port: 0, service_account: String::new(),
+/// }];
+/// let class = ProxyClass { network: Some("n1".parse()?), ..Default::default() };
+/// let cluster: ClusterRequest = "outbound|80||foo.ns1.svc.cluster.local".parse()?;
+/// let endpoints = [EdsEndpoint {
+///     addresses: vec!["10.1.0.1".into()], port: 8080, network: Some("n2".parse()?),
+///     tls_mode: TlsMode::Istio, ..Default::default()
+/// }];
+/// let request = ServiceRequest {
+///     cluster: &cluster, endpoints: &endpoints, mtls_allowed: true, features: Default::default(),
+/// };
+/// let cla = oracle::assignment(&gateways, &class, &request)?;
+/// let gw = &cla.localities[0].endpoints[0];
+/// assert_eq!(format!("{:?}", gw.kind), "Gateway");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn assignment(
+    gateways: &[Gateway],
+    class: &ProxyClass,
+    request: &ServiceRequest<'_>,
+) -> Result<LoadAssignment, OracleError> {
+    if class.profile != Profile::IstioModern {
+        return Err(OracleError::ProfileNotCovered {
+            profile: class.profile,
+        });
+    }
+    // G4: the gateway set is a set.
+    let mut set: Vec<&Gateway> = Vec::new();
+    for g in gateways {
+        if !set.contains(&g) {
+            set.push(g);
+        }
+    }
+    // G7.
+    let multi_network = !set.is_empty();
+
+    // M1, M2, M2a, M3: admitted endpoints, grouped by locality label (byte order), input order.
+    let mut groups: BTreeMap<&str, Vec<&EdsEndpoint>> = BTreeMap::new();
+    for ep in request.endpoints {
+        if !admitted(ep, class, request, multi_network) {
+            continue;
+        }
+        groups.entry(ep.locality.as_str()).or_default().push(ep);
+    }
+
+    let sni_dnat = request.cluster.kind == ClusterKind::SniDnat;
+    let mut localities = Vec::new();
+    for (label, members) in groups {
+        let mut group = if multi_network {
+            filter(&set, class, request, label, &members)
+        } else {
+            // M5: returned unchanged; the locality weight is the pre-filter (saturating) sum.
+            let endpoints: Vec<LbEndpoint> = members
+                .iter()
+                .map(|ep| direct(ep, request, ep.weight()))
+                .collect();
+            let weight = endpoints
+                .iter()
+                .fold(0u32, |sum, e| sum.saturating_add(e.weight));
+            LocalityGroup {
+                label: label.to_owned(),
+                weight: Some(weight),
+                endpoints,
+            }
+        };
+        // M16: SNI-DNAT clusters keep only mTLS-capable endpoints, weights recomputed (M12).
+        if sni_dnat {
+            group.endpoints.retain(|e| e.mtls);
+            group.weight = locality_weight(&group.endpoints);
+        }
+        localities.push(group);
+    }
+    Ok(LoadAssignment {
+        cluster_name: request.cluster.name(),
+        localities,
+    })
+}
+
+/// M1 (selection), M2 (admission) and M2a (network view).
+fn admitted(
+    ep: &EdsEndpoint,
+    class: &ProxyClass,
+    request: &ServiceRequest<'_>,
+    multi_network: bool,
+) -> bool {
+    // M1: the cluster's service port.
+    if ep.service_port_name != request.cluster.port_name {
+        return false;
+    }
+    // M1: a hostname first address with a non-zero port.
+    let first = ep.addresses.first().map_or("", String::as_str);
+    if !first.is_empty() && first.parse::<IpAddr>().is_err() && ep.port != 0 {
+        return false;
+    }
+    // M1: the subset's labels.
+    for (k, v) in &request.cluster.subset_labels {
+        if ep.labels.get(k) != Some(v) {
+            return false;
+        }
+    }
+    // M2: only healthy endpoints.
+    if ep.health != Health::Healthy {
+        return false;
+    }
+    // M2: no address at all, when no gateway could stand in for it.
+    if ep.addresses.is_empty() && (!multi_network || same_network(class, ep)) {
+        return false;
+    }
+    // M2a: the requested network view; "" is always visible.
+    if let (Some(view), Some(network)) = (&class.network_view, &ep.network)
+        && !view.contains(network)
+    {
+        return false;
+    }
+    true
+}
+
+/// M8: same network iff equal or either is "".
+fn same_network(class: &ProxyClass, ep: &EdsEndpoint) -> bool {
+    match (&class.network, &ep.network) {
+        (Some(proxy), Some(endpoint)) => proxy == endpoint,
+        _ => true,
+    }
+}
+
+/// M3: reached through an HBONE tunnel.
+fn hbone(ep: &EdsEndpoint, request: &ServiceRequest<'_>) -> bool {
+    ep.hbone_tunnel && (ep.tls_mode != TlsMode::Istio || request.features.prefer_hbone_send)
+}
+
+/// M3: mTLS-capable (`tlsMode=istio` metadata); never for an HBONE endpoint.
+fn mtls_capable(ep: &EdsEndpoint, request: &ServiceRequest<'_>) -> bool {
+    ep.tls_mode == TlsMode::Istio && request.mtls_allowed && !hbone(ep, request)
+}
+
+/// M3 / M18: the endpoint as itself.
+fn direct(ep: &EdsEndpoint, request: &ServiceRequest<'_>, weight: u32) -> LbEndpoint {
+    let host = ep.addresses.first().cloned().unwrap_or_default();
+    let address = if hbone(ep, request) {
+        // Go's net.JoinHostPort.
+        let endpoint_id = if host.contains(':') {
+            format!("[{host}]:{}", ep.port)
+        } else {
+            format!("{host}:{}", ep.port)
+        };
+        EndpointAddress::Internal {
+            server_listener_name: "connect_originate".to_owned(),
+            endpoint_id,
+        }
+    } else {
+        EndpointAddress::Socket {
+            address: host,
+            port: ep.port,
+        }
+    };
+    LbEndpoint {
+        address,
+        weight,
+        kind: EndpointKind::Direct,
+        mtls: mtls_capable(ep, request),
+        network: ep.network.clone(),
+        cluster: ep.cluster.clone(),
+        workload: workload(ep),
+    }
+}
+
+/// M18: `<workload>;<namespace>;<canonical name>;<canonical revision>;<cluster>`.
+fn workload(ep: &EdsEndpoint) -> String {
+    let first_label = |keys: &[&str]| {
+        keys.iter()
+            .find_map(|k| ep.labels.get(*k))
+            .map(String::as_str)
+    };
+    let name = first_label(&[
+        "service.istio.io/canonical-name",
+        "app.kubernetes.io/name",
+        "app",
+    ])
+    .unwrap_or(&ep.workload_name);
+    let mut revision = first_label(&[
+        "service.istio.io/canonical-revision",
+        "app.kubernetes.io/version",
+        "version",
+    ])
+    .unwrap_or("latest");
+    if revision == "latest" {
+        revision = "";
+    }
+    let cluster = ep.cluster.as_ref().map_or("", |c| c.as_str());
+    format!(
+        "{};{};{name};{revision};{cluster}",
+        ep.workload_name, ep.namespace
+    )
+}
+
+/// M12: wrapping sum of the endpoint weights, unset for an empty group.
+fn locality_weight(endpoints: &[LbEndpoint]) -> Option<u32> {
+    if endpoints.is_empty() {
+        return None;
+    }
+    let mut sum = 0u32;
+    for e in endpoints {
+        sum = sum.wrapping_add(e.weight);
+    }
+    Some(sum)
+}
+
+/// G6 / M4: the lcm of the sizes of every per-network and per-(network, cluster) list.
+fn scale_factor(set: &[&Gateway]) -> u32 {
+    let mut sizes: Vec<u128> = Vec::new();
+    for g in set {
+        sizes.push(set.iter().filter(|o| o.network == g.network).count() as u128);
+        sizes.push(
+            set.iter()
+                .filter(|o| o.network == g.network && o.cluster == g.cluster)
+                .count() as u128,
+        );
+    }
+    let mut lcm: u128 = 1;
+    for n in sizes {
+        let (mut a, mut b) = (lcm, n);
+        while b != 0 {
+            (a, b) = (b, a % b);
+        }
+        lcm = lcm / a * n;
+    }
+    match lcm as u32 {
+        0 => 1,
+        s => s,
+    }
+}
+
+/// M10.
+fn scaled(weight: u32, scale: u32) -> u32 {
+    if weight >= u32::MAX / scale {
+        u32::MAX
+    } else {
+        weight * scale
+    }
+}
+
+/// M14.
+fn reachable(family: IpFamily, address: &str) -> bool {
+    let ip = address.parse::<IpAddr>().ok().map(|ip| ip.to_canonical());
+    match family {
+        IpFamily::Ipv4 => ip.is_some_and(|ip| ip.is_ipv4()),
+        IpFamily::Ipv6 => ip.is_some_and(|ip| ip.is_ipv6()),
+        IpFamily::Dual | IpFamily::Unknown => true,
+    }
+}
+
+/// M7: candidate gateways of an endpoint, after the proxy-type port filter.
+fn candidates<'g>(set: &[&'g Gateway], class: &ProxyClass, ep: &EdsEndpoint) -> Vec<&'g Gateway> {
+    let Some(network) = &ep.network else {
+        return Vec::new();
+    };
+    let mut list: Vec<&Gateway> = set
+        .iter()
+        .copied()
+        .filter(|g| &g.network == network && g.cluster == ep.cluster)
+        .collect();
+    if list.is_empty() {
+        list = set
+            .iter()
+            .copied()
+            .filter(|g| &g.network == network)
+            .collect();
+    }
+    if class.proxy_type == ProxyType::Sidecar {
+        list.retain(|g| g.port != 0);
+    }
+    list
+}
+
+/// M6–M15, M17, M18 for one locality group.
+fn filter(
+    set: &[&Gateway],
+    class: &ProxyClass,
+    request: &ServiceRequest<'_>,
+    label: &str,
+    members: &[&EdsEndpoint],
+) -> LocalityGroup {
+    let scale = scale_factor(set);
+    let mut endpoints = Vec::new();
+    // Per gateway identity: the summed weight.
+    let mut sums: Vec<(&Gateway, u32)> = Vec::new();
+    for ep in members {
+        let w = scaled(ep.weight(), scale);
+        let candidates = candidates(set, class, ep);
+        let forced = class.network.is_none() && ep.network.is_some() && !candidates.is_empty();
+        if !forced && (same_network(class, ep) || candidates.is_empty()) {
+            // M9: direct, if it has a host.
+            let host = ep.addresses.first().map_or("", String::as_str);
+            let unix_path = ep.port == 0 && !hbone(ep, request);
+            if !host.is_empty() && !unix_path {
+                endpoints.push(direct(ep, request, w));
+            }
+            continue;
+        }
+        let reachable: Vec<&Gateway> = candidates
+            .into_iter()
+            .filter(|g| reachable(class.ip_family, &g.address))
+            .collect();
+        // M11: no reachable gateway → dropped. M15: needs mTLS.
+        if reachable.is_empty() || !mtls_capable(ep, request) {
+            continue;
+        }
+        let share = w / reachable.len() as u32;
+        for g in reachable {
+            match sums.iter_mut().find(|(s, _)| *s == g) {
+                Some((_, sum)) => *sum = sum.wrapping_add(share),
+                None => sums.push((g, share)),
+            }
+        }
+    }
+    // M13: gateway endpoints after the direct ones, by (address bytes, port); ties by identity.
+    sums.sort_by(|(a, _), (b, _)| {
+        (a.address.as_bytes(), a.port)
+            .cmp(&(b.address.as_bytes(), b.port))
+            .then_with(|| a.cmp(b))
+    });
+    for (g, sum) in sums {
+        // M18.
+        endpoints.push(LbEndpoint {
+            address: EndpointAddress::Socket {
+                address: g.address.clone(),
+                port: g.port,
+            },
+            weight: if sum == 0 { 1 } else { sum },
+            kind: EndpointKind::Gateway,
+            mtls: true,
+            network: Some(g.network.clone()),
+            cluster: g.cluster.clone(),
+            workload: format!(";;;;{}", g.cluster.as_ref().map_or("", |c| c.as_str())),
+        });
+    }
+    LocalityGroup {
+        label: label.to_owned(),
+        weight: locality_weight(&endpoints),
+        endpoints,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gw(net: &str, cluster: Option<&str>, address: &str, port: u32) -> Gateway {
+        Gateway {
+            network: net.parse().unwrap(),
+            cluster: cluster.map(|c| c.parse().unwrap()),
+            address: address.to_owned(),
+            port,
+            hbone_port: 0,
+            service_account: String::new(),
+        }
+    }
+
+    #[test]
+    fn g6_scale_counts_every_list() {
+        // n1: 1 (c1: 1); n2: 3 (c2a: 1, c2b: 2): lcm(1, 3, 1, 2) = 6.
+        let gws = [
+            gw("n1", Some("c1"), "1.1.1.1", 80),
+            gw("n2", Some("c2a"), "2.2.2.2", 80),
+            gw("n2", Some("c2b"), "2.2.2.20", 80),
+            gw("n2", Some("c2b"), "2001:db8::1", 0),
+        ];
+        let set: Vec<&Gateway> = gws.iter().collect();
+        assert_eq!(scale_factor(&set), 6);
+        assert_eq!(scale_factor(&[]), 1);
+    }
+
+    #[test]
+    fn m10_clips() {
+        assert_eq!(scaled(3, 2), 6);
+        assert_eq!(scaled(u32::MAX / 2, 2), u32::MAX);
+        assert_eq!(scaled(u32::MAX / 2 - 1, 2), u32::MAX - 3);
+        assert_eq!(scaled(u32::MAX, 1), u32::MAX);
+    }
+
+    #[test]
+    fn m14_families() {
+        assert!(reachable(IpFamily::Ipv4, "::ffff:10.0.0.1"));
+        assert!(!reachable(IpFamily::Ipv6, "::ffff:10.0.0.1"));
+        assert!(!reachable(IpFamily::Ipv4, "gw.example.com"));
+        assert!(reachable(IpFamily::Unknown, "gw.example.com"));
+    }
+
+    #[test]
+    fn legacy_profiles_are_not_covered() {
+        let cluster = crate::ClusterRequest::default();
+        let request = ServiceRequest {
+            cluster: &cluster,
+            endpoints: &[],
+            mtls_allowed: true,
+            features: crate::Features::default(),
+        };
+        let class = ProxyClass {
+            profile: Profile::Istio1_1_0,
+            ..ProxyClass::default()
+        };
+        assert_eq!(
+            assignment(&[], &class, &request),
+            Err(OracleError::ProfileNotCovered {
+                profile: Profile::Istio1_1_0
+            })
+        );
+    }
+}

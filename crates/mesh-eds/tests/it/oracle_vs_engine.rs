@@ -1,0 +1,221 @@
+//! Property: the fast path ([`View`]) and the reference oracle ([`oracle::assignment`]) give the
+//! same assignment for random endpoints, gateways, proxies and clusters (istio-modern).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use mesh_eds::{
+    ClusterKind, ClusterRequest, EdsEndpoint, Features, GatewayIndex, Health, IpFamily, ProxyClass,
+    ProxyType, ServiceRequest, View, oracle,
+};
+use mesh_model::{ClusterId, Gateway, NetworkId, TlsMode};
+use proptest::prelude::*;
+
+fn network() -> impl Strategy<Value = Option<NetworkId>> {
+    prop_oneof![
+        1 => Just(None),
+        3 => prop::sample::select(vec!["n1", "n2", "n3"]).prop_map(|n| n.parse().ok()),
+    ]
+}
+
+fn cluster() -> impl Strategy<Value = Option<ClusterId>> {
+    prop_oneof![
+        1 => Just(None),
+        3 => prop::sample::select(vec!["c1", "c2", "c3"]).prop_map(|c| c.parse().ok()),
+    ]
+}
+
+fn weight() -> impl Strategy<Value = u32> {
+    prop_oneof![
+        3 => Just(0u32),
+        3 => 1u32..5,
+        1 => Just(u32::MAX),
+        1 => Just(u32::MAX / 2),
+        1 => Just(u32::MAX / 6),
+        1 => any::<u32>(),
+    ]
+}
+
+fn address() -> impl Strategy<Value = String> {
+    prop::sample::select(vec![
+        "10.0.0.1",
+        "10.0.0.2",
+        "9.0.0.1",
+        "100.0.0.1",
+        "2001:db8::1",
+        "::ffff:10.0.0.9",
+        "ep.example.com",
+        "",
+    ])
+    .prop_map(str::to_owned)
+}
+
+fn endpoint() -> impl Strategy<Value = EdsEndpoint> {
+    let addresses = prop_oneof![
+        1 => Just(Vec::new()),
+        8 => address().prop_map(|a| vec![a]),
+        1 => (address(), address()).prop_map(|(a, b)| vec![a, b]),
+    ];
+    let labels = prop::collection::btree_map(
+        prop::sample::select(vec![
+            "version",
+            "app",
+            "service.istio.io/canonical-revision",
+        ]),
+        prop::sample::select(vec!["v1", "v2", "latest"]),
+        0..3,
+    )
+    .prop_map(|m| {
+        m.into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect::<BTreeMap<_, _>>()
+    });
+    let health = prop_oneof![
+        6 => Just(Health::Healthy),
+        1 => Just(Health::Unhealthy),
+        1 => Just(Health::Draining),
+        1 => Just(Health::Terminating),
+    ];
+    (
+        (
+            addresses,
+            prop_oneof![Just(0u32), Just(8080), Just(9090)],
+            prop_oneof![5 => Just("http"), 1 => Just("grpc")],
+            network(),
+            cluster(),
+            prop::sample::select(vec!["", "r1/z1", "r1/z2", "r2"]),
+        ),
+        (
+            labels,
+            prop_oneof![3 => Just(TlsMode::Istio), 1 => Just(TlsMode::Disabled)],
+            prop::bool::weighted(0.2),
+            weight(),
+            health,
+            prop::sample::select(vec!["foo-1", "foo-2", ""]),
+        ),
+    )
+        .prop_map(
+            |(
+                (addresses, port, port_name, network, cluster, locality),
+                (labels, tls_mode, hbone_tunnel, lb_weight, health, workload),
+            )| EdsEndpoint {
+                addresses,
+                port,
+                service_port_name: port_name.to_owned(),
+                network,
+                cluster,
+                locality: locality.to_owned(),
+                labels,
+                tls_mode,
+                hbone_tunnel,
+                lb_weight,
+                namespace: "ns1".to_owned(),
+                workload_name: workload.to_owned(),
+                service_account: "sa".to_owned(),
+                health,
+            },
+        )
+}
+
+fn gateway() -> impl Strategy<Value = Gateway> {
+    (
+        prop::sample::select(vec!["n1", "n2", "n3"]),
+        cluster(),
+        prop::sample::select(vec![
+            "192.0.2.1",
+            "192.0.2.10",
+            "2001:db8::10",
+            "::ffff:192.0.2.7",
+            "gw.example.com",
+        ]),
+        prop_oneof![4 => Just(15443u32), 1 => Just(0), 1 => Just(15444)],
+        prop_oneof![Just(0u32), Just(15008)],
+        prop::sample::select(vec!["", "sa-a", "sa-b"]),
+    )
+        .prop_map(
+            |(network, cluster, address, port, hbone_port, sa)| Gateway {
+                network: network.parse().unwrap_or_else(|e| panic!("{e}")),
+                cluster,
+                address: address.to_owned(),
+                port,
+                hbone_port,
+                service_account: sa.to_owned(),
+            },
+        )
+}
+
+fn proxy() -> impl Strategy<Value = ProxyClass> {
+    let view = prop_oneof![
+        3 => Just(None),
+        1 => prop::collection::btree_set(prop::sample::select(vec!["n1", "n2", "n3"]), 0..3)
+            .prop_map(|s| {
+                Some(s.into_iter().filter_map(|n| n.parse::<NetworkId>().ok()).collect::<BTreeSet<_>>())
+            }),
+    ];
+    (
+        prop_oneof![3 => Just(ProxyType::Sidecar), 1 => Just(ProxyType::Router)],
+        network(),
+        cluster(),
+        prop::sample::select(vec![
+            IpFamily::Ipv4,
+            IpFamily::Ipv6,
+            IpFamily::Dual,
+            IpFamily::Unknown,
+        ]),
+        view,
+    )
+        .prop_map(
+            |(proxy_type, network, cluster, ip_family, network_view)| ProxyClass {
+                proxy_type,
+                network,
+                cluster,
+                ip_family,
+                network_view,
+                ..ProxyClass::default()
+            },
+        )
+}
+
+fn cluster_request() -> impl Strategy<Value = ClusterRequest> {
+    (
+        prop_oneof![3 => Just(ClusterKind::Outbound), 1 => Just(ClusterKind::SniDnat)],
+        prop_oneof![3 => Just(None), 1 => Just(Some(("version", "v1")))],
+    )
+        .prop_map(|(kind, subset)| ClusterRequest {
+            kind,
+            port: 80,
+            subset: subset.map_or(String::new(), |_| "v1".to_owned()),
+            host: "foo.ns1.svc.cluster.local".to_owned(),
+            subset_labels: subset
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .into_iter()
+                .collect(),
+            port_name: "http".to_owned(),
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn oracle_equals_fast_path(
+        endpoints in prop::collection::vec(endpoint(), 0..12),
+        gateways in prop::collection::vec(gateway(), 0..6),
+        class in proxy(),
+        cluster in cluster_request(),
+        mtls_allowed in prop::bool::weighted(0.8),
+        prefer_hbone_send in prop::bool::weighted(0.2),
+    ) {
+        let request = ServiceRequest {
+            cluster: &cluster,
+            endpoints: &endpoints,
+            mtls_allowed,
+            features: Features { prefer_hbone_send, ..Features::default() },
+        };
+        let index = Arc::new(GatewayIndex::new(gateways.clone()));
+        let fast = View::new(&index, class.clone()).assignment(&request);
+        let slow = oracle::assignment(&gateways, &class, &request);
+        prop_assert!(fast.is_ok() && slow.is_ok(), "fast {fast:?} oracle {slow:?}");
+        prop_assert_eq!(fast.ok(), slow.ok());
+    }
+}
