@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 
 mod check;
 mod conformance;
+mod global;
 mod graph;
 mod input;
 mod what_if;
@@ -26,6 +27,9 @@ enum Command {
     Check(check::Args),
     /// Run Istio split-horizon EDS conformance cases (eval: print results; check: compare).
     Conformance(conformance::Args),
+    /// The `.global` ServiceEntries, DestinationRule and DNS config of one cluster (replicated
+    /// control planes).
+    Global(global::Args),
     /// What breaks when a gateway, link, network, API server or cluster fails.
     WhatIf(what_if::Args),
     /// Print the mesh as Graphviz DOT, problems in red.
@@ -37,6 +41,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Check(args) => check::run(&args),
         Command::Conformance(args) => conformance::run(&args),
+        Command::Global(args) => global::run(&args),
         Command::WhatIf(args) => what_if::run(&args),
         Command::Graph(args) => graph::run(&args),
     }
