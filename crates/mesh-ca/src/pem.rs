@@ -7,10 +7,10 @@ use rustls_pki_types::pem::{self, SectionKind, SliceIter};
 #[non_exhaustive]
 pub enum PemProblem {
     /// A `-----BEGIN …-----` block has no matching end line.
-    #[error("missing end line {end_marker:?}")]
+    #[error("missing line -----END {label}-----")]
     MissingEnd {
-        /// The end line that was expected.
-        end_marker: String,
+        /// The label of the block (`CERTIFICATE`).
+        label: String,
     },
     /// A `-----BEGIN` line is malformed.
     #[error("malformed begin line {line:?}")]
@@ -36,7 +36,7 @@ impl From<pem::Error> for PemProblem {
     fn from(error: pem::Error) -> Self {
         match error {
             pem::Error::MissingSectionEnd { end_marker } => Self::MissingEnd {
-                end_marker: String::from_utf8_lossy(&end_marker).into_owned(),
+                label: String::from_utf8_lossy(&end_marker).into_owned(),
             },
             pem::Error::IllegalSectionStart { line } => Self::IllegalBegin {
                 line: String::from_utf8_lossy(&line).chars().take(80).collect(),

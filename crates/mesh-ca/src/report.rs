@@ -38,6 +38,20 @@ impl Default for ReportOptions {
     }
 }
 
+impl ReportOptions {
+    /// Sets [`ReportOptions::require_ca_key`].
+    pub fn with_require_ca_key(mut self, require: bool) -> Self {
+        self.require_ca_key = require;
+        self
+    }
+
+    /// Sets [`ReportOptions::expiry_warning_secs`].
+    pub fn with_expiry_warning_secs(mut self, secs: u64) -> Self {
+        self.expiry_warning_secs = secs;
+        self
+    }
+}
+
 /// One reason a verifier cannot trust a peer (or, for warnings, a risk that does not break trust
 /// yet). Each names the cluster whose material is at fault.
 #[derive(Debug, Clone, PartialEq, Eq)]
