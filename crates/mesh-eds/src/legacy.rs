@@ -339,3 +339,159 @@ mod tests {
         assert_eq!(ls[2].weight, Some(0));
     }
 }
+
+#[cfg(test)]
+mod profile_tests {
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    use mesh_model::MeshNetworks;
+
+    use crate::gateways::GatewayIndex;
+    use crate::input::{ClusterRequest, EdsEndpoint, Features};
+    use crate::view::View;
+
+    use super::*;
+
+    const NETWORKS: &str = "networks:
+  n1: {gateways: [{address: 1.1.1.1, port: 80}]}
+  n2: {gateways: [{address: 2.2.2.2, port: 80}, {address: 2.2.2.20, port: 80}]}
+  n3: {gateways: [{address: gw3.example, port: 443}]}
+  n4: {gateways: []}
+";
+
+    fn run(
+        profile: Profile,
+        proxy: &str,
+        nets: &str,
+        eps: &[(&str, &str)],
+    ) -> Result<Vec<String>, EdsError> {
+        let mn = MeshNetworks::from_yaml(nets).unwrap();
+        let dns = BTreeMap::from([("gw3.example".to_owned(), vec!["3.3.3.3".parse().unwrap()])]);
+        let index = GatewayIndex::new([]).with_legacy_networks(LegacyNetworks::new(
+            &mn,
+            &dns,
+            |_, _| vec![],
+        ));
+        let class = ProxyClass {
+            network: proxy.parse().ok(),
+            profile,
+            ..ProxyClass::default()
+        };
+        let endpoints: Vec<EdsEndpoint> = eps
+            .iter()
+            .map(|(a, n)| EdsEndpoint {
+                addresses: vec![(*a).into()],
+                network: n.parse().ok(),
+                ..EdsEndpoint::default()
+            })
+            .collect();
+        let cluster = ClusterRequest::default();
+        let cla = View::new(&Arc::new(index), class).assignment(&ServiceRequest {
+            cluster: &cluster,
+            endpoints: &endpoints,
+            mtls_allowed: true,
+            features: Features::default(),
+        })?;
+        Ok(cla
+            .localities
+            .iter()
+            .flat_map(|l| {
+                let head = format!("weight {:?}", l.weight);
+                std::iter::once(head).chain(l.endpoints.iter().map(|e| match &e.address {
+                    EndpointAddress::Socket { address, port } => {
+                        format!("{address}:{port}/{}", e.weight)
+                    }
+                    EndpointAddress::Internal { endpoint_id, .. } => endpoint_id.clone(),
+                }))
+            })
+            .collect())
+    }
+
+    const EPS: [(&str, &str); 5] = [
+        ("10.0.0.1", "n1"),
+        ("10.0.0.2", "n1"),
+        ("20.0.0.1", "n2"),
+        ("30.0.0.1", "n3"),
+        ("40.0.0.1", "n4"),
+    ];
+
+    #[test]
+    fn h1_1_counts_per_gateway_unsplit_and_locality_weight_counts_endpoints() {
+        // n3's hostname gateway is skipped in 1.1.0 (H1.5); n4 has none: dropped (H1.4)
+        let got = run(Profile::Istio1_1_0, "n2", NETWORKS, &EPS).unwrap();
+        assert_eq!(got, ["weight Some(2)", "20.0.0.1:0/1", "1.1.1.1:80/2"]);
+    }
+
+    #[test]
+    fn h1_2_product_multiplier_and_split() {
+        // K = 2 (n2 has two IP gateways); n3 resolved to its first address (1.1.17)
+        let got = run(Profile::Istio1_1_3, "n1", NETWORKS, &EPS).unwrap();
+        assert_eq!(
+            got,
+            [
+                "weight Some(8)",
+                "10.0.0.1:0/2",
+                "10.0.0.2:0/2",
+                "2.2.2.2:80/1",
+                "2.2.2.20:80/1",
+                "3.3.3.3:443/2"
+            ]
+        );
+    }
+
+    #[test]
+    fn h1_2_all_hostname_gateways_divide_by_zero() {
+        let nets = "networks:\n  n1: {gateways: [{address: 1.1.1.1, port: 80}]}\n  n9: {gateways: [{address: nowhere.example, port: 80}]}\n";
+        let err = run(Profile::Istio1_1_3, "n1", nets, &[("90.0.0.1", "n9")]).unwrap_err();
+        assert!(matches!(err, EdsError::DivideByZero { .. }));
+        // 1.1.0 just skips the gateway and drops the endpoint
+        assert_eq!(
+            run(Profile::Istio1_1_0, "n1", nets, &[("90.0.0.1", "n9")]).unwrap(),
+            ["weight None"]
+        );
+    }
+
+    #[test]
+    fn h1_3_plain_string_equality_and_h1_4_skip_without_networks() {
+        // a proxy without network sees only unlabelled endpoints as local
+        let got = run(
+            Profile::Istio1_1_0,
+            "",
+            NETWORKS,
+            &[("10.9.0.1", ""), ("10.0.0.1", "n1")],
+        )
+        .unwrap();
+        assert_eq!(got, ["weight Some(2)", "10.9.0.1:0/1", "1.1.1.1:80/1"]);
+        let got = run(Profile::Istio1_1_3, "n1", "networks: {}", &EPS).unwrap();
+        assert_eq!(got.len(), 6); // filter skipped: every endpoint as itself
+    }
+
+    #[test]
+    fn istio_1_5_gatewayless_networks_are_direct() {
+        let got = run(Profile::Istio1_5, "n1", NETWORKS, &EPS).unwrap();
+        assert_eq!(
+            got,
+            [
+                "weight Some(10)",
+                "10.0.0.1:0/2",
+                "10.0.0.2:0/2",
+                "40.0.0.1:0/2",
+                "2.2.2.2:80/1",
+                "2.2.2.20:80/1",
+                "3.3.3.3:443/2"
+            ]
+        );
+    }
+
+    #[test]
+    fn h1_6_big_weights_are_normalized_in_1_1_only() {
+        let many: Vec<(String, &str)> = (0..200)
+            .map(|i| (format!("20.0.{}.{}", i / 250, i % 250), "n2"))
+            .collect();
+        let eps: Vec<(&str, &str)> = many.iter().map(|(a, n)| (a.as_str(), *n)).collect();
+        let got = run(Profile::Istio1_1_0, "n1", NETWORKS, &eps).unwrap();
+        // two gateways of weight 200 each: ceil(200*128/400) = 64; locality 2 ≤ 128 untouched
+        assert_eq!(got, ["weight Some(2)", "2.2.2.2:80/64", "2.2.2.20:80/64"]);
+    }
+}

@@ -12,11 +12,12 @@ mod assignment;
 mod explain;
 mod gateways;
 mod input;
+mod invariants;
 mod legacy;
 mod modern;
-mod view;
 #[cfg(feature = "oracle")]
 pub mod oracle;
+mod view;
 pub mod wire;
 
 pub use assignment::{EndpointAddress, EndpointKind, LbEndpoint, LoadAssignment, LocalityGroup};
@@ -27,6 +28,11 @@ pub use gateways::{GatewayIndex, LegacyGateway, LegacyNetworks};
 pub use input::{
     ClusterKind, ClusterNameError, ClusterRequest, EdsEndpoint, Features, Health, IpFamily,
     Profile, ProfileError, ProxyClass, ProxyType, ServiceRequest,
+};
+pub use invariants::{
+    InvariantViolation, check_invariants, deterministic, gateways_are_real,
+    local_endpoints_never_replaced, locality_weights_are_sums,
+    remote_endpoints_use_own_network_gateways,
 };
 pub use modern::{CONNECT_ORIGINATE, scale_weight};
 pub use view::{EdsError, View};

@@ -354,3 +354,416 @@ pub(crate) fn compute<T: Trace>(
         localities,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use mesh_model::Gateway;
+
+    use super::*;
+    use crate::explain::Outcome;
+    use crate::gateways::GatewayIndex;
+    use crate::input::{ClusterRequest, IpFamily, ProxyType};
+
+    fn ep(addr: &str, net: &str, cluster: &str) -> EdsEndpoint {
+        EdsEndpoint {
+            addresses: vec![addr.into()],
+            port: 8080,
+            service_port_name: "http".into(),
+            network: (!net.is_empty()).then(|| net.parse().unwrap()),
+            cluster: (!cluster.is_empty()).then(|| cluster.parse().unwrap()),
+            tls_mode: TlsMode::Istio,
+            namespace: "ns".into(),
+            ..EdsEndpoint::default()
+        }
+    }
+
+    fn gw(net: &str, cluster: &str, addr: &str, port: u32) -> Gateway {
+        Gateway {
+            network: net.parse().unwrap(),
+            cluster: (!cluster.is_empty()).then(|| cluster.parse().unwrap()),
+            address: addr.into(),
+            port,
+            hbone_port: 0,
+            service_account: String::new(),
+        }
+    }
+
+    fn proxy(net: &str) -> ProxyClass {
+        ProxyClass {
+            network: (!net.is_empty()).then(|| net.parse().unwrap()),
+            ip_family: IpFamily::Ipv4,
+            ..ProxyClass::default()
+        }
+    }
+
+    fn cluster() -> ClusterRequest {
+        let mut c: ClusterRequest = "outbound|80||foo.ns".parse().unwrap();
+        c.port_name = "http".into();
+        c
+    }
+
+    struct Run {
+        gateways: Vec<Gateway>,
+        class: ProxyClass,
+        cluster: ClusterRequest,
+        mtls_allowed: bool,
+        features: Features,
+    }
+
+    impl Run {
+        fn new(gateways: Vec<Gateway>, class: ProxyClass) -> Self {
+            Self {
+                gateways,
+                class,
+                cluster: cluster(),
+                mtls_allowed: true,
+                features: Features::default(),
+            }
+        }
+
+        fn explain(&self, endpoints: &[EdsEndpoint]) -> (LoadAssignment, Vec<Outcome>) {
+            let view = View::new(
+                &Arc::new(GatewayIndex::new(self.gateways.clone())),
+                self.class.clone(),
+            );
+            let (cla, ex) = view
+                .explain(&ServiceRequest {
+                    cluster: &self.cluster,
+                    endpoints,
+                    mtls_allowed: self.mtls_allowed,
+                    features: self.features,
+                })
+                .unwrap();
+            (cla, ex.endpoints.into_iter().map(|e| e.outcome).collect())
+        }
+
+        /// `address:port/weight` per locality, in output order.
+        fn show(&self, endpoints: &[EdsEndpoint]) -> Vec<(String, Option<u32>, Vec<String>)> {
+            let (cla, _) = self.explain(endpoints);
+            cla.localities
+                .into_iter()
+                .map(|l| {
+                    let eps = l
+                        .endpoints
+                        .iter()
+                        .map(|e| match &e.address {
+                            EndpointAddress::Socket { address, port } => {
+                                format!("{address}:{port}/{}", e.weight)
+                            }
+                            EndpointAddress::Internal { endpoint_id, .. } => {
+                                format!("hbone {endpoint_id}/{}", e.weight)
+                            }
+                        })
+                        .collect();
+                    (l.label, l.weight, eps)
+                })
+                .collect()
+        }
+
+        fn flat(&self, endpoints: &[EdsEndpoint]) -> Vec<String> {
+            self.show(endpoints)
+                .into_iter()
+                .flat_map(|(_, _, e)| e)
+                .collect()
+        }
+
+        fn rules(&self, endpoints: &[EdsEndpoint]) -> Vec<&'static str> {
+            self.explain(endpoints)
+                .1
+                .iter()
+                .map(Outcome::rule)
+                .collect()
+        }
+    }
+
+    #[test]
+    fn m1_selection_by_port_name_hostname_and_subset() {
+        let mut run = Run::new(vec![], proxy("n1"));
+        run.cluster
+            .subset_labels
+            .insert("version".into(), "v1".into());
+        let mut other_port = ep("10.0.0.1", "n1", "c1");
+        other_port.service_port_name = "grpc".into();
+        let hostname = ep("foo.bar", "n1", "c1");
+        let mut hostname_no_port = ep("foo.bar", "n1", "c1");
+        hostname_no_port.port = 0;
+        let mut v1 = ep("10.0.0.2", "n1", "c1");
+        v1.labels.insert("version".into(), "v1".into());
+        hostname_no_port.labels = v1.labels.clone();
+        let v2 = ep("10.0.0.3", "n1", "c1");
+        let eps = [other_port, hostname, hostname_no_port, v1, v2];
+        assert_eq!(run.flat(&eps), ["foo.bar:0/1", "10.0.0.2:8080/1"]);
+        assert_eq!(run.rules(&eps), ["M1", "M1", "M5", "M5", "M1"]);
+    }
+
+    #[test]
+    fn m2_health_and_addressless_endpoints() {
+        let run = Run::new(vec![gw("n2", "", "192.0.2.2", 15443)], proxy("n1"));
+        let mut sick = ep("10.0.0.1", "n1", "c1");
+        sick.health = Health::Unhealthy;
+        let mut local_none = ep("", "n1", "c1");
+        local_none.addresses.clear();
+        let mut remote_none = ep("", "n2", "c2");
+        remote_none.addresses.clear();
+        let eps = [sick, local_none, remote_none];
+        assert_eq!(run.rules(&eps), ["M2", "M2", "M11"]);
+        // the remote address-less endpoint is reached through its gateway (1.19)
+        assert_eq!(run.flat(&eps), ["192.0.2.2:15443/1"]);
+        // with multi-network off an address-less list is dropped, an empty address kept (M5)
+        let run = Run::new(vec![], proxy("n1"));
+        let mut none = ep("", "n2", "c2");
+        none.addresses.clear();
+        assert_eq!(run.flat(&[none, ep("", "n2", "c2")]), [":8080/1"]);
+    }
+
+    #[test]
+    fn m2a_network_view_keeps_listed_and_unlabelled_networks() {
+        let mut class = proxy("n1");
+        class.network_view = Some(["n1".parse().unwrap()].into());
+        let run = Run::new(vec![], class);
+        let eps = [
+            ep("10.0.0.1", "n1", ""),
+            ep("10.0.0.2", "n2", ""),
+            ep("10.0.0.3", "", ""),
+        ];
+        assert_eq!(run.flat(&eps), ["10.0.0.1:8080/1", "10.0.0.3:8080/1"]);
+        assert_eq!(run.rules(&eps)[1], "M2a");
+    }
+
+    #[test]
+    fn m3_groups_sorted_by_label_bytes_input_order_within() {
+        let run = Run::new(vec![], proxy("n1"));
+        let mut a = ep("10.0.0.1", "n1", "");
+        a.locality = "r/z/b".into();
+        let mut b = ep("10.0.0.2", "n1", "");
+        b.locality = "R/z".into();
+        b.lb_weight = 5;
+        let mut c = ep("10.0.0.3", "n1", "");
+        c.locality = "r/z/b".into();
+        let got = run.show(&[a, b, c]);
+        assert_eq!(got[0].0, "R/z");
+        assert_eq!(got[0].1, Some(5));
+        assert_eq!(got[1].2, ["10.0.0.1:8080/1", "10.0.0.3:8080/1"]);
+    }
+
+    #[test]
+    fn m3_m17_hbone_endpoints_are_internal_and_never_mtls() {
+        let mut run = Run::new(vec![gw("n2", "", "192.0.2.2", 15443)], proxy("n1"));
+        let mut tunnel_plain = ep("10.0.0.1", "n1", "");
+        tunnel_plain.hbone_tunnel = true;
+        tunnel_plain.tls_mode = TlsMode::Disabled;
+        let mut tunnel_istio = ep("10.0.0.2", "n1", "");
+        tunnel_istio.hbone_tunnel = true;
+        let mut remote_tunnel = ep("10.1.0.1", "n2", "");
+        remote_tunnel.hbone_tunnel = true;
+        remote_tunnel.tls_mode = TlsMode::Disabled;
+        let eps = [tunnel_plain, tunnel_istio.clone(), remote_tunnel];
+        // without PILOT_PREFER_SENDING_HBONE an istio endpoint keeps plain mTLS
+        assert_eq!(run.flat(&eps), ["hbone 10.0.0.1:8080/1", "10.0.0.2:8080/1"]);
+        assert_eq!(run.rules(&eps)[2], "M17");
+        run.features.prefer_hbone_send = true;
+        let (cla, _) = run.explain(&[tunnel_istio]);
+        let e = &cla.localities[0].endpoints[0];
+        assert!(!e.mtls);
+        assert_eq!(
+            e.address,
+            EndpointAddress::Internal {
+                server_listener_name: CONNECT_ORIGINATE.into(),
+                endpoint_id: "10.0.0.2:8080".into()
+            }
+        );
+    }
+
+    #[test]
+    fn m5_bypass_without_gateways_no_scaling_saturating_weight() {
+        let run = Run::new(vec![], proxy("n1"));
+        let mut big = ep("10.1.0.1", "n2", "");
+        big.lb_weight = u32::MAX;
+        let mut two = ep("10.0.0.1", "n1", "");
+        two.lb_weight = 2;
+        let got = run.show(&[big, two]);
+        assert_eq!(got[0].1, Some(u32::MAX));
+        assert_eq!(got[0].2[1], "10.0.0.1:8080/2");
+    }
+
+    #[test]
+    fn m6_m7_cluster_preferred_gateways_and_gatewayless_networks() {
+        let gws = vec![
+            gw("n2", "c2a", "192.0.2.1", 15443),
+            gw("n2", "c2b", "192.0.2.2", 15443),
+            gw("n2", "c2b", "192.0.2.3", 15443),
+        ];
+        // lists: n2 (3), (n2,c2a) (1), (n2,c2b) (2): S = 6
+        let run = Run::new(gws, proxy("n1"));
+        let eps = [
+            ep("10.2.0.1", "n2", "c2a"),
+            ep("10.2.0.2", "n2", "c2b"),
+            ep("10.2.0.3", "n2", "c2z"),
+            ep("10.3.0.1", "n3", "c3"),
+        ];
+        assert_eq!(
+            run.flat(&eps),
+            // n3 has no gateway: direct (M6), scaled; c2a → 6 to .1; c2b → 3 each to .2/.3;
+            // c2z has no list: all of n2, 2 each
+            [
+                "10.3.0.1:8080/6",
+                "192.0.2.1:15443/8",
+                "192.0.2.2:15443/5",
+                "192.0.2.3:15443/5"
+            ]
+        );
+        assert_eq!(run.rules(&eps), ["M11", "M11", "M11", "M6"]);
+    }
+
+    #[test]
+    fn m7_sidecars_ignore_port_zero_gateways_routers_keep_them() {
+        let gws = vec![gw("n2", "", "192.0.2.1", 0)];
+        let eps = [ep("10.2.0.1", "n2", "")];
+        let run = Run::new(gws.clone(), proxy("n1"));
+        assert_eq!(run.flat(&eps), ["10.2.0.1:8080/1"]);
+        let mut router = proxy("n1");
+        router.proxy_type = ProxyType::Router;
+        let run = Run::new(gws, router);
+        assert_eq!(run.flat(&eps), ["192.0.2.1:0/1"]);
+    }
+
+    #[test]
+    fn m8_unset_networks_match_and_unset_proxy_is_forced_through_gateways() {
+        let gws = vec![gw("n2", "", "192.0.2.2", 15443)];
+        let run = Run::new(gws.clone(), proxy("n1"));
+        assert_eq!(run.flat(&[ep("10.0.0.1", "", "")]), ["10.0.0.1:8080/1"]);
+        let run = Run::new(gws, proxy(""));
+        let eps = [ep("10.2.0.1", "n2", ""), ep("10.3.0.1", "n3", "")];
+        assert_eq!(run.flat(&eps), ["10.3.0.1:8080/1", "192.0.2.2:15443/1"]);
+    }
+
+    #[test]
+    fn m9_direct_needs_a_host() {
+        let run = Run::new(vec![gw("n2", "", "192.0.2.2", 15443)], proxy("n1"));
+        let mut port0 = ep("10.0.0.1", "n1", "");
+        port0.port = 0;
+        let eps = [ep("", "n3", ""), port0];
+        assert!(run.flat(&eps).is_empty());
+        assert_eq!(run.rules(&eps), ["M9", "M9"]);
+    }
+
+    #[test]
+    fn m10_scaling_saturates_at_floor_of_max_over_scale() {
+        assert_eq!(scale_weight(0, 1), 0);
+        assert_eq!(scale_weight(3, 2), 6);
+        assert_eq!(scale_weight(u32::MAX / 2, 2), u32::MAX); // == floor(MAX/S): clipped
+        assert_eq!(scale_weight(u32::MAX / 2 - 1, 2), u32::MAX - 3);
+        assert_eq!(scale_weight(u32::MAX, 1), u32::MAX);
+        assert_eq!(scale_weight(7, 0), 7); // S = 0 is read as 1 (M4)
+    }
+
+    #[test]
+    fn m11_floor_split_over_reachable_gateways_loses_remainder() {
+        // S = lcm(3, 3) = 3; an IPv4 proxy reaches 2 of 3: floor(3/2) = 1 each
+        let gws = vec![
+            gw("n2", "", "192.0.2.1", 15443),
+            gw("n2", "", "192.0.2.2", 15443),
+            gw("n2", "", "2001:db8::1", 15443),
+        ];
+        let run = Run::new(gws, proxy("n1"));
+        let got = run.show(&[ep("10.2.0.1", "n2", "")]);
+        assert_eq!(got[0].2, ["192.0.2.1:15443/1", "192.0.2.2:15443/1"]);
+        assert_eq!(got[0].1, Some(2));
+    }
+
+    #[test]
+    fn m12_wrapping_sum_and_null_weight_for_emptied_groups() {
+        let run = Run::new(vec![gw("n2", "", "192.0.2.2", 15443)], proxy("n1"));
+        let mut a = ep("10.0.0.1", "n1", "");
+        a.lb_weight = u32::MAX;
+        let mut b = ep("10.0.0.2", "n1", "");
+        b.lb_weight = 2;
+        let mut gone = ep("10.2.0.1", "n2", "");
+        gone.locality = "z".into();
+        gone.tls_mode = TlsMode::Disabled;
+        let got = run.show(&[a, b, gone]);
+        assert_eq!(got[0].1, Some(1)); // MAX + 2 wraps to 1
+        assert_eq!(got[1], ("z".to_owned(), None, vec![]));
+    }
+
+    #[test]
+    fn m13_gateways_in_address_byte_order_after_direct_endpoints() {
+        let gws = vec![
+            gw("n2", "", "9.0.0.1", 15443),
+            gw("n3", "", "100.0.0.1", 15443),
+            gw("n3", "", "10.0.0.9", 15443),
+        ];
+        let run = Run::new(gws, proxy("n1"));
+        let eps = [
+            ep("10.2.0.1", "n2", ""),
+            ep("10.0.0.1", "n1", ""),
+            ep("10.3.0.1", "n3", ""),
+        ];
+        // S = lcm(1, 2, 1, 2) = 2
+        assert_eq!(
+            run.flat(&eps),
+            [
+                "10.0.0.1:8080/2",
+                "10.0.0.9:15443/1",
+                "100.0.0.1:15443/1",
+                "9.0.0.1:15443/2"
+            ]
+        );
+    }
+
+    #[test]
+    fn m14_ip_family_filter_drops_when_nothing_reachable() {
+        let gws = vec![gw("n2", "", "2001:db8::2", 15443)];
+        let eps = [ep("10.2.0.1", "n2", "")];
+        let run = Run::new(gws.clone(), proxy("n1"));
+        assert!(run.flat(&eps).is_empty());
+        assert_eq!(run.rules(&eps), ["M14"]);
+        let mut v6 = proxy("n1");
+        v6.ip_family = IpFamily::Ipv6;
+        assert_eq!(Run::new(gws, v6).flat(&eps), ["2001:db8::2:15443/1"]);
+    }
+
+    #[test]
+    fn m15_remote_endpoints_need_mtls_local_ones_do_not() {
+        let mut run = Run::new(vec![gw("n2", "", "192.0.2.2", 15443)], proxy("n1"));
+        run.mtls_allowed = false;
+        let eps = [ep("10.0.0.1", "n1", ""), ep("10.2.0.1", "n2", "")];
+        assert_eq!(run.flat(&eps), ["10.0.0.1:8080/1"]);
+        assert_eq!(run.rules(&eps), ["M8", "M15"]);
+    }
+
+    #[test]
+    fn m16_sni_dnat_keeps_only_mtls_capable_endpoints_even_without_gateways() {
+        for gws in [vec![], vec![gw("n2", "", "192.0.2.2", 15443)]] {
+            let mut run = Run::new(gws, proxy("n1"));
+            run.cluster.kind = ClusterKind::SniDnat;
+            let mut plain = ep("10.0.0.1", "n1", "");
+            plain.tls_mode = TlsMode::Disabled;
+            let got = run.show(&[plain, ep("10.0.0.2", "n1", "")]);
+            assert_eq!(got[0].2.len(), 1);
+            assert!(got[0].2[0].starts_with("10.0.0.2:8080/"));
+        }
+    }
+
+    #[test]
+    fn m18_metadata_of_direct_and_gateway_endpoints() {
+        let run = Run::new(vec![gw("n2", "c2", "192.0.2.2", 15443)], proxy("n1"));
+        let mut local = ep("10.0.0.1", "n1", "c1");
+        local.workload_name = "pod-1".into();
+        local.labels.insert("app".into(), "foo".into());
+        local.labels.insert("version".into(), "v3".into());
+        let (cla, _) = run.explain(&[local, ep("10.2.0.1", "n2", "c2")]);
+        let eps = &cla.localities[0].endpoints;
+        assert_eq!(eps[0].workload, "pod-1;ns;foo;v3;c1");
+        assert_eq!(eps[1].workload, ";;;;c2");
+        assert!(eps[1].mtls);
+        assert_eq!(eps[1].kind, EndpointKind::Gateway);
+        assert_eq!(eps[1].cluster.as_ref().map(|c| c.as_str()), Some("c2"));
+        let mut latest = ep("10.0.0.1", "n1", "");
+        latest.workload_name = "w".into();
+        latest.labels.insert("version".into(), "latest".into());
+        assert_eq!(workload_metadata(&latest), "w;ns;w;;");
+    }
+}

@@ -1,3 +1,4 @@
 //! mesh-eds integration tests (one binary; add modules here).
 
+mod invariants;
 mod oracle_vs_engine;
