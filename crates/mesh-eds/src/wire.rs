@@ -358,9 +358,12 @@ const fn key(tag: u8, wire_type: u8) -> u8 {
 }
 
 fn varint_len(value: u64) -> usize {
-    // 1 byte per started group of 7 bits; 0 takes one byte.
-    let bits = 64 - (value | 1).leading_zeros() as usize;
-    bits.div_ceil(7)
+    if value < 0x80 {
+        return 1;
+    }
+    // 1 byte per started group of 7 bits: (bits × 9 + 64) / 64 = ceil(bits / 7) for 1..=64 bits.
+    let bits = 64 - value.leading_zeros() as usize;
+    (bits * 9 + 64) / 64
 }
 
 fn put_varint(buf: &mut Vec<u8>, mut value: u64) {
@@ -428,90 +431,80 @@ fn put_struct_entry(buf: &mut Vec<u8>, k: &str, v: Parts<'_>) {
 }
 
 /// The filter-metadata namespaces of one endpoint, in key order, each a struct of at most two
-/// string fields in key order.
+/// string fields in key order, with every body length computed once.
 struct EndpointMetadata<'a> {
-    /// `envoy.transport_socket_match` field (key, value), if any.
-    transport: Option<(&'static str, &'static str)>,
-    /// `istio.workload`.
-    workload: &'a str,
-    /// `tunnel.address` host part and `tunnel.destination`, if the endpoint is an internal address.
-    tunnel: Option<(&'a str, &'a str)>,
+    /// `envoy.transport_socket_match` field (key, value) and the struct's body length, if any.
+    transport: Option<(&'static str, &'static str, usize)>,
+    /// `istio.workload` and the struct's body length.
+    workload: (&'a str, usize),
+    /// `tunnel.address` host part, `tunnel.destination` and the struct's body length, if the
+    /// endpoint is an internal address.
+    tunnel: Option<(&'a str, &'a str, usize)>,
+    /// Body length of the whole `Metadata`.
+    len: usize,
 }
 
 const HBONE_PORT_SUFFIX: &str = ":15008";
 
+/// Body length of a struct of one string field.
+fn struct1_len(k: &str, v: Parts<'_>) -> usize {
+    field_len(struct_entry_len(k, v))
+}
+
+/// Length of a `filter_metadata` field: entry `{key, value = Struct}` with its header.
+fn namespace_field_len(namespace: &str, struct_body: usize) -> usize {
+    field_len(string_field_len(namespace) + field_len(struct_body))
+}
+
 impl<'a> EndpointMetadata<'a> {
     fn of(endpoint: &'a ModelEndpoint) -> Self {
-        match &endpoint.address {
-            EndpointAddress::Socket { .. } => EndpointMetadata {
-                transport: endpoint.mtls.then_some(("tlsMode", "istio")),
-                workload: &endpoint.workload,
-                tunnel: None,
-            },
-            EndpointAddress::Internal { endpoint_id, .. } => EndpointMetadata {
-                transport: Some(("tunnel", "http")),
-                workload: &endpoint.workload,
-                tunnel: Some((tunnel_host(endpoint_id), endpoint_id)),
-            },
+        let (transport, tunnel) = match &endpoint.address {
+            EndpointAddress::Socket { .. } => (endpoint.mtls.then_some(("tlsMode", "istio")), None),
+            EndpointAddress::Internal { endpoint_id, .. } => (
+                Some(("tunnel", "http")),
+                Some((tunnel_host(endpoint_id), endpoint_id.as_str())),
+            ),
+        };
+        let transport = transport.map(|(k, v)| (k, v, struct1_len(k, Parts(v, ""))));
+        let workload = (
+            endpoint.workload.as_str(),
+            struct1_len("workload", Parts(&endpoint.workload, "")),
+        );
+        let tunnel = tunnel.map(|(host, destination)| {
+            let body = struct1_len("address", Parts(host, HBONE_PORT_SUFFIX))
+                + struct1_len("destination", Parts(destination, ""));
+            (host, destination, body)
+        });
+        let mut len = namespace_field_len(ISTIO_METADATA_KEY, workload.1);
+        if let Some((_, _, body)) = transport {
+            len += namespace_field_len(TRANSPORT_SOCKET_MATCH_KEY, body);
         }
-    }
-
-    /// Body length of a one-field struct.
-    fn struct1_len(k: &str, v: Parts<'_>) -> usize {
-        field_len(struct_entry_len(k, v))
-    }
-
-    /// Body length of a filter-metadata entry `{key, value = Struct}`.
-    fn namespace_len(namespace: &str, struct_body: usize) -> usize {
-        string_field_len(namespace) + field_len(struct_body)
-    }
-
-    fn transport_struct_len(&self) -> Option<usize> {
-        self.transport
-            .map(|(k, v)| Self::struct1_len(k, Parts(v, "")))
-    }
-
-    fn istio_struct_len(&self) -> usize {
-        Self::struct1_len("workload", Parts(self.workload, ""))
-    }
-
-    fn tunnel_struct_len(&self) -> Option<usize> {
-        self.tunnel.map(|(host, destination)| {
-            Self::struct1_len("address", Parts(host, HBONE_PORT_SUFFIX))
-                + Self::struct1_len("destination", Parts(destination, ""))
-        })
-    }
-
-    /// Body length of `Metadata`.
-    fn len(&self) -> usize {
-        let mut len = field_len(Self::namespace_len(
-            ISTIO_METADATA_KEY,
-            self.istio_struct_len(),
-        ));
-        if let Some(body) = self.transport_struct_len() {
-            len += field_len(Self::namespace_len(TRANSPORT_SOCKET_MATCH_KEY, body));
+        if let Some((_, _, body)) = tunnel {
+            len += namespace_field_len(TUNNEL_METADATA_KEY, body);
         }
-        if let Some(body) = self.tunnel_struct_len() {
-            len += field_len(Self::namespace_len(TUNNEL_METADATA_KEY, body));
+        EndpointMetadata {
+            transport,
+            workload,
+            tunnel,
+            len,
         }
-        len
     }
 
     fn put_namespace(buf: &mut Vec<u8>, namespace: &str, struct_body: usize) {
-        put_header(buf, 1, Self::namespace_len(namespace, struct_body));
+        put_header(buf, 1, string_field_len(namespace) + field_len(struct_body));
         put_string(buf, 1, namespace);
         put_header(buf, 2, struct_body);
     }
 
     fn put(&self, buf: &mut Vec<u8>) {
         // Key order: "envoy.transport_socket_match" < "istio" < "tunnel".
-        if let (Some((k, v)), Some(body)) = (self.transport, self.transport_struct_len()) {
+        if let Some((k, v, body)) = self.transport {
             Self::put_namespace(buf, TRANSPORT_SOCKET_MATCH_KEY, body);
             put_struct_entry(buf, k, Parts(v, ""));
         }
-        Self::put_namespace(buf, ISTIO_METADATA_KEY, self.istio_struct_len());
-        put_struct_entry(buf, "workload", Parts(self.workload, ""));
-        if let (Some((host, destination)), Some(body)) = (self.tunnel, self.tunnel_struct_len()) {
+        Self::put_namespace(buf, ISTIO_METADATA_KEY, self.workload.1);
+        put_struct_entry(buf, "workload", Parts(self.workload.0, ""));
+        if let Some((host, destination, body)) = self.tunnel {
             Self::put_namespace(buf, TUNNEL_METADATA_KEY, body);
             // "address" < "destination".
             put_struct_entry(buf, "address", Parts(host, HBONE_PORT_SUFFIX));
@@ -579,19 +572,32 @@ fn put_u32_value(buf: &mut Vec<u8>, tag: u8, value: u32) {
     }
 }
 
-/// Body length of `LbEndpoint`.
-fn lb_endpoint_len(endpoint: &ModelEndpoint, metadata: &EndpointMetadata<'_>) -> usize {
-    field_len(endpoint_body_len(&endpoint.address))
-        + field_len(metadata.len())
-        + field_len(u32_value_len(endpoint.weight))
+/// Body length of `LbEndpoint`, given its `Endpoint` body and metadata.
+fn lb_endpoint_len(endpoint_body: usize, metadata: &EndpointMetadata<'_>, weight: u32) -> usize {
+    field_len(endpoint_body) + field_len(metadata.len) + field_len(u32_value_len(weight))
+}
+
+/// Length of one `lb_endpoints` field of a group.
+fn lb_endpoint_field_len(endpoint: &ModelEndpoint) -> usize {
+    let metadata = EndpointMetadata::of(endpoint);
+    field_len(lb_endpoint_len(
+        endpoint_body_len(&endpoint.address),
+        &metadata,
+        endpoint.weight,
+    ))
 }
 
 fn put_lb_endpoint(buf: &mut Vec<u8>, endpoint: &ModelEndpoint) {
     let metadata = EndpointMetadata::of(endpoint);
-    put_header(buf, 2, lb_endpoint_len(endpoint, &metadata));
-    put_header(buf, 1, endpoint_body_len(&endpoint.address));
+    let endpoint_body = endpoint_body_len(&endpoint.address);
+    put_header(
+        buf,
+        2,
+        lb_endpoint_len(endpoint_body, &metadata, endpoint.weight),
+    );
+    put_header(buf, 1, endpoint_body);
     put_address(buf, &endpoint.address);
-    put_header(buf, 3, metadata.len());
+    put_header(buf, 3, metadata.len);
     metadata.put(buf);
     put_u32_value(buf, 4, endpoint.weight);
 }
@@ -605,7 +611,7 @@ fn locality_len(label: &str) -> usize {
 fn group_len(group: &LocalityGroup) -> usize {
     let mut len = field_len(locality_len(&group.label));
     for endpoint in &group.endpoints {
-        len += field_len(lb_endpoint_len(endpoint, &EndpointMetadata::of(endpoint)));
+        len += lb_endpoint_field_len(endpoint);
     }
     if let Some(weight) = group.weight {
         len += field_len(u32_value_len(weight));
@@ -660,17 +666,27 @@ pub fn encoded_len(assignment: &LoadAssignment) -> usize {
 /// assert_eq!(buf, [0x0a, 0x01, b'c']);
 /// ```
 pub fn encode_into(assignment: &LoadAssignment, buf: &mut Vec<u8>) {
-    let group_lens: usize = assignment
-        .localities
-        .iter()
-        .map(|group| field_len(group_len(group)))
-        .sum();
-    buf.reserve(string_field_len(&assignment.cluster_name) + group_lens);
+    // Each group's body length is needed twice (the total to reserve, then its header): keep the
+    // first ones on the stack rather than computing them again.
+    let mut lens = [0usize; GROUP_LEN_CACHE];
+    let mut total = string_field_len(&assignment.cluster_name);
+    for (i, group) in assignment.localities.iter().enumerate() {
+        let len = group_len(group);
+        if let Some(slot) = lens.get_mut(i) {
+            *slot = len;
+        }
+        total += field_len(len);
+    }
+    buf.reserve(total);
     put_string(buf, 1, &assignment.cluster_name);
-    for group in &assignment.localities {
-        put_group(buf, group, group_len(group));
+    for (i, group) in assignment.localities.iter().enumerate() {
+        let len = lens.get(i).copied().unwrap_or_else(|| group_len(group));
+        put_group(buf, group, len);
     }
 }
+
+/// How many group lengths [`encode_into`] keeps between its two passes.
+const GROUP_LEN_CACHE: usize = 64;
 
 /// The `ClusterLoadAssignment` bytes of `assignment` (see [`encode_into`] to reuse a buffer).
 ///
@@ -682,7 +698,7 @@ pub fn encode_into(assignment: &LoadAssignment, buf: &mut Vec<u8>) {
 /// ```
 #[must_use]
 pub fn encode(assignment: &LoadAssignment) -> Vec<u8> {
-    let mut buf = Vec::with_capacity(encoded_len(assignment));
+    let mut buf = Vec::new();
     encode_into(assignment, &mut buf);
     buf
 }
@@ -889,6 +905,17 @@ mod tests {
     }
 
     #[test]
+    fn more_groups_than_the_length_cache() {
+        let base = sample();
+        let mut a = base.clone();
+        while a.localities.len() <= GROUP_LEN_CACHE + 5 {
+            a.localities.extend(base.localities.iter().cloned());
+        }
+        assert_eq!(encode(&a), to_proto(&a).encode_to_vec());
+        assert_eq!(encoded_len(&a), encode(&a).len());
+    }
+
+    #[test]
     fn encode_into_appends() {
         let a = sample();
         let mut buf = vec![0xff];
@@ -1034,6 +1061,13 @@ mod tests {
             let mut buf = Vec::new();
             put_varint(&mut buf, v);
             assert_eq!(buf.len(), n);
+        }
+        for k in 0..64 {
+            for v in [(1u64 << k) - 1, 1u64 << k, (1u64 << k) + 1] {
+                let mut buf = Vec::new();
+                put_varint(&mut buf, v);
+                assert_eq!(varint_len(v), buf.len(), "{v}");
+            }
         }
     }
 
