@@ -181,6 +181,16 @@ impl Certificate {
         self.fingerprint
     }
 
+    /// The subject with the first 8 bytes of the fingerprint, to tell apart roots that share a
+    /// name (`O=Istio, CN=Root CA [sha256:1a2b…]`).
+    pub fn label(&self) -> String {
+        format!(
+            "{} [sha256:{}]",
+            self.subject,
+            crate::key::hex(&self.fingerprint[..8])
+        )
+    }
+
     /// The DER of the subject name.
     pub(crate) fn subject_der(&self) -> &[u8] {
         &self.subject_raw

@@ -63,7 +63,8 @@ pub enum TrustProblem {
         verifier: ClusterId,
         /// The peer cluster.
         peer: ClusterId,
-        /// Subject of the root the peer's chain leads to.
+        /// The root the peer's chain leads to: subject and fingerprint prefix
+        /// ([`Certificate::label`]).
         peer_root: String,
     },
     /// A certificate names an issuer that is present, but the issuer's key did not sign it.
@@ -670,7 +671,7 @@ fn diagnose(
                 problems.push(TrustProblem::DifferentRoots {
                     verifier: v.clone(),
                     peer: p.clone(),
-                    peer_root: next.subject().to_owned(),
+                    peer_root: next.label(),
                 });
                 path.push((next, BundleFile::CertChain));
                 break None;
@@ -688,7 +689,7 @@ fn diagnose(
                 TrustProblem::DifferentRoots {
                     verifier: v.clone(),
                     peer: p.clone(),
-                    peer_root: current.subject().to_owned(),
+                    peer_root: current.label(),
                 }
             } else if let Some(own) = own_roots
                 .iter()
@@ -697,7 +698,7 @@ fn diagnose(
                 TrustProblem::DifferentRoots {
                     verifier: v.clone(),
                     peer: p.clone(),
-                    peer_root: own.subject().to_owned(),
+                    peer_root: own.label(),
                 }
             } else if let Some(named) = roots
                 .iter()

@@ -308,17 +308,25 @@ fn shared_root_trusts_everywhere() {
 #[test]
 fn different_roots() {
     let (_, a) = mesh(21, &["c1"]);
-    let (_, b) = mesh(22, &["c2"]);
+    let (root_b, b) = mesh(22, &["c2"]);
     let report = matrix(&[bundle_of(&a[0]), bundle_of(&b[0])], NOW);
     assert_eq!(
         problems(&report, "c1", "c2"),
         [TrustProblem::DifferentRoots {
             verifier: cluster("c1"),
             peer: cluster("c2"),
-            peer_root: "O=Istio, CN=Root CA".to_owned(),
+            peer_root: root_b.certificate().label(),
         }]
     );
     assert!(problems(&report, "c1", "c1").is_empty());
+    // Both roots are "O=Istio, CN=Root CA": the label tells them apart.
+    let label_b = root_b.certificate().label();
+    assert!(
+        label_b.starts_with("O=Istio, CN=Root CA [sha256:"),
+        "{label_b}"
+    );
+    assert_eq!(label_b.len(), "O=Istio, CN=Root CA [sha256:]".len() + 16);
+    assert_ne!(label_b, mesh(21, &[]).0.certificate().label());
     let failures: Vec<_> = report
         .failures()
         .map(|(from, to, reasons)| (from.as_str(), to.as_str(), reasons[0].code()))
@@ -382,7 +390,10 @@ fn intermediate_not_signed_by_root() {
         certificate: "O=Istio, CN=Intermediate CA, L=c2".to_owned(),
         issuer: "O=Istio, CN=Root CA".to_owned(),
     };
-    assert_eq!(problems(&report, "c1", "c2"), std::slice::from_ref(&expected));
+    assert_eq!(
+        problems(&report, "c1", "c2"),
+        std::slice::from_ref(&expected)
+    );
     assert_eq!(problems(&report, "c2", "c2"), [expected]);
     assert!(problems(&report, "c2", "c1").is_empty());
 }
@@ -692,7 +703,10 @@ fn intermediate_outliving_its_root_is_a_warning() {
         not_after: NOW + 200 * DAY,
         root_not_after: NOW + 100 * DAY,
     };
-    assert_eq!(problems(&report, "c1", "c1"), std::slice::from_ref(&warning));
+    assert_eq!(
+        problems(&report, "c1", "c1"),
+        std::slice::from_ref(&warning)
+    );
     assert!(!warning.is_fatal());
     assert!(report.all_trusted());
     assert_eq!(report.warnings(), [&warning]);

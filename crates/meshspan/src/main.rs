@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod certs;
 mod check;
 mod conformance;
 mod global;
@@ -25,6 +26,8 @@ struct Cli {
 enum Command {
     /// Parse and validate a mesh document and print what was found.
     Check(check::Args),
+    /// Write Istio plug-in CA bundles (`init`) or check cross-cluster trust (`check`).
+    Certs(certs::Args),
     /// Run Istio split-horizon EDS conformance cases (eval: print results; check: compare).
     Conformance(conformance::Args),
     /// The `.global` ServiceEntries, DestinationRule and DNS config of one cluster (replicated
@@ -40,6 +43,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check(args) => check::run(&args),
+        Command::Certs(args) => certs::run(&args),
         Command::Conformance(args) => conformance::run(&args),
         Command::Global(args) => global::run(&args),
         Command::WhatIf(args) => what_if::run(&args),

@@ -1,3 +1,4 @@
 //! Integration tests of the `meshspan` binary.
 
+mod certs;
 mod conformance;
