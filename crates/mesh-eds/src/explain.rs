@@ -24,6 +24,8 @@ pub enum Outcome {
         weight: u32,
         /// What each reachable gateway received from it (`floor(weight / R)` each, M11).
         contributions: Vec<GatewayContribution>,
+        /// The rule that split it (`M11`; `H1.1`/`H1.2` in the legacy profiles).
+        rule: &'static str,
     },
     /// Not sent at all.
     Dropped(DropReason),
@@ -34,7 +36,7 @@ impl Outcome {
     pub fn rule(&self) -> &'static str {
         match self {
             Self::Direct { reason, .. } => reason.rule(),
-            Self::ViaGateways { .. } => "M11",
+            Self::ViaGateways { rule, .. } => rule,
             Self::Dropped(d) => d.rule(),
         }
     }
@@ -215,6 +217,7 @@ impl fmt::Display for Outcome {
             Self::ViaGateways {
                 weight,
                 contributions,
+                ..
             } => {
                 write!(
                     f,

@@ -179,9 +179,10 @@ impl LegacyView {
                     }
                     continue;
                 };
-                let weight = match self.profile {
-                    Profile::Istio1_1_0 => count,
-                    Profile::Istio1_5 => count.wrapping_mul(k / route.total as u32),
+                // What one endpoint adds to each gateway, and the gateway's total (H1.1, H1.2).
+                let share = match self.profile {
+                    Profile::Istio1_1_0 => 1,
+                    Profile::Istio1_5 => k / route.total as u32,
                     _ => {
                         if route.ip.is_empty() {
                             return Err(EdsError::DivideByZero {
@@ -189,9 +190,10 @@ impl LegacyView {
                                 network: network.to_owned(),
                             });
                         }
-                        count.wrapping_mul(k / route.ip.len() as u32)
+                        k / route.ip.len() as u32
                     }
                 };
+                let weight = count.wrapping_mul(share);
                 let net_id = NetworkId::new(network).ok();
                 for (addr, port) in &route.ip {
                     out.push(LbEndpoint {
@@ -221,7 +223,7 @@ impl LegacyView {
                                     hbone_port: 0,
                                     service_account: String::new(),
                                 },
-                                weight,
+                                weight: share,
                             })
                         })
                         .collect();
@@ -229,8 +231,17 @@ impl LegacyView {
                         trace.record(
                             idx,
                             Outcome::ViaGateways {
-                                weight: 1,
+                                weight: if self.profile == Profile::Istio1_1_0 {
+                                    1
+                                } else {
+                                    k
+                                },
                                 contributions: contributions.clone(),
+                                rule: if self.profile == Profile::Istio1_1_0 {
+                                    "H1.1"
+                                } else {
+                                    "H1.2"
+                                },
                             },
                         );
                     }

@@ -9,6 +9,7 @@
 #![deny(missing_docs)]
 
 mod assignment;
+mod document;
 mod explain;
 mod gateways;
 mod input;
@@ -21,6 +22,7 @@ mod view;
 pub mod wire;
 
 pub use assignment::{EndpointAddress, EndpointKind, LbEndpoint, LoadAssignment, LocalityGroup};
+pub use document::{DocumentEds, ServicePortEndpoints};
 pub use explain::{
     DirectReason, DropReason, EndpointExplanation, Explanation, GatewayContribution, Outcome,
 };

@@ -309,6 +309,7 @@ pub(crate) fn compute<T: Trace>(
                 trace.record(
                     idx,
                     Outcome::ViaGateways {
+                        rule: "M11",
                         weight: w,
                         contributions: route
                             .reachable

@@ -9,6 +9,8 @@ use clap::{Parser, Subcommand};
 mod certs;
 mod check;
 mod conformance;
+mod eds;
+mod explain;
 mod global;
 mod graph;
 mod input;
@@ -30,6 +32,10 @@ enum Command {
     Certs(certs::Args),
     /// Run Istio split-horizon EDS conformance cases (eval: print results; check: compare).
     Conformance(conformance::Args),
+    /// The split-horizon endpoints (EDS) a proxy class receives, as Envoy JSON, YAML or protobuf.
+    Eds(eds::Args),
+    /// Why each endpoint of a service is sent, replaced by gateways or dropped, for one proxy class.
+    Explain(explain::Args),
     /// The `.global` ServiceEntries, DestinationRule and DNS config of one cluster (replicated
     /// control planes).
     Global(global::Args),
@@ -45,6 +51,8 @@ fn main() -> ExitCode {
         Command::Check(args) => check::run(&args),
         Command::Certs(args) => certs::run(&args),
         Command::Conformance(args) => conformance::run(&args),
+        Command::Eds(args) => eds::run(&args),
+        Command::Explain(args) => explain::run(&args),
         Command::Global(args) => global::run(&args),
         Command::WhatIf(args) => what_if::run(&args),
         Command::Graph(args) => graph::run(&args),

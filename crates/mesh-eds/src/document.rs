@@ -1,0 +1,281 @@
+//! A mesh document as engine input: each service port's endpoints (networks from rules N1–N3),
+//! the gateway set (G1–G4) and the MeshNetworks view of the legacy profiles.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use mesh_model::{
+    ClusterId, GatewayResolution, MeshDocument, NetworkId, NetworkResolver, Service, ServiceKey,
+    ServicePort,
+};
+
+use crate::gateways::{GatewayIndex, LegacyNetworks};
+use crate::input::{
+    ClusterKind, ClusterRequest, EdsEndpoint, Features, Health, IpFamily, Profile, ProxyClass,
+};
+
+/// The label that marks a workload reachable through an HBONE tunnel.
+const TUNNEL_LABEL: &str = "networking.istio.io/tunnel";
+
+/// One service port and its endpoints, in Istio's order (shards by cluster id, then registry order).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServicePortEndpoints {
+    /// The service.
+    pub service: ServiceKey,
+    /// The port.
+    pub port: ServicePort,
+    /// Its outbound cluster (`outbound|<port>||<name>.<namespace>.svc.<domain suffix>`).
+    pub cluster: ClusterRequest,
+    /// Its endpoints.
+    pub endpoints: Vec<EdsEndpoint>,
+}
+
+/// Everything the engine needs from a mesh document.
+///
+/// ```
+/// use std::sync::Arc;
+/// use mesh_eds::{DocumentEds, Features, Profile, ServiceRequest, View};
+/// use mesh_model::MeshDocument;
+/// let doc = MeshDocument::from_yaml(r#"
+/// apiVersion: meshspan/v1alpha1
+/// kind: Mesh
+/// metadata: {name: demo}
+/// spec:
+///   clusters: [{name: c1, network: n1}, {name: c2, network: n2}]
+///   meshNetworks:
+///     networks:
+///       n2: {gateways: [{address: 192.0.2.2, port: 15443}]}
+///   services:
+///   - name: foo
+///     namespace: ns1
+///     ports: [{name: http, port: 80}]
+///     endpoints: [{cluster: c1, address: 10.0.0.1}, {cluster: c2, address: 10.1.0.1}]
+/// "#)?;
+/// let eds = DocumentEds::new(&doc, Features::default());
+/// let index = Arc::new(eds.index());
+/// let class = eds.class_for_cluster(&doc, &"c1".parse()?, Profile::IstioModern);
+/// let view = View::new(&index, class);
+/// let foo = &eds.services[0];
+/// let cla = view.assignment(&ServiceRequest {
+///     cluster: &foo.cluster, endpoints: &foo.endpoints, mtls_allowed: true,
+///     features: Features::default(),
+/// })?;
+/// assert_eq!(cla.cluster_name, "outbound|80||foo.ns1.svc.cluster.local");
+/// assert_eq!(cla.localities[0].endpoints.len(), 2); // 10.0.0.1 and the n2 gateway
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct DocumentEds {
+    /// The resolved gateway set, and the gateway candidates that did not resolve.
+    pub gateways: GatewayResolution,
+    /// MeshNetworks as the legacy profiles read it.
+    pub legacy: LegacyNetworks,
+    /// Every service port of the document, in document order.
+    pub services: Vec<ServicePortEndpoints>,
+    /// The features the inputs were built with.
+    pub features: Features,
+}
+
+impl DocumentEds {
+    /// Builds the engine inputs of `doc`.
+    pub fn new(doc: &MeshDocument, features: Features) -> Self {
+        let spec = &doc.spec;
+        let resolver = NetworkResolver::new(spec);
+        let gateways = spec.gateways(features.resolve_hostname_gateways);
+        let legacy = LegacyNetworks::new(&spec.mesh_networks, &spec.dns, |host, registry| {
+            let Ok(cluster) = ClusterId::new(registry) else {
+                return Vec::new();
+            };
+            spec.service_by_host(host)
+                .and_then(|s| s.external_addresses.get(&cluster))
+                .cloned()
+                .unwrap_or_default()
+        });
+        let cluster_locality: BTreeMap<&ClusterId, String> = spec
+            .clusters
+            .iter()
+            .filter_map(|c| Some((&c.name, c.locality.as_ref()?.to_string())))
+            .collect();
+        let mut services = Vec::new();
+        for svc in &spec.services {
+            for port in &svc.ports {
+                services.push(service_port(
+                    svc,
+                    port,
+                    &spec.domain_suffix,
+                    &resolver,
+                    &cluster_locality,
+                ));
+            }
+        }
+        Self {
+            gateways,
+            legacy,
+            services,
+            features,
+        }
+    }
+
+    /// The gateway index of the document (with its MeshNetworks for the legacy profiles).
+    pub fn index(&self) -> GatewayIndex {
+        GatewayIndex::new(self.gateways.gateways.iter().cloned())
+            .with_legacy_networks(self.legacy.clone())
+    }
+
+    /// The gateway index, shared.
+    pub fn shared_index(&self) -> Arc<GatewayIndex> {
+        Arc::new(self.index())
+    }
+
+    /// The proxy class of a sidecar in `cluster`: the cluster's network (rule N1 without an
+    /// endpoint label) and the IP family of its pod CIDRs.
+    pub fn class_for_cluster(
+        &self,
+        doc: &MeshDocument,
+        cluster: &ClusterId,
+        profile: Profile,
+    ) -> ProxyClass {
+        let resolver = NetworkResolver::new(&doc.spec);
+        let c = doc.spec.clusters.iter().find(|c| &c.name == cluster);
+        let ip_family = c.map_or(IpFamily::Unknown, |c| {
+            IpFamily::of(c.pod_cidrs.iter().map(|n| n.network()))
+        });
+        ProxyClass {
+            network: resolver.network_of_address(cluster, None).cloned(),
+            cluster: Some(cluster.clone()),
+            ip_family,
+            profile,
+            ..ProxyClass::default()
+        }
+    }
+
+    /// The proxy class of a sidecar on `network` (cluster and IP family unknown).
+    pub fn class_for_network(network: &NetworkId, profile: Profile) -> ProxyClass {
+        ProxyClass {
+            network: Some(network.clone()),
+            profile,
+            ..ProxyClass::default()
+        }
+    }
+}
+
+fn service_port(
+    svc: &Service,
+    port: &ServicePort,
+    domain_suffix: &str,
+    resolver: &NetworkResolver<'_>,
+    cluster_locality: &BTreeMap<&ClusterId, String>,
+) -> ServicePortEndpoints {
+    let key = svc.key();
+    let mut endpoints: Vec<(&ClusterId, EdsEndpoint)> = svc
+        .endpoints
+        .iter()
+        .map(|e| {
+            let locality = match &e.locality {
+                Some(l) => l.to_string(),
+                None => cluster_locality
+                    .get(&e.cluster)
+                    .cloned()
+                    .unwrap_or_default(),
+            };
+            let ep = EdsEndpoint {
+                addresses: e.addresses.iter().map(ToString::to_string).collect(),
+                port: u32::from(e.port.unwrap_or_else(|| port.endpoint_port())),
+                service_port_name: port.name.clone(),
+                network: resolver.network_of(e).cloned(),
+                cluster: Some(e.cluster.clone()),
+                locality,
+                labels: e.labels.clone(),
+                tls_mode: e.tls_mode,
+                hbone_tunnel: e.labels.get(TUNNEL_LABEL).is_some_and(|v| v == "http"),
+                lb_weight: e.weight.unwrap_or(0),
+                namespace: svc.namespace.to_string(),
+                workload_name: String::new(),
+                service_account: e.service_account.clone().unwrap_or_default(),
+                health: if e.healthy {
+                    Health::Healthy
+                } else {
+                    Health::Unhealthy
+                },
+            };
+            (&e.cluster, ep)
+        })
+        .collect();
+    // Istio iterates shards sorted by cluster id, registry order within (stable sort).
+    endpoints.sort_by(|a, b| a.0.cmp(b.0));
+    ServicePortEndpoints {
+        cluster: ClusterRequest {
+            kind: ClusterKind::Outbound,
+            port: u32::from(port.port),
+            subset: String::new(),
+            host: key.cluster_host(domain_suffix),
+            subset_labels: BTreeMap::new(),
+            port_name: port.name.clone(),
+        },
+        service: key,
+        port: port.clone(),
+        endpoints: endpoints.into_iter().map(|(_, e)| e).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::assignment::{EndpointAddress, EndpointKind};
+    use crate::input::ServiceRequest;
+    use crate::view::View;
+
+    const EXAMPLE: &str = include_str!("../../../examples/split-horizon.yaml");
+
+    #[test]
+    fn split_horizon_example_end_to_end() {
+        let doc = MeshDocument::from_yaml(EXAMPLE).unwrap();
+        let eds = DocumentEds::new(&doc, Features::default());
+        // network1: 192.0.2.10; network2: 198.51.100.7 and the hostname's two answers
+        assert_eq!(eds.gateways.gateways.len(), 4);
+        let reviews = eds
+            .services
+            .iter()
+            .find(|s| s.service.to_string() == "reviews.bookinfo")
+            .unwrap();
+        assert_eq!(reviews.endpoints.len(), 4);
+        assert_eq!(
+            reviews.endpoints[2].network.as_ref().unwrap().as_str(),
+            "network2"
+        );
+        assert_eq!(reviews.endpoints[0].locality, "us-east1/us-east1-b");
+        let index = eds.shared_index();
+        let class = eds.class_for_cluster(&doc, &"cluster1".parse().unwrap(), Profile::IstioModern);
+        assert_eq!(class.ip_family, IpFamily::Ipv4);
+        let cla = View::new(&index, class)
+            .assignment(&ServiceRequest {
+                cluster: &reviews.cluster,
+                endpoints: &reviews.endpoints,
+                mtls_allowed: true,
+                features: eds.features,
+            })
+            .unwrap();
+        // S = lcm(1 [n1], 1 [n1,""], 3 [n2], 3 [n2,cluster2]) = 3; an IPv4 proxy reaches 2 of n2's
+        // 3 gateways: weights 3 and 9 split floor(/2) → 1+4 = 5 each
+        let got: Vec<(String, u32, EndpointKind)> = cla
+            .localities
+            .iter()
+            .flat_map(|l| &l.endpoints)
+            .map(|e| match &e.address {
+                EndpointAddress::Socket { address, .. } => (address.clone(), e.weight, e.kind),
+                EndpointAddress::Internal { endpoint_id, .. } => {
+                    (endpoint_id.clone(), e.weight, e.kind)
+                }
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("198.51.100.7".to_owned(), 5, EndpointKind::Gateway),
+                ("198.51.100.8".to_owned(), 5, EndpointKind::Gateway),
+                ("10.10.1.5".to_owned(), 3, EndpointKind::Direct),
+                ("10.10.1.6".to_owned(), 3, EndpointKind::Direct),
+            ]
+        );
+    }
+}

@@ -1,0 +1,186 @@
+//! `meshspan eds`: the split-horizon endpoint assignments one proxy class receives, as Envoy's
+//! proto3 JSON (what `istioctl proxy-config endpoint -o json` shows), YAML, or binary protobuf.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use mesh_eds::{DocumentEds, Features, Profile, ServicePortEndpoints, ServiceRequest, View, wire};
+use mesh_model::{ClusterId, MeshDocument, NetworkId, ServiceKey};
+
+use crate::input;
+
+/// Which proxies: the sidecars of a cluster, or of a network.
+#[derive(Debug, clap::Args)]
+#[group(required = true, multiple = false)]
+pub struct Target {
+    /// The proxies' network.
+    #[arg(long)]
+    pub network: Option<NetworkId>,
+    /// The proxies' cluster (its network and IP family come from the document).
+    #[arg(long)]
+    pub cluster: Option<ClusterId>,
+}
+
+/// Which service ports.
+#[derive(Debug, clap::Args)]
+pub struct Selection {
+    /// Only this service (`name.namespace`, or a host such as `name.namespace.svc.cluster.local`).
+    #[arg(long)]
+    pub service: Option<ServiceKey>,
+    /// Only this service port (number).
+    #[arg(long)]
+    pub port: Option<u16>,
+    /// Semantics: istio-modern (default), istio-1.1.0, istio-1.1.3, istio-1.5.
+    #[arg(long, default_value = "istio-modern")]
+    pub profile: Profile,
+    /// Send HBONE to tunnel-capable endpoints even with a sidecar (PILOT_PREFER_SENDING_HBONE).
+    #[arg(long)]
+    pub prefer_hbone_send: bool,
+}
+
+/// Output formats of `meshspan eds`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum EdsOutput {
+    /// Envoy proto3 JSON, a list of ClusterLoadAssignment.
+    Json,
+    /// The same, as YAML.
+    Yaml,
+    /// Binary `envoy.config.endpoint.v3.ClusterLoadAssignment` (exactly one cluster).
+    Pb,
+}
+
+/// Arguments of `meshspan eds`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The mesh document (YAML or JSON; `-` for standard input). Default: the built-in example.
+    pub file: Option<PathBuf>,
+    #[command(flatten)]
+    pub target: Target,
+    #[command(flatten)]
+    pub selection: Selection,
+    /// Output format.
+    #[arg(long, short, value_enum, default_value = "json")]
+    pub output: EdsOutput,
+}
+
+/// The document, its engine inputs, the view and the selected service ports: shared with
+/// `meshspan explain`.
+pub struct Prepared {
+    /// The engine inputs.
+    pub eds: DocumentEds,
+    /// The proxy class's view.
+    pub view: View,
+}
+
+impl Prepared {
+    /// Loads the document and builds the view; the error is the message to print (exit 2).
+    pub fn load(
+        file: Option<&std::path::Path>,
+        target: &Target,
+        selection: &Selection,
+    ) -> Result<Self, String> {
+        let loaded = input::load(file)?;
+        let doc: &MeshDocument = &loaded.document;
+        let features = Features {
+            prefer_hbone_send: selection.prefer_hbone_send,
+            ..Features::default()
+        };
+        let eds = DocumentEds::new(doc, features);
+        let class = match (&target.cluster, &target.network) {
+            (Some(c), _) => {
+                if !doc.spec.clusters.iter().any(|x| &x.name == c) {
+                    return Err(format!("{}: no cluster named {c}", loaded.origin));
+                }
+                eds.class_for_cluster(doc, c, selection.profile)
+            }
+            (None, Some(n)) => DocumentEds::class_for_network(n, selection.profile),
+            (None, None) => return Err("give --network or --cluster".into()),
+        };
+        let view = View::new(&eds.shared_index(), class);
+        Ok(Self { eds, view })
+    }
+
+    /// The selected service ports (an error when the selection matches nothing).
+    pub fn selected(&self, selection: &Selection) -> Result<Vec<&ServicePortEndpoints>, String> {
+        let out: Vec<&ServicePortEndpoints> = self
+            .eds
+            .services
+            .iter()
+            .filter(|s| selection.service.as_ref().is_none_or(|k| &s.service == k))
+            .filter(|s| selection.port.is_none_or(|p| s.port.port == p))
+            .collect();
+        if out.is_empty() {
+            return Err("no service port matches the selection".into());
+        }
+        Ok(out)
+    }
+
+    /// The request for one service port.
+    pub fn request<'a>(&self, s: &'a ServicePortEndpoints) -> ServiceRequest<'a> {
+        ServiceRequest {
+            cluster: &s.cluster,
+            endpoints: &s.endpoints,
+            mtls_allowed: true,
+            features: self.eds.features,
+        }
+    }
+}
+
+/// Runs the command: 0 ok, 1 an assignment cannot be computed (that Istio version crashes), 2 the
+/// input cannot be read or the selection is empty.
+pub fn run(args: &Args) -> ExitCode {
+    let prepared = match Prepared::load(args.file.as_deref(), &args.target, &args.selection) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("meshspan: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let selected = match prepared.selected(&args.selection) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("meshspan: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut assignments = Vec::new();
+    for s in &selected {
+        match prepared.view.assignment(&prepared.request(s)) {
+            Ok(cla) => assignments.push(cla),
+            Err(e) => {
+                eprintln!("meshspan: {}: {e}", s.cluster.name());
+                return ExitCode::from(1);
+            }
+        }
+    }
+    match args.output {
+        EdsOutput::Json | EdsOutput::Yaml => {
+            let list: Vec<serde_json::Value> =
+                assignments.iter().map(wire::to_envoy_json).collect();
+            let value = serde_json::Value::Array(list);
+            if args.output == EdsOutput::Json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&value).unwrap_or_default()
+                );
+            } else {
+                print!("{}", serde_saphyr::to_string(&value).unwrap_or_default());
+            }
+        }
+        EdsOutput::Pb => {
+            let [cla] = assignments.as_slice() else {
+                eprintln!(
+                    "meshspan: --output pb writes exactly one cluster; {} match (use --service and --port)",
+                    assignments.len()
+                );
+                return ExitCode::from(2);
+            };
+            if let Err(e) = std::io::stdout().write_all(&wire::encode(cla)) {
+                eprintln!("meshspan: cannot write: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,129 @@
+//! `meshspan eds` and `meshspan explain` on the built-in example (examples/split-horizon.yaml).
+
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn meshspan(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_meshspan"))
+        .args(args)
+        .output()
+        .expect("run meshspan")
+}
+
+#[test]
+fn eds_json_is_envoy_proto3_json_with_split_horizon_weights() {
+    let out = meshspan(&[
+        "eds",
+        "--cluster",
+        "cluster1",
+        "--service",
+        "reviews.bookinfo",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let cla = &v[0];
+    assert_eq!(
+        cla["clusterName"],
+        "outbound|9080||reviews.bookinfo.svc.cluster.local"
+    );
+    // eu-west1 (remote, via network2's two IPv4 gateways) sorts before us-east1 (local)
+    let remote = &cla["endpoints"][0];
+    assert_eq!(remote["locality"]["region"], "eu-west1");
+    let gws: Vec<(&str, u64)> = remote["lbEndpoints"]
+        .as_array()
+        .expect("lbEndpoints")
+        .iter()
+        .map(|e| {
+            (
+                e["endpoint"]["address"]["socketAddress"]["address"]
+                    .as_str()
+                    .unwrap_or(""),
+                e["loadBalancingWeight"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    assert_eq!(gws, [("198.51.100.7", 5), ("198.51.100.8", 5)]);
+    assert_eq!(remote["loadBalancingWeight"], 10);
+}
+
+#[test]
+fn eds_pb_writes_one_cluster_and_refuses_several() {
+    let out = meshspan(&[
+        "eds",
+        "--network",
+        "network1",
+        "--service",
+        "ratings.bookinfo",
+        "-o",
+        "pb",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // field 1 (cluster_name), length-delimited
+    assert_eq!(out.stdout.first(), Some(&0x0a));
+    let name = b"outbound|9080||ratings.bookinfo.svc.cluster.local";
+    assert!(out.stdout.windows(name.len()).any(|w| w == name));
+    let out = meshspan(&["eds", "--network", "network1", "-o", "pb"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn eds_yaml_and_bad_selections() {
+    let out = meshspan(&["eds", "--cluster", "cluster2", "-o", "yaml"]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("clusterName"));
+    assert_eq!(
+        meshspan(&["eds", "--cluster", "nope"]).status.code(),
+        Some(2)
+    );
+    assert_eq!(
+        meshspan(&["eds", "--network", "network1", "--service", "missing.ns"])
+            .status
+            .code(),
+        Some(2)
+    );
+    // neither --network nor --cluster: a usage error
+    assert!(!meshspan(&["eds"]).status.success());
+}
+
+#[test]
+fn explain_names_rules_in_text_and_json() {
+    let out = meshspan(&[
+        "explain",
+        "--cluster",
+        "cluster1",
+        "--service",
+        "reviews.bookinfo",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(text.contains("on the proxy's network (M8)"), "{text}");
+    assert!(
+        text.contains("replaced by 2 gateway(s) (weight 9)"),
+        "{text}"
+    );
+    let out = meshspan(&[
+        "explain",
+        "--cluster",
+        "cluster1",
+        "--service",
+        "reviews.bookinfo",
+        "-o",
+        "json",
+    ]);
+    let v: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let eps = v[0]["endpoints"].as_array().expect("endpoints");
+    assert_eq!(eps.len(), 4);
+    assert_eq!(eps[3]["outcome"], "gateways");
+    assert_eq!(eps[3]["rule"], "M11");
+    assert_eq!(eps[3]["gateways"][0]["weight"], 4);
+    assert_eq!(v[0]["scale_factor"], 3);
+}
