@@ -71,6 +71,8 @@ pub struct Prepared {
     pub eds: DocumentEds,
     /// The proxy class's view.
     pub view: View,
+    /// Indexes of the selected service ports in `eds.services`.
+    selected: Vec<usize>,
 }
 
 impl Prepared {
@@ -98,22 +100,39 @@ impl Prepared {
             (None, None) => return Err("give --network or --cluster".into()),
         };
         let view = View::new(&eds.shared_index(), class);
-        Ok(Self { eds, view })
-    }
-
-    /// The selected service ports (an error when the selection matches nothing).
-    pub fn selected(&self, selection: &Selection) -> Result<Vec<&ServicePortEndpoints>, String> {
-        let out: Vec<&ServicePortEndpoints> = self
-            .eds
+        let selected: Vec<usize> = eds
             .services
             .iter()
-            .filter(|s| selection.service.as_ref().is_none_or(|k| &s.service == k))
-            .filter(|s| selection.port.is_none_or(|p| s.port.port == p))
+            .enumerate()
+            .filter(|(_, s)| selection.service.as_ref().is_none_or(|k| &s.service == k))
+            .filter(|(_, s)| selection.port.is_none_or(|p| s.port.port == p))
+            .map(|(i, _)| i)
             .collect();
-        if out.is_empty() {
+        if selected.is_empty() {
             return Err("no service port matches the selection".into());
         }
-        Ok(out)
+        Ok(Self {
+            eds,
+            view,
+            selected,
+        })
+    }
+
+    /// [`Prepared::load`], printing the error and giving exit code 2 on failure.
+    pub fn open(
+        file: Option<&std::path::Path>,
+        target: &Target,
+        selection: &Selection,
+    ) -> Result<Self, ExitCode> {
+        Self::load(file, target, selection).map_err(|e| {
+            eprintln!("meshspan: {e}");
+            ExitCode::from(2)
+        })
+    }
+
+    /// The selected service ports.
+    pub fn selected(&self) -> impl Iterator<Item = &ServicePortEndpoints> {
+        self.selected.iter().map(|&i| &self.eds.services[i])
     }
 
     /// The request for one service port.
@@ -130,22 +149,12 @@ impl Prepared {
 /// Runs the command: 0 ok, 1 an assignment cannot be computed (that Istio version crashes), 2 the
 /// input cannot be read or the selection is empty.
 pub fn run(args: &Args) -> ExitCode {
-    let prepared = match Prepared::load(args.file.as_deref(), &args.target, &args.selection) {
+    let prepared = match Prepared::open(args.file.as_deref(), &args.target, &args.selection) {
         Ok(p) => p,
-        Err(e) => {
-            eprintln!("meshspan: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let selected = match prepared.selected(&args.selection) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("meshspan: {e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     let mut assignments = Vec::new();
-    for s in &selected {
+    for s in prepared.selected() {
         match prepared.view.assignment(&prepared.request(s)) {
             Ok(cla) => assignments.push(cla),
             Err(e) => {

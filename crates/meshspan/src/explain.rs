@@ -27,22 +27,12 @@ pub struct Args {
 /// Runs the command: 0 ok, 1 an assignment cannot be computed, 2 unreadable input or empty
 /// selection.
 pub fn run(args: &Args) -> ExitCode {
-    let prepared = match Prepared::load(args.file.as_deref(), &args.target, &args.selection) {
+    let prepared = match Prepared::open(args.file.as_deref(), &args.target, &args.selection) {
         Ok(p) => p,
-        Err(e) => {
-            eprintln!("meshspan: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let selected = match prepared.selected(&args.selection) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("meshspan: {e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     let mut explanations = Vec::new();
-    for s in selected {
+    for s in prepared.selected() {
         match prepared.view.explain(&prepared.request(s)) {
             Ok((_, ex)) => explanations.push(ex),
             Err(e) => {
