@@ -13,8 +13,18 @@
 //! * the scale factor (G6) is computed exactly (128-bit) and then truncated to 32 bits as Istio's
 //!   `uint32(...)` does, 0 read as 1 (M4) — Go's 64-bit wrapping only differs past 2^63.
 //!
-//! Only [`Profile::IstioModern`] is covered; the legacy profiles are answered with
+//! [`assignment`] covers [`Profile::IstioModern`]; [`legacy_assignment`] covers the Istio 1.1
+//! profiles ([`Profile::Istio1_1_0`], [`Profile::Istio1_1_3`], rules H1.1–H1.6). `istio-1.5` is not
+//! stated as rules in the spec (only in its history table) and is answered with
 //! [`OracleError::ProfileNotCovered`].
+//!
+//! For the 1.1 profiles the spec states the filter (H1.1–H1.6) but not the rest of the pipeline;
+//! the oracle assumes selection and health (M1, the health part of M2) and the grouping of M3 are
+//! unchanged, that the locality weight when the filter is skipped is the pre-filter sum as in M5,
+//! and renders endpoints with the same output conventions as the modern rules (direct endpoints
+//! as M3/M18 without HBONE; gateway endpoints without `tlsMode`, which arrived in 1.5, with their
+//! network, no cluster, workload `;;;;`). Remote networks, visited in Go map order by Istio, are
+//! visited in name order.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -22,6 +32,7 @@ use std::net::IpAddr;
 use mesh_model::{Gateway, TlsMode};
 
 use crate::assignment::{EndpointAddress, EndpointKind, LbEndpoint, LoadAssignment, LocalityGroup};
+use crate::gateways::LegacyNetworks;
 use crate::input::{
     ClusterKind, EdsEndpoint, Health, IpFamily, Profile, ProxyClass, ProxyType, ServiceRequest,
 };
@@ -35,6 +46,15 @@ pub enum OracleError {
     ProfileNotCovered {
         /// The profile asked for.
         profile: Profile,
+    },
+    /// Istio 1.1.3–1.1.17 divide by the number of IP gateways of a remote network whose gateways
+    /// are all hostnames: istiod panics (rule H1.2).
+    #[error(
+        "network {network:?} has gateways but none with an IP address: istiod divides by zero (H1.2)"
+    )]
+    DivideByZero {
+        /// The network.
+        network: String,
     },
 }
 
@@ -125,13 +145,218 @@ pub fn assignment(
     })
 }
 
-/// M1 (selection), M2 (admission) and M2a (network view).
-fn admitted(
-    ep: &EdsEndpoint,
+/// The assignment a proxy of `class` receives for `request` under the Istio 1.1 profiles (rules
+/// H1.1–H1.6), from MeshNetworks as Istio 1.1 reads it (`None`: no MeshNetworks).
+///
+/// ```
+/// use std::collections::BTreeMap;
+/// use mesh_eds::{ClusterRequest, EdsEndpoint, LegacyGateway, LegacyNetworks, Profile, ProxyClass,
+///     ServiceRequest, oracle};
+///
+/// let gateway = |a: &str| LegacyGateway {
+///     address: Some(a.into()), first_resolved: None, registry_addresses: vec![], port: 15443,
+/// };
+/// let networks = LegacyNetworks {
+///     networks: BTreeMap::from([("n2".to_string(), vec![gateway("192.0.2.1"), gateway("192.0.2.2")])]),
+/// };
+/// let class = ProxyClass {
+///     network: Some("n1".parse()?), profile: Profile::Istio1_1_3, ..Default::default()
+/// };
+/// let cluster: ClusterRequest = "outbound|80||foo.ns1.svc.cluster.local".parse()?;
+/// let ep = |n: &str| EdsEndpoint {
+///     addresses: vec!["10.0.0.1".into()], port: 8080, network: Some(n.parse().unwrap()),
+///     ..Default::default()
+/// };
+/// let endpoints = [ep("n1"), ep("n2"), ep("n2")];
+/// let request = ServiceRequest {
+///     cluster: &cluster, endpoints: &endpoints, mtls_allowed: true, features: Default::default(),
+/// };
+/// let cla = oracle::legacy_assignment(Some(&networks), &class, &request)?;
+/// // K = 2: the local endpoint weighs 2, each gateway 2 × floor(2 / 2) = 2 (H1.2).
+/// let weights: Vec<u32> = cla.localities[0].endpoints.iter().map(|e| e.weight).collect();
+/// assert_eq!(weights, [2, 2, 2]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn legacy_assignment(
+    networks: Option<&LegacyNetworks>,
     class: &ProxyClass,
     request: &ServiceRequest<'_>,
-    multi_network: bool,
-) -> bool {
+) -> Result<LoadAssignment, OracleError> {
+    let v1_1_0 = match class.profile {
+        Profile::Istio1_1_0 => true,
+        Profile::Istio1_1_3 => false,
+        profile => return Err(OracleError::ProfileNotCovered { profile }),
+    };
+    // H1.5: the gateway addresses each profile reads (1.1.0 kept hostnames; later ones use the
+    // first resolved address); `registryServiceName` entries have no address.
+    let mut gateways: BTreeMap<&str, Vec<(String, u32)>> = BTreeMap::new();
+    for (name, entries) in networks.map(|n| &n.networks).into_iter().flatten() {
+        let list = entries
+            .iter()
+            .map(|g| {
+                let address = match (&g.address, &g.first_resolved) {
+                    (Some(hostname), Some(resolved))
+                        if !v1_1_0 && hostname.parse::<IpAddr>().is_err() =>
+                    {
+                        resolved.clone()
+                    }
+                    (Some(written), _) => written.clone(),
+                    (None, _) => String::new(),
+                };
+                (address, g.port)
+            })
+            .collect();
+        gateways.insert(name.as_str(), list);
+    }
+    let is_ip = |a: &str| a.parse::<IpAddr>().is_ok();
+    // H1.2: K = product of the IP-gateway counts of networks with more than one.
+    let mut k = 1u32;
+    for list in gateways.values() {
+        let ips = list.iter().filter(|(a, _)| is_ip(a)).count() as u32;
+        if ips > 1 {
+            k = k.wrapping_mul(ips);
+        }
+    }
+    // H1.4: no MeshNetworks, or no network in it: the filter is skipped.
+    let filter_on = !gateways.is_empty();
+
+    let mut groups: BTreeMap<&str, Vec<&EdsEndpoint>> = BTreeMap::new();
+    for ep in request.endpoints {
+        if selected(ep, request) {
+            groups.entry(ep.locality.as_str()).or_default().push(ep);
+        }
+    }
+    // H1.3: plain string equality, unset = "".
+    let proxy_network = class.network.as_ref().map_or("", |n| n.as_str());
+    // No HBONE before 1.23: always the socket address.
+    let plain = |ep: &EdsEndpoint, weight: u32| LbEndpoint {
+        address: EndpointAddress::Socket {
+            address: ep.addresses.first().cloned().unwrap_or_default(),
+            port: ep.port,
+        },
+        weight,
+        kind: EndpointKind::Direct,
+        mtls: ep.tls_mode == TlsMode::Istio && request.mtls_allowed,
+        network: ep.network.clone(),
+        cluster: ep.cluster.clone(),
+        workload: workload(ep),
+    };
+    let mut localities = Vec::new();
+    for (label, members) in groups {
+        if !filter_on {
+            let endpoints: Vec<LbEndpoint> =
+                members.iter().map(|ep| plain(ep, ep.weight())).collect();
+            let weight = endpoints
+                .iter()
+                .fold(0u32, |sum, e| sum.saturating_add(e.weight));
+            localities.push(LocalityGroup {
+                label: label.to_owned(),
+                weight: Some(weight),
+                endpoints,
+            });
+            continue;
+        }
+        let mut endpoints = Vec::new();
+        let mut remote: BTreeMap<&str, u32> = BTreeMap::new();
+        for ep in members {
+            let network = ep.network.as_ref().map_or("", |n| n.as_str());
+            if network == proxy_network {
+                // H1.1: weight 1; H1.2: weight K.
+                endpoints.push(plain(ep, if v1_1_0 { 1 } else { k }));
+            } else {
+                *remote.entry(network).or_insert(0) += 1;
+            }
+        }
+        for (network, count) in remote {
+            // H1.4: a network absent from MeshNetworks, or without gateways: dropped.
+            let Some(list) = gateways.get(network).filter(|l| !l.is_empty()) else {
+                continue;
+            };
+            let ips: Vec<&(String, u32)> = list.iter().filter(|(a, _)| is_ip(a)).collect();
+            let weight = if v1_1_0 {
+                count
+            } else {
+                if ips.is_empty() {
+                    return Err(OracleError::DivideByZero {
+                        network: network.to_owned(),
+                    });
+                }
+                count.wrapping_mul(k / ips.len() as u32)
+            };
+            for (address, port) in ips {
+                endpoints.push(LbEndpoint {
+                    address: EndpointAddress::Socket {
+                        address: address.clone(),
+                        port: *port,
+                    },
+                    weight,
+                    kind: EndpointKind::Gateway,
+                    mtls: false,
+                    network: network.parse().ok(),
+                    cluster: None,
+                    workload: ";;;;".to_owned(),
+                });
+            }
+        }
+        let weight = if endpoints.is_empty() {
+            None
+        } else if v1_1_0 {
+            // H1.1: the number of LbEndpoints.
+            Some(endpoints.len() as u32)
+        } else {
+            locality_weight(&endpoints)
+        };
+        localities.push(LocalityGroup {
+            label: label.to_owned(),
+            weight,
+            endpoints,
+        });
+    }
+    normalize_1_1(&mut localities);
+    Ok(LoadAssignment {
+        cluster_name: request.cluster.name(),
+        localities,
+    })
+}
+
+/// H1.6: Istio 1.1's `LoadBalancingWeightNormalize` to at most 128, with the arithmetic of its Go
+/// source (1.1 `networking/util/util.go`): `uint32` sums and products (wrapping), a `float64`
+/// division and `math.Ceil`. A zero sum (possible only by wrapping) makes the quotient infinite or
+/// NaN, whose `uint32` conversion Go leaves implementation-dependent; the oracle writes
+/// `u32::MAX` there.
+fn normalize_1_1(localities: &mut [LocalityGroup]) {
+    const MAX: u32 = 128;
+    let ceil = |w: u32, total: u32| -> u32 {
+        let q = (f64::from(w.wrapping_mul(MAX)) / f64::from(total)).ceil();
+        if q.is_finite() { q as u32 } else { u32::MAX }
+    };
+    let mut total = 0u32;
+    let mut localities_need = false;
+    for group in localities.iter_mut() {
+        let weight = group.weight.unwrap_or(0);
+        localities_need |= weight > MAX;
+        total = total.wrapping_add(weight);
+        let mut sum = 0u32;
+        let mut need = false;
+        for e in &group.endpoints {
+            need |= e.weight > MAX;
+            sum = sum.wrapping_add(e.weight);
+        }
+        if need {
+            for e in &mut group.endpoints {
+                e.weight = ceil(e.weight, sum);
+            }
+        }
+    }
+    if localities_need {
+        for group in localities.iter_mut() {
+            group.weight = Some(ceil(group.weight.unwrap_or(0), total));
+        }
+    }
+}
+
+/// M1 (selection) and the health part of M2.
+fn selected(ep: &EdsEndpoint, request: &ServiceRequest<'_>) -> bool {
     // M1: the cluster's service port.
     if ep.service_port_name != request.cluster.port_name {
         return false;
@@ -148,7 +373,17 @@ fn admitted(
         }
     }
     // M2: only healthy endpoints.
-    if ep.health != Health::Healthy {
+    ep.health == Health::Healthy
+}
+
+/// M1, M2 and M2a.
+fn admitted(
+    ep: &EdsEndpoint,
+    class: &ProxyClass,
+    request: &ServiceRequest<'_>,
+    multi_network: bool,
+) -> bool {
+    if !selected(ep, request) {
         return false;
     }
     // M2: no address at all, when no gateway could stand in for it.
@@ -454,5 +689,51 @@ mod tests {
                 profile: Profile::Istio1_1_0
             })
         );
+        for profile in [Profile::IstioModern, Profile::Istio1_5] {
+            let class = ProxyClass {
+                profile,
+                ..ProxyClass::default()
+            };
+            assert_eq!(
+                legacy_assignment(None, &class, &request),
+                Err(OracleError::ProfileNotCovered { profile })
+            );
+        }
+    }
+
+    #[test]
+    fn h1_6_normalizes_endpoints_then_localities() {
+        let ep = |weight| LbEndpoint {
+            address: EndpointAddress::Socket {
+                address: "10.0.0.1".to_owned(),
+                port: 80,
+            },
+            weight,
+            kind: EndpointKind::Direct,
+            mtls: false,
+            network: None,
+            cluster: None,
+            workload: String::new(),
+        };
+        let group = |weight, endpoints| LocalityGroup {
+            label: String::new(),
+            weight,
+            endpoints,
+        };
+        let mut ls = vec![
+            group(Some(300), vec![ep(200), ep(100)]),
+            group(Some(100), vec![ep(100)]),
+            group(None, vec![]),
+        ];
+        normalize_1_1(&mut ls);
+        // Group 1: ceil(200·128/300) = 86, ceil(100·128/300) = 43; group 2 has no weight > 128.
+        let w: Vec<Vec<u32>> = ls
+            .iter()
+            .map(|g| g.endpoints.iter().map(|e| e.weight).collect())
+            .collect();
+        assert_eq!(w, [vec![86, 43], vec![100], vec![]]);
+        // Localities: ceil(300·128/400) = 96, ceil(100·128/400) = 32, unset → 0.
+        let lw: Vec<Option<u32>> = ls.iter().map(|g| g.weight).collect();
+        assert_eq!(lw, [Some(96), Some(32), Some(0)]);
     }
 }

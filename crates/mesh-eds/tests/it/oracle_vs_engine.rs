@@ -1,12 +1,14 @@
 //! Property: the fast path ([`View`]) and the reference oracle ([`oracle::assignment`]) give the
-//! same assignment for random endpoints, gateways, proxies and clusters (istio-modern).
+//! same assignment for random endpoints, gateways, proxies and clusters: istio-modern (M1–M18) and
+//! the Istio 1.1 profiles (H1.1–H1.6).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use mesh_eds::oracle::{self, OracleError};
 use mesh_eds::{
-    ClusterKind, ClusterRequest, EdsEndpoint, Features, GatewayIndex, Health, IpFamily, ProxyClass,
-    ProxyType, ServiceRequest, View, oracle,
+    ClusterKind, ClusterRequest, EdsEndpoint, EdsError, Features, GatewayIndex, Health, IpFamily,
+    LegacyGateway, LegacyNetworks, Profile, ProxyClass, ProxyType, ServiceRequest, View,
 };
 use mesh_model::{ClusterId, Gateway, NetworkId, TlsMode};
 use proptest::prelude::*;
@@ -29,6 +31,7 @@ fn weight() -> impl Strategy<Value = u32> {
     prop_oneof![
         3 => Just(0u32),
         3 => 1u32..5,
+        1 => prop::sample::select(vec![64u32, 128, 129]),
         1 => Just(u32::MAX),
         1 => Just(u32::MAX / 2),
         1 => Just(u32::MAX / 6),
@@ -217,5 +220,66 @@ proptest! {
         let slow = oracle::assignment(&gateways, &class, &request);
         prop_assert!(fast.is_ok() && slow.is_ok(), "fast {fast:?} oracle {slow:?}");
         prop_assert_eq!(fast.ok(), slow.ok());
+    }
+}
+
+fn legacy_networks() -> impl Strategy<Value = LegacyNetworks> {
+    let entry = (
+        prop_oneof![
+            4 => prop::sample::select(vec!["192.0.2.1", "192.0.2.2", "2001:db8::10", "gw.example.com"])
+                .prop_map(|a| Some(a.to_owned())),
+            1 => Just(None),
+        ],
+        prop_oneof![3 => Just(None), 1 => Just(Some("192.0.2.99".to_owned()))],
+        prop_oneof![Just(15443u32), Just(443)],
+    )
+        .prop_map(|(address, first_resolved, port)| LegacyGateway {
+            // Only a hostname has a DNS answer.
+            first_resolved: first_resolved.filter(|_| address.as_deref() == Some("gw.example.com")),
+            address,
+            registry_addresses: Vec::new(),
+            port,
+        });
+    prop::collection::btree_map(
+        prop::sample::select(vec!["n1", "n2", "n3"]).prop_map(str::to_owned),
+        prop::collection::vec(entry, 0..4),
+        0..4,
+    )
+    .prop_map(|networks| LegacyNetworks { networks })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn legacy_oracle_equals_fast_path(
+        endpoints in prop::collection::vec(endpoint(), 0..12),
+        networks in proptest::option::of(legacy_networks()),
+        class in proxy(),
+        profile in prop::sample::select(vec![Profile::Istio1_1_0, Profile::Istio1_1_3]),
+        cluster in cluster_request(),
+        mtls_allowed in prop::bool::weighted(0.8),
+    ) {
+        let class = ProxyClass { profile, ..class };
+        let request = ServiceRequest {
+            cluster: &cluster,
+            endpoints: &endpoints,
+            mtls_allowed,
+            features: Features::default(),
+        };
+        let mut index = GatewayIndex::new([]);
+        if let Some(n) = &networks {
+            index = index.with_legacy_networks(n.clone());
+        }
+        let fast = View::new(&Arc::new(index), class.clone()).assignment(&request);
+        let slow = oracle::legacy_assignment(networks.as_ref(), &class, &request);
+        match (fast, slow) {
+            (Ok(fast), Ok(slow)) => prop_assert_eq!(fast, slow),
+            (
+                Err(EdsError::DivideByZero { network: a, .. }),
+                Err(OracleError::DivideByZero { network: b }),
+            ) => prop_assert_eq!(a, b),
+            (fast, slow) => prop_assert!(false, "fast {fast:?} oracle {slow:?}"),
+        }
     }
 }
