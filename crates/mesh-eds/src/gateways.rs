@@ -30,17 +30,33 @@ use mesh_model::{ClusterId, Gateway, GatewayAddress, MeshNetworks, NetworkEndpoi
 pub struct GatewayIndex {
     /// Sorted by (address bytes, port, then the rest of the identity for determinism).
     gateways: Vec<Gateway>,
-    /// Network → indexes into `gateways`, ascending (so in M13 order).
-    by_network: HashMap<NetworkId, NetworkGateways>,
+    /// Network → its slot in `networks`.
+    by_network: HashMap<NetworkId, u32>,
+    /// Per network slot: its gateways (indexes into `gateways`, ascending, so in M13 order).
+    networks: Vec<NetworkGateways>,
+    /// Per (network, cluster) slot: its gateways.
+    cluster_lists: Vec<Vec<u32>>,
     scale: u32,
     legacy: Option<LegacyNetworks>,
 }
 
-/// The gateways of one network: all of them, and per cluster id.
+/// The gateways of one network: all of them, and the slot of each cluster's list.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct NetworkGateways {
     pub(crate) all: Vec<u32>,
-    pub(crate) by_cluster: Vec<(Option<ClusterId>, Vec<u32>)>,
+    pub(crate) by_cluster: Vec<(Option<ClusterId>, u32)>,
+}
+
+/// Where an endpoint's candidate gateways are (M7): its (network, cluster) list if there is one,
+/// else its network's list, else none. `u32::MAX` = absent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RouteKey {
+    pub(crate) network: u32,
+    pub(crate) cluster: u32,
+}
+
+impl RouteKey {
+    pub(crate) const NONE: u32 = u32::MAX;
 }
 
 impl GatewayIndex {
@@ -56,22 +72,38 @@ impl GatewayIndex {
                 .then_with(|| a.cmp(b))
         });
         gateways.dedup();
-        let mut by_network: HashMap<NetworkId, NetworkGateways> = HashMap::new();
+        let mut by_network: HashMap<NetworkId, u32> = HashMap::new();
+        let mut networks: Vec<NetworkGateways> = Vec::new();
+        let mut cluster_lists: Vec<Vec<u32>> = Vec::new();
         for (i, g) in gateways.iter().enumerate() {
-            let i = u32::try_from(i).unwrap_or(u32::MAX);
-            let entry = by_network.entry(g.network.clone()).or_default();
+            let i = slot(i);
+            let n = *by_network.entry(g.network.clone()).or_insert_with(|| {
+                networks.push(NetworkGateways::default());
+                slot(networks.len() - 1)
+            });
+            let entry = &mut networks[n as usize];
             entry.all.push(i);
-            match entry.by_cluster.iter_mut().find(|(c, _)| *c == g.cluster) {
-                Some((_, list)) => list.push(i),
-                None => entry.by_cluster.push((g.cluster.clone(), vec![i])),
+            match entry.by_cluster.iter().find(|(c, _)| *c == g.cluster) {
+                Some((_, list)) => cluster_lists[*list as usize].push(i),
+                None => {
+                    cluster_lists.push(vec![i]);
+                    entry
+                        .by_cluster
+                        .push((g.cluster.clone(), slot(cluster_lists.len() - 1)));
+                }
             }
         }
-        let scale = scale_factor(by_network.values().flat_map(|n| {
-            std::iter::once(n.all.len()).chain(n.by_cluster.iter().map(|(_, l)| l.len()))
-        }));
+        let scale = scale_factor(
+            networks
+                .iter()
+                .map(|n| n.all.len())
+                .chain(cluster_lists.iter().map(Vec::len)),
+        );
         Self {
             gateways,
             by_network,
+            networks,
+            cluster_lists,
             scale,
             legacy: None,
         }
@@ -110,9 +142,42 @@ impl GatewayIndex {
         &self.gateways[i as usize]
     }
 
-    pub(crate) fn networks(&self) -> impl Iterator<Item = (&NetworkId, &NetworkGateways)> {
-        self.by_network.iter()
+    /// Per network slot: all its gateways.
+    pub(crate) fn network_lists(&self) -> impl Iterator<Item = &[u32]> {
+        self.networks.iter().map(|n| n.all.as_slice())
     }
+
+    /// Per (network, cluster) slot: its gateways.
+    pub(crate) fn cluster_lists(&self) -> &[Vec<u32>] {
+        &self.cluster_lists
+    }
+
+    /// M7: where the candidates of an endpoint of `network` / `cluster` are.
+    pub(crate) fn route_key(
+        &self,
+        network: Option<&NetworkId>,
+        cluster: Option<&ClusterId>,
+    ) -> RouteKey {
+        let Some(n) = network.and_then(|n| self.by_network.get(n)) else {
+            return RouteKey {
+                network: RouteKey::NONE,
+                cluster: RouteKey::NONE,
+            };
+        };
+        let c = self.networks[*n as usize]
+            .by_cluster
+            .iter()
+            .find(|(c, _)| c.as_ref() == cluster)
+            .map_or(RouteKey::NONE, |(_, s)| *s);
+        RouteKey {
+            network: *n,
+            cluster: c,
+        }
+    }
+}
+
+fn slot(i: usize) -> u32 {
+    u32::try_from(i).unwrap_or(u32::MAX - 1)
 }
 
 /// Rule G6 with Go's arithmetic: `lcm = x*y/gcd` over 64-bit ints (wrapping), then `uint32(...)`.

@@ -271,7 +271,13 @@ impl LegacyView {
 
     fn direct(&self, ep: &crate::EdsEndpoint, weight: u32, req: &ServiceRequest<'_>) -> LbEndpoint {
         let mtls = ep.tls_mode == TlsMode::Istio && req.mtls_allowed;
-        direct_endpoint(ep, weight, false, mtls)
+        direct_endpoint(
+            ep,
+            weight,
+            false,
+            mtls,
+            crate::modern::workload_metadata(ep),
+        )
     }
 }
 

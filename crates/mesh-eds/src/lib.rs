@@ -18,6 +18,7 @@ mod legacy;
 mod modern;
 #[cfg(feature = "oracle")]
 pub mod oracle;
+mod prepared;
 mod view;
 pub mod wire;
 
@@ -37,4 +38,5 @@ pub use invariants::{
     remote_endpoints_use_own_network_gateways,
 };
 pub use modern::{CONNECT_ORIGINATE, scale_weight};
+pub use prepared::PreparedService;
 pub use view::{EdsError, View};

@@ -6,7 +6,8 @@ use mesh_model::TlsMode;
 
 use crate::assignment::{EndpointAddress, EndpointKind, LbEndpoint, LoadAssignment, LocalityGroup};
 use crate::explain::{DirectReason, DropReason, GatewayContribution, Outcome, Trace};
-use crate::input::{ClusterKind, EdsEndpoint, Features, Health, ProxyClass, ServiceRequest};
+use crate::input::{ClusterKind, EdsEndpoint, Features, Health, ServiceRequest};
+use crate::prepared::PreparedService;
 use crate::view::View;
 
 /// The Envoy internal listener HBONE endpoints are sent to (M3).
@@ -59,14 +60,6 @@ fn is_hostname_with_port(ep: &EdsEndpoint) -> bool {
     !a.is_empty() && ep.port != 0 && a.parse::<std::net::IpAddr>().is_err()
 }
 
-/// M8: on the proxy's network iff equal, or either side has no network.
-pub(crate) fn in_network(class: &ProxyClass, ep: &EdsEndpoint) -> bool {
-    match (&class.network, &ep.network) {
-        (Some(p), Some(e)) => p == e,
-        _ => true,
-    }
-}
-
 /// M3: the endpoint is reached through an HBONE tunnel.
 pub(crate) fn sends_hbone(ep: &EdsEndpoint, features: Features) -> bool {
     ep.hbone_tunnel && (ep.tls_mode != TlsMode::Istio || features.prefer_hbone_send)
@@ -93,31 +86,43 @@ pub(crate) fn join_host_port(host: &str, port: u32) -> String {
 
 /// M18: `<workload>;<namespace>;<canonical name>;<canonical revision>;<cluster>`.
 pub(crate) fn workload_metadata(ep: &EdsEndpoint) -> String {
-    let label = |keys: [&str; 3]| {
-        keys.iter()
-            .find_map(|k| ep.labels.get(*k).map(String::as_str))
-    };
-    let name = label([
-        "service.istio.io/canonical-name",
-        "app.kubernetes.io/name",
-        "app",
-    ])
-    .unwrap_or(ep.workload_name.as_str());
-    let revision = label([
-        "service.istio.io/canonical-revision",
-        "app.kubernetes.io/version",
-        "version",
-    ])
-    .unwrap_or("latest");
+    // One pass over the labels; the first key of each list that is present wins.
+    let (mut name, mut revision): ([Option<&str>; 3], [Option<&str>; 3]) = ([None; 3], [None; 3]);
+    for (k, v) in &ep.labels {
+        let v = Some(v.as_str());
+        match k.as_str() {
+            "service.istio.io/canonical-name" => name[0] = v,
+            "app.kubernetes.io/name" => name[1] = v,
+            "app" => name[2] = v,
+            "service.istio.io/canonical-revision" => revision[0] = v,
+            "app.kubernetes.io/version" => revision[1] = v,
+            "version" => revision[2] = v,
+            _ => {}
+        }
+    }
+    let name = name
+        .into_iter()
+        .flatten()
+        .next()
+        .unwrap_or(ep.workload_name.as_str());
+    let revision = revision.into_iter().flatten().next().unwrap_or("latest");
     let revision = if revision == "latest" { "" } else { revision };
-    format!(
-        "{};{};{};{};{}",
-        ep.workload_name,
-        ep.namespace,
+    let cluster = ep.cluster.as_ref().map_or("", |c| c.as_str());
+    let parts = [
+        ep.workload_name.as_str(),
+        ep.namespace.as_str(),
         name,
         revision,
-        ep.cluster.as_ref().map_or("", |c| c.as_str())
-    )
+        cluster,
+    ];
+    let mut out = String::with_capacity(parts.iter().map(|p| p.len() + 1).sum());
+    for (i, p) in parts.iter().enumerate() {
+        if i > 0 {
+            out.push(';');
+        }
+        out.push_str(p);
+    }
+    out
 }
 
 pub(crate) fn direct_endpoint(
@@ -125,6 +130,7 @@ pub(crate) fn direct_endpoint(
     weight: u32,
     hbone: bool,
     mtls: bool,
+    workload: String,
 ) -> LbEndpoint {
     let address = if hbone {
         EndpointAddress::Internal {
@@ -144,7 +150,7 @@ pub(crate) fn direct_endpoint(
         mtls,
         network: ep.network.clone(),
         cluster: ep.cluster.clone(),
-        workload: workload_metadata(ep),
+        workload,
     }
 }
 
@@ -157,93 +163,99 @@ pub(crate) fn wrapping_weight(endpoints: &[LbEndpoint]) -> Option<u32> {
     }
 }
 
-/// Groups admitted endpoint indexes by locality label, in byte order (M3).
-pub(crate) type Groups<'a> = BTreeMap<&'a str, Vec<u32>>;
-
 pub(crate) fn compute<T: Trace>(
     view: &View,
-    req: &ServiceRequest<'_>,
+    p: &PreparedService<'_>,
     trace: &mut T,
 ) -> LoadAssignment {
     let class = view.class();
+    let req = &p.request;
     let enabled = view.enabled();
     let sni = req.cluster.kind == ClusterKind::SniDnat;
+    let scale = view.scale();
 
-    let mut groups: Groups<'_> = BTreeMap::new();
-    for (i, ep) in req.endpoints.iter().enumerate() {
-        if !selected(req, i, ep, trace) {
-            continue;
-        }
-        // M2a: the requested network view ("" is always visible).
-        if let (Some(visible), Some(n)) = (&class.network_view, &ep.network)
-            && !visible.contains(n)
-        {
-            if T::ON {
-                trace.record(
-                    i,
-                    Outcome::Dropped(DropReason::NotInNetworkView { network: n.clone() }),
-                );
+    // Per-view facts about the service's few distinct networks. M8: on the proxy's network iff
+    // equal, or either side has no network. M2a: the requested network view.
+    let proxy_net = class
+        .network
+        .as_ref()
+        .map(|pn| p.networks.iter().position(|n| *n == Some(pn)));
+    let same_network = |net: u32| -> bool {
+        match proxy_net {
+            None => true,
+            Some(pos) => {
+                p.networks.get(net as usize).is_none_or(Option::is_none)
+                    || pos == Some(net as usize)
             }
-            continue;
         }
-        // M2: no address, and no gateway can stand in for it.
-        if ep.addresses.is_empty() && (!enabled || in_network(class, ep)) {
-            if T::ON {
-                trace.record(i, Outcome::Dropped(DropReason::NoAddress));
-            }
-            continue;
+    };
+    let visible = |net: u32| -> bool {
+        match (&class.network_view, p.networks.get(net as usize)) {
+            (Some(set), Some(Some(n))) => set.contains(*n),
+            _ => true,
         }
-        groups
-            .entry(ep.locality.as_str())
-            .or_default()
-            .push(u32::try_from(i).unwrap_or(u32::MAX));
-    }
+    };
 
-    let mut localities = Vec::with_capacity(groups.len());
+    let mut localities = Vec::with_capacity(p.groups.len());
     let mut sums: BTreeMap<u32, u32> = BTreeMap::new();
-    for (label, members) in groups {
-        let mut out = Vec::with_capacity(members.len());
+    for group in &p.groups {
+        let mut out = Vec::with_capacity(group.members.len());
+        let mut admitted_any = false;
         let mut saturating = 0u32;
-        for i in members {
-            let idx = i as usize;
+        for m in &group.members {
+            let idx = m.index as usize;
             let ep = &req.endpoints[idx];
-            let hbone = sends_hbone(ep, req.features);
-            let mtls = ep.tls_mode == TlsMode::Istio && req.mtls_allowed && !hbone;
+            // M2a: the requested network view ("" is always visible).
+            if !visible(m.network) {
+                if T::ON
+                    && let Some(n) = &ep.network
+                {
+                    let network = n.clone();
+                    trace.record(
+                        idx,
+                        Outcome::Dropped(DropReason::NotInNetworkView { network }),
+                    );
+                }
+                continue;
+            }
+            let same = same_network(m.network);
+            // M2: no address, and no gateway can stand in for it.
+            if m.no_addresses && (!enabled || same) {
+                if T::ON {
+                    trace.record(idx, Outcome::Dropped(DropReason::NoAddress));
+                }
+                continue;
+            }
+            admitted_any = true;
             if !enabled {
                 // M5: no gateway anywhere, groups pass unchanged (M16 still applies).
-                let w = ep.weight();
-                if sni && !mtls {
+                if sni && !m.mtls {
                     if T::ON {
                         trace.record(idx, Outcome::Dropped(DropReason::SniDnatNotMtls));
                     }
                     continue;
                 }
+                let w = m.weight;
                 saturating = saturating.saturating_add(w);
-                out.push(direct_endpoint(ep, w, hbone, mtls));
+                out.push(direct_endpoint(ep, w, m.hbone, m.mtls, m.workload.clone()));
                 if T::ON {
-                    trace.record(
-                        idx,
-                        Outcome::Direct {
-                            weight: w,
-                            reason: DirectReason::MultiNetworkDisabled,
-                        },
-                    );
+                    let reason = DirectReason::MultiNetworkDisabled;
+                    trace.record(idx, Outcome::Direct { weight: w, reason });
                 }
                 continue;
             }
-            let w = scale_weight(ep.weight(), view.scale());
-            let route = view.route(ep.network.as_ref(), ep.cluster.as_ref());
+            let w = scale_weight(m.weight, scale);
+            let route = view.route(m.route);
             let candidates = route.map_or(0, |r| r.candidates);
             // M8 exception: a proxy without network goes through gateways when there are some.
             let forced = class.network.is_none() && ep.network.is_some() && candidates > 0;
-            let same = in_network(class, ep);
             let route = match route {
                 Some(r) if forced || (!same && candidates > 0) => r,
                 _ => {
                     // M9: direct path; needs a host.
-                    let drop = if ep.address().is_empty() || (!hbone && ep.port == 0) {
+                    let drop = if m.empty_host {
                         Some(DropReason::EmptyHost)
-                    } else if sni && !mtls {
+                    } else if sni && !m.mtls {
                         Some(DropReason::SniDnatNotMtls)
                     } else {
                         None
@@ -255,7 +267,7 @@ pub(crate) fn compute<T: Trace>(
                             }
                         }
                         None => {
-                            out.push(direct_endpoint(ep, w, hbone, mtls));
+                            out.push(direct_endpoint(ep, w, m.hbone, m.mtls, m.workload.clone()));
                             if T::ON {
                                 let reason = if same {
                                     DirectReason::SameNetwork
@@ -287,13 +299,13 @@ pub(crate) fn compute<T: Trace>(
                 continue;
             }
             // M15 (M17 for HBONE endpoints).
-            if !mtls {
+            if !m.mtls {
                 if T::ON {
                     trace.record(
                         idx,
                         Outcome::Dropped(DropReason::NotMtlsCapable {
                             network: ep.network.clone(),
-                            hbone,
+                            hbone: m.hbone,
                         }),
                     );
                 }
@@ -323,6 +335,10 @@ pub(crate) fn compute<T: Trace>(
                 );
             }
         }
+        if !admitted_any {
+            // Every member was dropped before grouping (M2, M2a): the group does not exist.
+            continue;
+        }
         // M13: gateway endpoints after the direct ones, in gateway order; M18: their shape.
         for (g, sum) in std::mem::take(&mut sums) {
             let gw = view.gateway(g);
@@ -345,7 +361,7 @@ pub(crate) fn compute<T: Trace>(
             wrapping_weight(&out)
         };
         localities.push(LocalityGroup {
-            label: label.to_owned(),
+            label: group.label.to_owned(),
             weight,
             endpoints: out,
         });
@@ -365,7 +381,7 @@ mod tests {
     use super::*;
     use crate::explain::Outcome;
     use crate::gateways::GatewayIndex;
-    use crate::input::{ClusterRequest, IpFamily, ProxyType};
+    use crate::input::{ClusterRequest, IpFamily, ProxyClass, ProxyType};
 
     fn ep(addr: &str, net: &str, cluster: &str) -> EdsEndpoint {
         EdsEndpoint {

@@ -2,16 +2,17 @@
 //! reachable gateways per endpoint network and cluster), built once per class and shared by every
 //! proxy of that class.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use mesh_model::{ClusterId, Gateway, NetworkId};
+use mesh_model::Gateway;
 
 use crate::assignment::LoadAssignment;
 use crate::explain::{EndpointExplanation, Explanation, NoTrace, Recorder, Trace};
-use crate::gateways::GatewayIndex;
+use crate::gateways::{GatewayIndex, RouteKey};
 use crate::input::{IpFamily, Profile, ProxyClass, ProxyType, ServiceRequest};
+use crate::modern::selected;
+use crate::prepared::PreparedService;
 use crate::{legacy, modern};
 
 /// Why an assignment could not be computed: the input makes that Istio version crash.
@@ -38,12 +39,6 @@ pub(crate) struct Route {
     pub(crate) candidates: usize,
     /// Candidates the proxy can reach (M14), as indexes into the gateway index, in M13 order.
     pub(crate) reachable: Box<[u32]>,
-}
-
-#[derive(Debug, Clone, Default)]
-pub(crate) struct NetworkRoutes {
-    pub(crate) fallback: Route,
-    pub(crate) by_cluster: Vec<(Option<ClusterId>, Route)>,
 }
 
 /// One proxy class's view of the gateway index. Build it once per class ([`View::new`]) and
@@ -77,39 +72,39 @@ pub struct View {
     class: ProxyClass,
     index: Arc<GatewayIndex>,
     scale: u32,
-    routes: HashMap<NetworkId, NetworkRoutes>,
+    /// Per network slot of the index: the route of its whole list.
+    network_routes: Vec<Route>,
+    /// Per (network, cluster) slot of the index.
+    cluster_routes: Vec<Route>,
     legacy: Option<legacy::LegacyView>,
 }
 
 impl View {
     /// Precomputes the class's view of `index`.
     pub fn new(index: &Arc<GatewayIndex>, class: ProxyClass) -> Self {
-        let mut routes = HashMap::new();
-        let mut legacy = None;
+        let (mut network_routes, mut cluster_routes, mut legacy) = (Vec::new(), Vec::new(), None);
         if class.profile.is_legacy() {
             legacy = Some(legacy::LegacyView::new(
                 index.legacy_networks(),
                 class.profile,
             ));
         } else {
-            for (network, gws) in index.networks() {
-                let route = |list: &[u32]| route(index, &class, list);
-                let nr = NetworkRoutes {
-                    fallback: route(&gws.all),
-                    by_cluster: gws
-                        .by_cluster
-                        .iter()
-                        .map(|(c, list)| (c.clone(), route(list)))
-                        .collect(),
-                };
-                routes.insert(network.clone(), nr);
-            }
+            network_routes = index
+                .network_lists()
+                .map(|list| route(index, &class, list))
+                .collect();
+            cluster_routes = index
+                .cluster_lists()
+                .iter()
+                .map(|list| route(index, &class, list))
+                .collect();
         }
         Self {
             scale: index.scale_factor().max(1),
             class,
             index: Arc::clone(index),
-            routes,
+            network_routes,
+            cluster_routes,
             legacy,
         }
     }
@@ -126,7 +121,21 @@ impl View {
 
     /// The assignment this class receives for one cluster.
     pub fn assignment(&self, request: &ServiceRequest<'_>) -> Result<LoadAssignment, EdsError> {
-        self.run(request, &mut NoTrace)
+        self.run(&PreparedService::new(&self.index, *request), &mut NoTrace)
+    }
+
+    /// The assignment for a service prepared once for every view ([`PreparedService`]): the fast
+    /// path when many views need the same service. A service prepared for another gateway index
+    /// is prepared again for this one.
+    pub fn assignment_prepared(
+        &self,
+        prepared: &PreparedService<'_>,
+    ) -> Result<LoadAssignment, EdsError> {
+        if Arc::ptr_eq(&prepared.index, &self.index) {
+            self.run(prepared, &mut NoTrace)
+        } else {
+            self.assignment(&prepared.request)
+        }
     }
 
     /// The assignment and, for every input endpoint, why it is there, replaced or missing.
@@ -135,7 +144,13 @@ impl View {
         request: &ServiceRequest<'_>,
     ) -> Result<(LoadAssignment, Explanation), EdsError> {
         let mut rec = Recorder(vec![None; request.endpoints.len()]);
-        let cla = self.run(request, &mut rec)?;
+        let prepared = PreparedService::new(&self.index, *request);
+        for &i in &prepared.dropped {
+            // Selection drops (M1, M2 health) are decided while preparing: record why.
+            let i = i as usize;
+            selected(request, i, &request.endpoints[i], &mut rec);
+        }
+        let cla = self.run(&prepared, &mut rec)?;
         let endpoints = request
             .endpoints
             .iter()
@@ -167,12 +182,12 @@ impl View {
 
     fn run<T: Trace>(
         &self,
-        request: &ServiceRequest<'_>,
+        prepared: &PreparedService<'_>,
         trace: &mut T,
     ) -> Result<LoadAssignment, EdsError> {
         match &self.legacy {
-            Some(l) => l.compute(&self.class, request, trace),
-            None => Ok(modern::compute(self, request, trace)),
+            Some(l) => l.compute(&self.class, &prepared.request, trace),
+            None => Ok(modern::compute(self, prepared, trace)),
         }
     }
 
@@ -188,20 +203,16 @@ impl View {
         self.index.gateway(i)
     }
 
-    /// M7: the route of an endpoint of `network`/`cluster`: the (network, cluster) list, or the
-    /// network's list when that is empty. `None` when the network has no gateway at all.
-    pub(crate) fn route(
-        &self,
-        network: Option<&NetworkId>,
-        cluster: Option<&ClusterId>,
-    ) -> Option<&Route> {
-        let nr = self.routes.get(network?)?;
-        Some(
-            nr.by_cluster
-                .iter()
-                .find(|(c, _)| c.as_ref() == cluster)
-                .map_or(&nr.fallback, |(_, r)| r),
-        )
+    /// M7: the candidates of an endpoint: its (network, cluster) list when that exists, else its
+    /// network's list; `None` when its network has no gateway.
+    pub(crate) fn route(&self, key: RouteKey) -> Option<&Route> {
+        if key.cluster != RouteKey::NONE {
+            self.cluster_routes.get(key.cluster as usize)
+        } else if key.network != RouteKey::NONE {
+            self.network_routes.get(key.network as usize)
+        } else {
+            None
+        }
     }
 }
 

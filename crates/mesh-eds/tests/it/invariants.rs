@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use mesh_eds::{
-    ClusterKind, ClusterRequest, EdsEndpoint, Features, GatewayIndex, IpFamily, ProxyClass,
-    ProxyType, ServiceRequest, View, check_invariants, deterministic,
+    ClusterKind, ClusterRequest, EdsEndpoint, Features, GatewayIndex, IpFamily, PreparedService,
+    ProxyClass, ProxyType, ServiceRequest, View, check_invariants, deterministic,
 };
 use mesh_model::{Gateway, TlsMode};
 use proptest::prelude::*;
@@ -122,6 +122,13 @@ proptest! {
         reversed.reverse();
         let other = View::new(&Arc::new(GatewayIndex::new(reversed)), class.clone());
         prop_assert_eq!(other.assignment(&request).ok(), Some(cla.clone()));
+        // A service prepared once gives every view what the one-shot path gives it.
+        let prepared = PreparedService::new(&index, request);
+        prop_assert_eq!(view.assignment_prepared(&prepared).ok(), Some(cla.clone()));
+        for net in [None, NETS[0].parse().ok(), NETS[3].parse().ok()] {
+            let v = View::new(&index, ProxyClass { network: net, ..class.clone() });
+            prop_assert_eq!(v.assignment_prepared(&prepared).ok(), v.assignment(&request).ok());
+        }
         // The explanation accounts for every input endpoint and agrees with the output.
         let (same, explanation) = view.explain(&request).map_err(|e| TestCaseError::fail(e.to_string()))?;
         prop_assert_eq!(&same, &cla);
