@@ -19,6 +19,7 @@ mod modern;
 #[cfg(feature = "oracle")]
 pub mod oracle;
 mod prepared;
+mod snapshot;
 mod view;
 pub mod wire;
 
@@ -39,4 +40,5 @@ pub use invariants::{
 };
 pub use modern::{CONNECT_ORIGINATE, scale_weight};
 pub use prepared::PreparedService;
+pub use snapshot::{ApplyStats, Delta, EdsStore, ServiceEndpoints, Snapshot, SnapshotReader};
 pub use view::{EdsError, View};

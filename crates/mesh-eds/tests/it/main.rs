@@ -1,4 +1,5 @@
 //! mesh-eds integration tests (one binary; add modules here).
 
+mod incremental;
 mod invariants;
 mod oracle_vs_engine;
