@@ -331,14 +331,7 @@ impl EdsStore {
         for (name, (cluster, shards)) in &self.shards {
             let entry = match old.services.get(name) {
                 Some(s) if !dirty_services.contains(name) => Arc::clone(s),
-                _ => Arc::new(ServiceEndpoints {
-                    cluster: cluster.clone(),
-                    endpoints: shards
-                        .values()
-                        .flat_map(|s| s.iter().map(|(_, e)| e.clone()))
-                        .collect(),
-                    mtls_allowed: self.mtls.get(name).copied().unwrap_or(true),
-                }),
+                _ => Arc::new(self.merged(name, cluster, shards)),
             };
             services.insert(name.clone(), entry);
         }
@@ -429,15 +422,7 @@ impl EdsStore {
             .shards
             .iter()
             .map(|(name, (cluster, shards))| {
-                let svc = ServiceEndpoints {
-                    cluster: cluster.clone(),
-                    endpoints: shards
-                        .values()
-                        .flat_map(|s| s.iter().map(|(_, e)| e.clone()))
-                        .collect(),
-                    mtls_allowed: self.mtls.get(name).copied().unwrap_or(true),
-                };
-                (name.clone(), Arc::new(svc))
+                (name.clone(), Arc::new(self.merged(name, cluster, shards)))
             })
             .collect();
         let assignments = views
@@ -464,6 +449,18 @@ impl EdsStore {
             views,
             services,
             assignments,
+        }
+    }
+
+    /// A service's shards merged in Istio's order: cluster id, then registry order.
+    fn merged(&self, name: &str, cluster: &ClusterRequest, shards: &Shards) -> ServiceEndpoints {
+        ServiceEndpoints {
+            cluster: cluster.clone(),
+            endpoints: shards
+                .values()
+                .flat_map(|s| s.iter().map(|(_, e)| e.clone()))
+                .collect(),
+            mtls_allowed: self.mtls.get(name).copied().unwrap_or(true),
         }
     }
 
