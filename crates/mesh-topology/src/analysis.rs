@@ -6,13 +6,13 @@ use mesh_model::{
     Cluster, Exposure, Gateway, MeshDocument, ModelError, NetworkEndpoints, NetworkResolver,
     TlsMode, UnresolvedGateway,
 };
-use std::collections::{BTreeMap, BTreeSet};
+use std::cell::OnceCell;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::cidr::{overlapping_pairs, shared_range, size_text};
 use crate::diagnostic::{Code, Diagnostic, Subject, sort_diagnostics};
 use crate::report::{ControlPlane, ControlPlaneKind, MeshKind, NetworkSummary, Report, Topology};
 use crate::spaces::FlatAddressSpaces;
-use crate::what_if::EndpointRef;
 
 /// What is down. Empty = the mesh as written.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -90,6 +90,8 @@ pub(crate) struct Analysis<'a> {
     /// Usable gateways (resolved, not down, cluster present) per network.
     gateways: BTreeMap<String, Vec<Gateway>>,
     unresolved: Vec<UnresolvedGateway>,
+    /// Network names, and (service, endpoint, network index) of each published endpoint.
+    published_endpoints: OnceCell<PublishedEndpoints>,
 }
 
 impl<'a> Analysis<'a> {
@@ -122,7 +124,7 @@ impl<'a> Analysis<'a> {
             networks,
             spec.links
                 .iter()
-                .map(|l| l.networks.iter().map(|n| n.as_str()).collect()),
+                .map(|l| l.networks.iter().map(|n| n.as_str())),
             &cut,
         );
         let resolution = spec.gateways(true);
@@ -148,6 +150,7 @@ impl<'a> Analysis<'a> {
             spaces,
             gateways,
             unresolved: resolution.unresolved,
+            published_endpoints: OnceCell::new(),
         }
     }
 
@@ -311,62 +314,123 @@ impl<'a> Analysis<'a> {
             .is_some_and(|p| self.api_server_path(p, c).is_ok())
     }
 
-    /// Published endpoints: `(service index, endpoint index, network)`.
+    /// Published endpoints: `(service index, endpoint index, network)`, in document order.
+    /// Computed once per analysis.
     fn published_endpoints(&self) -> Vec<(usize, usize, &str)> {
-        let published: BTreeSet<&str> = self
-            .clusters
-            .keys()
-            .copied()
-            .filter(|c| self.published(c))
-            .collect();
-        let mut out = Vec::new();
-        for (si, s) in self.doc.spec.services.iter().enumerate() {
-            for (ei, e) in s.endpoints.iter().enumerate() {
-                if published.contains(e.cluster.as_str()) {
+        let (names, entries) = self.published_endpoints.get_or_init(|| {
+            // Per cluster: published, and the network of its unlabelled endpoints when the
+            // cluster decides it (N1: cluster network, else fromRegistry).
+            let clusters: BTreeMap<&str, (bool, Option<&str>)> = self
+                .clusters
+                .iter()
+                .map(|(&name, c)| {
                     let net = self
                         .resolver
-                        .network_of(e)
-                        .map_or(NO_NETWORK, |n| n.as_str());
-                    out.push((si, ei, net));
+                        .network_of_address(&c.name, None)
+                        .map(|n| n.as_str());
+                    (name, (self.published(name), net))
+                })
+                .collect();
+            // Network names in the order met; entries point into it.
+            let mut names: Vec<String> = Vec::new();
+            let mut index: HashMap<String, usize> = HashMap::new();
+            let mut out = Vec::new();
+            let mut last: Option<(&str, (bool, Option<&str>))> = None;
+            for (si, s) in self.doc.spec.services.iter().enumerate() {
+                for (ei, e) in s.endpoints.iter().enumerate() {
+                    let cluster = e.cluster.as_str();
+                    let (published, cluster_net) = match last {
+                        Some((name, v)) if name == cluster => v,
+                        _ => {
+                            let v = clusters.get(cluster).copied().unwrap_or((false, None));
+                            last = Some((cluster, v));
+                            v
+                        }
+                    };
+                    if !published {
+                        continue;
+                    }
+                    let net = match (&e.network, cluster_net) {
+                        (Some(n), _) => n.as_str(),
+                        (None, Some(n)) => n,
+                        (None, None) => self
+                            .resolver
+                            .network_of_address(&e.cluster, e.addresses.first().copied())
+                            .map_or(NO_NETWORK, |n| n.as_str()),
+                    };
+                    let k = match index.get(net) {
+                        Some(&k) => k,
+                        None => {
+                            index.insert(net.to_owned(), names.len());
+                            names.push(net.to_owned());
+                            names.len() - 1
+                        }
+                    };
+                    out.push((si, ei, k));
                 }
             }
-        }
-        out
+            // Renumber the networks in name order.
+            let mut order: Vec<usize> = (0..names.len()).collect();
+            order.sort_by(|&a, &b| names[a].cmp(&names[b]));
+            let mut rank = vec![0; names.len()];
+            for (r, &k) in order.iter().enumerate() {
+                rank[k] = r;
+            }
+            for entry in &mut out {
+                entry.2 = rank[entry.2];
+            }
+            let names = order.into_iter().map(|k| names[k].clone()).collect();
+            (names, out)
+        });
+        entries
+            .iter()
+            .map(|&(si, ei, k)| (si, ei, names[k].as_str()))
+            .collect()
     }
 
-    /// Per (client network, service): the endpoints its clients reach.
-    /// A network whose clusters all lack a working control plane is listed with nothing reached.
-    pub(crate) fn reach(&self) -> BTreeMap<(String, String), BTreeSet<EndpointRef>> {
+    /// What the clients on each network reach: client network → for each service (by index in
+    /// the document) the indices of the endpoints reached, ascending. A network whose clusters
+    /// all lack a working control plane reaches nothing. O(client networks × endpoints), with
+    /// the path to each endpoint network decided once per client network.
+    pub(crate) fn reach(&self) -> Reach {
         let served: BTreeSet<&str> = self
             .served_clients()
             .iter()
             .map(|c| self.network_of_cluster(c.name.as_str()))
             .collect();
         let endpoints = self.published_endpoints();
-        let mut out: BTreeMap<(String, String), BTreeSet<EndpointRef>> = BTreeMap::new();
+        let mut nets: Vec<&str> = endpoints.iter().map(|e| e.2).collect();
+        nets.sort_unstable();
+        nets.dedup();
+        let net_of: Vec<usize> = endpoints
+            .iter()
+            .map(|e| nets.binary_search(&e.2).unwrap_or_default())
+            .collect();
+        let services = &self.doc.spec.services;
         let clients: BTreeSet<&str> = self.cluster_network.values().map(String::as_str).collect();
+        let mut out = Reach::new();
         for client in clients {
-            for s in &self.doc.spec.services {
-                out.entry((client.to_owned(), s.key().to_string()))
-                    .or_default();
-            }
-            if !served.contains(client) {
-                continue;
-            }
-            for &(si, ei, net) in &endpoints {
-                let s = &self.doc.spec.services[si];
-                let e = &s.endpoints[ei];
-                let ok = self.reaches_pods(client, net)
-                    || (e.tls_mode == TlsMode::Istio && self.usable_gateway(client, net).is_some());
-                if let (true, Some(&address)) = (ok, e.addresses.first()) {
-                    out.entry((client.to_owned(), s.key().to_string()))
-                        .or_default()
-                        .insert(EndpointRef {
-                            cluster: e.cluster.to_string(),
-                            address,
-                        });
+            let mut per_service: Vec<Vec<usize>> = vec![Vec::new(); services.len()];
+            if served.contains(client) {
+                // (by IP, through a gateway) for each endpoint network.
+                let paths: Vec<(bool, bool)> = nets
+                    .iter()
+                    .map(|n| {
+                        (
+                            self.reaches_pods(client, n),
+                            self.usable_gateway(client, n).is_some(),
+                        )
+                    })
+                    .collect();
+                for (&(si, ei, _), &n) in endpoints.iter().zip(&net_of) {
+                    let (direct, gateway) = paths[n];
+                    if direct || (gateway && services[si].endpoints[ei].tls_mode == TlsMode::Istio)
+                    {
+                        per_service[si].push(ei);
+                    }
                 }
             }
+            out.insert(client.to_owned(), per_service);
         }
         out
     }
@@ -667,16 +731,23 @@ impl<'a> Analysis<'a> {
         let mut needs_gateway: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
         // (service, network) -> (endpoints without sidecar, consumers through gateways)
         let mut no_sidecar: BTreeMap<(usize, &str), NoSidecar<'_>> = BTreeMap::new();
+        // Per endpoint network (not per endpoint): the client networks that reach it only
+        // through a gateway.
+        let mut far_of: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
         for &(si, ei, net) in &endpoints {
-            let far: BTreeSet<&str> = clients
-                .iter()
-                .copied()
-                .filter(|&b| !self.reaches_pods(b, net) && !self.partitioned(b, net))
-                .collect();
+            let far = far_of.entry(net).or_insert_with(|| {
+                clients
+                    .iter()
+                    .copied()
+                    .filter(|&b| !self.reaches_pods(b, net) && !self.partitioned(b, net))
+                    .collect()
+            });
             if far.is_empty() {
                 continue;
             }
-            needs_gateway.entry(net).or_default().extend(&far);
+            if !needs_gateway.contains_key(net) {
+                needs_gateway.insert(net, far.clone());
+            }
             let e = &self.doc.spec.services[si].endpoints[ei];
             if e.tls_mode == TlsMode::Disabled {
                 let entry = no_sidecar.entry((si, net)).or_default();
@@ -684,7 +755,7 @@ impl<'a> Analysis<'a> {
                 entry
                     .0
                     .insert(format!("{} (cluster {})", addrs.join(", "), e.cluster));
-                entry.1.extend(&far);
+                entry.1.extend(far.iter());
             }
         }
         for (net, far) in needs_gateway {
@@ -848,6 +919,12 @@ impl<'a> Analysis<'a> {
         }
     }
 }
+
+/// Network names, sorted, and `(service index, endpoint index, network index)` per endpoint.
+type PublishedEndpoints = (Vec<String>, Vec<(usize, usize, usize)>);
+
+/// Client network → per service (document index) → endpoint indices reached, ascending.
+pub(crate) type Reach = BTreeMap<String, Vec<Vec<usize>>>;
 
 /// Endpoints without a sidecar of one service on one network, and the networks that consume them
 /// through gateways.

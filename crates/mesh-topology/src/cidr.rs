@@ -1,38 +1,74 @@
-//! Overlapping address ranges, found by sort and sweep in O(n log n + k) for n prefixes and k
-//! overlapping pairs.
+//! Overlapping address ranges, found by sort and sweep.
 //!
 //! Two prefixes overlap exactly when one contains the other (prefixes are aligned blocks), so
 //! after sorting by (family, first address, prefix length) the prefixes that contain the current
-//! one form a chain: a stack holds it, and every element on the stack overlaps the current prefix.
+//! one form a chain: a stack holds it, and its top is the nearest container.
 
 use ipnet::IpNet;
 
-/// Where a prefix sits on one line of addresses: family, first and last address.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-struct Span {
-    family: u8,
-    first: u128,
-    last: u128,
+/// The nearest containing prefix of every prefix (`None` at the top): the containment forest,
+/// computed by one sort and one sweep in O(n log n).
+///
+/// Two prefixes overlap exactly when one contains the other (prefixes are aligned blocks), so they
+/// overlap exactly when one is an ancestor of the other here: the forest holds every overlapping
+/// pair in O(n) space. Among equal prefixes, the one with the larger index is inside the other.
+/// Host bits are ignored.
+///
+/// ```
+/// use mesh_topology::containing_prefixes;
+/// let nets: Vec<ipnet::IpNet> = ["10.0.0.0/8", "10.1.0.0/16", "10.1.2.0/24", "11.0.0.0/8", "::/0"]
+///     .iter().map(|s| s.parse().unwrap()).collect();
+/// assert_eq!(containing_prefixes(&nets), [None, Some(0), Some(1), None, None]);
+/// ```
+pub fn containing_prefixes(prefixes: &[IpNet]) -> Vec<Option<usize>> {
+    let mut parent = vec![None; prefixes.len()];
+    // The families never overlap: sort each on its own, with compact keys.
+    let mut v4: Vec<(u64, usize)> = Vec::new();
+    let mut v6: Vec<(u128, u8, usize)> = Vec::new();
+    for (i, p) in prefixes.iter().enumerate() {
+        match p {
+            IpNet::V4(n) => v4.push((
+                (u64::from(u32::from(n.network())) << 6) | u64::from(n.prefix_len()),
+                i,
+            )),
+            IpNet::V6(n) => v6.push((u128::from(n.network()), n.prefix_len(), i)),
+        }
+    }
+    // By first address, then broader first, then index: a prefix comes after all that contain it.
+    v4.sort_unstable();
+    v6.sort_unstable();
+    sweep(
+        v4.iter()
+            .map(|&(k, i)| (u128::from(k >> 6), (k & 63) as u8, i)),
+        32,
+        &mut parent,
+    );
+    sweep(v6.iter().copied(), 128, &mut parent);
+    parent
 }
 
-fn span(net: &IpNet) -> Span {
-    let (family, first, last) = match net {
-        IpNet::V4(n) => (
-            4,
-            u128::from(u32::from(n.network())),
-            u128::from(u32::from(n.broadcast())),
-        ),
-        IpNet::V6(n) => (6, u128::from(n.network()), u128::from(n.broadcast())),
-    };
-    Span {
-        family,
-        first,
-        last,
+/// Sweeps prefixes sorted by (first address, length, index) of one family of `bits` bits. The
+/// stack holds the chain of prefixes containing the current first address.
+fn sweep(sorted: impl Iterator<Item = (u128, u8, usize)>, bits: u32, parent: &mut [Option<usize>]) {
+    let mut open: Vec<(u128, usize)> = Vec::new(); // (last address, index)
+    for (first, len, i) in sorted {
+        let host_bits = bits.saturating_sub(u32::from(len));
+        let last = if host_bits >= 128 {
+            u128::MAX
+        } else {
+            first | ((1u128 << host_bits) - 1)
+        };
+        while open.last().is_some_and(|&(top_last, _)| top_last < first) {
+            open.pop();
+        }
+        parent[i] = open.last().map(|&(_, j)| j);
+        open.push((last, i));
     }
 }
 
 /// Every pair `(i, j)` with `i < j` of prefixes in `prefixes` that share at least one address
 /// (a nested or equal prefix counts), each pair once, sorted. Host bits are ignored.
+/// O(n log n + k log k) for k pairs: [`containing_prefixes`], then each prefix's ancestors.
 ///
 /// ```
 /// use mesh_topology::overlapping_pairs;
@@ -41,34 +77,14 @@ fn span(net: &IpNet) -> Span {
 /// assert_eq!(overlapping_pairs(&nets), [(0, 2), (0, 3), (2, 3)]);
 /// ```
 pub fn overlapping_pairs(prefixes: &[IpNet]) -> Vec<(usize, usize)> {
-    let mut order: Vec<(Span, usize)> = prefixes
-        .iter()
-        .enumerate()
-        .map(|(i, p)| (span(p), i))
-        .collect();
-    // Same first address: the broader (larger `last`) first, so it is below on the stack.
-    order.sort_unstable_by(|(a, i), (b, j)| {
-        (a.family, a.first, std::cmp::Reverse(a.last), *i).cmp(&(
-            b.family,
-            b.first,
-            std::cmp::Reverse(b.last),
-            *j,
-        ))
-    });
-    let mut open: Vec<(Span, usize)> = Vec::new();
+    let parent = containing_prefixes(prefixes);
     let mut pairs = Vec::new();
-    for &(s, i) in &order {
-        while let Some(&(top, _)) = open.last() {
-            if top.family != s.family || top.last < s.first {
-                open.pop();
-            } else {
-                break;
-            }
-        }
-        for &(_, j) in &open {
+    for (i, &p) in parent.iter().enumerate() {
+        let mut up = p;
+        while let Some(j) = up {
             pairs.push((i.min(j), i.max(j)));
+            up = parent[j];
         }
-        open.push((s, i));
     }
     pairs.sort_unstable();
     pairs

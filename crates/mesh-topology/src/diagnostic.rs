@@ -138,7 +138,7 @@ impl fmt::Display for Subject {
 
 /// One finding: what (code, severity, message), about what (subjects), why (explanation) and what
 /// to change (fix).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Diagnostic {
     /// The stable code.
     pub code: Code,

@@ -47,7 +47,32 @@ pub fn to_dot(doc: &MeshDocument, report: &Report) -> String {
         .iter()
         .filter(|d| d.severity != Severity::Info)
         .collect();
-    let bad: BTreeSet<&Subject> = problems.iter().flat_map(|d| &d.subjects).collect();
+    let gateless: BTreeSet<&str> = report
+        .topology
+        .networks
+        .iter()
+        .filter(|n| n.gateways.is_empty())
+        .map(|n| n.name.as_str())
+        .collect();
+    // Red: what a problem is about, not the networks it only mentions as context (where the
+    // clusters of an unreachable path sit, which networks consume from a gateway-less one).
+    let bad: BTreeSet<&Subject> = problems
+        .iter()
+        .flat_map(|d| d.subjects.iter().map(move |s| (d.code, s)))
+        .filter(|(code, s)| match (code, s) {
+            (Code::NetworkWithoutGateway, Subject::Network(n)) => gateless.contains(n.as_str()),
+            (
+                Code::ApiServerUnreachable
+                | Code::ControlPlaneUnreachable
+                | Code::CidrOverlap
+                | Code::RegistryInSeveralNetworks
+                | Code::RemoteEndpointWithoutSidecar,
+                Subject::Network(_),
+            ) => false,
+            _ => true,
+        })
+        .map(|(_, s)| s)
+        .collect();
     let bad_edge = |code: Code, a: &str, b: &str| {
         problems.iter().any(|d| {
             d.code == code

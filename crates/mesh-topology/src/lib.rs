@@ -53,9 +53,9 @@ mod spaces;
 mod what_if;
 
 pub use analysis::check;
-pub use cidr::{overlapping_pairs, shared_range};
+pub use cidr::{containing_prefixes, overlapping_pairs, shared_range};
 pub use diagnostic::{Code, Diagnostic, Severity, Subject};
 pub use dot::to_dot;
 pub use report::{ControlPlane, ControlPlaneKind, MeshKind, NetworkSummary, Report, Topology};
 pub use spaces::FlatAddressSpaces;
-pub use what_if::{EndpointRef, Failure, FailureParseError, Impact, WhatIf, simulate};
+pub use what_if::{Failure, FailureParseError, Impact, LostEndpoints, WhatIf, simulate};

@@ -2,7 +2,7 @@
 //! links. Computed once as the connected components of the link graph (petgraph's union-find,
 //! near-linear in the number of links), so "can pods of A reach pods of B by IP?" is two lookups.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use petgraph::unionfind::UnionFind;
 
@@ -28,58 +28,102 @@ impl FlatAddressSpaces {
     /// Groups `networks` (and any network a link names) by `links`; each link joins all its
     /// networks to each other. `cut` lists network pairs whose direct link is down (a link of
     /// three networks with one pair cut still joins that pair through the third).
-    pub fn new<'a>(
+    /// O(names + links · α) with a hash lookup a name.
+    pub fn new<'a, L>(
         networks: impl IntoIterator<Item = &'a str>,
-        links: impl IntoIterator<Item = Vec<&'a str>>,
+        links: impl IntoIterator<Item = L>,
         cut: &[(&str, &str)],
-    ) -> Self {
-        let links: Vec<Vec<&str>> = links.into_iter().collect();
-        let mut all: BTreeSet<&str> = networks.into_iter().collect();
-        all.extend(links.iter().flatten().copied());
-        let names: Vec<String> = all.into_iter().map(str::to_owned).collect();
-        let index: BTreeMap<String, usize> = names
-            .iter()
-            .enumerate()
-            .map(|(i, n)| (n.clone(), i))
-            .collect();
+    ) -> Self
+    where
+        L: IntoIterator<Item = &'a str>,
+    {
+        // Nodes are numbered as first met (one hash lookup a name), renumbered sorted at the end.
+        let mut node: HashMap<&str, usize> = HashMap::new();
+        let mut met: Vec<&str> = Vec::new();
+        let mut id = |name: &'a str, met: &mut Vec<&'a str>| {
+            *node.entry(name).or_insert_with(|| {
+                met.push(name);
+                met.len() - 1
+            })
+        };
+        for n in networks {
+            id(n, &mut met);
+        }
+        let mut edges: Vec<(usize, usize)> = Vec::new();
+        let mut nodes: Vec<usize> = Vec::new();
+        let mut cliques: Vec<Vec<usize>> = Vec::new();
+        for link in links {
+            nodes.clear();
+            nodes.extend(link.into_iter().map(|n| id(n, &mut met)));
+            if cut.is_empty() {
+                // A star joins them all.
+                if let Some((&first, rest)) = nodes.split_first() {
+                    edges.extend(rest.iter().map(|&b| (first, b)));
+                }
+            } else {
+                cliques.push(nodes.clone());
+            }
+        }
         let cut: BTreeSet<(usize, usize)> = cut
             .iter()
             .filter_map(|(a, b)| {
-                let (a, b) = (*index.get(*a)?, *index.get(*b)?);
+                let (a, b) = (*node.get(a)?, *node.get(b)?);
                 Some((a.min(b), a.max(b)))
             })
             .collect();
-        let mut uf = UnionFind::<usize>::new(names.len());
-        for link in &links {
-            let mut nodes: Vec<usize> =
-                link.iter().filter_map(|n| index.get(*n).copied()).collect();
-            nodes.sort_unstable();
-            nodes.dedup();
-            let touches_cut = cut
-                .iter()
-                .any(|(a, b)| nodes.contains(a) && nodes.contains(b));
-            if touches_cut {
-                // Every pair of the link is a direct connection; leave out the cut ones.
-                for (i, &a) in nodes.iter().enumerate() {
-                    for &b in &nodes[i + 1..] {
-                        if !cut.contains(&(a, b)) {
-                            uf.union(a, b);
-                        }
+        for link in &cliques {
+            // Every pair of a link is a direct connection; leave out the cut ones (a link of
+            // three networks with one pair cut still joins that pair through the third).
+            for (i, &a) in link.iter().enumerate() {
+                for &b in &link[i + 1..] {
+                    if a != b && !cut.contains(&(a.min(b), a.max(b))) {
+                        edges.push((a, b));
                     }
-                }
-            } else if let Some((&first, rest)) = nodes.split_first() {
-                for &b in rest {
-                    uf.union(first, b);
                 }
             }
         }
-        let mut number: BTreeMap<usize, usize> = BTreeMap::new();
-        let space = (0..names.len())
+        let mut order: Vec<usize> = (0..met.len()).collect();
+        order.sort_unstable_by_key(|&i| met[i]);
+        let mut rank = vec![0; met.len()];
+        for (r, &i) in order.iter().enumerate() {
+            rank[i] = r;
+        }
+        let names = order.iter().map(|&i| met[i].to_owned()).collect();
+        Self::from_edges(names, edges.into_iter().map(|(a, b)| (rank[a], rank[b])))
+    }
+
+    /// Groups networks `names` (sorted, distinct) joined by `edges` between their indices; an edge
+    /// naming no index is ignored. One union-find pass: O(edges · α(n)).
+    ///
+    /// ```
+    /// use mesh_topology::FlatAddressSpaces;
+    /// let s = FlatAddressSpaces::from_edges(vec!["a".into(), "b".into(), "c".into()], [(0, 2)]);
+    /// assert_eq!(s.spaces(), [vec!["a", "c"], vec!["b"]]);
+    /// ```
+    pub fn from_edges(names: Vec<String>, edges: impl IntoIterator<Item = (usize, usize)>) -> Self {
+        let n = names.len();
+        let mut uf = UnionFind::<usize>::new(n);
+        for (a, b) in edges {
+            if a < n && b < n {
+                uf.union(a, b);
+            }
+        }
+        let mut number = vec![usize::MAX; n];
+        let mut next = 0;
+        let space = (0..n)
             .map(|i| {
                 let root = uf.find_mut(i);
-                let next = number.len();
-                *number.entry(root).or_insert(next)
+                if number[root] == usize::MAX {
+                    number[root] = next;
+                    next += 1;
+                }
+                number[root]
             })
+            .collect();
+        let index = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.clone(), i))
             .collect();
         Self {
             names,

@@ -1,7 +1,7 @@
 //! "What if this fails?": the mesh analysed again with one thing down, compared with the mesh as
 //! written.
 
-use std::collections::BTreeSet;
+use std::collections::HashSet;
 use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
@@ -177,13 +177,13 @@ impl Failure {
     }
 }
 
-/// One endpoint, as the what-if report names it.
+/// Endpoints of one cluster that clients no longer reach.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct EndpointRef {
-    /// The cluster it was discovered in.
+pub struct LostEndpoints {
+    /// The cluster they were discovered in.
     pub cluster: String,
-    /// Its (first) address.
-    pub address: IpAddr,
+    /// Their (first) addresses, in document order.
+    pub addresses: Vec<IpAddr>,
 }
 
 /// What a failure does to one service as seen from one client network.
@@ -194,9 +194,9 @@ pub struct Impact {
     pub client_network: String,
     /// `name.namespace`.
     pub service: String,
-    /// Endpoints the clients reached before and no longer reach, sorted.
-    pub lost: Vec<EndpointRef>,
-    /// How many they still reach.
+    /// Endpoints the clients reached before and no longer reach, by cluster.
+    pub lost: Vec<LostEndpoints>,
+    /// How many endpoints they still reach.
     pub remaining: usize,
     /// The clients reached some endpoint before and reach none now.
     pub unreachable: bool,
@@ -239,13 +239,17 @@ impl fmt::Display for WhatIf {
             let lost: Vec<String> = i
                 .lost
                 .iter()
-                .map(|e| format!("{} ({})", e.address, e.cluster))
+                .flat_map(|l| {
+                    l.addresses
+                        .iter()
+                        .map(move |a| format!("{a} ({})", l.cluster))
+                })
                 .collect();
             writeln!(
                 f,
                 "  clients on {net} -> {}: lose {} endpoint(s) [{}], {} left{}",
                 i.service,
-                i.lost.len(),
+                lost.len(),
                 lost.join(", "),
                 i.remaining,
                 if i.unreachable {
@@ -305,27 +309,50 @@ pub fn simulate(doc: &MeshDocument, failure: &Failure) -> WhatIf {
     let after = Analysis::new(doc, &cond);
     let (rb, ra) = (before.report(), after.report());
     let diff = |x: &[Diagnostic], y: &[Diagnostic]| -> Vec<Diagnostic> {
+        let y: HashSet<&Diagnostic> = y.iter().collect();
         x.iter().filter(|d| !y.contains(d)).cloned().collect()
     };
     let new_diagnostics = diff(&ra.diagnostics, &rb.diagnostics);
     let cleared_diagnostics = diff(&rb.diagnostics, &ra.diagnostics);
     let (reach_before, reach_after) = (before.reach(), after.reach());
+    let services = &doc.spec.services;
+    // Services in name order, so impacts come out sorted.
+    let keys: Vec<String> = services.iter().map(|s| s.key().to_string()).collect();
+    let mut order: Vec<usize> = (0..services.len()).collect();
+    order.sort_by(|&a, &b| keys[a].cmp(&keys[b]));
     let mut impacts = Vec::new();
-    for (key, had) in &reach_before {
-        let Some(has) = reach_after.get(key) else {
+    for (client, had) in &reach_before {
+        let Some(has) = reach_after.get(client) else {
             continue; // no clients left on that network
         };
-        let lost: BTreeSet<_> = had.difference(has).collect();
-        if lost.is_empty() {
-            continue;
+        for &si in &order {
+            let (had, has) = (&had[si], &has[si]);
+            let mut lost: Vec<LostEndpoints> = Vec::new();
+            for &ei in had.iter().filter(|ei| has.binary_search(ei).is_err()) {
+                let e = &services[si].endpoints[ei];
+                let Some(&address) = e.addresses.first() else {
+                    continue;
+                };
+                match lost.iter_mut().find(|l| l.cluster == e.cluster.as_str()) {
+                    Some(l) => l.addresses.push(address),
+                    None => lost.push(LostEndpoints {
+                        cluster: e.cluster.to_string(),
+                        addresses: vec![address],
+                    }),
+                }
+            }
+            if lost.is_empty() {
+                continue;
+            }
+            lost.sort_by(|a, b| a.cluster.cmp(&b.cluster));
+            impacts.push(Impact {
+                client_network: client.clone(),
+                service: keys[si].clone(),
+                lost,
+                remaining: has.len(),
+                unreachable: has.is_empty(),
+            });
         }
-        impacts.push(Impact {
-            client_network: key.0.clone(),
-            service: key.1.clone(),
-            lost: lost.into_iter().cloned().collect(),
-            remaining: has.len(),
-            unreachable: has.is_empty(),
-        });
     }
     WhatIf {
         failure: failure.clone(),

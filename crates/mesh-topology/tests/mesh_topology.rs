@@ -613,7 +613,11 @@ fn lost(w: &mesh_topology::WhatIf, net: &str, svc: &str) -> Vec<String> {
         .map(|i| {
             i.lost
                 .iter()
-                .map(|e| format!("{}@{}", e.address, e.cluster))
+                .flat_map(|l| {
+                    l.addresses
+                        .iter()
+                        .map(move |a| format!("{a}@{}", l.cluster))
+                })
                 .collect()
         })
         .unwrap_or_default()

@@ -1,0 +1,27 @@
+//! `meshspan graph`: the mesh as Graphviz DOT (`meshspan graph mesh.yaml | dot -Tsvg > mesh.svg`).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::input;
+
+/// Arguments of `meshspan graph`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The mesh document (YAML or JSON; `-` for standard input). Default: the built-in example.
+    pub file: Option<PathBuf>,
+}
+
+/// Runs the command: prints DOT and exits 0; 2 when the file cannot be read or parsed.
+pub fn run(args: &Args) -> ExitCode {
+    let loaded = match input::load(args.file.as_deref()) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("meshspan: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let report = mesh_topology::check(&loaded.document);
+    print!("{}", mesh_topology::to_dot(&loaded.document, &report));
+    ExitCode::SUCCESS
+}

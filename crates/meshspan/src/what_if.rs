@@ -1,0 +1,56 @@
+//! `meshspan what-if`: what breaks when one thing fails.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use mesh_topology::{Failure, simulate};
+
+use crate::input::{self, Output};
+
+/// Arguments of `meshspan what-if`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The mesh document (YAML or JSON; `-` for standard input).
+    pub file: PathBuf,
+    /// What fails: `gateway:<network>/<address>`, `link:<a>,<b>`, `partition:<a>,<b>`,
+    /// `cluster:<name>` or `api-server:<cluster>`.
+    #[arg(long, value_parser = parse_failure)]
+    pub fail: Failure,
+    /// Output format.
+    #[arg(long, short, value_enum, default_value = "text")]
+    pub output: Output,
+}
+
+fn parse_failure(s: &str) -> Result<Failure, String> {
+    s.parse()
+        .map_err(|e: mesh_topology::FailureParseError| e.to_string())
+}
+
+/// Runs the command: exit 0 when no service becomes unreachable from any client network, 1 when
+/// one does, 2 when the file cannot be read or parsed (a malformed `--fail` is rejected by the
+/// argument parser with exit 2).
+pub fn run(args: &Args) -> ExitCode {
+    let loaded = match input::load(Some(&args.file)) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("meshspan: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let what = simulate(&loaded.document, &args.fail);
+    match args.output {
+        Output::Json => match serde_json::to_string_pretty(&what) {
+            Ok(s) => println!("{s}"),
+            Err(e) => {
+                eprintln!("meshspan: cannot encode the result: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        Output::Text => print!("{what}"),
+    }
+    if what.any_unreachable() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
