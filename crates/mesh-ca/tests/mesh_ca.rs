@@ -94,6 +94,28 @@ fn root_issuer(root: &RootCa) -> Issuer<'static, KeyPair> {
     Issuer::new(params, root.key().clone())
 }
 
+/// `files` as cluster c2 next to the valid cluster of `c1`.
+fn beside(c1: &IntermediateCa, files: PluginFiles) -> TrustReport {
+    matrix(
+        &[
+            bundle_of(c1),
+            ClusterBundle::new(cluster("c2"), td("cluster.local"), files),
+        ],
+        NOW,
+    )
+}
+
+/// The plug-in files of a hand-made intermediate `ca` (DER) with `key`, under the root `root_pem`.
+fn plugged(root_pem: &str, ca: &[u8], key: &KeyPair) -> PluginFiles {
+    let ca_pem = Certificate::from_der(ca).unwrap().to_pem();
+    PluginFiles {
+        root_cert: pem(root_pem),
+        ca_cert: pem(&ca_pem),
+        ca_key: pem(&key.to_pem()),
+        cert_chain: pem(&format!("{ca_pem}{root_pem}")),
+    }
+}
+
 // --- issuing -------------------------------------------------------------------------------------
 
 #[test]
@@ -182,6 +204,24 @@ fn leaf_from_a_csr_verifies_and_ttl_is_cut_to_the_issuer() {
             not_after: ca_end,
         }
     );
+}
+
+/// `openssl req -new -key <c1's ca-key.pem from `meshspan certs init --seed 1`> -subj /CN=workload`.
+const OPENSSL_CSR: &str = "-----BEGIN CERTIFICATE REQUEST-----\nMIHNMHUCAQAwEzERMA8GA1UEAwwId29ya2xvYWQwWTATBgcqhkjOPQIBBggqhkjO\nPQMBBwNCAAT8nhoEl1hy0zgHlWQtpePg4wEqAPaqW3xO5qmzNf57kWm2hs+EnchX\nG/IGY7gPPYuMGf1vqbTWVkasPO+rEpdHoAAwCgYIKoZIzj0EAwIDSAAwRQIhAISA\nf3P9fM4gRPljrZvXfmpDpCI8XAO98Xg4IkS4h4QEAiASWoc2HMmeP4kCMj/EyWQk\n5dJqNCOtGhava8hOYvJzQA==\n-----END CERTIFICATE REQUEST-----\n";
+
+#[test]
+fn openssl_csr_is_accepted() {
+    // The same seed and order as the CLI: root first, then c1's intermediate.
+    let (_, cas) = mesh(1, &["c1"]);
+    let key = PublicKey::from_pem(OPENSSL_CSR).unwrap();
+    assert_eq!(&key, cas[0].key().public_key());
+    let mut tampered = OPENSSL_CSR.replace("d29ya2xvYWQw", "d29ya2xvYWUw");
+    assert_eq!(
+        PublicKey::from_pem(&tampered),
+        Err(mesh_ca::KeyError::BadCsrSignature)
+    );
+    tampered.truncate(40);
+    assert!(PublicKey::from_pem(&tampered).is_err());
 }
 
 #[test]
@@ -353,13 +393,7 @@ fn istiod_self_signed_fallback_is_a_different_root() {
         ca_key: pem(&own.key().to_pem()),
         cert_chain: pem(own.cert_pem()),
     };
-    let report = matrix(
-        &[
-            bundle_of(&a[0]),
-            ClusterBundle::new(cluster("c2"), td("cluster.local"), files),
-        ],
-        NOW,
-    );
+    let report = beside(&a[0], files);
     assert!(matches!(
         problems(&report, "c1", "c2"),
         [TrustProblem::DifferentRoots { .. }]
@@ -479,13 +513,7 @@ fn path_length_exceeded() {
             root.cert_pem()
         )),
     };
-    let report = matrix(
-        &[
-            bundle_of(&a[0]),
-            ClusterBundle::new(cluster("c2"), td("cluster.local"), files),
-        ],
-        NOW,
-    );
+    let report = beside(&a[0], files);
     assert_eq!(
         problems(&report, "c1", "c2"),
         [TrustProblem::PathLenExceeded {
@@ -550,20 +578,8 @@ fn not_a_ca() {
     let ca = ca_params("Intermediate CA", &key, None)
         .signed_by(&key, &root_issuer(&root))
         .unwrap();
-    let ca_pem = Certificate::from_der(ca.der()).unwrap().to_pem();
-    let files = PluginFiles {
-        root_cert: pem(root.cert_pem()),
-        ca_cert: pem(&ca_pem),
-        ca_key: pem(&key.to_pem()),
-        cert_chain: pem(&format!("{ca_pem}{}", root.cert_pem())),
-    };
-    let report = matrix(
-        &[
-            bundle_of(&a[0]),
-            ClusterBundle::new(cluster("c2"), td("cluster.local"), files),
-        ],
-        NOW,
-    );
+    let files = plugged(root.cert_pem(), ca.der(), &key);
+    let report = beside(&a[0], files);
     assert_eq!(
         problems(&report, "c1", "c2"),
         [TrustProblem::NotCa {
@@ -606,13 +622,7 @@ fn missing_bundle_parts() {
     // No intermediate, no chain.
     files.ca_cert = None;
     files.cert_chain = None;
-    let report = matrix(
-        &[
-            bundle_of(&cas[0]),
-            ClusterBundle::new(cluster("c2"), td("cluster.local"), files),
-        ],
-        NOW,
-    );
+    let report = beside(&cas[0], files);
     let codes: Vec<_> = problems(&report, "c1", "c2")
         .iter()
         .map(|p| match p {
@@ -631,13 +641,7 @@ fn key_not_matching_certificate() {
     let (_, cas) = mesh(35, &["c1", "c2"]);
     let mut files = cas[1].plugin_files();
     files.ca_key = pem(&cas[0].key().to_pem());
-    let report = matrix(
-        &[
-            bundle_of(&cas[0]),
-            ClusterBundle::new(cluster("c2"), td("cluster.local"), files),
-        ],
-        NOW,
-    );
+    let report = beside(&cas[0], files);
     assert_eq!(
         problems(&report, "c1", "c2"),
         [TrustProblem::KeyMismatch {
@@ -1112,20 +1116,8 @@ fn webpki_rejection_the_diagnosis_does_not_name() {
     odd.set_criticality(true);
     params.custom_extensions = vec![odd];
     let ca = params.signed_by(&key, &root_issuer(&root)).unwrap();
-    let ca_pem = Certificate::from_der(ca.der()).unwrap().to_pem();
-    let files = PluginFiles {
-        root_cert: pem(root.cert_pem()),
-        ca_cert: pem(&ca_pem),
-        ca_key: pem(&key.to_pem()),
-        cert_chain: pem(&format!("{ca_pem}{}", root.cert_pem())),
-    };
-    let report = matrix(
-        &[
-            bundle_of(&a[0]),
-            ClusterBundle::new(cluster("c2"), td("cluster.local"), files),
-        ],
-        NOW,
-    );
+    let files = plugged(root.cert_pem(), ca.der(), &key);
+    let report = beside(&a[0], files);
     assert_eq!(
         problems(&report, "c1", "c2"),
         [TrustProblem::VerifierRejected {
