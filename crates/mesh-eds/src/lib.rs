@@ -28,7 +28,7 @@ pub use document::{DocumentEds, ServicePortEndpoints};
 pub use explain::{
     DirectReason, DropReason, EndpointExplanation, Explanation, GatewayContribution, Outcome,
 };
-pub use gateways::{GatewayIndex, LegacyGateway, LegacyNetworks};
+pub use gateways::{GatewayIndex, LegacyGateway, LegacyNetworks, accepted_mesh_networks};
 pub use input::{
     ClusterKind, ClusterNameError, ClusterRequest, EdsEndpoint, Features, Health, IpFamily,
     Profile, ProfileError, ProxyClass, ProxyType, ServiceRequest,

@@ -149,10 +149,14 @@ pub fn check(cases: &[Value]) -> Report {
                     .unwrap_or(&Value::Null);
                 let expected = v.get("expected").unwrap_or(&Value::Null);
                 let order = v.get("expected_order").and_then(Value::as_str).or(order);
+                let status = match actual.get("unsupported").and_then(Value::as_str) {
+                    Some(why) => Status::Unsupported(why.to_owned()),
+                    None => status(compare(kind, expected, actual, order)),
+                };
                 report.rows.push(Row {
                     id: id.clone(),
                     profile: name.clone(),
-                    status: status(compare(kind, expected, actual, order)),
+                    status,
                 });
             }
         }

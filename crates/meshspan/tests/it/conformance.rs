@@ -131,3 +131,36 @@ fn unreadable_files_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     let _ = std::fs::remove_file(not_cases);
 }
+
+#[test]
+fn odd_names_unknown_variants_and_invalid_meshnetworks() {
+    let mut case = small_case(3);
+    // ids the id types reject still work (they only matter by equality)
+    case["input"]["endpoints"][1]["cluster"] = json!("cluster_2");
+    case["input"]["endpoints"][1]["network"] = json!("n2/west");
+    case["input"]["mesh_networks"] =
+        json!({"networks": {"n2/west": {"gateways": [{"address": "192.0.2.2", "port": 15443}]}}});
+    case["expected_other_variants"]["istio-1.11..1.29"] =
+        json!({"expected_order": "exact", "expected": {"localities": []}});
+    case["expected_other_variants"]
+        .as_object_mut()
+        .expect("object")
+        .remove("istio-1.1.0");
+    // rule P2: an invalid MeshNetworks (port 0) is rejected as a whole: no gateway, so the remote
+    // endpoint is sent directly with its own weight
+    let mut invalid = small_case(3);
+    invalid["id"] = json!("it/invalid-meshnetworks");
+    invalid["input"]["mesh_networks"]["networks"]["n2"]["gateways"][0]["port"] = json!(0);
+    invalid["expected"] = json!({"localities": [{"locality": "r/z", "weight": 4, "endpoints": [
+        {"address": "10.0.0.1", "port": 8080, "weight": 1},
+        {"address": "10.1.0.1", "port": 8080, "weight": 3}
+    ]}]});
+    invalid.as_object_mut().expect("object").remove("expected_other_variants");
+    let file = temp_file("odd", &json!({"cases": [case, invalid]}));
+    let out = meshspan(&["conformance", "check", file.to_str().expect("utf-8")]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("istio-1.11..1.29  unsupported"), "{text}");
+    assert_eq!(text.matches("  pass").count(), 2, "{text}");
+    let _ = std::fs::remove_file(file);
+}
