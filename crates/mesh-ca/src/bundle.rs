@@ -9,7 +9,7 @@ use mesh_model::{CaCerts, ClusterId, MeshSpec, TrustDomain};
 use rustls_pki_types::pem::SectionKind;
 
 use crate::cert::{Certificate, CertificateError};
-use crate::key::{KeyError, KeyPair};
+use crate::key::{CaKey, KeyError};
 use crate::pem::{PemProblem, looks_like_pem, pem_sections};
 
 /// One file of the plug-in bundle.
@@ -207,7 +207,7 @@ pub(crate) struct ParsedBundle {
     pub(crate) trust_domain_aliases: Vec<TrustDomain>,
     pub(crate) roots: Option<Vec<Certificate>>,
     pub(crate) ca_cert: Option<Certificate>,
-    pub(crate) ca_key: Option<KeyPair>,
+    pub(crate) ca_key: Option<CaKey>,
     pub(crate) chain: Option<Vec<Certificate>>,
 }
 
@@ -228,7 +228,7 @@ impl ParsedBundle {
             .files
             .get(BundleFile::CaKey)
             .map(|bytes| {
-                KeyPair::from_pem_bytes(bytes).map_err(|problem| BundleError::Key {
+                CaKey::from_pem_bytes(bytes).map_err(|problem| BundleError::Key {
                     cluster: cluster.clone(),
                     file: BundleFile::CaKey,
                     problem,

@@ -9,7 +9,9 @@ use x509_parser::prelude::{FromDer, X509Certificate};
 
 use sha2::{Digest, Sha256};
 
-use crate::key::{OID_ECDSA_SHA256, PublicKey};
+use crate::key::{
+    OID_ECDSA_SHA256, OID_RSA_ENCRYPTION, OID_RSA_SHA256, PublicKey, verify_rsa_sha256,
+};
 
 /// Why DER bytes are not a usable certificate.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -41,6 +43,8 @@ pub struct Certificate {
     key_cert_sign: Option<bool>,
     public_key: Option<PublicKey>,
     key_algorithm: String,
+    /// The subjectPublicKey bits (a SEC1 point, or a PKCS #1 RSAPublicKey).
+    key_bits: Vec<u8>,
     signature_algorithm: String,
     tbs: Vec<u8>,
     signature: Vec<u8>,
@@ -108,6 +112,7 @@ impl Certificate {
             key_cert_sign: key_usage.map(|k| k.value.key_cert_sign()),
             public_key: PublicKey::from_spki(spki).ok(),
             key_algorithm,
+            key_bits: spki.subject_public_key.data.to_vec(),
             signature_algorithm: x509.signature_algorithm.algorithm.to_id_string(),
             tbs: x509.tbs_certificate.as_ref().to_vec(),
             signature: x509.signature_value.data.to_vec(),
@@ -202,20 +207,42 @@ impl Certificate {
     }
 
     /// Whether `issuer`'s key signed `self`. `None` when the algorithm is not one this crate
-    /// verifies (ECDSA P-256 / SHA-256).
+    /// verifies (ECDSA P-256 / SHA-256, RSA PKCS #1 v1.5 / SHA-256).
     pub(crate) fn signed_by(&self, issuer: &Certificate) -> Option<bool> {
-        if self.signature_algorithm != OID_ECDSA_SHA256 {
-            return None;
+        let issuer_is_rsa = issuer.key_algorithm == OID_RSA_ENCRYPTION;
+        match self.signature_algorithm.as_str() {
+            OID_ECDSA_SHA256 => match &issuer.public_key {
+                Some(key) => Some(key.verify(&self.tbs, &self.signature)),
+                None if issuer_is_rsa => Some(false),
+                None => None,
+            },
+            OID_RSA_SHA256 if issuer_is_rsa => Some(verify_rsa_sha256(
+                &issuer.key_bits,
+                &self.tbs,
+                &self.signature,
+            )),
+            OID_RSA_SHA256 if issuer.public_key.is_some() => Some(false),
+            _ => None,
         }
-        let key = issuer.public_key.as_ref()?;
-        Some(key.verify(&self.tbs, &self.signature))
     }
 
-    /// The algorithm OIDs this crate cannot verify, if any: (`signature`, `key`).
+    /// The subjectPublicKey bits.
+    pub(crate) fn key_bits(&self) -> &[u8] {
+        &self.key_bits
+    }
+
+    /// Whether the subject key is an RSA key.
+    pub(crate) fn has_rsa_key(&self) -> bool {
+        self.key_algorithm == OID_RSA_ENCRYPTION
+    }
+
+    /// The algorithm OID this crate cannot verify, if any (signature first, then key).
     pub(crate) fn unsupported_algorithm(&self) -> Option<String> {
-        if self.signature_algorithm != OID_ECDSA_SHA256 {
+        if self.signature_algorithm != OID_ECDSA_SHA256
+            && self.signature_algorithm != OID_RSA_SHA256
+        {
             Some(self.signature_algorithm.clone())
-        } else if self.public_key.is_none() {
+        } else if self.public_key.is_none() && !self.has_rsa_key() {
             Some(self.key_algorithm.clone())
         } else {
             None

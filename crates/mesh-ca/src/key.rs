@@ -20,6 +20,88 @@ pub(crate) const OID_EC_PUBLIC_KEY: &str = "1.2.840.10045.2.1";
 pub(crate) const OID_P256: &str = "1.2.840.10045.3.1.7";
 /// `ecdsa-with-SHA256`.
 pub(crate) const OID_ECDSA_SHA256: &str = "1.2.840.10045.4.3.2";
+/// `rsaEncryption`.
+pub(crate) const OID_RSA_ENCRYPTION: &str = "1.2.840.113549.1.1.1";
+/// `sha256WithRSAEncryption`.
+pub(crate) const OID_RSA_SHA256: &str = "1.2.840.113549.1.1.11";
+
+/// Whether `signature` is an RSASSA-PKCS1-v1_5 / SHA-256 signature of `message` by the key whose
+/// PKCS #1 `RSAPublicKey` DER is `public_key` (what Istio's `tools/certs` makes with OpenSSL).
+pub(crate) fn verify_rsa_sha256(public_key: &[u8], message: &[u8], signature: &[u8]) -> bool {
+    use rsa::pkcs1::DecodeRsaPublicKey;
+    use rsa::signature::Verifier as _;
+    let Ok(key) = rsa::PublicKey::from_pkcs1_der(public_key) else {
+        return false;
+    };
+    let Ok(signature) = rsa::pkcs1v15::Signature::try_from(signature) else {
+        return false;
+    };
+    rsa::pkcs1v15::VerifyingKey::<rsa::sha2::Sha256>::new(key)
+        .verify(message, &signature)
+        .is_ok()
+}
+
+/// A CA's private key as the trust report needs it: a P-256 key it can sign probes with, or the
+/// public half of an RSA key (RSA keys are checked against their certificate, never used).
+#[derive(Debug, Clone)]
+pub(crate) enum CaKey {
+    /// ECDSA P-256.
+    P256(KeyPair),
+    /// RSA: the PKCS #1 `RSAPublicKey` DER of its public half.
+    Rsa(Vec<u8>),
+}
+
+impl CaKey {
+    pub(crate) fn from_pem_bytes(pem: &[u8]) -> Result<Self, KeyError> {
+        use rsa::pkcs1::{DecodeRsaPrivateKey, EncodeRsaPublicKey};
+        use rsa::pkcs8::DecodePrivateKey as _;
+        let rsa_public = |key: rsa::PrivateKey| {
+            key.to_public_key()
+                .to_pkcs1_der()
+                .map(|der| CaKey::Rsa(der.as_bytes().to_vec()))
+                .map_err(|_| KeyError::InvalidDer {
+                    what: "RSA public key",
+                })
+        };
+        for (kind, der) in pem_sections(pem)? {
+            match kind {
+                SectionKind::PrivateKey => {
+                    return match KeyPair::from_pkcs8_der(&der) {
+                        Err(KeyError::UnsupportedAlgorithm { algorithm }) => {
+                            match rsa::PrivateKey::from_pkcs8_der(&der) {
+                                Ok(key) => rsa_public(key),
+                                Err(_) => Err(KeyError::UnsupportedAlgorithm { algorithm }),
+                            }
+                        }
+                        other => other.map(CaKey::P256),
+                    };
+                }
+                SectionKind::RsaPrivateKey => {
+                    return rsa::PrivateKey::from_pkcs1_der(&der)
+                        .map_err(|_| KeyError::InvalidDer {
+                            what: "PKCS #1 RSA private key",
+                        })
+                        .and_then(rsa_public);
+                }
+                SectionKind::EcPrivateKey => return KeyPair::from_pem_bytes(pem).map(CaKey::P256),
+                _ => {}
+            }
+        }
+        Err(KeyError::Missing {
+            expected: "PRIVATE KEY",
+        })
+    }
+
+    /// Whether this is the key of `certificate`.
+    pub(crate) fn matches(&self, certificate: &crate::cert::Certificate) -> bool {
+        match self {
+            CaKey::P256(key) => certificate.public_key() == Some(key.public_key()),
+            CaKey::Rsa(public) => {
+                certificate.has_rsa_key() && certificate.key_bits() == public.as_slice()
+            }
+        }
+    }
+}
 
 /// Why a key or a certificate signing request was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -403,6 +485,42 @@ mod tests {
         assert!(matches!(
             PublicKey::from_spki_der(b"\x30\x03\x02\x01\x00"),
             Err(KeyError::InvalidDer { .. })
+        ));
+    }
+
+    #[test]
+    fn ca_keys_p256_and_rsa_pkcs8_and_pkcs1() {
+        let pkcs8 = include_str!("../tests/fixtures/istio-rsa/ca-key.pem");
+        let pkcs1 = include_str!("../tests/fixtures/istio-rsa/ca-key-pkcs1.pem");
+        assert!(pkcs1.starts_with("-----BEGIN RSA PRIVATE KEY-----"));
+        let (CaKey::Rsa(a), CaKey::Rsa(b)) = (
+            CaKey::from_pem_bytes(pkcs8.as_bytes()).unwrap(),
+            CaKey::from_pem_bytes(pkcs1.as_bytes()).unwrap(),
+        ) else {
+            panic!("RSA keys expected");
+        };
+        assert_eq!(a, b);
+        let cert = crate::bundle::parse_certificates(
+            &mesh_model::ClusterId::new("c").unwrap(),
+            crate::BundleFile::CaCert,
+            include_bytes!("../tests/fixtures/istio-rsa/ca-cert.pem"),
+        )
+        .unwrap()
+        .remove(0);
+        assert!(CaKey::Rsa(a).matches(&cert));
+        let p256 = key(9);
+        let parsed = CaKey::from_pem_bytes(p256.to_pem().as_bytes()).unwrap();
+        assert!(matches!(&parsed, CaKey::P256(k) if k.public_key() == p256.public_key()));
+        assert!(!parsed.matches(&cert));
+        assert!(matches!(
+            CaKey::from_pem_bytes(
+                b"-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n"
+            ),
+            Err(KeyError::InvalidDer { .. })
+        ));
+        assert!(matches!(
+            CaKey::from_pem_bytes(b"nothing"),
+            Err(KeyError::Missing { .. })
         ));
     }
 

@@ -9,7 +9,8 @@
 //!   the extensions of Istio's `tools/certs`, and SPIFFE workload leaves from a CSR or a public
 //!   key ([`PublicKey`]). ECDSA P-256 (RustCrypto, RFC 6979): a seeded run is byte-identical.
 //! - **Verify** ([`TrustBundle`]): rustls-webpki chain building against one or more roots,
-//!   SPIFFE ID extraction, trust-domain check with aliases.
+//!   SPIFFE ID extraction, trust-domain check with aliases. ECDSA P-256 and RSA (PKCS #1 v1.5)
+//!   chains with SHA-256 are checked, so bundles made by Istio's own OpenSSL tooling work too.
 //! - **Report** ([`TrustReport`]): from each cluster's bundle, the matrix "can a workload of A
 //!   verify a workload of B", each failure with typed reasons ([`TrustProblem`]), and the
 //!   [`ExpiryHorizon`].

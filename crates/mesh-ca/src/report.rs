@@ -15,6 +15,7 @@ use mesh_model::{ClusterId, SpiffeId, TrustDomain};
 
 use crate::bundle::{BundleError, BundleFile, ClusterBundle, ParsedBundle};
 use crate::cert::Certificate;
+use crate::key::CaKey;
 use crate::verify::{VerifyError, probe_leaf, verify_chain};
 
 /// How the report is computed.
@@ -167,7 +168,8 @@ pub enum TrustProblem {
         /// What the verifier accepts.
         accepted: Vec<TrustDomain>,
     },
-    /// A certificate uses an algorithm this crate cannot check (only ECDSA P-256 / SHA-256).
+    /// A certificate uses an algorithm this crate cannot check (it checks ECDSA P-256 and RSA
+    /// PKCS #1 v1.5, with SHA-256).
     UnsupportedAlgorithm {
         /// The cluster.
         cluster: ClusterId,
@@ -314,7 +316,7 @@ impl fmt::Display for TrustProblem {
                 algorithm,
             } => write!(
                 f,
-                "{cluster}: {file}: {certificate} uses algorithm {algorithm}, which mesh-ca cannot verify (ECDSA P-256 only)"
+                "{cluster}: {file}: {certificate} uses algorithm {algorithm}, which mesh-ca cannot verify (ECDSA P-256 or RSA with SHA-256 only)"
             ),
             Self::VerifierRejected {
                 verifier,
@@ -617,7 +619,7 @@ fn diagnose(
         problems.push(missing(p, BundleFile::CertChain));
     }
     if let (Some(key), Some(ca)) = (&peer.ca_key, &peer.ca_cert)
-        && ca.public_key() != Some(key.public_key())
+        && !key.matches(ca)
     {
         problems.push(TrustProblem::KeyMismatch { cluster: p.clone() });
     }
@@ -786,7 +788,8 @@ fn diagnose(
 
 /// webpki's verdict on a probe leaf signed with the peer's key, when the key is there.
 fn probe(verifier: &ParsedBundle, peer: &ParsedBundle, now: i64) -> Option<VerifyError> {
-    let (Some(roots), Some(ca), Some(key)) = (
+    // RSA CA keys are only checked against their certificate: the probe signs with P-256 keys.
+    let (Some(roots), Some(ca), Some(CaKey::P256(key))) = (
         verifier.roots.as_deref(),
         peer.ca_cert.as_ref(),
         peer.ca_key.as_ref(),

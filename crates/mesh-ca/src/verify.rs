@@ -1,5 +1,5 @@
-//! Chain verification with rustls-webpki (ECDSA P-256 / SHA-256 through RustCrypto), SPIFFE ID
-//! extraction and the trust-domain check.
+//! Chain verification with rustls-webpki (ECDSA P-256 and RSA PKCS #1 v1.5, SHA-256, through
+//! RustCrypto), SPIFFE ID extraction and the trust-domain check.
 
 use std::time::Duration;
 
@@ -11,7 +11,7 @@ use rustls_pki_types::{
 use webpki::{EndEntityCert, KeyUsage};
 
 use crate::cert::Certificate;
-use crate::key::{KeyPair, PublicKey};
+use crate::key::{KeyPair, PublicKey, verify_rsa_sha256};
 
 /// webpki's view of ECDSA P-256 with SHA-256, verified by RustCrypto's `p256`.
 #[derive(Debug)]
@@ -41,7 +41,35 @@ impl SignatureVerificationAlgorithm for EcdsaP256Sha256 {
     }
 }
 
-static ALGORITHMS: &[&dyn SignatureVerificationAlgorithm] = &[&EcdsaP256Sha256];
+/// webpki's view of RSASSA-PKCS1-v1_5 with SHA-256 (Istio's `tools/certs` output), verified by
+/// RustCrypto's `rsa`.
+#[derive(Debug)]
+struct RsaPkcs1Sha256;
+
+impl SignatureVerificationAlgorithm for RsaPkcs1Sha256 {
+    fn verify_signature(
+        &self,
+        public_key: &[u8],
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<(), InvalidSignature> {
+        if verify_rsa_sha256(public_key, message, signature) {
+            Ok(())
+        } else {
+            Err(InvalidSignature)
+        }
+    }
+
+    fn public_key_alg_id(&self) -> AlgorithmIdentifier {
+        alg_id::RSA_ENCRYPTION
+    }
+
+    fn signature_alg_id(&self) -> AlgorithmIdentifier {
+        alg_id::RSA_PKCS1_SHA256
+    }
+}
+
+static ALGORITHMS: &[&dyn SignatureVerificationAlgorithm] = &[&EcdsaP256Sha256, &RsaPkcs1Sha256];
 
 /// Why a workload certificate chain did not verify.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

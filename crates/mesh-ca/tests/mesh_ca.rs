@@ -747,19 +747,20 @@ fn report_all(bundles: &[ClusterBundle]) -> bool {
     matrix(bundles, NOW).all_trusted()
 }
 
-/// A key that claims RSA: the certificates it makes carry `sha256WithRSAEncryption`.
-struct ClaimsRsa(KeyPair);
+/// A key that claims P-384: the certificates it makes carry `ecdsa-with-SHA384`, which mesh-ca
+/// does not verify.
+struct ClaimsP384(KeyPair);
 
-impl rcgen::PublicKeyData for ClaimsRsa {
+impl rcgen::PublicKeyData for ClaimsP384 {
     fn der_bytes(&self) -> &[u8] {
         self.0.public_key().sec1_bytes()
     }
     fn algorithm(&self) -> &'static rcgen::SignatureAlgorithm {
-        &rcgen::PKCS_RSA_SHA256
+        &rcgen::PKCS_ECDSA_P384_SHA384
     }
 }
 
-impl rcgen::SigningKey for ClaimsRsa {
+impl rcgen::SigningKey for ClaimsP384 {
     fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, rcgen::Error> {
         Ok(self.0.sign(msg))
     }
@@ -769,15 +770,17 @@ impl rcgen::SigningKey for ClaimsRsa {
 fn unsupported_algorithm() {
     let (root, a) = mesh(39, &["c1"]);
     let mut rng = rng(40);
-    let key = ClaimsRsa(KeyPair::generate(&mut rng));
-    let rsa_root = ca_params("RSA Root", &key.0, Some(BasicConstraints::Unconstrained));
-    let rsa_root_cert = rsa_root.self_signed(&key).unwrap();
-    let rsa_pem = Certificate::from_der(rsa_root_cert.der()).unwrap().to_pem();
+    let key = ClaimsP384(KeyPair::generate(&mut rng));
+    let p384_root = ca_params("P-384 Root", &key.0, Some(BasicConstraints::Unconstrained));
+    let p384_root_cert = p384_root.self_signed(&key).unwrap();
+    let p384_pem = Certificate::from_der(p384_root_cert.der())
+        .unwrap()
+        .to_pem();
     let files = PluginFiles {
         root_cert: pem(root.cert_pem()),
-        ca_cert: pem(&rsa_pem),
+        ca_cert: pem(&p384_pem),
         ca_key: None,
-        cert_chain: pem(&rsa_pem),
+        cert_chain: pem(&p384_pem),
     };
     let options = ReportOptions::default().with_require_ca_key(false);
     let report = TrustReport::build(
@@ -794,8 +797,8 @@ fn unsupported_algorithm() {
         [TrustProblem::UnsupportedAlgorithm {
             cluster: cluster("c2"),
             file: BundleFile::CaCert,
-            certificate: "O=Istio, CN=RSA Root".to_owned(),
-            algorithm: "1.2.840.113549.1.1.11".to_owned(),
+            certificate: "O=Istio, CN=P-384 Root".to_owned(),
+            algorithm: "1.2.840.10045.4.3.3".to_owned(),
         }]
     );
 }
@@ -1124,6 +1127,101 @@ fn webpki_rejection_the_diagnosis_does_not_name() {
             verifier: cluster("c1"),
             peer: cluster("c2"),
             error: VerifyError::Rejected(webpki::Error::UnsupportedCriticalExtension),
+        }]
+    );
+}
+
+// --- Istio's own tools/certs output (RSA, OpenSSL) ------------------------------------------------
+
+fn istio_rsa(file: &str) -> Vec<u8> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/istio-rsa")
+        .join(file);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn istio_rsa_files() -> PluginFiles {
+    PluginFiles {
+        root_cert: Some(istio_rsa("root-cert.pem")),
+        ca_cert: Some(istio_rsa("ca-cert.pem")),
+        ca_key: Some(istio_rsa("ca-key.pem")),
+        cert_chain: Some(istio_rsa("cert-chain.pem")),
+    }
+}
+
+/// A time at which the whole fixture is valid: an hour after the workload certificate's start.
+fn istio_rsa_now() -> i64 {
+    mesh_ca::parse_certificates(
+        &cluster("cluster1"),
+        BundleFile::CaCert,
+        &istio_rsa("workload-cert.pem"),
+    )
+    .unwrap()[0]
+        .not_before()
+        + 3600
+}
+
+#[test]
+fn istio_tools_certs_rsa_bundle_is_trusted_and_its_leaf_verifies() {
+    let now = istio_rsa_now();
+    let bundle = ClusterBundle::new(cluster("cluster1"), td("cluster.local"), istio_rsa_files());
+    let report = TrustReport::build(&[bundle], now, &ReportOptions::default()).unwrap();
+    assert!(problems(&report, "cluster1", "cluster1").is_empty());
+
+    // webpki over RSA: the Makefile's workload certificate verifies against the RSA root.
+    let parse = |file: &str| {
+        mesh_ca::parse_certificates(
+            &cluster("cluster1"),
+            BundleFile::CertChain,
+            &istio_rsa(file),
+        )
+        .unwrap()
+    };
+    let mut chain = parse("workload-cert.pem");
+    chain.extend(parse("ca-cert.pem"));
+    let trust = TrustBundle::new(parse("root-cert.pem"), td("cluster.local"));
+    assert_eq!(
+        trust.verify(&chain, now),
+        Ok(id("spiffe://cluster.local/ns/foo/sa/default"))
+    );
+    // ... and not against a P-256 root of the same name.
+    let (p256_root, _) = mesh(60, &[]);
+    let other = TrustBundle::new(vec![p256_root.certificate().clone()], td("cluster.local"));
+    assert!(other.verify(&chain, now).is_err());
+}
+
+#[test]
+fn istio_rsa_bundle_beside_a_p256_mesh() {
+    let now = istio_rsa_now();
+    let mut rng = rng(61);
+    let root = RootCa::generate(&mut rng, now).unwrap();
+    let ca = root
+        .generate_intermediate(&cluster("c1"), &mut rng, now)
+        .unwrap();
+    let rsa = ClusterBundle::new(cluster("cluster1"), td("cluster.local"), istio_rsa_files());
+    let report = TrustReport::build(
+        &[bundle_of(&ca), rsa.clone()],
+        now,
+        &ReportOptions::default(),
+    )
+    .unwrap();
+    assert!(matches!(
+        problems(&report, "c1", "cluster1"),
+        [TrustProblem::DifferentRoots { peer_root, .. }] if peer_root.starts_with("O=Istio, CN=Root CA [sha256:")
+    ));
+    assert!(matches!(
+        problems(&report, "cluster1", "c1"),
+        [TrustProblem::DifferentRoots { .. }]
+    ));
+
+    // The root's key plugged as the intermediate's key.
+    let mut wrong_key = rsa;
+    wrong_key.files.ca_key = Some(istio_rsa("root-key.pem"));
+    let report = TrustReport::build(&[wrong_key], now, &ReportOptions::default()).unwrap();
+    assert_eq!(
+        problems(&report, "cluster1", "cluster1"),
+        [TrustProblem::KeyMismatch {
+            cluster: cluster("cluster1")
         }]
     );
 }
