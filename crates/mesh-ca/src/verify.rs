@@ -13,19 +13,23 @@ use webpki::{EndEntityCert, KeyUsage};
 use crate::cert::Certificate;
 use crate::key::{KeyPair, PublicKey, verify_rsa_sha256};
 
-/// webpki's view of ECDSA P-256 with SHA-256, verified by RustCrypto's `p256`.
+/// One signature algorithm as webpki sees it, verified by RustCrypto.
 #[derive(Debug)]
-struct EcdsaP256Sha256;
+struct Algorithm {
+    /// `(public key, message, signature) -> valid`.
+    verify: fn(&[u8], &[u8], &[u8]) -> bool,
+    public_key: AlgorithmIdentifier,
+    signature: AlgorithmIdentifier,
+}
 
-impl SignatureVerificationAlgorithm for EcdsaP256Sha256 {
+impl SignatureVerificationAlgorithm for Algorithm {
     fn verify_signature(
         &self,
         public_key: &[u8],
         message: &[u8],
         signature: &[u8],
     ) -> Result<(), InvalidSignature> {
-        let key = PublicKey::from_sec1(public_key).map_err(|_| InvalidSignature)?;
-        if key.verify(message, signature) {
+        if (self.verify)(public_key, message, signature) {
             Ok(())
         } else {
             Err(InvalidSignature)
@@ -33,43 +37,32 @@ impl SignatureVerificationAlgorithm for EcdsaP256Sha256 {
     }
 
     fn public_key_alg_id(&self) -> AlgorithmIdentifier {
-        alg_id::ECDSA_P256
+        self.public_key
     }
 
     fn signature_alg_id(&self) -> AlgorithmIdentifier {
-        alg_id::ECDSA_SHA256
+        self.signature
     }
 }
 
-/// webpki's view of RSASSA-PKCS1-v1_5 with SHA-256 (Istio's `tools/certs` output), verified by
-/// RustCrypto's `rsa`.
-#[derive(Debug)]
-struct RsaPkcs1Sha256;
+/// ECDSA P-256 / SHA-256 (`p256`).
+static ECDSA_P256_SHA256: Algorithm = Algorithm {
+    verify: |key, message, signature| {
+        PublicKey::from_sec1(key).is_ok_and(|key| key.verify(message, signature))
+    },
+    public_key: alg_id::ECDSA_P256,
+    signature: alg_id::ECDSA_SHA256,
+};
 
-impl SignatureVerificationAlgorithm for RsaPkcs1Sha256 {
-    fn verify_signature(
-        &self,
-        public_key: &[u8],
-        message: &[u8],
-        signature: &[u8],
-    ) -> Result<(), InvalidSignature> {
-        if verify_rsa_sha256(public_key, message, signature) {
-            Ok(())
-        } else {
-            Err(InvalidSignature)
-        }
-    }
+/// RSASSA-PKCS1-v1_5 / SHA-256 (`rsa`): what Istio's `tools/certs` makes with OpenSSL.
+static RSA_PKCS1_SHA256: Algorithm = Algorithm {
+    verify: verify_rsa_sha256,
+    public_key: alg_id::RSA_ENCRYPTION,
+    signature: alg_id::RSA_PKCS1_SHA256,
+};
 
-    fn public_key_alg_id(&self) -> AlgorithmIdentifier {
-        alg_id::RSA_ENCRYPTION
-    }
-
-    fn signature_alg_id(&self) -> AlgorithmIdentifier {
-        alg_id::RSA_PKCS1_SHA256
-    }
-}
-
-static ALGORITHMS: &[&dyn SignatureVerificationAlgorithm] = &[&EcdsaP256Sha256, &RsaPkcs1Sha256];
+static ALGORITHMS: &[&dyn SignatureVerificationAlgorithm] =
+    &[&ECDSA_P256_SHA256, &RSA_PKCS1_SHA256];
 
 /// Why a workload certificate chain did not verify.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
