@@ -1,4 +1,5 @@
-//! `meshspan check`: parse a mesh document, check it, print what was found.
+//! `meshspan check`: parse a mesh document, validate the whole mesh (mesh-topology), print every
+//! diagnostic with its explanation and fix.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,12 +11,13 @@ use crate::input::{self, Output};
 pub struct Args {
     /// The mesh document (YAML or JSON; `-` for standard input). Default: the built-in example.
     pub file: Option<PathBuf>,
-    /// Output format.
+    /// Output format: `text`, or `json` (`{"diagnostics": [...], "topology": {...}}`).
     #[arg(long, short, value_enum, default_value = "text")]
     pub output: Output,
 }
 
-/// Runs the command: exit 0 when the mesh is valid, 1 when it has errors, 2 when it cannot be read.
+/// Runs the command: exit 0 when the mesh has no error (warnings and info allowed), 1 when it has
+/// at least one error diagnostic, 2 when the file cannot be read or parsed.
 pub fn run(args: &Args) -> ExitCode {
     let loaded = match input::load(args.file.as_deref()) {
         Ok(l) => l,
@@ -25,44 +27,30 @@ pub fn run(args: &Args) -> ExitCode {
         }
     };
     let doc = &loaded.document;
-    let errors = doc.check();
-    let spec = &doc.spec;
+    let report = mesh_topology::check(doc);
     match args.output {
-        Output::Json => {
-            let out = serde_json::json!({
-                "mesh": doc.metadata.name,
-                "source": loaded.origin,
-                "valid": errors.is_empty(),
-                "clusters": spec.clusters.len(),
-                "networks": doc.defined_networks().len(),
-                "services": spec.services.len(),
-                "errors": errors.iter().map(|e| serde_json::json!({
-                    "path": e.path(),
-                    "message": e.to_string(),
-                })).collect::<Vec<_>>(),
-            });
-            println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
-        }
+        Output::Json => match serde_json::to_string_pretty(&report) {
+            Ok(s) => println!("{s}"),
+            Err(e) => {
+                eprintln!("meshspan: cannot encode the report: {e}");
+                return ExitCode::from(2);
+            }
+        },
         Output::Text => {
             println!(
                 "mesh {} ({}): {} clusters, {} networks, {} services",
                 doc.metadata.name,
                 loaded.origin,
-                spec.clusters.len(),
+                doc.spec.clusters.len(),
                 doc.defined_networks().len(),
-                spec.services.len()
+                doc.spec.services.len()
             );
-            for e in &errors {
-                println!("error: {e}");
-            }
-            if errors.is_empty() {
-                println!("valid");
-            }
+            println!("{report}");
         }
     }
-    if errors.is_empty() {
-        ExitCode::SUCCESS
-    } else {
+    if report.has_errors() {
         ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
     }
 }

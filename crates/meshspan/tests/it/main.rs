@@ -3,3 +3,4 @@
 mod certs;
 mod conformance;
 mod eds;
+mod topology;
