@@ -1225,3 +1225,43 @@ fn istio_rsa_bundle_beside_a_p256_mesh() {
         }]
     );
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(12))]
+
+    /// Clusters spread over independent roots (all named "O=Istio, CN=Root CA"): the matrix is
+    /// exactly "same root", and every failure says different-roots.
+    #[test]
+    fn matrix_is_the_same_root_relation(
+        seed in any::<u64>(),
+        roots_of in proptest::collection::vec(0usize..3, 1..5),
+    ) {
+        let mut rng = rng(seed);
+        let roots: Vec<RootCa> = (0..3).map(|_| RootCa::generate(&mut rng, NOW).unwrap()).collect();
+        let bundles: Vec<ClusterBundle> = roots_of
+            .iter()
+            .enumerate()
+            .map(|(i, &r)| {
+                let ca = roots[r]
+                    .generate_intermediate(&cluster(&format!("c{i}")), &mut rng, NOW)
+                    .unwrap();
+                bundle_of(&ca)
+            })
+            .collect();
+        let report = matrix(&bundles, NOW + 1);
+        prop_assert_eq!(report.cells().len(), roots_of.len() * roots_of.len());
+        for (i, &ri) in roots_of.iter().enumerate() {
+            for (j, &rj) in roots_of.iter().enumerate() {
+                let cell = report.cell(&cluster(&format!("c{i}")), &cluster(&format!("c{j}"))).unwrap();
+                prop_assert_eq!(cell.trusted(), ri == rj, "c{} -> c{}: {:?}", i, j, cell.problems);
+                if ri != rj {
+                    let different = matches!(
+                        cell.problems.as_slice(),
+                        [TrustProblem::DifferentRoots { .. }]
+                    );
+                    prop_assert!(different, "{:?}", cell.problems);
+                }
+            }
+        }
+    }
+}
