@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 
-use mesh_model::{ClusterId, SpiffeId, TrustDomain};
+use mesh_model::{ClusterId, MeshSpec, SpiffeId, TrustDomain};
 
 use crate::bundle::{BundleError, BundleFile, ClusterBundle, ParsedBundle};
 use crate::cert::Certificate;
@@ -530,6 +530,18 @@ impl TrustReport {
             expiry: ExpiryHorizon::build(&parsed, now, options.expiry_warning_secs),
             cells,
         })
+    }
+
+    /// The report over the clusters of a mesh document that carry `caCerts`, with the mesh's
+    /// trust domain and aliases; keys are not required (a document never carries them). `None`
+    /// when no cluster carries CA material. This is what a `trust-root-mismatch` check runs.
+    pub fn from_mesh(spec: &MeshSpec, now: i64) -> Result<Option<Self>, BundleError> {
+        let bundles = ClusterBundle::from_mesh(spec);
+        if bundles.is_empty() {
+            return Ok(None);
+        }
+        let options = ReportOptions::default().with_require_ca_key(false);
+        Self::build(&bundles, now, &options).map(Some)
     }
 
     /// The clusters, sorted.

@@ -221,12 +221,17 @@ pub(crate) fn probe_leaf(
     now: i64,
 ) -> Option<Vec<u8>> {
     use yasna::Tag;
-    use yasna::models::{ObjectIdentifier, UTCTime};
+    use yasna::models::{GeneralizedTime, ObjectIdentifier, UTCTime};
 
+    // RFC 5280: UTCTime through 2049, GeneralizedTime from 2050.
     let time = |t: i64| {
-        time::OffsetDateTime::from_unix_timestamp(t)
-            .ok()
-            .and_then(UTCTime::from_datetime_opt)
+        let at = time::OffsetDateTime::from_unix_timestamp(t).ok()?;
+        if (1950..2050).contains(&at.year()) {
+            UTCTime::from_datetime_opt(at).map(|u| yasna::construct_der(|w| w.write_utctime(&u)))
+        } else {
+            GeneralizedTime::from_datetime_opt(at)
+                .map(|g| yasna::construct_der(|w| w.write_generalized_time(&g)))
+        }
     };
     let (not_before, not_after) = (time(now.saturating_sub(60))?, time(now.saturating_add(60))?);
     let ecdsa_sha256 = ObjectIdentifier::from_slice(&[1, 2, 840, 10045, 4, 3, 2]);
@@ -240,8 +245,8 @@ pub(crate) fn probe_leaf(
                 .write_sequence(|w| w.next().write_oid(&ecdsa_sha256));
             w.next().write_der(issuer.subject_der());
             w.next().write_sequence(|w| {
-                w.next().write_utctime(&not_before);
-                w.next().write_utctime(&not_after);
+                w.next().write_der(&not_before);
+                w.next().write_der(&not_after);
             });
             w.next().write_sequence(|_| {});
             w.next().write_der(&spki);
@@ -274,4 +279,47 @@ pub(crate) fn probe_leaf(
             w.next().write_bitvec_bytes(&signature, signature.len() * 8);
         });
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use mesh_model::ClusterId;
+    use rand_chacha::ChaCha20Rng;
+    use rand_core::SeedableRng;
+
+    use super::*;
+    use crate::issue::{RootCa, Validity};
+
+    #[test]
+    fn probe_leaf_verifies_before_and_after_2050() {
+        let mut rng = ChaCha20Rng::seed_from_u64(1);
+        // 2040-01-01 .. 2070-01-01: the probe needs UTCTime before 2050, GeneralizedTime after.
+        let validity = Validity {
+            not_before: 2_208_988_800,
+            not_after: 3_155_760_000,
+        };
+        let root = RootCa::new(KeyPair::generate(&mut rng), validity, &mut rng).unwrap();
+        let ca = root
+            .issue_intermediate(
+                &ClusterId::new("c1").unwrap(),
+                KeyPair::generate(&mut rng),
+                validity,
+                &mut rng,
+            )
+            .unwrap();
+        let id = SpiffeId::new("spiffe://cluster.local/ns/a/sa/b").unwrap();
+        // 2049-12-31 and 2060-01-01.
+        for now in [2_524_521_600, 2_840_140_800] {
+            let leaf = probe_leaf(ca.certificate(), ca.key(), &id, now).unwrap();
+            let roots = [root.certificate().clone()];
+            assert_eq!(
+                verify_chain(&roots, &leaf, &[ca.certificate().clone()], now),
+                Ok(()),
+                "{now}"
+            );
+            let wrong = KeyPair::generate(&mut rng);
+            let forged = probe_leaf(ca.certificate(), &wrong, &id, now).unwrap();
+            assert!(verify_chain(&roots, &forged, &[ca.certificate().clone()], now).is_err());
+        }
+    }
 }

@@ -1064,6 +1064,15 @@ fn bundles_from_a_mesh_document() {
         .map(|(a, b, _)| format!("{a}->{b}"))
         .collect();
     assert_eq!(failures, ["c1->c3", "c2->c3", "c3->c1", "c3->c2"]);
+    assert_eq!(
+        TrustReport::from_mesh(&doc.spec, NOW).unwrap(),
+        Some(report)
+    );
+    let bare = MeshDocument::from_yaml(
+        "apiVersion: meshspan/v1alpha1\nkind: Mesh\nmetadata: {name: m}\nspec:\n  clusters: [{name: c1}]\n",
+    )
+    .unwrap();
+    assert_eq!(TrustReport::from_mesh(&bare.spec, NOW), Ok(None));
 }
 
 // --- the identity property ------------------------------------------------------------------------
