@@ -13,6 +13,7 @@ use crate::cidr::{overlapping_pairs, shared_range, size_text};
 use crate::diagnostic::{Code, Diagnostic, Subject, sort_diagnostics};
 use crate::report::{ControlPlane, ControlPlaneKind, MeshKind, NetworkSummary, Report, Topology};
 use crate::spaces::FlatAddressSpaces;
+use crate::trust::trust_diagnostics;
 
 /// What is down. Empty = the mesh as written.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -49,7 +50,43 @@ pub(crate) struct Conditions {
 /// # Ok::<(), mesh_model::DocumentError>(())
 /// ```
 pub fn check(doc: &MeshDocument) -> Report {
-    Analysis::new(doc, &Conditions::default()).report()
+    check_with(doc, &CheckOptions::default())
+}
+
+/// How [`check_with`] checks.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CheckOptions {
+    /// The time to verify CA material at, unix seconds. `None` (the default): the CA material
+    /// of replicated control planes is not verified, and a `trust-unverified` info says so.
+    pub now: Option<i64>,
+}
+
+impl CheckOptions {
+    /// Options that verify CA material at `now` (unix seconds, the caller's clock).
+    pub fn at(now: i64) -> Self {
+        Self { now: Some(now) }
+    }
+}
+
+/// [`check`], with options: the time to verify the replicated control planes' CA material at
+/// (with mesh-ca), for `trust-root-mismatch`.
+///
+/// ```
+/// use mesh_topology::{CheckOptions, check_with};
+/// let doc = mesh_model::MeshDocument::from_yaml(
+///     "apiVersion: meshspan/v1alpha1\nkind: Mesh\nmetadata: {name: m}\nspec:\n  clusters: [{name: a}, {name: b}]\n",
+/// )?;
+/// // Two primaries, no CA material: trust cannot be verified.
+/// let report = check_with(&doc, &CheckOptions::at(1_767_225_600));
+/// assert_eq!(report.diagnostics[0].code.as_str(), "trust-unverified");
+/// # Ok::<(), mesh_model::DocumentError>(())
+/// ```
+pub fn check_with(doc: &MeshDocument, options: &CheckOptions) -> Report {
+    let none = Conditions::default();
+    let mut analysis = Analysis::new(doc, &none);
+    analysis.now = options.now;
+    analysis.report()
 }
 
 /// The network of a cluster or endpoint that names none: Istio's implicit network `""`.
@@ -92,6 +129,8 @@ pub(crate) struct Analysis<'a> {
     unresolved: Vec<UnresolvedGateway>,
     /// Network names, and (service, endpoint, network index) of each published endpoint.
     published_endpoints: OnceCell<PublishedEndpoints>,
+    /// When to verify CA material at; `None` = not verified.
+    now: Option<i64>,
 }
 
 impl<'a> Analysis<'a> {
@@ -151,6 +190,7 @@ impl<'a> Analysis<'a> {
             gateways,
             unresolved: resolution.unresolved,
             published_endpoints: OnceCell::new(),
+            now: None,
         }
     }
 
@@ -444,6 +484,12 @@ impl<'a> Analysis<'a> {
         self.control_plane_diagnostics(&mut d);
         self.consumption_diagnostics(&mut d);
         self.replication_diagnostics(&mut d);
+        let primaries: Vec<&Cluster> = self
+            .groups()
+            .keys()
+            .filter_map(|p| self.clusters.get(p).copied())
+            .collect();
+        d.extend(trust_diagnostics(&self.doc.spec, &primaries, self.now));
         sort_diagnostics(&mut d);
         Report {
             diagnostics: d,

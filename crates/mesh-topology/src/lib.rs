@@ -17,6 +17,8 @@
 //!   the fix, sorted by code then subjects.
 //! - **What-if** ([`simulate`]): the same analysis with one [`Failure`], compared with the mesh
 //!   as written, per (client network, service).
+//! - **Trust** ([`check_with`]): replicated control planes' CA material (`caCerts`) must chain to
+//!   one root, verified with mesh-ca at a time the caller gives.
 //! - **Picture** ([`to_dot`]): Graphviz DOT with problems in red.
 //!
 //! ## Getting started
@@ -50,9 +52,10 @@ mod diagnostic;
 mod dot;
 mod report;
 mod spaces;
+mod trust;
 mod what_if;
 
-pub use analysis::check;
+pub use analysis::{CheckOptions, check, check_with};
 pub use cidr::{containing_prefixes, overlapping_pairs, shared_range};
 pub use diagnostic::{Code, Diagnostic, Severity, Subject};
 pub use dot::to_dot;

@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 
 use mesh_model::MeshDocument;
 use mesh_topology::{
-    Code, ControlPlaneKind, Diagnostic, Failure, MeshKind, Report, Severity, Subject, check,
-    simulate, to_dot,
+    CheckOptions, Code, ControlPlaneKind, Diagnostic, Failure, MeshKind, Report, Severity, Subject,
+    check, check_with, simulate, to_dot,
 };
 
 const BROKEN: &str = include_str!("../../../examples/broken.yaml");
@@ -466,11 +466,123 @@ fn service_not_replicated_in_a_vpn_mesh_only() {
     assert!(of(&split, Code::ServiceNotReplicated).is_empty());
 }
 
+// ---------------------------------------------------------------- trust (with mesh-ca)
+
+/// The CA material of the broken example: east's and west's bundles come from two roots.
+fn ca_material() -> (mesh_model::CaCerts, mesh_model::CaCerts) {
+    let broken = MeshDocument::parse(BROKEN).expect("the broken example parses");
+    let of = |name: &str| {
+        broken
+            .spec
+            .clusters
+            .iter()
+            .find(|c| c.name.as_str() == name)
+            .and_then(|c| c.ca_certs.clone())
+            .expect("the example's primaries carry caCerts")
+    };
+    (of("east"), of("west"))
+}
+
+fn two_primaries(a: Option<mesh_model::CaCerts>, b: Option<mesh_model::CaCerts>) -> MeshDocument {
+    let mut doc = mesh("  clusters: [{name: a}, {name: b}]\n");
+    doc.spec.clusters[0].ca_certs = a;
+    doc.spec.clusters[1].ca_certs = b;
+    doc
+}
+
+#[test]
+fn trust_root_mismatch_between_replicated_control_planes() {
+    let (east, west) = ca_material();
+    let r = check_with(
+        &two_primaries(Some(east.clone()), Some(west)),
+        &CheckOptions::at(NOW),
+    );
+    let d = of(&r, Code::TrustRootMismatch);
+    assert_eq!(d.len(), 2, "{r}");
+    assert_eq!(
+        d[0].message,
+        "workloads of cluster a cannot verify workloads of cluster b"
+    );
+    assert_eq!(
+        d[1].message,
+        "workloads of cluster b cannot verify workloads of cluster a"
+    );
+    assert!(d[0].explanation.contains("(different-roots)"), "{}", d[0]);
+    assert_eq!(r.diagnostics.len(), 2, "{r}");
+    // One root for both: nothing to report.
+    let r = check_with(
+        &two_primaries(Some(east.clone()), Some(east.clone())),
+        &CheckOptions::at(NOW),
+    );
+    assert!(r.diagnostics.is_empty(), "{r}");
+    // Expired by 2030: the chains break.
+    let r = check_with(
+        &two_primaries(Some(east.clone()), Some(east)),
+        &CheckOptions::at(1_900_000_000),
+    );
+    let d = of(&r, Code::TrustRootMismatch);
+    assert!(
+        !d.is_empty() && d.iter().all(|d| d.explanation.contains("(expired)")),
+        "{r}"
+    );
+}
+
+#[test]
+fn trust_unreadable_material_is_a_mismatch_naming_the_cluster() {
+    let (east, _) = ca_material();
+    let garbage = mesh_model::CaCerts {
+        root_cert: "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n".into(),
+        ca_cert: east.ca_cert.clone(),
+        cert_chain: east.cert_chain.clone(),
+    };
+    let r = check_with(
+        &two_primaries(Some(east), Some(garbage)),
+        &CheckOptions::at(NOW),
+    );
+    let d = of(&r, Code::TrustRootMismatch);
+    assert_eq!(d.len(), 1, "{r}");
+    assert_eq!(d[0].message, "the CA material of cluster b cannot be read");
+    assert_eq!(d[0].subjects, [cluster("b")]);
+}
+
+#[test]
+fn trust_unverified_without_material_or_time() {
+    let (east, west) = ca_material();
+    let r = check_with(
+        &two_primaries(Some(east.clone()), None),
+        &CheckOptions::at(NOW),
+    );
+    let d = of(&r, Code::TrustUnverified);
+    assert_eq!(d.len(), 1, "{r}");
+    assert_eq!(d[0].subjects, [cluster("b")]);
+    assert_eq!(d[0].severity, Severity::Info);
+    assert!(of(&r, Code::TrustRootMismatch).is_empty());
+    // No time given: material present but not verified.
+    let r = check(&two_primaries(Some(east), Some(west)));
+    let d = of(&r, Code::TrustUnverified);
+    assert_eq!(d.len(), 1, "{r}");
+    assert!(d[0].message.contains("no time given"));
+    // One control plane: its istiod issues every certificate, nothing to compare.
+    let mut single = two_primaries(None, None);
+    single.spec.clusters[1].control_plane = Some("a".parse().unwrap());
+    assert!(
+        check_with(&single, &CheckOptions::at(NOW))
+            .diagnostics
+            .is_empty()
+    );
+}
+
 // ---------------------------------------------------------------- examples
+
+/// 2026-01-01: inside the validity of the broken example's CA material (issued 2025-11-01).
+const NOW: i64 = 1_767_225_600;
 
 #[test]
 fn broken_example_shows_every_code_on_purpose() {
-    let r = check(&MeshDocument::parse(BROKEN).unwrap());
+    let r = check_with(
+        &MeshDocument::parse(BROKEN).unwrap(),
+        &CheckOptions::at(NOW),
+    );
     // Each mistake of examples/broken.yaml, with a subject its comment names.
     let want: &[(Code, Subject)] = &[
         (Code::AmbiguousNetworkCidr, cidr("172.16.5.0/24")),
@@ -501,6 +613,9 @@ fn broken_example_shows_every_code_on_purpose() {
             Subject::Service("cart.shop".into()),
         ),
         (Code::ServiceNotReplicated, cluster("east-vpn")),
+        (Code::TrustRootMismatch, cluster("west")),
+        (Code::TrustRootMismatch, cluster("east")),
+        (Code::TrustUnverified, cluster("solo")),
         (Code::UnknownCluster, cluster("nowhere")),
         (Code::UnknownNetwork, network("net-zzz")),
     ];
@@ -513,17 +628,15 @@ fn broken_example_shows_every_code_on_purpose() {
     let want_codes: BTreeSet<Code> = want.iter().map(|(c, _)| *c).collect();
     assert_eq!(codes(&r), want_codes, "{r}");
     // Every code this crate can emit from a document, except the fallback for future mesh-model
-    // errors and the trust codes, is shown.
-    let not_shown = [
-        Code::ModelError,
-        Code::TrustRootMismatch,
-        Code::TrustUnverified,
-    ];
+    // errors, is shown.
+    let not_shown = [Code::ModelError];
     for c in Code::ALL {
         assert_eq!(want_codes.contains(c), !not_shown.contains(c), "{c}");
     }
-    // No more of each than the example's comments announce.
+    // No more of each than the example's comments announce: two overlaps, and east and west
+    // each failing to verify the other.
     assert_eq!(of(&r, Code::CidrOverlap).len(), 2, "{r}");
+    assert_eq!(of(&r, Code::TrustRootMismatch).len(), 2, "{r}");
     assert_eq!(r.diagnostics.len(), want.len(), "{r}");
     assert_eq!(r.topology.kind, MeshKind::Mixed);
 }
@@ -586,7 +699,7 @@ fn report_json_shape() {
         .find(|n| n["name"] == "net-a")
         .unwrap();
     assert_eq!(net_a["gateways"], serde_json::json!(["192.0.2.10:15443"]));
-    assert_eq!(net_a["clusters"], serde_json::json!(["east"]));
+    assert_eq!(net_a["clusters"], serde_json::json!(["east", "solo"]));
 }
 
 #[test]

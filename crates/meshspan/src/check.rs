@@ -14,6 +14,9 @@ pub struct Args {
     /// Output format: `text`, or `json` (`{"diagnostics": [...], "topology": {...}}`).
     #[arg(long, short, value_enum, default_value = "text")]
     pub output: Output,
+    /// The time to verify CA material at, unix seconds. Default: now.
+    #[arg(long)]
+    pub now: Option<i64>,
 }
 
 /// Runs the command: exit 0 when the mesh has no error (warnings and info allowed), 1 when it has
@@ -27,7 +30,12 @@ pub fn run(args: &Args) -> ExitCode {
         }
     };
     let doc = &loaded.document;
-    let report = mesh_topology::check(doc);
+    let now = args.now.unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+    });
+    let report = mesh_topology::check_with(doc, &mesh_topology::CheckOptions::at(now));
     match args.output {
         Output::Json => match serde_json::to_string_pretty(&report) {
             Ok(s) => println!("{s}"),

@@ -21,13 +21,23 @@ fn example(name: &str) -> String {
     p.to_str().expect("utf-8 path").to_owned()
 }
 
+/// 2026-01-01: inside the validity of the broken example's CA material.
+const NOW: &str = "1767225600";
+
 fn json(out: &Output) -> Value {
     serde_json::from_slice(&out.stdout).expect("JSON on stdout")
 }
 
 #[test]
 fn check_broken_example_exits_1_with_every_code() {
-    let out = meshspan(&["check", &example("broken.yaml"), "--output", "json"]);
+    let out = meshspan(&[
+        "check",
+        &example("broken.yaml"),
+        "--output",
+        "json",
+        "--now",
+        NOW,
+    ]);
     assert_eq!(out.status.code(), Some(1));
     let v = json(&out);
     let obj = v.as_object().expect("an object");
@@ -54,6 +64,8 @@ fn check_broken_example_exits_1_with_every_code() {
         "registry-in-several-networks",
         "remote-endpoint-without-sidecar",
         "service-not-replicated",
+        "trust-root-mismatch",
+        "trust-unverified",
         "unknown-cluster",
         "unknown-network",
     ] {
