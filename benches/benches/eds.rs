@@ -8,10 +8,10 @@ use std::sync::Arc;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use mesh_eds::{
-    DocumentEds, Features, PreparedService, Profile, ServicePortEndpoints, ServiceRequest, View,
-    wire,
+    ClusterRequest, Delta, DocumentEds, EdsEndpoint, EdsStore, Features, PreparedService, Profile,
+    ServicePortEndpoints, ServiceRequest, View, wire,
 };
-use mesh_model::MeshDocument;
+use mesh_model::{ClusterId, MeshDocument};
 use test_support::{Workload, workload};
 
 struct Prepared {
@@ -91,6 +91,35 @@ fn views(p: &Prepared, prepared: &PreparedService<'_>, encode: bool, buf: &mut V
     total
 }
 
+type Churn = Vec<(ClusterRequest, Option<ClusterId>, String, EdsEndpoint)>;
+
+/// A store holding the whole workload, and 1 % of its endpoints (spread over services) to change.
+fn store_with_churn(p: &Prepared) -> (EdsStore, Churn) {
+    let mut store = EdsStore::new(p.eds.features);
+    let mut deltas: Vec<Delta> = p
+        .views
+        .iter()
+        .map(|v| Delta::AddClass(v.class().clone()))
+        .collect();
+    deltas.push(Delta::Gateways(p.eds.gateways.gateways.clone()));
+    let mut all = Vec::new();
+    for s in &p.eds.services {
+        for (i, e) in s.endpoints.iter().enumerate() {
+            let key = format!("{}:{}#{i}", e.address(), e.port);
+            all.push((s.cluster.clone(), e.cluster.clone(), key.clone(), e.clone()));
+            deltas.push(Delta::UpsertEndpoint {
+                service: s.cluster.clone(),
+                cluster: e.cluster.clone(),
+                key,
+                endpoint: e.clone(),
+            });
+        }
+    }
+    store.apply(deltas);
+    let churn = all.into_iter().step_by(100).collect();
+    (store, churn)
+}
+
 fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("eds");
     group.sample_size(10);
@@ -120,6 +149,27 @@ fn bench(c: &mut Criterion) {
                     .iter()
                     .map(|s| views(&p, s, true, &mut buf))
                     .sum::<usize>()
+            })
+        });
+        // 1 % endpoint churn through the incremental store: only the touched services are
+        // recomputed (in every view) and a new snapshot is published.
+        let (mut store, churn) = store_with_churn(&p);
+        let mut flip = 0u32;
+        group.throughput(Throughput::Elements(churn.len() as u64));
+        group.bench_function(BenchmarkId::new("churn-1%", name), |b| {
+            b.iter(|| {
+                flip = flip.wrapping_add(1);
+                let deltas = churn.iter().map(|(service, cluster, key, e)| {
+                    let mut endpoint = e.clone();
+                    endpoint.lb_weight = 1 + flip % 2;
+                    Delta::UpsertEndpoint {
+                        service: service.clone(),
+                        cluster: cluster.clone(),
+                        key: key.clone(),
+                        endpoint,
+                    }
+                });
+                store.apply(deltas).recomputed
             })
         });
         // Building the index and the views (once per gateway change).

@@ -98,20 +98,30 @@ pub struct ServiceEndpoints {
 
 type Computed = Arc<Result<LoadAssignment, EdsError>>;
 
+/// One service in a snapshot: its endpoints and its assignment in every class (parallel to the
+/// snapshot's class list). Shared between snapshots when nothing touched it.
+#[derive(Debug, Clone, PartialEq)]
+struct ServiceSlot {
+    endpoints: Arc<ServiceEndpoints>,
+    assignments: Vec<Computed>,
+}
+
 /// An immutable view of every (service, proxy class) assignment at one version.
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
     version: u64,
     index: Arc<GatewayIndex>,
-    views: BTreeMap<ProxyClass, Arc<View>>,
-    services: BTreeMap<String, Arc<ServiceEndpoints>>,
-    assignments: BTreeMap<ProxyClass, BTreeMap<String, Computed>>,
+    /// Sorted.
+    classes: Vec<ProxyClass>,
+    /// Parallel to `classes`.
+    views: Vec<Arc<View>>,
+    services: BTreeMap<Arc<str>, Arc<ServiceSlot>>,
 }
 
 impl PartialEq for Snapshot {
     /// Same classes, services and assignments (versions and sharing ignored).
     fn eq(&self, other: &Self) -> bool {
-        self.services == other.services && self.assignments == other.assignments
+        self.classes == other.classes && self.services == other.services
     }
 }
 
@@ -127,9 +137,11 @@ impl Snapshot {
         class: &ProxyClass,
         cluster_name: &str,
     ) -> Option<&Result<LoadAssignment, EdsError>> {
-        self.assignments
-            .get(class)?
-            .get(cluster_name)
+        let i = self.classes.binary_search(class).ok()?;
+        self.services
+            .get(cluster_name)?
+            .assignments
+            .get(i)
             .map(AsRef::as_ref)
     }
 
@@ -138,26 +150,28 @@ impl Snapshot {
         &self,
         class: &ProxyClass,
     ) -> impl Iterator<Item = (&str, &Result<LoadAssignment, EdsError>)> {
-        self.assignments
-            .get(class)
-            .into_iter()
-            .flatten()
-            .map(|(k, v)| (k.as_str(), v.as_ref()))
+        let i = self.classes.binary_search(class).ok();
+        self.services
+            .iter()
+            .filter_map(move |(k, slot)| Some((k.as_ref(), slot.assignments.get(i?)?.as_ref())))
     }
 
-    /// The classes served.
+    /// The classes served, sorted.
     pub fn classes(&self) -> impl Iterator<Item = &ProxyClass> {
-        self.views.keys()
+        self.classes.iter()
     }
 
     /// The services, by cluster name.
     pub fn services(&self) -> impl Iterator<Item = (&str, &ServiceEndpoints)> {
-        self.services.iter().map(|(k, v)| (k.as_str(), v.as_ref()))
+        self.services
+            .iter()
+            .map(|(k, v)| (k.as_ref(), v.endpoints.as_ref()))
     }
 
     /// The view of a class.
     pub fn view(&self, class: &ProxyClass) -> Option<&Arc<View>> {
-        self.views.get(class)
+        let i = self.classes.binary_search(class).ok()?;
+        self.views.get(i)
     }
 }
 
@@ -205,8 +219,8 @@ type Shards = BTreeMap<Option<ClusterId>, Vec<(String, EdsEndpoint)>>;
 #[derive(Debug)]
 pub struct EdsStore {
     features: Features,
-    shards: BTreeMap<String, (ClusterRequest, Shards)>,
-    mtls: BTreeMap<String, bool>,
+    shards: BTreeMap<Arc<str>, (ClusterRequest, Shards)>,
+    mtls: BTreeMap<Arc<str>, bool>,
     gateways: Vec<Gateway>,
     legacy: Option<LegacyNetworks>,
     classes: BTreeSet<ProxyClass>,
@@ -244,7 +258,7 @@ impl EdsStore {
     /// touches the legacy-profile views; a new class computes its own view.
     pub fn apply(&mut self, deltas: impl IntoIterator<Item = Delta>) -> ApplyStats {
         let old = self.published.load_full();
-        let mut dirty_services: BTreeSet<String> = BTreeSet::new();
+        let mut dirty_services: BTreeSet<Arc<str>> = BTreeSet::new();
         let mut gateways_changed = false;
         let mut legacy_changed = false;
         for d in deltas {
@@ -266,7 +280,7 @@ impl EdsStore {
                     cluster,
                     key,
                 } => {
-                    let name = service.name();
+                    let name: Arc<str> = service.name().into();
                     if let Some((_, shards)) = self.shards.get_mut(&name)
                         && let Some(shard) = shards.get_mut(&cluster)
                     {
@@ -280,7 +294,7 @@ impl EdsStore {
                     endpoints,
                 } => *self.shard(&service, cluster, &mut dirty_services) = endpoints,
                 Delta::RemoveShard { service, cluster } => {
-                    let name = service.name();
+                    let name: Arc<str> = service.name().into();
                     if let Some((_, shards)) = self.shards.get_mut(&name) {
                         shards.remove(&cluster);
                         if shards.is_empty() {
@@ -290,8 +304,8 @@ impl EdsStore {
                     }
                 }
                 Delta::MtlsAllowed { service, allowed } => {
-                    let name = service.name();
-                    self.mtls.insert(name.clone(), allowed);
+                    let name: Arc<str> = service.name().into();
+                    self.mtls.insert(Arc::clone(&name), allowed);
                     dirty_services.insert(name);
                 }
                 Delta::Gateways(g) => {
@@ -326,85 +340,101 @@ impl EdsStore {
             BTreeSet::new()
         };
 
-        // Services.
-        let mut services = BTreeMap::new();
-        for (name, (cluster, shards)) in &self.shards {
-            let entry = match old.services.get(name) {
-                Some(s) if !dirty_services.contains(name) => Arc::clone(s),
-                _ => Arc::new(self.merged(name, cluster, shards)),
-            };
-            services.insert(name.clone(), entry);
-        }
-
         // Views: rebuilt when the index changed, else shared.
-        let views: BTreeMap<ProxyClass, Arc<View>> = self
-            .classes
+        let classes: Vec<ProxyClass> = self.classes.iter().cloned().collect();
+        let old_position: Vec<Option<usize>> = classes
             .iter()
-            .map(|c| {
-                let view = match old.views.get(c) {
-                    Some(v) if Arc::ptr_eq(v.index(), &index) => Arc::clone(v),
-                    _ => Arc::new(View::new(&index, c.clone())),
-                };
-                (c.clone(), view)
+            .map(|c| old.classes.binary_search(c).ok())
+            .collect();
+        let views: Vec<Arc<View>> = classes
+            .iter()
+            .zip(&old_position)
+            .map(|(c, j)| match j.map(|j| &old.views[j]) {
+                Some(v) if Arc::ptr_eq(v.index(), &index) => Arc::clone(v),
+                _ => Arc::new(View::new(&index, c.clone())),
             })
             .collect();
+        let same_classes = classes == old.classes;
 
-        // Assignments: reuse what nothing touched, recompute the rest (each service prepared
-        // once for all its dirty views).
+        // Services: reuse what nothing touched, recompute the rest (each service prepared once
+        // for all its dirty views).
         let mut stats = ApplyStats {
             version: old.version + 1,
             ..ApplyStats::default()
         };
-        let mut assignments: BTreeMap<ProxyClass, BTreeMap<String, Computed>> =
-            views.keys().map(|c| (c.clone(), BTreeMap::new())).collect();
-        for (name, svc) in &services {
-            let touches_changed_network = || {
-                svc.endpoints.iter().any(|e| {
-                    e.network
-                        .as_ref()
-                        .is_some_and(|n| changed_networks.contains(n))
-                })
+        let mut services: BTreeMap<Arc<str>, Arc<ServiceSlot>> = BTreeMap::new();
+        for (name, (cluster, shards)) in &self.shards {
+            let previous = old.services.get(name);
+            let service_dirty = dirty_services.contains(name.as_ref());
+            let modern_dirty = service_dirty
+                || all_modern
+                || previous.is_some_and(|p| {
+                    p.endpoints.endpoints.iter().any(|e| {
+                        e.network
+                            .as_ref()
+                            .is_some_and(|n| changed_networks.contains(n))
+                    })
+                });
+            let legacy_dirty = service_dirty || legacy_changed;
+            if let Some(p) = previous
+                && same_classes
+                && !modern_dirty
+                && !legacy_dirty
+            {
+                stats.reused += classes.len();
+                services.insert(Arc::clone(name), Arc::clone(p));
+                continue;
+            }
+            let endpoints = match previous {
+                Some(p) if !service_dirty => Arc::clone(&p.endpoints),
+                _ => Arc::new(self.merged(name, cluster, shards)),
             };
-            let service_dirty = dirty_services.contains(name);
-            let modern_dirty = service_dirty || all_modern || touches_changed_network();
             let request = ServiceRequest {
-                cluster: &svc.cluster,
-                endpoints: &svc.endpoints,
-                mtls_allowed: svc.mtls_allowed,
+                cluster: &endpoints.cluster,
+                endpoints: &endpoints.endpoints,
+                mtls_allowed: endpoints.mtls_allowed,
                 features: self.features,
             };
             let mut prepared: Option<PreparedService<'_>> = None;
-            for (class, view) in &views {
-                let dirty = if class.profile.is_legacy() {
-                    service_dirty || legacy_changed
-                } else {
-                    modern_dirty
-                };
-                let previous = old.assignments.get(class).and_then(|m| m.get(name));
-                let computed = match previous {
-                    Some(p) if !dirty => {
-                        stats.reused += 1;
-                        Arc::clone(p)
+            let assignments = classes
+                .iter()
+                .zip(&views)
+                .zip(&old_position)
+                .map(|((class, view), j)| {
+                    let dirty = if class.profile.is_legacy() {
+                        legacy_dirty
+                    } else {
+                        modern_dirty
+                    };
+                    match (previous, j) {
+                        (Some(p), Some(j)) if !dirty => {
+                            stats.reused += 1;
+                            Arc::clone(&p.assignments[*j])
+                        }
+                        _ => {
+                            stats.recomputed += 1;
+                            let p = prepared
+                                .get_or_insert_with(|| PreparedService::new(&index, request));
+                            Arc::new(view.assignment_prepared(p))
+                        }
                     }
-                    _ => {
-                        stats.recomputed += 1;
-                        let p =
-                            prepared.get_or_insert_with(|| PreparedService::new(&index, request));
-                        Arc::new(view.assignment_prepared(p))
-                    }
-                };
-                if let Some(m) = assignments.get_mut(class) {
-                    m.insert(name.clone(), computed);
-                }
-            }
+                })
+                .collect();
+            services.insert(
+                Arc::clone(name),
+                Arc::new(ServiceSlot {
+                    endpoints: Arc::clone(&endpoints),
+                    assignments,
+                }),
+            );
         }
 
         self.published.store(Arc::new(Snapshot {
             version: stats.version,
             index,
+            classes,
             views,
             services,
-            assignments,
         }));
         stats
     }
@@ -413,42 +443,39 @@ impl EdsStore {
     /// snapshot: what [`EdsStore::apply`] must always equal.
     pub fn full_rebuild(&self) -> Snapshot {
         let index = Arc::new(self.index());
-        let views: BTreeMap<ProxyClass, Arc<View>> = self
-            .classes
+        let classes: Vec<ProxyClass> = self.classes.iter().cloned().collect();
+        let views: Vec<Arc<View>> = classes
             .iter()
-            .map(|c| (c.clone(), Arc::new(View::new(&index, c.clone()))))
+            .map(|c| Arc::new(View::new(&index, c.clone())))
             .collect();
-        let services: BTreeMap<String, Arc<ServiceEndpoints>> = self
+        let services = self
             .shards
             .iter()
             .map(|(name, (cluster, shards))| {
-                (name.clone(), Arc::new(self.merged(name, cluster, shards)))
-            })
-            .collect();
-        let assignments = views
-            .iter()
-            .map(|(class, view)| {
-                let m = services
+                let endpoints = Arc::new(self.merged(name, cluster, shards));
+                let request = ServiceRequest {
+                    cluster: &endpoints.cluster,
+                    endpoints: &endpoints.endpoints,
+                    mtls_allowed: endpoints.mtls_allowed,
+                    features: self.features,
+                };
+                let assignments = views
                     .iter()
-                    .map(|(name, svc)| {
-                        let request = ServiceRequest {
-                            cluster: &svc.cluster,
-                            endpoints: &svc.endpoints,
-                            mtls_allowed: svc.mtls_allowed,
-                            features: self.features,
-                        };
-                        (name.clone(), Arc::new(view.assignment(&request)))
-                    })
+                    .map(|v| Arc::new(v.assignment(&request)))
                     .collect();
-                (class.clone(), m)
+                let slot = ServiceSlot {
+                    endpoints: Arc::clone(&endpoints),
+                    assignments,
+                };
+                (Arc::clone(name), Arc::new(slot))
             })
             .collect();
         Snapshot {
             version: self.load().version,
             index,
+            classes,
             views,
             services,
-            assignments,
         }
     }
 
@@ -476,10 +503,10 @@ impl EdsStore {
         &mut self,
         service: &ClusterRequest,
         cluster: Option<ClusterId>,
-        dirty: &mut BTreeSet<String>,
+        dirty: &mut BTreeSet<Arc<str>>,
     ) -> &mut Vec<(String, EdsEndpoint)> {
-        let name = service.name();
-        dirty.insert(name.clone());
+        let name: Arc<str> = service.name().into();
+        dirty.insert(Arc::clone(&name));
         let entry = self
             .shards
             .entry(name)
