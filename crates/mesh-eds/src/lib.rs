@@ -2,9 +2,40 @@
 //!
 //! Split-horizon EDS exactly as Istio computes it: given a service's endpoints, the gateway set and
 //! a proxy class, the `ClusterLoadAssignment` that proxy receives (rules M1–M18 of
-//! `spec/split-horizon-eds.md`, plus the Istio 1.1 and 1.5 profiles), and why.
+//! `spec/split-horizon-eds.md`, plus the Istio 1.1 and 1.5 profiles), why each endpoint is there,
+//! replaced or missing, and incremental snapshots for control planes.
+//!
+//! Data flow: gateways → [`GatewayIndex`] (once) → one [`View`] per proxy class (once) →
+//! [`PreparedService`] per service (once, shared by every view) → [`LoadAssignment`] per
+//! (service, view) → [`wire`] bytes. [`EdsStore`] keeps it all up to date under deltas.
 //!
 //! No I/O: callers pass values in.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use mesh_eds::{ClusterRequest, EdsEndpoint, GatewayIndex, ProxyClass, ServiceRequest, View};
+//! use mesh_model::Gateway;
+//!
+//! let index = Arc::new(GatewayIndex::new([Gateway {
+//!     network: "n2".parse()?, cluster: None, address: "192.0.2.2".into(), port: 15443,
+//!     hbone_port: 0, service_account: String::new(),
+//! }]));
+//! let view = View::new(&index, ProxyClass { network: Some("n1".parse()?), ..Default::default() });
+//! let cluster: ClusterRequest = "outbound|80||foo.ns1.svc.cluster.local".parse()?;
+//! let remote = EdsEndpoint {
+//!     addresses: vec!["10.2.0.1".into()], port: 8080, network: Some("n2".parse()?),
+//!     ..Default::default()
+//! };
+//! let request = ServiceRequest {
+//!     cluster: &cluster, endpoints: &[remote], mtls_allowed: true, features: Default::default(),
+//! };
+//! let (cla, why) = view.explain(&request)?;
+//! assert_eq!(cla.localities[0].endpoints[0].weight, 1);
+//! assert!(why.endpoints[0].outcome.to_string().starts_with("replaced by 1 gateway(s)"));
+//! let bytes = mesh_eds::wire::encode(&cla);
+//! assert!(!bytes.is_empty());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
