@@ -360,7 +360,7 @@ impl<'a> Analysis<'a> {
         let (names, entries) = self.published_endpoints.get_or_init(|| {
             // Per cluster: published, and the network of its unlabelled endpoints when the
             // cluster decides it (N1: cluster network, else fromRegistry).
-            let clusters: BTreeMap<&str, (bool, Option<&str>)> = self
+            let clusters: HashMap<&str, (bool, Option<&str>)> = self
                 .clusters
                 .iter()
                 .map(|(&name, c)| {

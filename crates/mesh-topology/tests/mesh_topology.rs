@@ -875,6 +875,63 @@ mod properties {
             prop_assert!(!r.has_errors(), "{}", r);
         }
 
+        /// Which API servers and control planes are unreachable agrees with a naive BFS over the
+        /// links from every remote (the check itself computes flat spaces once).
+        #[test]
+        fn reachability_agrees_with_bfs_oracle(
+            nets in 2usize..7,
+            remotes in proptest::collection::vec((0usize..7, any::<bool>(), proptest::option::of(0usize..7)), 1..8),
+            links in proptest::collection::vec((0usize..7, 0usize..7), 0..8),
+            gateway_on_primary in any::<bool>(),
+        ) {
+            let net = |i: usize| format!("n{}", i % nets);
+            let mut yaml = String::from("  clusters:\n  - {name: p, network: n0}\n");
+            for (i, (n, public, from)) in remotes.iter().enumerate() {
+                let exposure = if *public { "public" } else { "private" };
+                let from = from.map(|f| format!("[{}]", net(f))).unwrap_or_else(|| "[]".into());
+                yaml.push_str(&format!(
+                    "  - {{name: r{i}, network: {}, controlPlane: p, apiServer: {{address: '10.0.0.{i}:6443', exposure: {exposure}, reachableFrom: {from}}}}}\n",
+                    net(*n)
+                ));
+            }
+            yaml.push_str("  meshNetworks:\n    networks:\n");
+            for n in 0..nets {
+                let gw = if n == 0 && gateway_on_primary { "gateways: [{address: 192.0.2.1, port: 15443}]" } else { "" };
+                yaml.push_str(&format!("      n{n}: {{{gw}}}\n"));
+            }
+            let links: Vec<(usize, usize)> = links.into_iter().map(|(a, b)| (a % nets, b % nets)).filter(|(a, b)| a != b).collect();
+            if !links.is_empty() {
+                yaml.push_str("  links:\n");
+                for (a, b) in &links {
+                    yaml.push_str(&format!("  - {{networks: [n{a}, n{b}]}}\n"));
+                }
+            }
+            let r = check(&mesh(&yaml));
+            // The oracle: BFS over the links from the primary's network n0.
+            let mut seen = vec![false; nets];
+            let mut queue = std::collections::VecDeque::from([0usize]);
+            seen[0] = true;
+            while let Some(x) = queue.pop_front() {
+                for &(a, b) in &links {
+                    for (u, v) in [(a, b), (b, a)] {
+                        if u == x && !seen[v] {
+                            seen[v] = true;
+                            queue.push_back(v);
+                        }
+                    }
+                }
+            }
+            for (i, (n, public, from)) in remotes.iter().enumerate() {
+                let name = format!("r{i}");
+                let linked = seen[n % nets];
+                let api_ok = linked || *public || from.is_some_and(|f| f % nets == 0);
+                let cp_ok = linked || gateway_on_primary;
+                let flagged = |code| of(&r, code).iter().any(|d| d.subjects.contains(&cluster(&name)));
+                prop_assert_eq!(flagged(Code::ApiServerUnreachable), !api_ok, "{} api\n{}", name, r);
+                prop_assert_eq!(flagged(Code::ControlPlaneUnreachable), !cp_ok, "{} cp\n{}", name, r);
+            }
+        }
+
         /// Injected pod-CIDR overlaps between linked clusters are each found, and nothing else
         /// overlaps.
         #[test]
