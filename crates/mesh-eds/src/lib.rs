@@ -71,5 +71,5 @@ pub use invariants::{
 };
 pub use modern::{CONNECT_ORIGINATE, scale_weight};
 pub use prepared::PreparedService;
-pub use snapshot::{ApplyStats, Delta, EdsStore, ServiceEndpoints, Snapshot, SnapshotReader};
+pub use snapshot::{ApplyStats, Delta, EdsStore, Snapshot, SnapshotReader};
 pub use view::{EdsError, View};

@@ -50,7 +50,7 @@ pub enum Delta {
         /// `(key, endpoint)` in registry order.
         endpoints: Vec<(String, EdsEndpoint)>,
     },
-    /// Removes a shard; a service without shards disappears.
+    /// Removes a shard; a service left without endpoints by it disappears.
     RemoveShard {
         /// The service's Envoy cluster.
         service: ClusterRequest,
@@ -85,24 +85,12 @@ pub struct ApplyStats {
     pub reused: usize,
 }
 
-/// A service's merged endpoints (shards in cluster-id order, registry order within: Istio's).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServiceEndpoints {
-    /// The Envoy cluster.
-    pub cluster: ClusterRequest,
-    /// The endpoints.
-    pub endpoints: Vec<EdsEndpoint>,
-    /// The resolved mTLS policy.
-    pub mtls_allowed: bool,
-}
-
 type Computed = Arc<Result<LoadAssignment, EdsError>>;
 
-/// One service in a snapshot: its endpoints and its assignment in every class (parallel to the
+/// One service in a snapshot: its assignment in every class (parallel to the
 /// snapshot's class list). Shared between snapshots when nothing touched it.
 #[derive(Debug, Clone, PartialEq)]
 struct ServiceSlot {
-    endpoints: Arc<ServiceEndpoints>,
     assignments: Vec<Computed>,
 }
 
@@ -161,11 +149,9 @@ impl Snapshot {
         self.classes.iter()
     }
 
-    /// The services, by cluster name.
-    pub fn services(&self) -> impl Iterator<Item = (&str, &ServiceEndpoints)> {
-        self.services
-            .iter()
-            .map(|(k, v)| (k.as_ref(), v.endpoints.as_ref()))
+    /// The services' cluster names, sorted.
+    pub fn services(&self) -> impl Iterator<Item = &str> {
+        self.services.keys().map(AsRef::as_ref)
     }
 
     /// The view of a class.
@@ -186,7 +172,52 @@ impl SnapshotReader {
     }
 }
 
-type Shards = BTreeMap<Option<ClusterId>, Vec<(String, EdsEndpoint)>>;
+/// One service's endpoints, merged in Istio's order (shards by cluster id, registry order
+/// within) and updated in place, with each endpoint's (shard, key) alongside.
+#[derive(Debug)]
+struct ServiceState {
+    cluster: ClusterRequest,
+    keys: Vec<(Option<ClusterId>, String)>,
+    endpoints: Vec<EdsEndpoint>,
+}
+
+impl ServiceState {
+    /// The positions of `cluster`'s shard.
+    fn shard(&self, cluster: &Option<ClusterId>) -> std::ops::Range<usize> {
+        let start = self.keys.partition_point(|(c, _)| c < cluster);
+        let end = self.keys.partition_point(|(c, _)| c <= cluster);
+        start..end
+    }
+
+    fn upsert(&mut self, cluster: Option<ClusterId>, key: String, endpoint: EdsEndpoint) {
+        let range = self.shard(&cluster);
+        match self.keys[range.clone()].iter().position(|(_, k)| *k == key) {
+            Some(i) => self.endpoints[range.start + i] = endpoint,
+            None => {
+                self.keys.insert(range.end, (cluster, key));
+                self.endpoints.insert(range.end, endpoint);
+            }
+        }
+    }
+
+    fn remove(&mut self, cluster: &Option<ClusterId>, key: &str) {
+        let range = self.shard(cluster);
+        if let Some(i) = self.keys[range.clone()].iter().position(|(_, k)| k == key) {
+            self.keys.remove(range.start + i);
+            self.endpoints.remove(range.start + i);
+        }
+    }
+
+    fn replace_shard(&mut self, cluster: Option<ClusterId>, endpoints: Vec<(String, EdsEndpoint)>) {
+        let range = self.shard(&cluster);
+        let (keys, eps): (Vec<_>, Vec<_>) = endpoints
+            .into_iter()
+            .map(|(k, e)| ((cluster.clone(), k), e))
+            .unzip();
+        self.keys.splice(range.clone(), keys);
+        self.endpoints.splice(range, eps);
+    }
+}
 
 /// The writer side: inputs as shards, and the published snapshot.
 ///
@@ -219,7 +250,7 @@ type Shards = BTreeMap<Option<ClusterId>, Vec<(String, EdsEndpoint)>>;
 #[derive(Debug)]
 pub struct EdsStore {
     features: Features,
-    shards: BTreeMap<Arc<str>, (ClusterRequest, Shards)>,
+    services: BTreeMap<Arc<str>, ServiceState>,
     mtls: BTreeMap<Arc<str>, bool>,
     gateways: Vec<Gateway>,
     legacy: Option<LegacyNetworks>,
@@ -232,7 +263,7 @@ impl EdsStore {
     pub fn new(features: Features) -> Self {
         Self {
             features,
-            shards: BTreeMap::new(),
+            services: BTreeMap::new(),
             mtls: BTreeMap::new(),
             gateways: Vec::new(),
             legacy: None,
@@ -268,23 +299,17 @@ impl EdsStore {
                     cluster,
                     key,
                     endpoint,
-                } => {
-                    let shard = self.shard(&service, cluster, &mut dirty_services);
-                    match shard.iter_mut().find(|(k, _)| *k == key) {
-                        Some(slot) => slot.1 = endpoint,
-                        None => shard.push((key, endpoint)),
-                    }
-                }
+                } => self
+                    .service(&service, &mut dirty_services)
+                    .upsert(cluster, key, endpoint),
                 Delta::RemoveEndpoint {
                     service,
                     cluster,
                     key,
                 } => {
                     let name: Arc<str> = service.name().into();
-                    if let Some((_, shards)) = self.shards.get_mut(&name)
-                        && let Some(shard) = shards.get_mut(&cluster)
-                    {
-                        shard.retain(|(k, _)| *k != key);
+                    if let Some(state) = self.services.get_mut(&name) {
+                        state.remove(&cluster, &key);
                         dirty_services.insert(name);
                     }
                 }
@@ -292,13 +317,15 @@ impl EdsStore {
                     service,
                     cluster,
                     endpoints,
-                } => *self.shard(&service, cluster, &mut dirty_services) = endpoints,
+                } => self
+                    .service(&service, &mut dirty_services)
+                    .replace_shard(cluster, endpoints),
                 Delta::RemoveShard { service, cluster } => {
                     let name: Arc<str> = service.name().into();
-                    if let Some((_, shards)) = self.shards.get_mut(&name) {
-                        shards.remove(&cluster);
-                        if shards.is_empty() {
-                            self.shards.remove(&name);
+                    if let Some(state) = self.services.get_mut(&name) {
+                        state.replace_shard(cluster, Vec::new());
+                        if state.keys.is_empty() {
+                            self.services.remove(&name);
                         }
                         dirty_services.insert(name);
                     }
@@ -363,18 +390,17 @@ impl EdsStore {
             ..ApplyStats::default()
         };
         let mut services: BTreeMap<Arc<str>, Arc<ServiceSlot>> = BTreeMap::new();
-        for (name, (cluster, shards)) in &self.shards {
+        for (name, state) in &self.services {
             let previous = old.services.get(name);
             let service_dirty = dirty_services.contains(name.as_ref());
             let modern_dirty = service_dirty
                 || all_modern
-                || previous.is_some_and(|p| {
-                    p.endpoints.endpoints.iter().any(|e| {
+                || (!changed_networks.is_empty()
+                    && state.endpoints.iter().any(|e| {
                         e.network
                             .as_ref()
                             .is_some_and(|n| changed_networks.contains(n))
-                    })
-                });
+                    }));
             let legacy_dirty = service_dirty || legacy_changed;
             if let Some(p) = previous
                 && same_classes
@@ -385,16 +411,7 @@ impl EdsStore {
                 services.insert(Arc::clone(name), Arc::clone(p));
                 continue;
             }
-            let endpoints = match previous {
-                Some(p) if !service_dirty => Arc::clone(&p.endpoints),
-                _ => Arc::new(self.merged(name, cluster, shards)),
-            };
-            let request = ServiceRequest {
-                cluster: &endpoints.cluster,
-                endpoints: &endpoints.endpoints,
-                mtls_allowed: endpoints.mtls_allowed,
-                features: self.features,
-            };
+            let request = self.request(name, state);
             let mut prepared: Option<PreparedService<'_>> = None;
             let assignments = classes
                 .iter()
@@ -420,13 +437,7 @@ impl EdsStore {
                     }
                 })
                 .collect();
-            services.insert(
-                Arc::clone(name),
-                Arc::new(ServiceSlot {
-                    endpoints: Arc::clone(&endpoints),
-                    assignments,
-                }),
-            );
+            services.insert(Arc::clone(name), Arc::new(ServiceSlot { assignments }));
         }
 
         self.published.store(Arc::new(Snapshot {
@@ -449,25 +460,15 @@ impl EdsStore {
             .map(|c| Arc::new(View::new(&index, c.clone())))
             .collect();
         let services = self
-            .shards
+            .services
             .iter()
-            .map(|(name, (cluster, shards))| {
-                let endpoints = Arc::new(self.merged(name, cluster, shards));
-                let request = ServiceRequest {
-                    cluster: &endpoints.cluster,
-                    endpoints: &endpoints.endpoints,
-                    mtls_allowed: endpoints.mtls_allowed,
-                    features: self.features,
-                };
+            .map(|(name, state)| {
+                let request = self.request(name, state);
                 let assignments = views
                     .iter()
                     .map(|v| Arc::new(v.assignment(&request)))
                     .collect();
-                let slot = ServiceSlot {
-                    endpoints: Arc::clone(&endpoints),
-                    assignments,
-                };
-                (Arc::clone(name), Arc::new(slot))
+                (Arc::clone(name), Arc::new(ServiceSlot { assignments }))
             })
             .collect();
         Snapshot {
@@ -479,16 +480,21 @@ impl EdsStore {
         }
     }
 
-    /// A service's shards merged in Istio's order: cluster id, then registry order.
-    fn merged(&self, name: &str, cluster: &ClusterRequest, shards: &Shards) -> ServiceEndpoints {
-        ServiceEndpoints {
-            cluster: cluster.clone(),
-            endpoints: shards
-                .values()
-                .flat_map(|s| s.iter().map(|(_, e)| e.clone()))
-                .collect(),
+    /// The request of one service: its merged endpoints and policy.
+    fn request<'a>(&'a self, name: &str, state: &'a ServiceState) -> ServiceRequest<'a> {
+        ServiceRequest {
+            cluster: &state.cluster,
+            endpoints: &state.endpoints,
             mtls_allowed: self.mtls.get(name).copied().unwrap_or(true),
+            features: self.features,
         }
+    }
+
+    /// The endpoints of one service in the current inputs (Istio's order), if it exists.
+    pub fn endpoints(&self, cluster_name: &str) -> Option<&[EdsEndpoint]> {
+        self.services
+            .get(cluster_name)
+            .map(|s| s.endpoints.as_slice())
     }
 
     fn index(&self) -> GatewayIndex {
@@ -499,20 +505,20 @@ impl EdsStore {
         }
     }
 
-    fn shard(
+    fn service(
         &mut self,
         service: &ClusterRequest,
-        cluster: Option<ClusterId>,
         dirty: &mut BTreeSet<Arc<str>>,
-    ) -> &mut Vec<(String, EdsEndpoint)> {
+    ) -> &mut ServiceState {
         let name: Arc<str> = service.name().into();
         dirty.insert(Arc::clone(&name));
-        let entry = self
-            .shards
-            .entry(name)
-            .or_insert_with(|| (service.clone(), BTreeMap::new()));
-        entry.0 = service.clone();
-        entry.1.entry(cluster).or_default()
+        let state = self.services.entry(name).or_insert_with(|| ServiceState {
+            cluster: service.clone(),
+            keys: Vec::new(),
+            endpoints: Vec::new(),
+        });
+        state.cluster = service.clone();
+        state
     }
 }
 

@@ -161,7 +161,7 @@ impl Model {
                 let name = service.name();
                 if let Some(e) = self.shards.get_mut(&name) {
                     e.1.remove(&cluster);
-                    if e.1.is_empty() {
+                    if e.1.values().all(Vec::is_empty) {
                         self.shards.remove(&name);
                     }
                 }
