@@ -725,6 +725,13 @@ fn diagnose(
                     certificate: current.subject().to_owned(),
                     issuer: named.subject().to_owned(),
                 }
+            } else if current.is_self_issued() {
+                // Names itself as issuer, but its own key did not sign it.
+                TrustProblem::IntermediateNotSignedByRoot {
+                    cluster: p.clone(),
+                    certificate: current.subject().to_owned(),
+                    issuer: current.subject().to_owned(),
+                }
             } else {
                 TrustProblem::ChainIncomplete {
                     cluster: p.clone(),

@@ -432,6 +432,35 @@ fn intermediate_not_signed_by_root() {
     assert!(problems(&report, "c2", "c1").is_empty());
 }
 
+#[test]
+fn self_issued_ca_with_a_broken_signature() {
+    let (_, a) = mesh(52, &["c1"]);
+    let mut rng = rng(53);
+    let key = KeyPair::generate(&mut rng);
+    let params = ca_params("Lone CA", &key, Some(BasicConstraints::Unconstrained));
+    let mut der = params.self_signed(&key).unwrap().der().to_vec();
+    // The last byte belongs to the signature's `s`: still DER, no longer a valid signature.
+    let last = der.len() - 1;
+    der[last] ^= 0x01;
+    let lone = Certificate::from_der(&der).unwrap().to_pem();
+    let files = PluginFiles {
+        root_cert: pem(&lone),
+        ca_cert: pem(&lone),
+        ca_key: pem(&key.to_pem()),
+        cert_chain: pem(&lone),
+    };
+    let report = beside(&a[0], files);
+    let expected = TrustProblem::IntermediateNotSignedByRoot {
+        cluster: cluster("c2"),
+        certificate: "O=Istio, CN=Lone CA".to_owned(),
+        issuer: "O=Istio, CN=Lone CA".to_owned(),
+    };
+    assert_eq!(
+        problems(&report, "c1", "c2"),
+        std::slice::from_ref(&expected)
+    );
+}
+
 /// root -> sub (hand-made, `pathlen`) -> the cluster's CA, returning (sub, cluster CA cert, key).
 fn two_level(
     root: &RootCa,
