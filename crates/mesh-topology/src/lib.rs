@@ -61,4 +61,6 @@ pub use diagnostic::{Code, Diagnostic, Severity, Subject};
 pub use dot::to_dot;
 pub use report::{ControlPlane, ControlPlaneKind, MeshKind, NetworkSummary, Report, Topology};
 pub use spaces::FlatAddressSpaces;
-pub use what_if::{Failure, FailureParseError, Impact, LostEndpoints, WhatIf, simulate};
+pub use what_if::{
+    Failure, FailureParseError, Impact, LostEndpoints, WhatIf, WhatIfError, simulate,
+};

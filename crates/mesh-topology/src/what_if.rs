@@ -1,7 +1,7 @@
 //! "What if this fails?": the mesh analysed again with one thing down, compared with the mesh as
 //! written.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
@@ -146,9 +146,86 @@ impl FromStr for Failure {
     }
 }
 
+/// A failure that names nothing in the mesh.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum WhatIfError {
+    /// The network has no resolved gateway with that address (or hostname resolving to one).
+    #[error("{failure}: network {network} has no gateway {address} (its gateways: {})", .known.join(", "))]
+    NoSuchGateway {
+        /// The failure as given.
+        failure: String,
+        /// The network.
+        network: String,
+        /// The address or hostname given.
+        address: String,
+        /// The network's resolved gateway addresses.
+        known: Vec<String>,
+    },
+    /// No link of the mesh joins the two networks directly.
+    #[error("{failure}: no link joins {a} and {b} directly")]
+    NotLinked {
+        /// The failure as given.
+        failure: String,
+        /// One network.
+        a: String,
+        /// The other.
+        b: String,
+    },
+    /// The network is not in the mesh.
+    #[error("{failure}: there is no network {network} in this mesh")]
+    UnknownNetwork {
+        /// The failure as given.
+        failure: String,
+        /// The network.
+        network: String,
+    },
+    /// The cluster is not in the mesh.
+    #[error("{failure}: there is no cluster {cluster} in this mesh")]
+    UnknownCluster {
+        /// The failure as given.
+        failure: String,
+        /// The cluster.
+        cluster: String,
+    },
+}
+
 impl Failure {
-    fn conditions(&self) -> Conditions {
-        let mut c = Conditions::default();
+    /// What is down, once the failure is checked against the mesh.
+    fn conditions(&self, doc: &MeshDocument) -> Result<Conditions, WhatIfError> {
+        let spec = &doc.spec;
+        let failure = self.to_string();
+        let mut networks: BTreeSet<&str> = doc.defined_networks();
+        networks.extend(
+            spec.clusters
+                .iter()
+                .filter_map(|c| c.network.as_ref().map(|n| n.as_str())),
+        );
+        networks.extend(
+            spec.links
+                .iter()
+                .flat_map(|l| l.networks.iter().map(|n| n.as_str())),
+        );
+        let network = |n: &str| {
+            if networks.contains(n) {
+                Ok(())
+            } else {
+                Err(WhatIfError::UnknownNetwork {
+                    failure: failure.clone(),
+                    network: n.to_owned(),
+                })
+            }
+        };
+        let cluster = |c: &str| {
+            if spec.clusters.iter().any(|x| x.name.as_str() == c) {
+                Ok(())
+            } else {
+                Err(WhatIfError::UnknownCluster {
+                    failure: failure.clone(),
+                    cluster: c.to_owned(),
+                })
+            }
+        };
         let ordered = |a: &str, b: &str| {
             if a <= b {
                 (a.to_owned(), b.to_owned())
@@ -156,24 +233,74 @@ impl Failure {
                 (b.to_owned(), a.to_owned())
             }
         };
+        let mut c = Conditions::default();
         match self {
-            Self::GatewayDown { network, address } => {
-                c.gateways_down.insert((network.clone(), address.clone()));
+            Self::GatewayDown {
+                network: net,
+                address,
+            } => {
+                network(net)?;
+                let known: Vec<String> = spec
+                    .gateways(true)
+                    .gateways
+                    .into_iter()
+                    .filter(|g| g.network.as_str() == net)
+                    .map(|g| g.address)
+                    .collect();
+                // A hostname takes down every address it resolves to.
+                let targets: Vec<String> = match spec.dns.get(address) {
+                    Some(ips) if address.parse::<IpAddr>().is_err() => {
+                        ips.iter().map(ToString::to_string).collect()
+                    }
+                    _ => vec![address.clone()],
+                };
+                let hit: Vec<&String> = targets.iter().filter(|t| known.contains(t)).collect();
+                if hit.is_empty() {
+                    let mut known = known;
+                    known.sort();
+                    known.dedup();
+                    return Err(WhatIfError::NoSuchGateway {
+                        failure,
+                        network: net.clone(),
+                        address: address.clone(),
+                        known,
+                    });
+                }
+                for t in hit {
+                    c.gateways_down.insert((net.clone(), t.clone()));
+                }
             }
             Self::LinkCut { a, b } => {
+                network(a)?;
+                network(b)?;
+                let linked = spec.links.iter().any(|l| {
+                    l.networks.iter().any(|n| n.as_str() == a)
+                        && l.networks.iter().any(|n| n.as_str() == b)
+                });
+                if !linked {
+                    return Err(WhatIfError::NotLinked {
+                        failure,
+                        a: a.clone(),
+                        b: b.clone(),
+                    });
+                }
                 c.links_cut.insert(ordered(a, b));
             }
             Self::NetworkPartitioned { a, b } => {
+                network(a)?;
+                network(b)?;
                 c.partitions.insert(ordered(a, b));
             }
-            Self::ApiServerUnreachable { cluster } => {
-                c.api_servers_down.insert(cluster.clone());
+            Self::ApiServerUnreachable { cluster: name } => {
+                cluster(name)?;
+                c.api_servers_down.insert(name.clone());
             }
-            Self::ClusterRemoved { cluster } => {
-                c.clusters_removed.insert(cluster.clone());
+            Self::ClusterRemoved { cluster: name } => {
+                cluster(name)?;
+                c.clusters_removed.insert(name.clone());
             }
         }
-        c
+        Ok(c)
     }
 }
 
@@ -275,7 +402,8 @@ impl fmt::Display for WhatIf {
     }
 }
 
-/// Analyses `doc` with `failure` and compares it with `doc` as written.
+/// Analyses `doc` with `failure` and compares it with `doc` as written. A failure that names
+/// nothing in the mesh (a gateway, network, link or cluster it does not have) is an error.
 ///
 /// ```
 /// use mesh_model::MeshDocument;
@@ -297,14 +425,15 @@ impl fmt::Display for WhatIf {
 ///     namespace: ns1
 ///     endpoints: [{cluster: c2, address: 10.2.0.5}]
 /// "#)?;
-/// let what = simulate(&doc, &"gateway:n2/192.0.2.2".parse()?);
+/// let what = simulate(&doc, &"gateway:n2/192.0.2.2".parse()?)?;
 /// assert!(what.impacts.iter().any(|i| i.client_network == "n1" && i.unreachable));
 /// assert!(what.new_diagnostics.iter().any(|d| d.code.as_str() == "network-without-gateway"));
+/// assert!(simulate(&doc, &"cluster:c9".parse()?).is_err());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn simulate(doc: &MeshDocument, failure: &Failure) -> WhatIf {
+pub fn simulate(doc: &MeshDocument, failure: &Failure) -> Result<WhatIf, WhatIfError> {
     let none = Conditions::default();
-    let cond = failure.conditions();
+    let cond = failure.conditions(doc)?;
     let before = Analysis::new(doc, &none);
     let after = Analysis::new(doc, &cond);
     let (rb, ra) = (before.report(), after.report());
@@ -354,12 +483,12 @@ pub fn simulate(doc: &MeshDocument, failure: &Failure) -> WhatIf {
             });
         }
     }
-    WhatIf {
+    Ok(WhatIf {
         failure: failure.clone(),
         new_diagnostics,
         cleared_diagnostics,
         impacts,
-    }
+    })
 }
 
 #[cfg(test)]

@@ -27,8 +27,8 @@ fn parse_failure(s: &str) -> Result<Failure, String> {
 }
 
 /// Runs the command: exit 0 when no service becomes unreachable from any client network, 1 when
-/// one does, 2 when the file cannot be read or parsed (a malformed `--fail` is rejected by the
-/// argument parser with exit 2).
+/// one does, 2 when the file cannot be read or parsed or the failure names nothing in the mesh (a
+/// malformed `--fail` is rejected by the argument parser, also with exit 2).
 pub fn run(args: &Args) -> ExitCode {
     let loaded = match input::load(Some(&args.file)) {
         Ok(l) => l,
@@ -37,7 +37,13 @@ pub fn run(args: &Args) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let what = simulate(&loaded.document, &args.fail);
+    let what = match simulate(&loaded.document, &args.fail) {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("meshspan: {}: {e}", loaded.origin);
+            return ExitCode::from(2);
+        }
+    };
     match args.output {
         Output::Json => match serde_json::to_string_pretty(&what) {
             Ok(s) => println!("{s}"),
