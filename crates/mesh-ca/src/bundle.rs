@@ -290,3 +290,65 @@ pub fn parse_certificates(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blank_files_count_as_absent() {
+        let mut files = PluginFiles::default();
+        files.set(BundleFile::RootCert, Some(b" \n\t".to_vec()));
+        files.set(BundleFile::CaCert, Some(b"x".to_vec()));
+        assert_eq!(files.get(BundleFile::RootCert), None);
+        assert_eq!(files.get(BundleFile::CaCert), Some(&b"x"[..]));
+        assert_eq!(files.get(BundleFile::CaKey), None);
+        assert_eq!(
+            BundleFile::ALL.map(BundleFile::file_name),
+            [
+                "root-cert.pem",
+                "ca-cert.pem",
+                "ca-key.pem",
+                "cert-chain.pem"
+            ]
+        );
+    }
+
+    #[test]
+    fn mesh_ca_certs_carry_no_key() {
+        let certs = CaCerts {
+            root_cert: "r".to_owned(),
+            ca_cert: "c".to_owned(),
+            cert_chain: "ch".to_owned(),
+        };
+        let files = PluginFiles::from_ca_certs(&certs);
+        assert_eq!(files.ca_key, None);
+        assert_eq!(files.cert_chain_text(), "ch");
+        assert_eq!(files.get(BundleFile::RootCert), Some(&b"r"[..]));
+    }
+
+    #[test]
+    fn parse_errors_name_the_file() {
+        let cluster = ClusterId::new("c9").unwrap();
+        assert_eq!(
+            parse_certificates(
+                &cluster,
+                BundleFile::RootCert,
+                b"-----BEGIN CERTIFICATE-----\n"
+            ),
+            Err(BundleError::Pem {
+                cluster: cluster.clone(),
+                file: BundleFile::RootCert,
+                problem: PemProblem::MissingEnd {
+                    label: "CERTIFICATE".to_owned()
+                },
+            })
+        );
+        let err = parse_certificates(&cluster, BundleFile::CertChain, b"\x30\x03\x02\x01\x00")
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "cluster c9: cert-chain.pem: certificate #0: not a DER X.509 certificate"
+        );
+    }
+}

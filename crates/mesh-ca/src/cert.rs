@@ -249,3 +249,32 @@ impl Certificate {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use rand_chacha::ChaCha20Rng;
+    use rand_core::SeedableRng;
+
+    use super::*;
+    use crate::issue::RootCa;
+
+    #[test]
+    fn facts_of_an_issued_root() {
+        let mut rng = ChaCha20Rng::seed_from_u64(1);
+        let root = RootCa::generate(&mut rng, 1_767_225_600).unwrap();
+        let cert = root.certificate();
+        assert!(cert.is_ca() && cert.may_sign_certificates() && cert.is_self_issued());
+        assert_eq!(cert.path_len(), None);
+        assert_eq!(cert.signed_by(cert), Some(true));
+        assert_eq!(cert.unsupported_algorithm(), None);
+        assert_eq!(cert.public_key(), Some(root.key().public_key()));
+        assert!(cert.spiffe_ids().is_empty());
+        assert_eq!(Certificate::from_der(cert.der()).as_ref(), Ok(cert));
+        let mut trailing = cert.der().to_vec();
+        trailing.extend_from_slice(b"xyz");
+        assert_eq!(
+            Certificate::from_der(&trailing),
+            Err(CertificateError::TrailingData(3))
+        );
+    }
+}

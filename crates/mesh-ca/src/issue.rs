@@ -430,3 +430,61 @@ impl WorkloadCert {
         Certificate::from_der(&self.der)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use rand_chacha::ChaCha20Rng;
+    use rand_core::SeedableRng;
+
+    use super::*;
+
+    #[test]
+    fn times_outside_x509_are_errors() {
+        let mut params = CertificateParams::default();
+        assert_eq!(
+            Validity::starting_at(-700_000_000, 10).apply(&mut params),
+            Err(IssueError::InvalidTime {
+                unix_seconds: -700_000_000
+            })
+        );
+        assert_eq!(
+            Validity::starting_at(253_402_300_799, 10).apply(&mut params),
+            Err(IssueError::InvalidTime {
+                unix_seconds: 253_402_300_809
+            })
+        );
+        assert_eq!(
+            Validity {
+                not_before: 5,
+                not_after: 5
+            }
+            .apply(&mut params),
+            Err(IssueError::EmptyValidity {
+                not_before: 5,
+                not_after: 5
+            })
+        );
+        // Saturates instead of overflowing.
+        assert_eq!(
+            Validity::starting_at(i64::MAX - 1, u64::MAX).not_after,
+            i64::MAX
+        );
+        let mut rng = ChaCha20Rng::seed_from_u64(1);
+        assert!(RootCa::generate(&mut rng, i64::MAX).is_err());
+    }
+
+    #[test]
+    fn serials_are_positive_sixteen_bytes_from_the_rng() {
+        let mut rng = ChaCha20Rng::seed_from_u64(2);
+        let all: Vec<Vec<u8>> = (0..200).map(|_| serial(&mut rng).to_bytes()).collect();
+        for s in &all {
+            assert_eq!(s.len(), 16);
+            assert_eq!(s[0] & 0xc0, 0x40, "positive, and no leading zero byte");
+        }
+        let distinct: std::collections::BTreeSet<_> = all.iter().collect();
+        assert_eq!(distinct.len(), all.len());
+        let mut rng = ChaCha20Rng::seed_from_u64(2);
+        let again: Vec<Vec<u8>> = (0..3).map(|_| serial(&mut rng).to_bytes()).collect();
+        assert_eq!(again, all[..3], "same seed, same serials");
+    }
+}

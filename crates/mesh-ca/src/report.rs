@@ -825,3 +825,94 @@ fn probe(verifier: &ParsedBundle, peer: &ParsedBundle, now: i64) -> Option<Verif
     intermediates.extend(peer.chain.iter().flatten().cloned());
     verify_chain(roots, &leaf, &intermediates, now).err()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_distinct_and_only_outliving_is_a_warning() {
+        let c = ClusterId::new("c").unwrap();
+        let td = TrustDomain::new("td").unwrap();
+        let s = String::new;
+        let all = [
+            TrustProblem::DifferentRoots {
+                verifier: c.clone(),
+                peer: c.clone(),
+                peer_root: s(),
+            },
+            TrustProblem::IntermediateNotSignedByRoot {
+                cluster: c.clone(),
+                certificate: s(),
+                issuer: s(),
+            },
+            TrustProblem::ChainIncomplete {
+                cluster: c.clone(),
+                certificate: s(),
+                missing_issuer: s(),
+            },
+            TrustProblem::MissingBundlePart {
+                cluster: c.clone(),
+                file: BundleFile::CaKey,
+            },
+            TrustProblem::KeyMismatch { cluster: c.clone() },
+            TrustProblem::NotCa {
+                cluster: c.clone(),
+                file: BundleFile::CaCert,
+                certificate: s(),
+            },
+            TrustProblem::PathLenExceeded {
+                cluster: c.clone(),
+                certificate: s(),
+                path_len: 0,
+                intermediates_below: 1,
+            },
+            TrustProblem::Expired {
+                cluster: c.clone(),
+                file: BundleFile::CaCert,
+                certificate: s(),
+                not_after: 0,
+                now: 1,
+            },
+            TrustProblem::NotYetValid {
+                cluster: c.clone(),
+                file: BundleFile::CaCert,
+                certificate: s(),
+                not_before: 1,
+                now: 0,
+            },
+            TrustProblem::IntermediateOutlivesRoot {
+                cluster: c.clone(),
+                certificate: s(),
+                not_after: 2,
+                root_not_after: 1,
+            },
+            TrustProblem::TrustDomainNotAccepted {
+                verifier: c.clone(),
+                peer: c.clone(),
+                trust_domain: td.clone(),
+                accepted: vec![td],
+            },
+            TrustProblem::UnsupportedAlgorithm {
+                cluster: c.clone(),
+                file: BundleFile::CaCert,
+                certificate: s(),
+                algorithm: s(),
+            },
+            TrustProblem::VerifierRejected {
+                verifier: c.clone(),
+                peer: c,
+                error: VerifyError::NoTrustAnchor,
+            },
+        ];
+        let codes: BTreeSet<&str> = all.iter().map(TrustProblem::code).collect();
+        assert_eq!(codes.len(), all.len());
+        let warnings: Vec<&str> = all
+            .iter()
+            .filter(|p| !p.is_fatal())
+            .map(TrustProblem::code)
+            .collect();
+        assert_eq!(warnings, ["intermediate-outlives-root"]);
+        assert!(all.iter().all(|p| !p.to_string().is_empty()));
+    }
+}
