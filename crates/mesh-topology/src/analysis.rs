@@ -208,9 +208,15 @@ impl<'a> Analysis<'a> {
             .any(|(x, y)| (x.as_str(), y.as_str()) == key)
     }
 
+    /// Pods of networks `a` and `b` share one flat address space. A cluster or endpoint with no
+    /// network is, as in Istio (`IsSameOrEmpty`), on every network.
+    fn flat(&self, a: &str, b: &str) -> bool {
+        a == NO_NETWORK || b == NO_NETWORK || self.spaces.same_space(a, b)
+    }
+
     /// Pods of `from` reach pods of `to` by IP.
     fn reaches_pods(&self, from: &str, to: &str) -> bool {
-        self.spaces.same_space(from, to) && !self.partitioned(from, to)
+        self.flat(from, to) && !self.partitioned(from, to)
     }
 
     /// A gateway of `to` that `from` can send to.
@@ -268,7 +274,7 @@ impl<'a> Analysis<'a> {
         let to = self.network_of_cluster(name);
         let partitioned = self.partitioned(from, to);
         if !partitioned {
-            if self.spaces.same_space(from, to) {
+            if self.flat(from, to) {
                 return Ok(());
             }
             if api.exposure == Exposure::Public {
@@ -558,12 +564,25 @@ impl<'a> Analysis<'a> {
             }
         }
         entries.sort();
+        // Clusters with no network are in every flat address space: their ranges join each
+        // space's (their pairs among themselves are checked once, in their own space).
+        let everywhere_space = self.spaces.space_of(NO_NETWORK);
+        let everywhere: Vec<(usize, IpNet, &str, &str)> = entries
+            .iter()
+            .filter(|e| Some(e.0) == everywhere_space)
+            .copied()
+            .collect();
         for group in entries.chunk_by(|a, b| a.0 == b.0) {
+            let mut group = group.to_vec();
+            let own = group.len();
+            if Some(group[0].0) != everywhere_space {
+                group.extend(&everywhere);
+            }
             let nets: Vec<IpNet> = group.iter().map(|e| e.1).collect();
             for (i, j) in overlapping_pairs(&nets) {
                 let (a, b) = (&group[i], &group[j]);
-                if a.2 == b.2 && a.3 == b.3 {
-                    continue; // the same cluster's own list of pod (or service) ranges
+                if (a.2 == b.2 && a.3 == b.3) || (i >= own && j >= own) {
+                    continue; // one cluster's own list of pod (or service) ranges; or done
                 }
                 out.push(self.cidr_overlap(a, b));
             }
@@ -590,6 +609,9 @@ impl<'a> Analysis<'a> {
         } else {
             let how = if na == nb {
                 format!("both are on {}", network_text(na))
+            } else if na == NO_NETWORK || nb == NO_NETWORK {
+                let none = if na == NO_NETWORK { a.2 } else { b.2 };
+                format!("cluster {none} names no network, so Istio treats it as on every network")
             } else {
                 format!(
                     "{} and {} are linked (one flat address space: {})",
@@ -867,7 +889,7 @@ impl<'a> Analysis<'a> {
         let remotes: Vec<&&str> = members.iter().filter(|m| **m != primary).collect();
         let flat = remotes
             .iter()
-            .filter(|r| self.spaces.same_space(pn, self.network_of_cluster(r)))
+            .filter(|r| self.flat(pn, self.network_of_cluster(r)))
             .count();
         match (remotes.len(), flat) {
             (0, _) => ControlPlaneKind::Primary,

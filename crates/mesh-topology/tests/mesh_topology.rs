@@ -113,6 +113,53 @@ fn cidr_overlap_within_one_cluster_is_pod_against_service_only() {
     );
 }
 
+#[test]
+fn a_cluster_without_network_is_on_every_network() {
+    // As in Istio (IsSameOrEmpty): z names no network, so its range meets both n1's and n2's,
+    // while n1 and n2 (unlinked) do not meet each other.
+    let r = check(&mesh(
+        "  clusters:
+  - {name: a, network: n1, podCidrs: [10.0.0.0/16]}
+  - {name: b, network: n2, podCidrs: [10.0.0.0/16]}
+  - {name: z, podCidrs: [10.0.5.0/24]}
+  - {name: w, podCidrs: [10.0.5.0/25]}
+",
+    ));
+    let pairs: Vec<Vec<Subject>> = of(&r, Code::CidrOverlap)
+        .iter()
+        .map(|d| {
+            d.subjects
+                .iter()
+                .filter(|s| matches!(s, Subject::Cluster(_)))
+                .cloned()
+                .collect()
+        })
+        .collect();
+    assert_eq!(
+        pairs,
+        [
+            vec![cluster("a"), cluster("w")],
+            vec![cluster("a"), cluster("z")],
+            vec![cluster("b"), cluster("w")],
+            vec![cluster("b"), cluster("z")],
+            vec![cluster("w"), cluster("z")],
+        ],
+        "{r}"
+    );
+    let d = of(&r, Code::CidrOverlap)[1];
+    assert!(
+        d.explanation
+            .contains("cluster z names no network, so Istio treats it as on every network"),
+        "{d}"
+    );
+    // A remote with no network reaches its primary's API server directly.
+    let r = check(&mesh(
+        "  clusters: [{name: p, network: n1}, {name: r, controlPlane: p, apiServer: {address: 1.2.3.4:6443}}]\n",
+    ));
+    assert!(r.diagnostics.is_empty(), "{r}");
+    assert_eq!(r.topology.kind, MeshKind::SingleControlPlaneVpn);
+}
+
 // ---------------------------------------------------------------- api-server-unreachable
 
 fn remote_with_api(api: &str, links: &str) -> MeshDocument {
