@@ -1,13 +1,14 @@
 //! The analysis of one mesh document under a set of failures: who is where, who reaches whom, and
 //! every diagnostic. [`check`] is the analysis with nothing failed; `what_if` reuses it.
 
+use std::cell::OnceCell;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
 use ipnet::IpNet;
 use mesh_model::{
     Cluster, Exposure, Gateway, MeshDocument, ModelError, NetworkEndpoints, NetworkResolver,
     TlsMode, UnresolvedGateway,
 };
-use std::cell::OnceCell;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::cidr::{overlapping_pairs, shared_range, size_text};
 use crate::diagnostic::{Code, Diagnostic, Subject, sort_diagnostics};
