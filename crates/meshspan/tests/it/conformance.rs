@@ -155,7 +155,10 @@ fn odd_names_unknown_variants_and_invalid_meshnetworks() {
         {"address": "10.0.0.1", "port": 8080, "weight": 1},
         {"address": "10.1.0.1", "port": 8080, "weight": 3}
     ]}]});
-    invalid.as_object_mut().expect("object").remove("expected_other_variants");
+    invalid
+        .as_object_mut()
+        .expect("object")
+        .remove("expected_other_variants");
     let file = temp_file("odd", &json!({"cases": [case, invalid]}));
     let out = meshspan(&["conformance", "check", file.to_str().expect("utf-8")]);
     let text = String::from_utf8_lossy(&out.stdout);
