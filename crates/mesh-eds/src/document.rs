@@ -1,12 +1,13 @@
 //! A mesh document as engine input: each service port's endpoints (networks from rules N1–N3),
 //! the gateway set (G1–G4) and the MeshNetworks view of the legacy profiles.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use mesh_model::{
-    ClusterId, GatewayResolution, MeshDocument, NetworkId, NetworkResolver, Service, ServiceKey,
-    ServicePort,
+    ClusterId, GatewayResolution, MeshDocument, MeshNetworks, MeshNetworksErrors, MeshSpec,
+    NetworkId, NetworkResolver, Service, ServiceKey, ServicePort,
 };
 
 use crate::gateways::{GatewayIndex, LegacyNetworks};
@@ -74,14 +75,25 @@ pub struct DocumentEds {
     pub services: Vec<ServicePortEndpoints>,
     /// The features the inputs were built with.
     pub features: Features,
+    /// Why the document's MeshNetworks was rejected (rule P2: an invalid document is ignored as a
+    /// whole by current Istio, so neither its gateways nor its `fromRegistry`/`fromCidr` networks
+    /// apply); `None` when it was accepted.
+    pub mesh_networks_rejected: Option<MeshNetworksErrors>,
 }
 
 impl DocumentEds {
     /// Builds the engine inputs of `doc`.
+    ///
+    /// Endpoint networks follow the current rules (N1–N3) for every profile.
     pub fn new(doc: &MeshDocument, features: Features) -> Self {
         let spec = &doc.spec;
-        let resolver = NetworkResolver::new(spec);
-        let gateways = spec.gateways(features.resolve_hostname_gateways);
+        let rejected = spec
+            .mesh_networks
+            .validate(features.resolve_hostname_gateways)
+            .err();
+        let accepted = accepted_spec(spec, rejected.is_some());
+        let resolver = NetworkResolver::new(&accepted);
+        let gateways = accepted.gateways(features.resolve_hostname_gateways);
         let legacy = LegacyNetworks::new(&spec.mesh_networks, &spec.dns, |host, registry| {
             let Ok(cluster) = ClusterId::new(registry) else {
                 return Vec::new();
@@ -113,6 +125,7 @@ impl DocumentEds {
             legacy,
             services,
             features,
+            mesh_networks_rejected: rejected,
         }
     }
 
@@ -135,7 +148,8 @@ impl DocumentEds {
         cluster: &ClusterId,
         profile: Profile,
     ) -> ProxyClass {
-        let resolver = NetworkResolver::new(&doc.spec);
+        let accepted = accepted_spec(&doc.spec, self.mesh_networks_rejected.is_some());
+        let resolver = NetworkResolver::new(&accepted);
         let c = doc.spec.clusters.iter().find(|c| &c.name == cluster);
         let ip_family = c.map_or(IpFamily::Unknown, |c| {
             IpFamily::of(c.pod_cidrs.iter().map(|n| n.network()))
@@ -156,6 +170,17 @@ impl DocumentEds {
             profile,
             ..ProxyClass::default()
         }
+    }
+}
+
+/// The spec with its MeshNetworks emptied when that was rejected (rule P2).
+fn accepted_spec(spec: &MeshSpec, rejected: bool) -> Cow<'_, MeshSpec> {
+    if rejected {
+        let mut s = spec.clone();
+        s.mesh_networks = MeshNetworks::default();
+        Cow::Owned(s)
+    } else {
+        Cow::Borrowed(spec)
     }
 }
 
@@ -226,6 +251,38 @@ mod tests {
     use crate::view::View;
 
     const EXAMPLE: &str = include_str!("../../../examples/split-horizon.yaml");
+
+    #[test]
+    fn p2_invalid_mesh_networks_are_ignored_as_a_whole() {
+        let doc = MeshDocument::from_yaml(
+            r#"
+apiVersion: meshspan/v1alpha1
+kind: Mesh
+metadata: {name: m}
+spec:
+  clusters: [{name: c1}, {name: c2}]
+  meshNetworks:
+    networks:
+      n1: {endpoints: [{fromRegistry: c1}], gateways: [{address: 192.0.2.1, port: 15443}]}
+      n2: {endpoints: [{fromRegistry: c2}], gateways: [{address: 192.0.2.2}]}
+  services:
+  - name: foo
+    namespace: ns
+    ports: [{name: http, port: 80}]
+    endpoints: [{cluster: c2, address: 10.2.0.1}]
+"#,
+        )
+        .unwrap();
+        // n2's gateway has no port (V6): the whole document is rejected
+        let eds = DocumentEds::new(&doc, Features::default());
+        assert!(eds.mesh_networks_rejected.is_some());
+        assert!(eds.gateways.gateways.is_empty());
+        assert_eq!(eds.services[0].endpoints[0].network, None);
+        let class = eds.class_for_cluster(&doc, &"c1".parse().unwrap(), Profile::IstioModern);
+        assert_eq!(class.network, None);
+        // the legacy profiles do not validate (H1.5)
+        assert_eq!(eds.legacy.networks.len(), 2);
+    }
 
     #[test]
     fn split_horizon_example_end_to_end() {

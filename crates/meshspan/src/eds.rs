@@ -89,6 +89,12 @@ impl Prepared {
             ..Features::default()
         };
         let eds = DocumentEds::new(doc, features);
+        if let Some(errors) = &eds.mesh_networks_rejected {
+            eprint!(
+                "meshspan: warning: {}: MeshNetworks is invalid, ignored as a whole as istiod does: {errors}",
+                loaded.origin
+            );
+        }
         let class = match (&target.cluster, &target.network) {
             (Some(c), _) => {
                 if !doc.spec.clusters.iter().any(|x| &x.name == c) {
