@@ -161,7 +161,8 @@ pub struct ProxyClass {
     pub cluster: Option<ClusterId>,
     /// The families of the proxy's addresses (M14).
     pub ip_family: IpFamily,
-    /// `ISTIO_META_REQUESTED_NETWORK_VIEW` (M2a); `None` = not set (every network).
+    /// `ISTIO_META_REQUESTED_NETWORK_VIEW` (M2a): endpoints of these networks and of no network
+    /// are visible. `None` = not set (every network); Istio reads an empty list as not set.
     pub network_view: Option<BTreeSet<NetworkId>>,
     /// The semantics to reproduce.
     pub profile: Profile,

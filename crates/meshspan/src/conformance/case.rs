@@ -255,6 +255,8 @@ fn proxy(p: &Value, profile: Profile) -> Result<ProxyClass, Unsupported> {
     };
     let network_view = match p.get("requested_network_view") {
         None | Some(Value::Null) => None,
+        // Istio: an empty REQUESTED_NETWORK_VIEW is no view at all (every network visible).
+        Some(Value::Array(list)) if list.is_empty() => None,
         Some(Value::Array(list)) => {
             let mut set = BTreeSet::new();
             for n in list {

@@ -167,3 +167,25 @@ fn odd_names_unknown_variants_and_invalid_meshnetworks() {
     assert_eq!(text.matches("  pass").count(), 2, "{text}");
     let _ = std::fs::remove_file(file);
 }
+
+#[test]
+fn requested_network_view_empty_means_unset() {
+    let mut empty = small_case(3);
+    empty["input"]["proxy"]["requested_network_view"] = json!([]);
+    let mut own = small_case(3);
+    own["id"] = json!("it/own-view");
+    own["input"]["proxy"]["requested_network_view"] = json!(["n1"]);
+    own["expected"] = json!({"localities": [{"locality": "r/z", "weight": 1, "endpoints": [
+        {"address": "10.0.0.1", "port": 8080, "weight": 1}
+    ]}]});
+    for c in [&mut empty, &mut own] {
+        c.as_object_mut()
+            .expect("object")
+            .remove("expected_other_variants");
+    }
+    let file = temp_file("views", &json!({"cases": [empty, own]}));
+    let out = meshspan(&["conformance", "check", file.to_str().expect("utf-8")]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    let _ = std::fs::remove_file(file);
+}
