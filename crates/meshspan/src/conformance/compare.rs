@@ -197,15 +197,25 @@ fn compare_eds(expected: &Value, actual: &Value, exact: bool) -> Result<(), Stri
     if let Some(e) = actual.get("error") {
         return Err(format!("expected an assignment, got error {e}"));
     }
-    let empty = Vec::new();
-    let el = expected
-        .get("localities")
-        .and_then(Value::as_array)
-        .unwrap_or(&empty);
-    let al = actual
-        .get("localities")
-        .and_then(Value::as_array)
-        .unwrap_or(&empty);
+    // `exact`: locality order is significant; `unordered`: localities compare as a multiset too
+    // (the format's definition), matched by label and weight.
+    let localities = |v: &Value| -> Vec<Value> {
+        let mut l = v
+            .get("localities")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        if !exact {
+            l.sort_by_key(|x| {
+                (
+                    x.get("locality").map(Value::to_string),
+                    x.get("weight").map(Value::to_string),
+                )
+            });
+        }
+        l
+    };
+    let (el, al) = (localities(expected), localities(actual));
     if el.len() != al.len() {
         return Err(format!(
             "{} localities expected, {} got",
@@ -213,7 +223,7 @@ fn compare_eds(expected: &Value, actual: &Value, exact: bool) -> Result<(), Stri
             al.len()
         ));
     }
-    for (i, (e, a)) in el.iter().zip(al).enumerate() {
+    for (i, (e, a)) in el.iter().zip(&al).enumerate() {
         let (le, la) = (e.get("locality"), a.get("locality"));
         if le != la {
             return Err(format!("locality #{i}: label {le:?} expected, {la:?} got"));
@@ -326,6 +336,13 @@ mod tests {
         assert!(compare("eds", &null_weight, &zero_weight, Some("exact")).is_err());
         assert!(compare("eds", &json!({"panic": "x"}), &json!({"error": "y"}), None).is_ok());
         assert!(compare("eds", &json!({"panic": "x"}), &exp, None).is_err());
+        let two = |a: &str, b: &str| {
+            json!({"localities": [
+            {"locality": a, "weight": 1, "endpoints": [{"address": "10.0.0.1", "port": 80, "weight": 1}]},
+            {"locality": b, "weight": 1, "endpoints": [{"address": "10.0.0.1", "port": 80, "weight": 1}]}]})
+        };
+        assert!(compare("eds", &two("a", "b"), &two("b", "a"), Some("unordered")).is_ok());
+        assert!(compare("eds", &two("a", "b"), &two("b", "a"), Some("exact")).is_err());
     }
 
     #[test]
