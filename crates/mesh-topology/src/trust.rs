@@ -36,8 +36,12 @@ pub(crate) fn trust_diagnostics(
             ),
             missing.iter().map(|c| Subject::Cluster(c.clone())).collect(),
             format!(
-                "Replicated control planes each issue their workloads' certificates; cross-cluster mTLS works only when every primary's intermediate chains to one root. The document gives caCerts for [{}] only",
-                names(&with).join(", ")
+                "Replicated control planes each issue their workloads' certificates; cross-cluster mTLS works only when every primary's intermediate chains to one root. {}",
+                if with.is_empty() {
+                    "No primary carries caCerts in the document".to_owned()
+                } else {
+                    format!("Only {} carry caCerts in the document", names(&with).join(", "))
+                }
             ),
             "Add caCerts (rootCert, caCert, certChain of each primary's cacerts secret) to these clusters, or generate one root and every bundle with `meshspan certs init`",
         ));

@@ -603,6 +603,12 @@ fn trust_unverified_without_material_or_time() {
     assert_eq!(d.len(), 1, "{r}");
     assert_eq!(d[0].subjects, [cluster("b")]);
     assert_eq!(d[0].severity, Severity::Info);
+    assert!(
+        d[0].explanation
+            .ends_with("Only a carry caCerts in the document"),
+        "{}",
+        d[0]
+    );
     assert!(of(&r, Code::TrustRootMismatch).is_empty());
     // No time given: material present but not verified.
     let r = check(&two_primaries(Some(east), Some(west)));
