@@ -190,7 +190,12 @@ fn what_if_reports_lost_endpoints_and_exit_codes() {
 
 #[test]
 fn what_if_failure_naming_nothing_exits_2() {
-    let out = meshspan(&["what-if", &example("split-horizon.yaml"), "--fail", "cluster:nope"]);
+    let out = meshspan(&[
+        "what-if",
+        &example("split-horizon.yaml"),
+        "--fail",
+        "cluster:nope",
+    ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("there is no cluster nope in this mesh"));
 }
