@@ -974,6 +974,18 @@ mod properties {
             prop_assert!(!r.has_errors(), "{}", r);
         }
 
+        /// The same for larger meshes: more clusters than networks, several gateways.
+        #[test]
+        fn larger_generated_valid_meshes_have_no_errors(doc in mesh_document(MeshSize {
+            clusters: 5..=16,
+            networks: 2..=6,
+            services: 0..=12,
+            ..MeshSize::default()
+        })) {
+            let r = check(&doc);
+            prop_assert!(!r.has_errors(), "{}", r);
+        }
+
         /// Which API servers and control planes are unreachable agrees with a naive BFS over the
         /// links from every remote (the check itself computes flat spaces once).
         #[test]
