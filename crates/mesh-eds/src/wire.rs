@@ -430,13 +430,34 @@ fn put_struct_entry(buf: &mut Vec<u8>, k: &str, v: Parts<'_>) {
     v.put(buf);
 }
 
+/// What [`encode_into_with`] writes beyond what Envoy needs to connect.
+///
+/// The default is Istio's output. Turning `istio_workload` off drops the `istio` metadata
+/// namespace (the telemetry string of rule M18), as a control plane without Istio telemetry
+/// would; the transport-socket match (`tlsMode`, `tunnel`) and the HBONE `tunnel` target stay,
+/// since Envoy needs them to reach the endpoint. An endpoint left with no metadata at all has no
+/// `metadata` field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct EncodeOptions {
+    /// Write `"istio": {"workload": ...}` on every endpoint (default true).
+    pub istio_workload: bool,
+}
+
+impl Default for EncodeOptions {
+    fn default() -> Self {
+        Self {
+            istio_workload: true,
+        }
+    }
+}
+
 /// The filter-metadata namespaces of one endpoint, in key order, each a struct of at most two
 /// string fields in key order, with every body length computed once.
 struct EndpointMetadata<'a> {
     /// `envoy.transport_socket_match` field (key, value) and the struct's body length, if any.
     transport: Option<(&'static str, &'static str, usize)>,
-    /// `istio.workload` and the struct's body length.
-    workload: (&'a str, usize),
+    /// `istio.workload` and the struct's body length, unless turned off.
+    workload: Option<(&'a str, usize)>,
     /// `tunnel.address` host part, `tunnel.destination` and the struct's body length, if the
     /// endpoint is an internal address.
     tunnel: Option<(&'a str, &'a str, usize)>,
@@ -457,7 +478,7 @@ fn namespace_field_len(namespace: &str, struct_body: usize) -> usize {
 }
 
 impl<'a> EndpointMetadata<'a> {
-    fn of(endpoint: &'a ModelEndpoint) -> Self {
+    fn of(endpoint: &'a ModelEndpoint, options: EncodeOptions) -> Self {
         let (transport, tunnel) = match &endpoint.address {
             EndpointAddress::Socket { .. } => (endpoint.mtls.then_some(("tlsMode", "istio")), None),
             EndpointAddress::Internal { endpoint_id, .. } => (
@@ -466,16 +487,18 @@ impl<'a> EndpointMetadata<'a> {
             ),
         };
         let transport = transport.map(|(k, v)| (k, v, struct1_len(k, Parts(v, ""))));
-        let workload = (
-            endpoint.workload.as_str(),
-            struct1_len("workload", Parts(&endpoint.workload, "")),
-        );
+        let workload = options.istio_workload.then(|| {
+            (
+                endpoint.workload.as_str(),
+                struct1_len("workload", Parts(&endpoint.workload, "")),
+            )
+        });
         let tunnel = tunnel.map(|(host, destination)| {
             let body = struct1_len("address", Parts(host, HBONE_PORT_SUFFIX))
                 + struct1_len("destination", Parts(destination, ""));
             (host, destination, body)
         });
-        let mut len = namespace_field_len(ISTIO_METADATA_KEY, workload.1);
+        let mut len = workload.map_or(0, |(_, body)| namespace_field_len(ISTIO_METADATA_KEY, body));
         if let Some((_, _, body)) = transport {
             len += namespace_field_len(TRANSPORT_SOCKET_MATCH_KEY, body);
         }
@@ -502,8 +525,10 @@ impl<'a> EndpointMetadata<'a> {
             Self::put_namespace(buf, TRANSPORT_SOCKET_MATCH_KEY, body);
             put_struct_entry(buf, k, Parts(v, ""));
         }
-        Self::put_namespace(buf, ISTIO_METADATA_KEY, self.workload.1);
-        put_struct_entry(buf, "workload", Parts(self.workload.0, ""));
+        if let Some((workload, body)) = self.workload {
+            Self::put_namespace(buf, ISTIO_METADATA_KEY, body);
+            put_struct_entry(buf, "workload", Parts(workload, ""));
+        }
         if let Some((host, destination, body)) = self.tunnel {
             Self::put_namespace(buf, TUNNEL_METADATA_KEY, body);
             // "address" < "destination".
@@ -574,12 +599,22 @@ fn put_u32_value(buf: &mut Vec<u8>, tag: u8, value: u32) {
 
 /// Body length of `LbEndpoint`, given its `Endpoint` body and metadata.
 fn lb_endpoint_len(endpoint_body: usize, metadata: &EndpointMetadata<'_>, weight: u32) -> usize {
-    field_len(endpoint_body) + field_len(metadata.len) + field_len(u32_value_len(weight))
+    field_len(endpoint_body) + metadata_field_len(metadata) + field_len(u32_value_len(weight))
+}
+
+/// Length of the `metadata` field: absent when empty and not Istio's output (which always has
+/// `istio.workload`).
+fn metadata_field_len(metadata: &EndpointMetadata<'_>) -> usize {
+    if metadata.len == 0 {
+        0
+    } else {
+        field_len(metadata.len)
+    }
 }
 
 /// Length of one `lb_endpoints` field of a group.
-fn lb_endpoint_field_len(endpoint: &ModelEndpoint) -> usize {
-    let metadata = EndpointMetadata::of(endpoint);
+fn lb_endpoint_field_len(endpoint: &ModelEndpoint, options: EncodeOptions) -> usize {
+    let metadata = EndpointMetadata::of(endpoint, options);
     field_len(lb_endpoint_len(
         endpoint_body_len(&endpoint.address),
         &metadata,
@@ -587,8 +622,8 @@ fn lb_endpoint_field_len(endpoint: &ModelEndpoint) -> usize {
     ))
 }
 
-fn put_lb_endpoint(buf: &mut Vec<u8>, endpoint: &ModelEndpoint) {
-    let metadata = EndpointMetadata::of(endpoint);
+fn put_lb_endpoint(buf: &mut Vec<u8>, endpoint: &ModelEndpoint, options: EncodeOptions) {
+    let metadata = EndpointMetadata::of(endpoint, options);
     let endpoint_body = endpoint_body_len(&endpoint.address);
     put_header(
         buf,
@@ -597,8 +632,10 @@ fn put_lb_endpoint(buf: &mut Vec<u8>, endpoint: &ModelEndpoint) {
     );
     put_header(buf, 1, endpoint_body);
     put_address(buf, &endpoint.address);
-    put_header(buf, 3, metadata.len);
-    metadata.put(buf);
+    if metadata.len != 0 {
+        put_header(buf, 3, metadata.len);
+        metadata.put(buf);
+    }
     put_u32_value(buf, 4, endpoint.weight);
 }
 
@@ -608,10 +645,10 @@ fn locality_len(label: &str) -> usize {
 }
 
 /// Body length of `LocalityLbEndpoints`.
-fn group_len(group: &LocalityGroup) -> usize {
+fn group_len(group: &LocalityGroup, options: EncodeOptions) -> usize {
     let mut len = field_len(locality_len(&group.label));
     for endpoint in &group.endpoints {
-        len += lb_endpoint_field_len(endpoint);
+        len += lb_endpoint_field_len(endpoint, options);
     }
     if let Some(weight) = group.weight {
         len += field_len(u32_value_len(weight));
@@ -619,7 +656,7 @@ fn group_len(group: &LocalityGroup) -> usize {
     len
 }
 
-fn put_group(buf: &mut Vec<u8>, group: &LocalityGroup, body: usize) {
+fn put_group(buf: &mut Vec<u8>, group: &LocalityGroup, body: usize, options: EncodeOptions) {
     put_header(buf, 2, body);
     let (region, zone, sub_zone) = split_locality(&group.label);
     put_header(buf, 1, locality_len(&group.label));
@@ -627,7 +664,7 @@ fn put_group(buf: &mut Vec<u8>, group: &LocalityGroup, body: usize) {
     put_string(buf, 2, zone);
     put_string(buf, 3, sub_zone);
     for endpoint in &group.endpoints {
-        put_lb_endpoint(buf, endpoint);
+        put_lb_endpoint(buf, endpoint, options);
     }
     if let Some(weight) = group.weight {
         put_u32_value(buf, 3, weight);
@@ -648,7 +685,7 @@ pub fn encoded_len(assignment: &LoadAssignment) -> usize {
         + assignment
             .localities
             .iter()
-            .map(|group| field_len(group_len(group)))
+            .map(|group| field_len(group_len(group, EncodeOptions::default())))
             .sum::<usize>()
 }
 
@@ -666,12 +703,37 @@ pub fn encoded_len(assignment: &LoadAssignment) -> usize {
 /// assert_eq!(buf, [0x0a, 0x01, b'c']);
 /// ```
 pub fn encode_into(assignment: &LoadAssignment, buf: &mut Vec<u8>) {
+    encode_into_with(assignment, EncodeOptions::default(), buf);
+}
+
+/// [`encode_into`] with [`EncodeOptions`]: with the defaults the same bytes; with
+/// `istio_workload: false` without the `istio` metadata namespace.
+///
+/// ```
+/// use mesh_eds::{EndpointAddress, EndpointKind, LbEndpoint, LoadAssignment, LocalityGroup, wire};
+///
+/// let endpoint = LbEndpoint {
+///     address: EndpointAddress::Socket { address: "10.0.0.1".into(), port: 80 },
+///     weight: 1, kind: EndpointKind::Direct, mtls: false, network: None, cluster: None,
+///     workload: "reviews-v1;default;reviews;v1;cluster1".into(),
+/// };
+/// let a = LoadAssignment {
+///     cluster_name: "c".into(),
+///     localities: vec![LocalityGroup { label: String::new(), weight: None, endpoints: vec![endpoint] }],
+/// };
+/// let (mut with, mut without) = (Vec::new(), Vec::new());
+/// wire::encode_into_with(&a, wire::EncodeOptions::default(), &mut with);
+/// wire::encode_into_with(&a, wire::EncodeOptions { istio_workload: false }, &mut without);
+/// assert_eq!(with, wire::encode(&a));
+/// assert!(without.len() < with.len());
+/// ```
+pub fn encode_into_with(assignment: &LoadAssignment, options: EncodeOptions, buf: &mut Vec<u8>) {
     // Each group's body length is needed twice (the total to reserve, then its header): keep the
     // first ones on the stack rather than computing them again.
     let mut lens = [0usize; GROUP_LEN_CACHE];
     let mut total = string_field_len(&assignment.cluster_name);
     for (i, group) in assignment.localities.iter().enumerate() {
-        let len = group_len(group);
+        let len = group_len(group, options);
         if let Some(slot) = lens.get_mut(i) {
             *slot = len;
         }
@@ -680,8 +742,11 @@ pub fn encode_into(assignment: &LoadAssignment, buf: &mut Vec<u8>) {
     buf.reserve(total);
     put_string(buf, 1, &assignment.cluster_name);
     for (i, group) in assignment.localities.iter().enumerate() {
-        let len = lens.get(i).copied().unwrap_or_else(|| group_len(group));
-        put_group(buf, group, len);
+        let len = lens
+            .get(i)
+            .copied()
+            .unwrap_or_else(|| group_len(group, options));
+        put_group(buf, group, len, options);
     }
 }
 
@@ -902,6 +967,44 @@ mod tests {
         let tree = to_proto(&a).encode_to_vec();
         assert_eq!(encode(&a), tree);
         assert_eq!(encoded_len(&a), tree.len());
+    }
+
+    #[test]
+    fn without_istio_workload_is_the_prost_tree_without_the_istio_namespace() {
+        let mut a = sample();
+        // More groups than the length cache, so both length paths run.
+        while a.localities.len() <= GROUP_LEN_CACHE + 5 {
+            a.localities.extend(sample().localities);
+        }
+        let mut tree = to_proto(&a);
+        let mut emptied = 0;
+        for e in tree
+            .endpoints
+            .iter_mut()
+            .flat_map(|g| g.lb_endpoints.iter_mut())
+        {
+            let mut m = e.metadata.take().unwrap_or_default();
+            assert!(m.filter_metadata.remove(ISTIO_METADATA_KEY).is_some());
+            if m.filter_metadata.is_empty() {
+                emptied += 1;
+            } else {
+                e.metadata = Some(m);
+            }
+        }
+        // The sample has an endpoint left with no metadata (plain, no mTLS) and ones with some.
+        assert!(emptied > 0);
+        let mut buf = vec![0xff];
+        encode_into_with(
+            &a,
+            EncodeOptions {
+                istio_workload: false,
+            },
+            &mut buf,
+        );
+        assert_eq!(buf[1..], tree.encode_to_vec());
+        buf.clear();
+        encode_into_with(&a, EncodeOptions::default(), &mut buf);
+        assert_eq!(buf, encode(&a));
     }
 
     #[test]
