@@ -73,3 +73,8 @@ pub use modern::{CONNECT_ORIGINATE, scale_weight};
 pub use prepared::PreparedService;
 pub use snapshot::{ApplyStats, Delta, EdsStore, Snapshot, SnapshotReader};
 pub use view::{EdsError, View};
+
+/// The README's Rust examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;

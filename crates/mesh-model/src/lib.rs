@@ -54,8 +54,3 @@ pub use meshnetworks::{
     Network, NetworkEndpoints, NetworkErrorKind, NetworkGateway,
 };
 pub use resolve::NetworkResolver;
-
-/// The README's Rust examples, compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../../README.md")]
-struct ReadmeDoctests;
