@@ -986,6 +986,69 @@ mod properties {
             prop_assert!(!r.has_errors(), "{}", r);
         }
 
+        /// Any mix of mistakes (duplicates, dangling references, chains of control planes,
+        /// overlapping ranges, unresolvable gateways) is reported, never a panic; what-if and the
+        /// picture work on it too, and the report is deterministic.
+        #[test]
+        fn messy_meshes_never_panic(
+            clusters in proptest::collection::vec((0usize..6, proptest::option::of(0usize..7), proptest::option::of(0usize..5), 0u8..4, any::<bool>()), 0..8),
+            links in proptest::collection::vec(proptest::collection::vec(0usize..5, 1..4), 0..4),
+            gateways in proptest::collection::vec((0usize..5, 0u8..3), 0..5),
+            endpoints in proptest::collection::vec((0usize..6, 0u8..4, any::<bool>()), 0..8),
+        ) {
+            let mut yaml = String::from(if clusters.is_empty() { "  clusters: []\n" } else { "  clusters:\n" });
+            for (name, cp, net, cidr, public) in &clusters {
+                yaml.push_str(&format!("  - {{name: c{name}, podCidrs: [10.{cidr}.0.0/16], serviceCidrs: [10.{}.0.0/17]", cidr + 1));
+                if let Some(cp) = cp { yaml.push_str(&format!(", controlPlane: c{cp}")); }
+                if let Some(net) = net { yaml.push_str(&format!(", network: n{net}")); }
+                let exposure = if *public { "public" } else { "private" };
+                yaml.push_str(&format!(", apiServer: {{address: 1.2.3.4:6443, exposure: {exposure}}}}}\n"));
+            }
+            yaml.push_str("  meshNetworks:\n    networks:\n");
+            for n in 0..4 {
+                yaml.push_str(&format!("      n{n}:\n        endpoints: [{{fromRegistry: c{n}}}, {{fromCidr: 10.{n}.0.0/{}}}]\n        gateways:\n", 8 + n));
+                for (gn, kind) in gateways.iter().filter(|(g, _)| *g == n) {
+                    let gw = match kind {
+                        0 => format!("{{address: 192.0.2.{gn}, port: 15443}}"),
+                        1 => format!("{{address: gw{gn}.example.com, port: 15443}}"),
+                        _ => "{registryServiceName: eastwest.istio-system.svc.cluster.local, port: 0}".to_owned(),
+                    };
+                    yaml.push_str(&format!("        - {gw}\n"));
+                }
+                yaml.push_str("        - {address: 192.0.2.99, port: 15443}\n");
+            }
+            if !links.is_empty() {
+                yaml.push_str("  links:\n");
+                for l in &links {
+                    let ns: Vec<String> = l.iter().map(|n| format!("n{n}")).collect();
+                    yaml.push_str(&format!("  - {{networks: [{}]}}\n", ns.join(", ")));
+                }
+            }
+            yaml.push_str("  dns: {gw1.example.com: [192.0.2.50]}\n  services:\n  - name: foo\n    namespace: ns\n    endpoints:\n");
+            for (c, host, sidecar) in &endpoints {
+                let tls = if *sidecar { "istio" } else { "disabled" };
+                yaml.push_str(&format!("    - {{cluster: c{c}, address: 10.{c}.0.{host}, tlsMode: {tls}}}\n"));
+            }
+            if endpoints.is_empty() {
+                yaml = yaml.replace("    endpoints:\n", "");
+            }
+            let doc = mesh(&yaml);
+            let r = check(&doc);
+            prop_assert_eq!(&r, &check(&doc));
+            let mut sorted = r.diagnostics.clone();
+            sorted.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+            prop_assert_eq!(
+                r.diagnostics.iter().map(Diagnostic::sort_key).collect::<Vec<_>>(),
+                sorted.iter().map(Diagnostic::sort_key).collect::<Vec<_>>()
+            );
+            let _ = to_dot(&doc, &r);
+            for f in ["gateway:n0/192.0.2.99", "link:n0,n1", "partition:n0,n1", "cluster:c0", "api-server:c1"] {
+                if let Ok(w) = simulate(&doc, &f.parse().unwrap()) {
+                    let _ = w.to_string();
+                }
+            }
+        }
+
         /// Which API servers and control planes are unreachable agrees with a naive BFS over the
         /// links from every remote (the check itself computes flat spaces once).
         #[test]
