@@ -1,190 +1,172 @@
-//! Split-horizon EDS of whole workloads (`shared/bench/WORKLOADS.md`, small and large): every
-//! client view (one per network) of every service port, computed from the shared gateway index,
-//! with and without encoding to `ClusterLoadAssignment` bytes.
+//! Split-horizon EDS of whole workloads (`shared/bench/WORKLOADS.md`): every client view (one per
+//! network) of every service port, beside an Istio-shaped baseline measured in the same run.
 //!
-//! Criterion's throughput line counts endpoint-views (endpoints × views): its inverse is the time
-//! per endpoint per view (goal ≤ 0.25 µs including encoding; Istio ≈ 2.7 µs).
-use std::sync::Arc;
+//! Workloads: small, large, large with 5 networks × 2 clusters, and huge (1,000,000 endpoints,
+//! 50 views) when `MESHSPAN_BENCH_HUGE=1` is set (its set-up alone takes tens of seconds, so
+//! CI's smoke run `cargo bench -p meshspan-benches -- --test` skips it).
+//!
+//! Variants: full push of all views with Istio metadata (`full+encode`) and without the `istio`
+//! workload metadata (`full+encode, no istio metadata`); views only (`full, no encode`); views of
+//! prepared services + encode (`views+encode`); encode only; 1 % endpoint churn and a cluster of
+//! 4,000 endpoints joining, through the incremental store (`EdsStore::apply`, snapshot
+//! published); and the baseline (`istio-shaped, 1 proxy a network`: one proxy on each network,
+//! every service built as an object tree and serialized; 100 proxies a network cost 100 times
+//! that, since the baseline shares nothing between proxies).
+//!
+//! Throughput counts endpoint-views (endpoints × views) for the pushes, so the inverse is the
+//! time an endpoint a view (goal ≤ 0.25 µs with encoding; Istio ≈ 2.7 µs), and changed
+//! endpoints for churn / join.
+use std::hint::black_box;
+use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use mesh_eds::{
-    ClusterRequest, Delta, DocumentEds, EdsEndpoint, EdsStore, Features, PreparedService, Profile,
-    ServicePortEndpoints, ServiceRequest, View, wire,
-};
-use mesh_model::{ClusterId, MeshDocument};
+use mesh_eds::wire::{self, EncodeOptions};
+use mesh_eds::{PreparedService, View};
+use meshspan_benches::baseline::IstioGateways;
+use meshspan_benches::workbench::{Workbench, upsert};
 use test_support::{Workload, workload};
 
-struct Prepared {
-    eds: DocumentEds,
-    views: Vec<View>,
-    endpoint_views: u64,
-}
+const NO_ISTIO: EncodeOptions = EncodeOptions {
+    istio_workload: false,
+};
 
-fn prepare(doc: &MeshDocument) -> Prepared {
-    let eds = DocumentEds::new(doc, Features::default());
-    let index = eds.shared_index();
-    let mut networks: Vec<_> = doc
-        .spec
-        .clusters
-        .iter()
-        .filter_map(|c| c.network.clone())
-        .collect();
-    networks.sort();
-    networks.dedup();
-    let views: Vec<View> = networks
-        .iter()
-        .map(|n| {
-            View::new(
-                &index,
-                DocumentEds::class_for_network(n, Profile::IstioModern),
-            )
-        })
-        .collect();
-    let endpoints: usize = eds.services.iter().map(|s| s.endpoints.len()).sum();
-    Prepared {
-        endpoint_views: (endpoints * views.len()) as u64,
-        eds,
-        views,
+fn workloads() -> Vec<(&'static str, Workload)> {
+    let mut w = vec![
+        ("small", Workload::Small),
+        ("large", Workload::Large),
+        ("large-5net", Workload::LargeFiveNetworks),
+    ];
+    if std::env::var_os("MESHSPAN_BENCH_HUGE").is_some() {
+        w.push(("huge", Workload::Huge));
     }
-}
-
-/// Every view of every service port, each service prepared once ([`PreparedService`]) and shared
-/// by every view, as a control plane does on a push; returns the bytes written (or endpoints
-/// emitted).
-fn run(p: &Prepared, encode: bool, buf: &mut Vec<u8>) -> usize {
-    let index = p.views[0].index();
-    let mut total = 0;
-    for s in &p.eds.services {
-        let prepared = PreparedService::new(index, request(p, s));
-        total += views(p, &prepared, encode, buf);
-    }
-    total
-}
-
-fn request<'a>(p: &Prepared, s: &'a ServicePortEndpoints) -> ServiceRequest<'a> {
-    ServiceRequest {
-        cluster: &s.cluster,
-        endpoints: &s.endpoints,
-        mtls_allowed: true,
-        features: p.eds.features,
-    }
-}
-
-fn views(p: &Prepared, prepared: &PreparedService<'_>, encode: bool, buf: &mut Vec<u8>) -> usize {
-    let mut total = 0;
-    for view in &p.views {
-        let Ok(cla) = view.assignment_prepared(prepared) else {
-            continue;
-        };
-        if encode {
-            buf.clear();
-            wire::encode_into(&cla, buf);
-            total += buf.len();
-        } else {
-            total += cla
-                .localities
-                .iter()
-                .map(|l| l.endpoints.len())
-                .sum::<usize>();
-        }
-    }
-    total
-}
-
-type Churn = Vec<(ClusterRequest, Option<ClusterId>, String, EdsEndpoint)>;
-
-/// A store holding the whole workload, and 1 % of its endpoints (spread over services) to change.
-fn store_with_churn(p: &Prepared) -> (EdsStore, Churn) {
-    let mut store = EdsStore::new(p.eds.features);
-    let mut deltas: Vec<Delta> = p
-        .views
-        .iter()
-        .map(|v| Delta::AddClass(v.class().clone()))
-        .collect();
-    deltas.push(Delta::Gateways(p.eds.gateways.gateways.clone()));
-    let mut all = Vec::new();
-    for s in &p.eds.services {
-        for (i, e) in s.endpoints.iter().enumerate() {
-            let key = format!("{}:{}#{i}", e.address(), e.port);
-            all.push((s.cluster.clone(), e.cluster.clone(), key.clone(), e.clone()));
-            deltas.push(Delta::UpsertEndpoint {
-                service: s.cluster.clone(),
-                cluster: e.cluster.clone(),
-                key,
-                endpoint: e.clone(),
-            });
-        }
-    }
-    store.apply(deltas);
-    let churn = all.into_iter().step_by(100).collect();
-    (store, churn)
+    w
 }
 
 fn bench(c: &mut Criterion) {
-    let mut group = c.benchmark_group("eds");
-    group.sample_size(10);
-    for (name, kind) in [("small", Workload::Small), ("large", Workload::Large)] {
+    for (name, kind) in workloads() {
+        let huge = kind == Workload::Huge;
+        let mut group = c.benchmark_group(format!("eds/{name}"));
+        group.sample_size(10);
+        if huge {
+            group.warm_up_time(Duration::from_millis(1));
+            group.measurement_time(Duration::from_secs(1));
+        }
         let doc = workload(kind, 7);
-        let p = prepare(&doc);
+        let w = Workbench::new(&doc);
+        drop(doc);
         let mut buf = Vec::with_capacity(1 << 20);
-        group.throughput(Throughput::Elements(p.endpoint_views));
-        // Full push: prepare every service, every view, encode.
-        group.bench_function(BenchmarkId::new("prepare+views+encode", name), |b| {
-            b.iter(|| run(&p, true, &mut buf))
+
+        group.throughput(Throughput::Elements(w.endpoint_views()));
+        group.bench_function("full+encode", |b| {
+            b.iter(|| w.push(Some(EncodeOptions::default()), &mut buf))
         });
-        group.bench_function(BenchmarkId::new("prepare+views", name), |b| {
-            b.iter(|| run(&p, false, &mut buf))
+        group.bench_function("full+encode, no istio metadata", |b| {
+            b.iter(|| w.push(Some(NO_ISTIO), &mut buf))
         });
-        // Steady state: services prepared when their endpoints changed, views recomputed.
-        let index = p.views[0].index();
-        let prepared: Vec<PreparedService<'_>> = p
-            .eds
-            .services
-            .iter()
-            .map(|s| PreparedService::new(index, request(&p, s)))
-            .collect();
-        group.bench_function(BenchmarkId::new("views+encode", name), |b| {
-            b.iter(|| {
-                prepared
-                    .iter()
-                    .map(|s| views(&p, s, true, &mut buf))
-                    .sum::<usize>()
-            })
-        });
-        // 1 % endpoint churn through the incremental store: only the touched services are
-        // recomputed (in every view) and a new snapshot is published.
-        let (mut store, churn) = store_with_churn(&p);
+        group.bench_function("full, no encode", |b| b.iter(|| w.push(None, &mut buf)));
+        {
+            let index = w.views[0].index();
+            let prepared: Vec<PreparedService<'_>> = w
+                .eds
+                .services
+                .iter()
+                .map(|s| PreparedService::new(index, w.request(s)))
+                .collect();
+            group.bench_function("views+encode", |b| {
+                b.iter(|| {
+                    prepared
+                        .iter()
+                        .map(|s| w.push_prepared(s, Some(EncodeOptions::default()), &mut buf))
+                        .sum::<usize>()
+                })
+            });
+        }
+        {
+            let assignments = w.assignments();
+            group.bench_function("encode only", |b| {
+                b.iter(|| {
+                    let mut total = 0;
+                    for a in &assignments {
+                        buf.clear();
+                        wire::encode_into(a, &mut buf);
+                        total += buf.len();
+                    }
+                    total
+                })
+            });
+        }
+
+        // The baseline: one proxy on each network (huge: on 2 of the 50, per endpoint-view the same).
+        let gateways = IstioGateways::new(&w.eds.gateways.gateways);
+        let networks = if huge {
+            w.networks[..2].to_vec()
+        } else {
+            w.networks.clone()
+        };
+        if !huge {
+            let (engine, base) = w.emitted(&gateways);
+            assert_eq!(engine, base, "the baseline emits the engine's endpoints");
+        }
+        group.throughput(Throughput::Elements((w.endpoints * networks.len()) as u64));
+        group.bench_function(
+            BenchmarkId::new("istio-shaped, 1 proxy a network", networks.len()),
+            |b| b.iter(|| w.baseline_push(&gateways, &networks)),
+        );
+
+        // Incremental: 1 % endpoint churn (weights flip), then a 4,000-endpoint cluster joining.
+        let (mut store, all) = w.store();
+        let churn: Vec<_> = all.into_iter().step_by(100).collect();
         let mut flip = 0u32;
         group.throughput(Throughput::Elements(churn.len() as u64));
-        group.bench_function(BenchmarkId::new("churn-1%", name), |b| {
-            b.iter(|| {
-                flip = flip.wrapping_add(1);
-                let deltas = churn.iter().map(|(service, cluster, key, e)| {
-                    let mut endpoint = e.clone();
-                    endpoint.lb_weight = 1 + flip % 2;
-                    Delta::UpsertEndpoint {
-                        service: service.clone(),
-                        cluster: cluster.clone(),
-                        key: key.clone(),
-                        endpoint,
-                    }
-                });
-                store.apply(deltas).recomputed
+        group.bench_function(format!("churn 1% ({} endpoints)", churn.len()), |b| {
+            b.iter_custom(|iters| {
+                let mut elapsed = Duration::ZERO;
+                for _ in 0..iters {
+                    flip = flip.wrapping_add(1);
+                    let deltas: Vec<_> = churn
+                        .iter()
+                        .cloned()
+                        .map(|mut c| {
+                            c.3.lb_weight = 1 + flip % 2;
+                            upsert(c)
+                        })
+                        .collect();
+                    let start = Instant::now();
+                    black_box(store.apply(deltas));
+                    elapsed += start.elapsed();
+                }
+                elapsed
             })
         });
-        // Building the index and the views (once per gateway change).
-        group.throughput(Throughput::Elements(p.views.len() as u64));
-        group.bench_function(BenchmarkId::new("index+views", name), |b| {
+        let (join, remove) = w.joining_cluster(4_000);
+        group.throughput(Throughput::Elements(4_000));
+        group.bench_function("cluster of 4,000 endpoints joins", |b| {
+            b.iter_custom(|iters| {
+                let mut elapsed = Duration::ZERO;
+                for _ in 0..iters {
+                    let deltas = join.clone();
+                    let start = Instant::now();
+                    black_box(store.apply(deltas));
+                    elapsed += start.elapsed();
+                    store.apply(remove.clone());
+                }
+                elapsed
+            })
+        });
+
+        // The index and the views (once per gateway change).
+        group.throughput(Throughput::Elements(w.views.len() as u64));
+        group.bench_function("index+views", |b| {
             b.iter(|| {
-                let index = Arc::new(p.eds.index());
-                p.views
+                let index = std::sync::Arc::new(w.eds.index());
+                w.views
                     .iter()
                     .map(|v| View::new(&index, v.class().clone()))
                     .collect::<Vec<View>>()
             })
         });
+        group.finish();
     }
-    group.finish();
 }
 
 criterion_group!(benches, bench);

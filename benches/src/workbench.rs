@@ -1,0 +1,257 @@
+//! A workload set up for the EDS benches: the engine's inputs, one view per network, the
+//! incremental store, and the deltas of the churn and join variants (`shared/bench/WORKLOADS.md`).
+
+use mesh_eds::wire::{self, EncodeOptions};
+use mesh_eds::{
+    ClusterRequest, Delta, DocumentEds, EdsEndpoint, EdsStore, Features, LoadAssignment,
+    PreparedService, Profile, ServicePortEndpoints, ServiceRequest, View,
+};
+use mesh_model::{ClusterId, MeshDocument, NetworkId};
+
+use crate::baseline::{self, IstioGateways};
+
+/// A workload ready to push: the engine's inputs and one view per network.
+#[derive(Debug)]
+pub struct Workbench {
+    /// The engine's inputs.
+    pub eds: DocumentEds,
+    /// The networks, sorted (one client view each).
+    pub networks: Vec<NetworkId>,
+    /// One view per network (modern profile), parallel to `networks`.
+    pub views: Vec<View>,
+    /// Endpoints over all service ports.
+    pub endpoints: usize,
+}
+
+/// One upsert of the churn variant: (service, shard, key, endpoint).
+pub type Change = (ClusterRequest, Option<ClusterId>, String, EdsEndpoint);
+
+impl Workbench {
+    /// Sets up a document.
+    pub fn new(doc: &MeshDocument) -> Self {
+        let eds = DocumentEds::new(doc, Features::default());
+        let index = eds.shared_index();
+        let mut networks: Vec<NetworkId> = doc
+            .spec
+            .clusters
+            .iter()
+            .filter_map(|c| c.network.clone())
+            .collect();
+        networks.sort();
+        networks.dedup();
+        let views = networks
+            .iter()
+            .map(|n| {
+                View::new(
+                    &index,
+                    DocumentEds::class_for_network(n, Profile::IstioModern),
+                )
+            })
+            .collect();
+        let endpoints = eds.services.iter().map(|s| s.endpoints.len()).sum();
+        Self {
+            eds,
+            networks,
+            views,
+            endpoints,
+        }
+    }
+
+    /// Endpoints × views: criterion's throughput unit (its inverse is the time an endpoint a view).
+    pub fn endpoint_views(&self) -> u64 {
+        (self.endpoints * self.views.len()) as u64
+    }
+
+    /// The request of one service port (mTLS allowed, the document's features).
+    pub fn request<'a>(&self, s: &'a ServicePortEndpoints) -> ServiceRequest<'a> {
+        ServiceRequest {
+            cluster: &s.cluster,
+            endpoints: &s.endpoints,
+            mtls_allowed: true,
+            features: self.eds.features,
+        }
+    }
+
+    /// A full push: every service prepared once ([`PreparedService`]) and shared by every view,
+    /// each assignment encoded with `encode` (or only counted when `None`); returns the bytes
+    /// written (or the endpoints emitted).
+    pub fn push(&self, encode: Option<EncodeOptions>, buf: &mut Vec<u8>) -> usize {
+        let index = self.views[0].index();
+        self.eds
+            .services
+            .iter()
+            .map(|s| self.push_prepared(&PreparedService::new(index, self.request(s)), encode, buf))
+            .sum()
+    }
+
+    /// Every view of one prepared service (see [`Workbench::push`]).
+    pub fn push_prepared(
+        &self,
+        prepared: &PreparedService<'_>,
+        encode: Option<EncodeOptions>,
+        buf: &mut Vec<u8>,
+    ) -> usize {
+        let mut total = 0;
+        for view in &self.views {
+            let Ok(cla) = view.assignment_prepared(prepared) else {
+                continue;
+            };
+            total += match encode {
+                Some(options) => {
+                    buf.clear();
+                    wire::encode_into_with(&cla, options, buf);
+                    buf.len()
+                }
+                None => endpoints_of(&cla),
+            };
+        }
+        total
+    }
+
+    /// Every (service, view) assignment (for the encode-only variant).
+    pub fn assignments(&self) -> Vec<LoadAssignment> {
+        let index = self.views[0].index();
+        let mut out = Vec::new();
+        for s in &self.eds.services {
+            let prepared = PreparedService::new(index, self.request(s));
+            out.extend(
+                self.views
+                    .iter()
+                    .filter_map(|v| v.assignment_prepared(&prepared).ok()),
+            );
+        }
+        out
+    }
+
+    /// A store holding the whole workload (every view, the gateways, every endpoint keyed by
+    /// `address:port#position`), and every endpoint as a [`Change`].
+    pub fn store(&self) -> (EdsStore, Vec<Change>) {
+        let mut store = EdsStore::new(self.eds.features);
+        let mut deltas: Vec<Delta> = self
+            .views
+            .iter()
+            .map(|v| Delta::AddClass(v.class().clone()))
+            .collect();
+        deltas.push(Delta::Gateways(self.eds.gateways.gateways.clone()));
+        let mut all = Vec::with_capacity(self.endpoints);
+        for s in &self.eds.services {
+            for (i, e) in s.endpoints.iter().enumerate() {
+                let key = format!("{}:{}#{i}", e.address(), e.port);
+                all.push((s.cluster.clone(), e.cluster.clone(), key, e.clone()));
+            }
+        }
+        store.apply(deltas);
+        store.apply(all.iter().cloned().map(upsert));
+        (store, all)
+    }
+
+    /// A cluster of `n` endpoints joining the network of the first cluster: copies of that
+    /// cluster's endpoints (cycled when it has fewer) under a new cluster id and fresh
+    /// addresses, as one `ReplaceShard` per service; and the `RemoveShard`s that undo it.
+    pub fn joining_cluster(&self, n: usize) -> (Vec<Delta>, Vec<Delta>) {
+        let joining: ClusterId = "cluster-joining".parse().expect("a valid cluster id");
+        let first = self
+            .eds
+            .services
+            .iter()
+            .flat_map(|s| s.endpoints.iter())
+            .find_map(|e| e.cluster.clone());
+        let source: Vec<(&ClusterRequest, &EdsEndpoint)> = self
+            .eds
+            .services
+            .iter()
+            .flat_map(|s| s.endpoints.iter().map(move |e| (&s.cluster, e)))
+            .filter(|(_, e)| e.cluster == first)
+            .collect();
+        let mut shards: Vec<(ClusterRequest, Vec<(String, EdsEndpoint)>)> = Vec::new();
+        for i in 0..n {
+            let (service, e) = source[i % source.len()];
+            let mut e = e.clone();
+            let address = format!(
+                "100.{}.{}.{}",
+                64 + ((i >> 16) & 63),
+                (i >> 8) & 255,
+                i & 255
+            );
+            e.addresses = vec![address.clone()];
+            e.cluster = Some(joining.clone());
+            e.workload_name = format!("joining-{i}");
+            let key = format!("{address}:{}", e.port);
+            match shards.last_mut() {
+                Some((s, list)) if s == service => list.push((key, e)),
+                _ => shards.push((service.clone(), vec![(key, e)])),
+            }
+        }
+        // A service whose endpoints were cycled through twice appears twice: merge.
+        shards.sort_by_key(|a| a.0.name());
+        let mut merged: Vec<(ClusterRequest, Vec<(String, EdsEndpoint)>)> = Vec::new();
+        for (service, list) in shards {
+            match merged.last_mut() {
+                Some((s, l)) if *s == service => l.extend(list),
+                _ => merged.push((service, list)),
+            }
+        }
+        let remove = merged
+            .iter()
+            .map(|(service, _)| Delta::RemoveShard {
+                service: service.clone(),
+                cluster: Some(joining.clone()),
+            })
+            .collect();
+        let join = merged
+            .into_iter()
+            .map(|(service, endpoints)| Delta::ReplaceShard {
+                service,
+                cluster: Some(joining.clone()),
+                endpoints,
+            })
+            .collect();
+        (join, remove)
+    }
+
+    /// The Istio-shaped baseline's push to one proxy on each of `networks`: every service built
+    /// and serialized for that proxy; returns the bytes written.
+    pub fn baseline_push(&self, gateways: &IstioGateways, networks: &[NetworkId]) -> usize {
+        let mut total = 0;
+        for network in networks {
+            for s in &self.eds.services {
+                total +=
+                    baseline::push(gateways, network, &s.cluster.name(), &s.endpoints, true).len();
+            }
+        }
+        total
+    }
+
+    /// Endpoints the baseline and the engine emit over every (service, view): equal when the
+    /// baseline does the same work.
+    pub fn emitted(&self, gateways: &IstioGateways) -> (usize, usize) {
+        let mut buf = Vec::new();
+        let engine = self.push(None, &mut buf);
+        let mut base = 0;
+        for network in &self.networks {
+            for s in &self.eds.services {
+                let cla = baseline::build(gateways, network, &s.cluster.name(), &s.endpoints, true);
+                base += cla
+                    .endpoints
+                    .iter()
+                    .map(|g| g.lb_endpoints.len())
+                    .sum::<usize>();
+            }
+        }
+        (engine, base)
+    }
+}
+
+/// The upsert of a [`Change`].
+pub fn upsert((service, cluster, key, endpoint): Change) -> Delta {
+    Delta::UpsertEndpoint {
+        service,
+        cluster,
+        key,
+        endpoint,
+    }
+}
+
+fn endpoints_of(cla: &LoadAssignment) -> usize {
+    cla.localities.iter().map(|l| l.endpoints.len()).sum()
+}
