@@ -6,12 +6,13 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use ipnet::IpNet;
 use mesh_model::{
-    Cluster, Exposure, Gateway, MeshDocument, ModelError, NetworkEndpoints, NetworkResolver,
-    TlsMode, UnresolvedGateway,
+    Cluster, Exposure, Gateway, MeshDocument, NetworkEndpoints, NetworkResolver, TlsMode,
+    UnresolvedGateway,
 };
 
 use crate::cidr::{overlapping_pairs, shared_range, size_text};
 use crate::diagnostic::{Code, Diagnostic, Subject, sort_diagnostics};
+use crate::model_errors::model_diagnostic;
 use crate::report::{ControlPlane, ControlPlaneKind, MeshKind, NetworkSummary, Report, Topology};
 use crate::spaces::FlatAddressSpaces;
 use crate::trust::trust_diagnostics;
@@ -1005,82 +1006,5 @@ pub(crate) fn gateway_text(g: &Gateway) -> String {
         format!("[{}]:{}", g.address, g.port)
     } else {
         format!("{}:{}", g.address, g.port)
-    }
-}
-
-/// The diagnostics of one model error.
-fn model_diagnostic(doc: &MeshDocument, e: &ModelError) -> Vec<Diagnostic> {
-    let at = e.path();
-    let one = |code, message: String, subjects, explanation: String, fix: &str| {
-        vec![Diagnostic::new(code, message, subjects, explanation, fix)]
-    };
-    match e {
-        ModelError::DuplicateCluster { name, first, .. } => one(
-            Code::DuplicateCluster,
-            format!("cluster {name} is defined twice"),
-            vec![Subject::Cluster(name.to_string())],
-            format!("{at} repeats the name of {first}; cluster names are registry ids and must be unique (only the first is used)"),
-            "Rename or remove one of the clusters",
-        ),
-        ModelError::DuplicateService { key, first, .. } => one(
-            Code::DuplicateService,
-            format!("service {key} is defined twice"),
-            vec![Subject::Service(key.clone())],
-            format!("{at} repeats {first}: name.namespace is the same service in every cluster"),
-            "Merge the two entries (list both clusters' endpoints under one service)",
-        ),
-        ModelError::UnknownCluster { name, .. } => one(
-            Code::UnknownCluster,
-            format!("{at} names cluster {name:?}, which is not in spec.clusters"),
-            vec![Subject::Cluster(name.clone())],
-            e.to_string(),
-            "Fix the name, or add the cluster to spec.clusters",
-        ),
-        ModelError::UnknownNetwork { name, .. } => one(
-            Code::UnknownNetwork,
-            format!("{at} names network {name:?}, which is not defined"),
-            vec![Subject::Network(name.clone())],
-            format!(
-                "{e}; defined networks: {}",
-                doc.defined_networks().into_iter().collect::<Vec<_>>().join(", ")
-            ),
-            "Fix the name, or define the network under spec.meshNetworks.networks (network names must be valid ids)",
-        ),
-        ModelError::DegenerateLink { path } => {
-            let networks: Vec<String> = path
-                .strip_prefix("spec.links[")
-                .and_then(|r| r.strip_suffix(']'))
-                .and_then(|i| i.parse::<usize>().ok())
-                .and_then(|i| doc.spec.links.get(i))
-                .map(|l| l.networks.iter().map(ToString::to_string).collect())
-                .unwrap_or_default();
-            one(
-                Code::DegenerateLink,
-                format!("{path} joins fewer than two distinct networks"),
-                networks.iter().map(|n| Subject::Network(n.clone())).collect(),
-                format!("{path} lists [{}]: a link connects at least two networks, so this one does nothing", networks.join(", ")),
-                "List the two (or more) networks the link joins, or remove it",
-            )
-        }
-        ModelError::InvalidMeshNetworks(errors) => errors
-            .0
-            .iter()
-            .map(|err| {
-                Diagnostic::new(
-                    Code::InvalidMeshnetworks,
-                    err.to_string(),
-                    vec![Subject::Network(err.network.clone())],
-                    "istiod validates MeshNetworks on load (rules V1–V6) and rejects the whole document on any error, keeping the last good one",
-                    "Correct the value Istio names in the message",
-                )
-            })
-            .collect(),
-        _ => one(
-            Code::ModelError,
-            e.to_string(),
-            Vec::new(),
-            format!("mesh-model reports a problem at {at}"),
-            "Correct the document where the message says",
-        ),
     }
 }

@@ -50,6 +50,7 @@ mod analysis;
 mod cidr;
 mod diagnostic;
 mod dot;
+mod model_errors;
 mod report;
 mod spaces;
 mod trust;
