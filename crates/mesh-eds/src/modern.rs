@@ -199,7 +199,20 @@ pub(crate) fn compute<T: Trace>(
     let mut localities = Vec::with_capacity(p.groups.len());
     let mut sums: BTreeMap<u32, u32> = BTreeMap::new();
     for group in &p.groups {
-        let mut out = Vec::with_capacity(group.members.len());
+        // Room for the members kept directly (a view of a remote service holds a few gateway
+        // endpoints, not one entry per member), plus a few gateways.
+        let direct = if enabled {
+            group
+                .per_network
+                .iter()
+                .zip(0u32..)
+                .filter(|&(_, n)| same_network(n))
+                .map(|(&count, _)| count as usize)
+                .sum()
+        } else {
+            group.members.len()
+        };
+        let mut out = Vec::with_capacity(direct + 4);
         let mut admitted_any = false;
         let mut saturating = 0u32;
         for m in &group.members {

@@ -47,6 +47,9 @@ pub struct PreparedService<'a> {
 pub(crate) struct PreparedGroup<'a> {
     pub(crate) label: &'a str,
     pub(crate) members: Vec<PreparedEndpoint>,
+    /// Members per network (parallel to `PreparedService::networks`): how many a view keeps
+    /// directly, so it reserves its output for those and not for every member.
+    pub(crate) per_network: Vec<u32>,
 }
 
 #[derive(Debug, Clone)]
@@ -106,14 +109,27 @@ impl<'a> PreparedService<'a> {
                     workload: workload_metadata(ep),
                 });
         }
+        let groups = groups
+            .into_iter()
+            .map(|(label, members)| {
+                let mut per_network = vec![0u32; networks.len()];
+                for m in &members {
+                    if let Some(count) = per_network.get_mut(m.network as usize) {
+                        *count += 1;
+                    }
+                }
+                PreparedGroup {
+                    label,
+                    members,
+                    per_network,
+                }
+            })
+            .collect();
         Self {
             request,
             index: Arc::clone(index),
             networks,
-            groups: groups
-                .into_iter()
-                .map(|(label, members)| PreparedGroup { label, members })
-                .collect(),
+            groups,
             dropped,
         }
     }

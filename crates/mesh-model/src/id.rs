@@ -105,7 +105,9 @@ macro_rules! string_id {
         $(#[$meta])*
         #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         #[serde(try_from = "String", into = "String")]
-        pub struct $name(String);
+        // Shared, immutable text: ids are cloned into every endpoint and assignment that names
+        // them, and a clone is a reference count, not an allocation.
+        pub struct $name(std::sync::Arc<str>);
 
         impl $name {
             /// Parses and validates `value`.
@@ -113,7 +115,7 @@ macro_rules! string_id {
                 let value = value.into();
                 let check: fn(&str) -> Result<(), IdError> = $check;
                 check(&value)?;
-                Ok(Self(value))
+                Ok(Self(value.into()))
             }
 
             /// The identifier as a string.
@@ -144,7 +146,7 @@ macro_rules! string_id {
 
         impl From<$name> for String {
             fn from(id: $name) -> String {
-                id.0
+                id.0.as_ref().to_owned()
             }
         }
 
