@@ -133,21 +133,21 @@ impl MeshDocument {
     pub fn check(&self) -> Vec<ModelError> {
         let spec = &self.spec;
         let mut errors = Vec::new();
-        let mut clusters: BTreeMap<&ClusterId, usize> = BTreeMap::new();
+        let mut clusters: BTreeMap<&str, usize> = BTreeMap::new();
         for (i, c) in spec.clusters.iter().enumerate() {
-            if let Some(first) = clusters.get(&c.name) {
+            if let Some(first) = clusters.get(c.name.as_str()) {
                 errors.push(ModelError::DuplicateCluster {
                     path: format!("spec.clusters[{i}].name"),
                     name: c.name.clone(),
                     first: format!("spec.clusters[{first}]"),
                 });
             } else {
-                clusters.insert(&c.name, i);
+                clusters.insert(c.name.as_str(), i);
             }
         }
         let networks = self.defined_networks();
         let cluster_ref = |errors: &mut Vec<ModelError>, path: String, name: &str| {
-            if !clusters.keys().any(|c| c.as_str() == name) {
+            if !clusters.contains_key(name) {
                 errors.push(ModelError::UnknownCluster {
                     path,
                     name: name.to_owned(),

@@ -473,7 +473,16 @@ fn kind<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     }
 }
 
-/// Why a mesh document could not be read. `Display`: `<path>: <problem>`.
+/// Where in the text a problem is (1-based).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Location {
+    /// Line.
+    pub line: usize,
+    /// Column.
+    pub column: usize,
+}
+
+/// Why a mesh document could not be read. `Display`: `<path>: <problem> (line L, column C)`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum DocumentError {
@@ -486,7 +495,7 @@ pub enum DocumentError {
         message: String,
     },
     /// A field that our sections do not have.
-    #[error("{path}: unknown field {field:?}{}", suggestion_text(.suggestion))]
+    #[error("{path}: unknown field {field:?}{}{}", suggestion_text(.suggestion), location_text(.location))]
     UnknownField {
         /// Where it was (`spec.clusters[0]`).
         path: String,
@@ -494,14 +503,18 @@ pub enum DocumentError {
         field: String,
         /// The closest known field, when one is close.
         suggestion: Option<String>,
+        /// Where in the text, when the parser knows.
+        location: Option<Location>,
     },
     /// A field whose value is wrong: bad syntax, wrong type, missing, out of range.
-    #[error("{path}: {message}")]
+    #[error("{path}: {message}{}", location_text(.location))]
     Invalid {
         /// Where it was (`spec.clusters[2].podCidrs[0]`, or `.` for the document itself).
         path: String,
         /// What is wrong, naming the value.
         message: String,
+        /// Where in the text, when the parser knows.
+        location: Option<Location>,
     },
 }
 
@@ -512,6 +525,42 @@ fn suggestion_text(s: &Option<String>) -> String {
     }
 }
 
+fn location_text(l: &Option<Location>) -> String {
+    match l {
+        Some(l) => format!(" (line {}, column {})", l.line, l.column),
+        None => String::new(),
+    }
+}
+
+/// Splits the parsers' trailing location (serde-saphyr: ` at line L, column C`; serde_json:
+/// ` at line L column C`) off a message.
+fn split_location(message: &str) -> (&str, Option<Location>) {
+    let Some(i) = message.rfind(" at line ") else {
+        return (message, None);
+    };
+    let rest = &message[i + " at line ".len()..];
+    let mut numbers = rest
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|p| !p.is_empty())
+        .map(str::parse::<usize>);
+    match (numbers.next(), numbers.next(), numbers.next()) {
+        (Some(Ok(line)), Some(Ok(column)), None) => {
+            (&message[..i], Some(Location { line, column }))
+        }
+        _ => (message, None),
+    }
+}
+
+/// Turns a path-tracked field error into a typed error.
+fn field_error(path: String, message: &str) -> DocumentError {
+    let (message, location) = split_location(message);
+    unknown_field(&path, message, location).unwrap_or(DocumentError::Invalid {
+        path,
+        message: message.to_owned(),
+        location,
+    })
+}
+
 impl MeshDocument {
     /// Reads a mesh document from YAML.
     ///
@@ -520,25 +569,58 @@ impl MeshDocument {
     /// let err = MeshDocument::from_yaml(
     ///     "apiVersion: meshspan/v1alpha1\nkind: Mesh\nmetadata: {name: m}\nspec:\n  clusters:\n  - name: c1\n    podCidrs: [10.0.0.0/33]\n",
     /// ).unwrap_err();
-    /// assert_eq!(err.to_string(), r#"spec.clusters[0].podCidrs[0]: "10.0.0.0/33" is not a valid CIDR"#);
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     r#"spec.clusters[0].podCidrs[0]: "10.0.0.0/33" is not a valid CIDR (line 7, column 16)"#
+    /// );
     /// ```
     pub fn from_yaml(text: &str) -> Result<Self, DocumentError> {
-        let value: serde_json::Value =
-            serde_saphyr::from_str(text).map_err(|e| DocumentError::Syntax {
+        // Type-directed: a scalar is read as the type the field wants, so `name: 1234` or
+        // `name: y` is the string a cluster id needs, not a number or a YAML 1.1 boolean.
+        let mut failed_field = None;
+        let parsed = serde_saphyr::with_deserializer_from_str(text, |de| {
+            serde_path_to_error::deserialize::<_, Self>(de).map_err(|e| {
+                let path = e.path().to_string();
+                let inner = e.into_inner();
+                failed_field = Some((path, inner.to_string()));
+                inner
+            })
+        });
+        match (parsed, failed_field) {
+            (Ok(doc), _) => Ok(doc),
+            // serde_path_to_error records "." when the problem is not inside a field: syntax.
+            (Err(_), Some((path, message))) if path != "." || !is_syntax(&message) => {
+                let mut error = field_error(path, &message);
+                name_the_value(&mut error, text);
+                Err(error)
+            }
+            (Err(e), _) => Err(DocumentError::Syntax {
                 format: "YAML",
                 message: e.to_string(),
-            })?;
-        Self::from_value(value)
+            }),
+        }
     }
 
     /// Reads a mesh document from JSON.
     pub fn from_json(text: &str) -> Result<Self, DocumentError> {
-        let value: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| DocumentError::Syntax {
-                format: "JSON",
-                message: e.to_string(),
-            })?;
-        Self::from_value(value)
+        let mut de = serde_json::Deserializer::from_str(text);
+        let doc: Self = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            if inner.is_syntax() || inner.is_eof() {
+                DocumentError::Syntax {
+                    format: "JSON",
+                    message: inner.to_string(),
+                }
+            } else {
+                field_error(path, &inner.to_string())
+            }
+        })?;
+        de.end().map_err(|e| DocumentError::Syntax {
+            format: "JSON",
+            message: e.to_string(),
+        })?;
+        Ok(doc)
     }
 
     /// Reads a mesh document from YAML or JSON, choosing by the first non-blank character.
@@ -552,11 +634,8 @@ impl MeshDocument {
 
     /// Reads a mesh document from an already parsed JSON value.
     pub fn from_value(value: serde_json::Value) -> Result<Self, DocumentError> {
-        serde_path_to_error::deserialize(value).map_err(|e| {
-            let path = e.path().to_string();
-            let message = e.inner().to_string();
-            unknown_field(&path, &message).unwrap_or(DocumentError::Invalid { path, message })
-        })
+        serde_path_to_error::deserialize(value)
+            .map_err(|e| field_error(e.path().to_string(), &e.inner().to_string()))
     }
 
     /// The document as YAML.
@@ -571,12 +650,20 @@ impl MeshDocument {
     }
 }
 
-/// Turns serde's "unknown field `x`, expected one of `a`, `b`" into a typed error with the closest
-/// known name. serde exposes the field and the expected names only through this message.
-fn unknown_field(path: &str, message: &str) -> Option<DocumentError> {
+/// Turns serde's "unknown field `x`, expected one of `a`, `b`" (serde-saphyr writes the list
+/// without backticks) into a typed error with the closest known name. serde exposes the field and
+/// the expected names only through this message.
+fn unknown_field(path: &str, message: &str, location: Option<Location>) -> Option<DocumentError> {
     let rest = message.strip_prefix("unknown field `")?;
     let (field, rest) = rest.split_once('`')?;
-    let expected: Vec<&str> = rest.split('`').skip(1).step_by(2).collect();
+    let list = rest
+        .trim_start_matches(", expected one of ")
+        .trim_start_matches(", expected ");
+    let expected: Vec<&str> = list
+        .split(", ")
+        .map(|c| c.trim_matches('`'))
+        .filter(|c| !c.is_empty())
+        .collect();
     let suggestion = expected
         .iter()
         .map(|cand| (strsim::damerau_levenshtein(field, cand), *cand))
@@ -597,14 +684,52 @@ fn unknown_field(path: &str, message: &str) -> Option<DocumentError> {
         .filter(|p| !p.is_empty())
         .unwrap_or(path);
     Some(DocumentError::UnknownField {
-        path: if parent.is_empty() {
+        path: if parent.is_empty() || parent == field {
             ".".into()
         } else {
             parent.into()
         },
         field: field.to_owned(),
         suggestion,
+        location,
     })
+}
+
+/// serde-saphyr says `invalid u16` without the value: take it from the text at the location.
+fn name_the_value(error: &mut DocumentError, text: &str) {
+    let DocumentError::Invalid {
+        message,
+        location: Some(at),
+        ..
+    } = error
+    else {
+        return;
+    };
+    let Some(kind) = message
+        .strip_prefix("invalid ")
+        .filter(|k| !k.contains(' '))
+    else {
+        return;
+    };
+    let Some(line) = text.lines().nth(at.line.saturating_sub(1)) else {
+        return;
+    };
+    let scalar: String = line
+        .chars()
+        .skip(at.column.saturating_sub(1))
+        .take_while(|c| !matches!(c, ',' | ']' | '}' | '#'))
+        .collect();
+    let scalar = scalar.trim().trim_matches(|c| c == '"' || c == '\'');
+    if !scalar.is_empty() {
+        *message = format!("{scalar:?} is not a valid {kind}");
+    }
+}
+
+/// Whether a serde-saphyr message describes broken YAML rather than a wrong value.
+fn is_syntax(message: &str) -> bool {
+    !message.starts_with("unknown field")
+        && !message.starts_with("missing field")
+        && !message.starts_with("invalid")
 }
 
 impl fmt::Display for Exposure {
@@ -643,11 +768,11 @@ mod tests {
             err(
                 "  clusters:\n  - name: a\n  - name: b\n  - name: c\n    podCidrs: [10.0.0.0/33]\n"
             ),
-            r#"spec.clusters[2].podCidrs[0]: "10.0.0.0/33" is not a valid CIDR"#
+            r#"spec.clusters[2].podCidrs[0]: "10.0.0.0/33" is not a valid CIDR (line 9, column 16)"#
         );
         assert_eq!(
             err("  clusters:\n  - name: a\n    serviceCidrs: [10.0.0.1/8]\n"),
-            r#"spec.clusters[0].serviceCidrs[0]: "10.0.0.1/8" is not a valid CIDR: host bits are set (did you mean "10.0.0.0/8"?)"#
+            r#"spec.clusters[0].serviceCidrs[0]: "10.0.0.1/8" is not a valid CIDR: host bits are set (did you mean "10.0.0.0/8"?) (line 7, column 20)"#
         );
     }
 
@@ -696,23 +821,48 @@ mod tests {
                 path: "spec.clusters[0]".into(),
                 field: "podCidr".into(),
                 suggestion: Some("podCidrs".into()),
+                location: Some(Location { line: 7, column: 5 }),
             }
         );
         assert_eq!(
             err("  clusters:\n  - name: a\n    podCidr: [10.0.0.0/8]\n"),
-            r#"spec.clusters[0]: unknown field "podCidr" (did you mean "podCidrs"?)"#
+            r#"spec.clusters[0]: unknown field "podCidr" (did you mean "podCidrs"?) (line 7, column 5)"#
         );
     }
 
     #[test]
     fn wrong_type_and_missing_field() {
         let e = err("  services:\n  - name: foo\n    namespace: ns\n    ports: [{port: http}]\n");
-        assert!(
-            e.starts_with("spec.services[0].ports[0].port: invalid type: string \"http\""),
-            "{e}"
+        assert_eq!(
+            e,
+            r#"spec.services[0].ports[0].port: "http" is not a valid u16 (line 8, column 20)"#
         );
         let e = err("  clusters:\n  - network: n1\n");
-        assert_eq!(e, "spec.clusters[0]: missing field `name`");
+        assert_eq!(
+            e,
+            "spec.clusters[0]: missing field `name` (line 6, column 5)"
+        );
+        let e = MeshDocument::from_json(r#"{"apiVersion": 1}"#).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "apiVersion: invalid type: integer `1`, expected a string (line 1, column 16)"
+        );
+    }
+
+    #[test]
+    fn scalars_are_read_as_the_field_wants() {
+        // YAML 1.1 would make `y` and `on` booleans and `1234` a number: all are valid cluster ids.
+        let doc = MeshDocument::from_yaml(&format!(
+            "{HEAD}spec:\n  clusters:\n  - name: y\n  - name: 1234\n  - {{name: on, network: 10}}\n"
+        ))
+        .unwrap();
+        let names: Vec<&str> = doc.spec.clusters.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["y", "1234", "on"]);
+        assert_eq!(
+            doc.spec.clusters[2].network.as_ref().unwrap().as_str(),
+            "10"
+        );
+        assert_eq!(MeshDocument::from_yaml(&doc.to_yaml()).unwrap(), doc);
     }
 
     #[test]
@@ -722,14 +872,14 @@ mod tests {
         );
         assert_eq!(
             e,
-            r#"spec.services[0].endpoints[0].address: "10.0.0.300" is not a valid IP address"#
+            r#"spec.services[0].endpoints[0].address: "10.0.0.300" is not a valid IP address (line 9, column 29)"#
         );
         let e = err(
             "  services:\n  - name: foo\n    namespace: ns\n    endpoints:\n    - {cluster: c}\n",
         );
         assert_eq!(
             e,
-            "spec.services[0].endpoints[0]: an endpoint needs `address` (or `addresses`)"
+            "spec.services[0].endpoints[0]: an endpoint needs `address` (or `addresses`) (line 9, column 7)"
         );
     }
 
@@ -740,14 +890,14 @@ mod tests {
                 .unwrap_err();
         assert_eq!(
             e.to_string(),
-            "apiVersion: \"v2\" is not a supported apiVersion (expected \"meshspan/v1alpha1\")"
+            "apiVersion: \"v2\" is not a supported apiVersion (expected \"meshspan/v1alpha1\") (line 1, column 13)"
         );
     }
 
     #[test]
     fn syntax_error_is_typed() {
         assert!(matches!(
-            MeshDocument::from_yaml("a: [").unwrap_err(),
+            MeshDocument::from_yaml("{").unwrap_err(),
             DocumentError::Syntax { format: "YAML", .. }
         ));
         assert!(matches!(

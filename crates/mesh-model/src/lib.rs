@@ -44,7 +44,10 @@ pub use document::{
     API_VERSION, ApiServer, CaCerts, Cluster, DEFAULT_GLOBAL_VIP_RANGE, DocumentError, Endpoint,
     Exposure, KIND, Link, MeshDocument, MeshSpec, Metadata, Service, ServicePort, TlsMode,
 };
-pub use gateway::{Gateway, GatewayResolution, GatewaySource, UnresolvedGateway, resolve_gateways};
+pub use gateway::{
+    Gateway, GatewayResolution, GatewaySource, UnresolvedGateway, UnresolvedReason,
+    resolve_gateways,
+};
 pub use id::{
     ClusterId, IdError, Locality, Namespace, NetworkId, ServiceKey, ServiceKeyError, ServiceName,
     SpiffeId, TrustDomain,

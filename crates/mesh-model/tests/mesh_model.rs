@@ -86,31 +86,31 @@ fn each_kind_of_bad_document_names_path_and_value() {
     // bad CIDR
     assert_eq!(
         error_of("  clusters:\n  - name: a\n    podCidrs: [10.0.0.0/8, 10.0.0.0/33]\n").to_string(),
-        r#"spec.clusters[0].podCidrs[1]: "10.0.0.0/33" is not a valid CIDR"#
+        r#"spec.clusters[0].podCidrs[1]: "10.0.0.0/33" is not a valid CIDR (line 7, column 28)"#
     );
     // bad name
     assert_eq!(
         error_of("  services:\n  - {name: Foo, namespace: ns}\n").to_string(),
-        r#"spec.services[0].name: service name "Foo" is invalid: only lower-case letters, digits and '-' are allowed (DNS-1123 label)"#
+        r#"spec.services[0].name: service name "Foo" is invalid: only lower-case letters, digits and '-' are allowed (DNS-1123 label) (line 6, column 12)"#
     );
     // unknown field, with a suggestion
     assert_eq!(
         error_of("  clusters:\n  - name: a\n    controlplane: b\n").to_string(),
-        r#"spec.clusters[0]: unknown field "controlplane" (did you mean "controlPlane"?)"#
+        r#"spec.clusters[0]: unknown field "controlplane" (did you mean "controlPlane"?) (line 7, column 5)"#
     );
     assert_eq!(
         error_of("  clusterz: []\n").to_string(),
-        r#"spec: unknown field "clusterz" (did you mean "clusters"?)"#
+        r#"spec: unknown field "clusterz" (did you mean "clusters"?) (line 5, column 3)"#
     );
     // wrong type
     assert_eq!(
         error_of("  clusters: {name: a}\n").to_string(),
-        "spec.clusters: invalid type: map, expected a sequence"
+        "spec.clusters: expected sequence start (line 5, column 13)"
     );
     // missing required field
     assert_eq!(
         error_of("  services:\n  - {name: foo}\n").to_string(),
-        "spec.services[0]: missing field `namespace`"
+        "spec.services[0]: missing field `namespace` (line 6, column 6)"
     );
     // duplicate cluster: a consistency error of the parsed document
     let doc = MeshDocument::from_yaml(&format!(
