@@ -417,7 +417,7 @@ mod tests {
         let s = zipf_sizes(20_000, 1_000_000, 50_000);
         assert_eq!(s.iter().sum::<usize>(), 1_000_000);
         assert_eq!(s[0], 50_000);
-        assert!(s.iter().all(|&x| x <= 50_000 && x >= 1));
+        assert!(s.iter().all(|x| (1..=50_000).contains(x)));
     }
 
     #[test]
