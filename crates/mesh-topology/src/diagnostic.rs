@@ -76,6 +76,9 @@ codes! {
     GatewaySharedByNetworks = "gateway-shared-by-networks", Warning;
     /// A hostname gateway with no DNS answer, or a `registryServiceName` with no external address.
     GatewayUnresolved = "gateway-unresolved", Warning;
+    /// The `.global` virtual-IP range of replicated control planes overlaps a pod or service
+    /// CIDR, or has fewer addresses than the mesh has services.
+    GlobalVipOverlap = "global-vip-overlap", Error;
     /// Istio's own validation rejects the MeshNetworks section (V1–V6).
     InvalidMeshnetworks = "invalid-meshnetworks", Error;
     /// A consistency problem `mesh-model` reports that this crate has no more specific code for.

@@ -658,6 +658,7 @@ fn broken_example_shows_every_code_on_purpose() {
             Code::GatewayUnresolved,
             Subject::Gateway("eastwest.east.example.com".into()),
         ),
+        (Code::GlobalVipOverlap, Subject::Cidr("10.96.0.0/16".into())),
         (Code::InvalidMeshnetworks, network("legacy")),
         (Code::NetworkWithoutGateway, network("net-c")),
         (Code::RegistryInSeveralNetworks, cluster("east")),
@@ -1138,4 +1139,51 @@ mod properties {
             }
         }
     }
+}
+
+#[test]
+fn global_vip_range_must_not_overlap_and_must_fit() {
+    let base = "apiVersion: meshspan/v1alpha1\nkind: Mesh\nmetadata: {name: m}\nspec:\n";
+    let two_primaries = "  clusters:\n  - {name: a, network: n1, podCidrs: [10.0.0.0/16], serviceCidrs: [10.100.0.0/16]}\n  - {name: b, network: n2, podCidrs: [10.1.0.0/16]}\n";
+    // Replicated control planes with the default 240.0.0.0/4: nothing to report.
+    let ok = MeshDocument::parse(&format!("{base}{two_primaries}")).unwrap();
+    assert!(of(&check(&ok), Code::GlobalVipOverlap).is_empty());
+    // A range that overlaps a pod CIDR and a service CIDR: one diagnostic each.
+    let bad = MeshDocument::parse(&format!(
+        "{base}  globalVipRange: 10.0.0.0/8\n{two_primaries}"
+    ))
+    .unwrap();
+    let r = check(&bad);
+    let found = of(&r, Code::GlobalVipOverlap);
+    assert_eq!(found.len(), 3, "{r}");
+    assert!(
+        found
+            .iter()
+            .any(|d| d.subjects.contains(&Subject::Cidr("10.100.0.0/16".into())))
+    );
+    assert!(
+        found[0].explanation.contains("They share"),
+        "{}",
+        found[0].explanation
+    );
+    // A range too small for the services.
+    let services = "  services:\n  - {name: s1, namespace: ns}\n  - {name: s2, namespace: ns}\n  - {name: s3, namespace: ns}\n";
+    let small = MeshDocument::parse(&format!(
+        "{base}  globalVipRange: 240.0.0.0/30\n{two_primaries}{services}"
+    ))
+    .unwrap();
+    let r = check(&small);
+    let found = of(&r, Code::GlobalVipOverlap);
+    assert_eq!(found.len(), 1, "{r}");
+    assert!(
+        found[0]
+            .explanation
+            .contains("has 2 usable addresses but 3 services need one"),
+        "{}",
+        found[0].explanation
+    );
+    // One control plane and no explicit range: not a replicated mesh, not checked.
+    let single = "  clusters:\n  - {name: a, network: n1, podCidrs: [240.0.0.0/16]}\n";
+    let r = check(&MeshDocument::parse(&format!("{base}{single}")).unwrap());
+    assert!(of(&r, Code::GlobalVipOverlap).is_empty());
 }
