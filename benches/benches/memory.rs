@@ -5,11 +5,13 @@
 //! engine's input (`DocumentEds`, one `EdsEndpoint` per endpoint), the store's index
 //! (`EdsStore`: the merged endpoints and their keys, without its snapshot's assignments), the
 //! assignments of every view (`LoadAssignment`s, what a snapshot holds), and the whole store
-//! (index + published snapshot). Goal ≤ 128 bytes an endpoint; istiod ≈ 1 kB. The smoke run
+//! (index + published snapshot); and, to size the output, the `LbEndpoint`s of all views and
+//! their encoded bytes. Goal ≤ 128 bytes an endpoint; istiod ≈ 1 kB. The smoke run
 //! (`-- --test`) measures small only.
 use std::alloc::System;
 
 use cap::Cap;
+use mesh_eds::wire;
 use meshspan_benches::workbench::Workbench;
 use test_support::{Workload, workload};
 
@@ -35,6 +37,12 @@ fn measure(name: &str, kind: Workload) {
     let before = live();
     let assignments = w.assignments();
     let views = live() - before;
+    let emitted: usize = assignments
+        .iter()
+        .flat_map(|a| &a.localities)
+        .map(|l| l.endpoints.len())
+        .sum();
+    let wire: usize = assignments.iter().map(wire::encoded_len).sum();
     drop(assignments);
 
     let before = live();
@@ -45,8 +53,9 @@ fn measure(name: &str, kind: Workload) {
 
     let index = store_total.saturating_sub(views);
     println!(
-        "| {name} | {n} | {} | {:.0} | {:.0} | {:.0} | {:.0} |",
+        "| {name} | {n} | {} | {emitted} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} |",
         w.views.len(),
+        per(wire, n),
         per(input, n),
         per(index, n),
         per(views, n),
@@ -57,9 +66,9 @@ fn measure(name: &str, kind: Workload) {
 fn main() {
     let smoke = std::env::args().any(|a| a == "--test");
     println!(
-        "| workload | endpoints | views | engine input B/ep | store index B/ep | all views' assignments B/ep | store total B/ep |"
+        "| workload | endpoints | views | LbEndpoints in all views | all views on the wire B/ep | engine input B/ep | store index B/ep | all views' assignments B/ep | store total B/ep |"
     );
-    println!("|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
     measure("small", Workload::Small);
     if !smoke {
         measure("large", Workload::Large);
