@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 
-use mesh_model::{ClusterId, Gateway, GatewayAddress, MeshNetworks, NetworkEndpoints, NetworkId};
+use mesh_model::{ClusterId, Gateway, GatewayAddress, MeshNetworks, NetworkId};
 
 /// The resolved gateway set, indexed as Istio indexes it (rule G5): per network and per
 /// (network, cluster), each list sorted by (address as a byte string, port). Built once; every
@@ -278,14 +278,7 @@ impl LegacyNetworks {
     ) -> Self {
         let mut networks = BTreeMap::new();
         for (name, net) in &mesh_networks.networks {
-            let registries: Vec<&str> = net
-                .endpoints
-                .iter()
-                .filter_map(|e| match e {
-                    NetworkEndpoints::FromRegistry(r) => Some(r.as_str()),
-                    _ => None,
-                })
-                .collect();
+            let registries: Vec<&str> = net.registries().collect();
             let gws = net
                 .gateways
                 .iter()

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 
 use crate::document::MeshSpec;
 use crate::id::{ClusterId, NetworkId, ServiceKey};
-use crate::meshnetworks::{GatewayAddress, MeshNetworks, NetworkEndpoints};
+use crate::meshnetworks::{GatewayAddress, MeshNetworks};
 
 /// One gateway of a network. Identity is the whole tuple (rule G3): the same address declared in
 /// MeshNetworks (cluster `None`) and discovered in a registry (cluster `Some`) are two gateways.
@@ -254,14 +254,7 @@ impl MeshSpec {
     pub fn gateway_candidates(&self) -> (Vec<(Gateway, GatewaySource)>, Vec<UnresolvedGateway>) {
         let (mut ok, mut bad) = self.mesh_networks.address_gateways();
         for (name, net) in &self.mesh_networks.networks {
-            let registries: Vec<&str> = net
-                .endpoints
-                .iter()
-                .filter_map(|e| match e {
-                    NetworkEndpoints::FromRegistry(r) => Some(r.as_str()),
-                    _ => None,
-                })
-                .collect();
+            let registries: Vec<&str> = net.registries().collect();
             for (index, g) in net.gateways.iter().enumerate() {
                 let Some(GatewayAddress::RegistryServiceName(service)) = &g.gw else {
                     continue;

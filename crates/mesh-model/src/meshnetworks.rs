@@ -33,6 +33,16 @@ pub struct Network {
     pub gateways: Vec<NetworkGateway>,
 }
 
+impl Network {
+    /// The registries (cluster ids, as written) this network lists with `fromRegistry`, in order.
+    pub fn registries(&self) -> impl Iterator<Item = &str> {
+        self.endpoints.iter().filter_map(|e| match e {
+            NetworkEndpoints::FromRegistry(r) => Some(r.as_str()),
+            _ => None,
+        })
+    }
+}
+
 /// `NetworkEndpoints`: the oneof `fromCidr` | `fromRegistry` (either may be absent: rule P3).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

@@ -22,12 +22,9 @@ pub struct Args {
 /// Runs the command: exit 0 when the mesh has no error (warnings and info allowed), 1 when it has
 /// at least one error diagnostic, 2 when the file cannot be read or parsed.
 pub fn run(args: &Args) -> ExitCode {
-    let loaded = match input::load(args.file.as_deref()) {
+    let loaded = match input::load_or_exit(args.file.as_deref()) {
         Ok(l) => l,
-        Err(e) => {
-            eprintln!("meshspan: {e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     let doc = &loaded.document;
     let now = args.now.unwrap_or_else(|| {

@@ -66,12 +66,9 @@ pub struct Args {
 /// Runs the command: exit 0 on success, 1 when the configuration cannot be made (for example an
 /// exhausted or overlapping range), 2 when an input cannot be read or parsed.
 pub fn run(args: &Args) -> ExitCode {
-    let loaded = match input::load(args.file.as_deref()) {
+    let loaded = match input::load_or_exit(args.file.as_deref()) {
         Ok(l) => l,
-        Err(e) => {
-            eprintln!("meshspan: {e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     let previous = match &args.allocations {
         None => Allocations::default(),

@@ -14,12 +14,9 @@ pub struct Args {
 
 /// Runs the command: prints DOT and exits 0; 2 when the file cannot be read or parsed.
 pub fn run(args: &Args) -> ExitCode {
-    let loaded = match input::load(args.file.as_deref()) {
+    let loaded = match input::load_or_exit(args.file.as_deref()) {
         Ok(l) => l,
-        Err(e) => {
-            eprintln!("meshspan: {e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     let report = mesh_topology::check(&loaded.document);
     print!("{}", mesh_topology::to_dot(&loaded.document, &report));

@@ -27,6 +27,14 @@ pub fn load(file: Option<&Path>) -> Result<Loaded, String> {
     Ok(Loaded { origin, document })
 }
 
+/// [`load`], printing the error and giving exit code 2 (cannot read or parse) when it fails.
+pub fn load_or_exit(file: Option<&Path>) -> Result<Loaded, std::process::ExitCode> {
+    load(file).map_err(|e| {
+        eprintln!("meshspan: {e}");
+        std::process::ExitCode::from(2)
+    })
+}
+
 /// Reads a file (or standard input for `-`) as text.
 pub fn read(path: &Path) -> Result<String, String> {
     if path == Path::new("-") {

@@ -30,12 +30,9 @@ fn parse_failure(s: &str) -> Result<Failure, String> {
 /// one does, 2 when the file cannot be read or parsed or the failure names nothing in the mesh (a
 /// malformed `--fail` is rejected by the argument parser, also with exit 2).
 pub fn run(args: &Args) -> ExitCode {
-    let loaded = match input::load(Some(&args.file)) {
+    let loaded = match input::load_or_exit(Some(&args.file)) {
         Ok(l) => l,
-        Err(e) => {
-            eprintln!("meshspan: {e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     let what = match simulate(&loaded.document, &args.fail) {
         Ok(w) => w,
