@@ -30,6 +30,9 @@ use mesh_model::{ClusterId, Gateway, GatewayAddress, MeshNetworks, NetworkId};
 pub struct GatewayIndex {
     /// Sorted by (address bytes, port, then the rest of the identity for determinism).
     gateways: Vec<Gateway>,
+    /// Parallel to `gateways`: the Istio `workload` metadata of each (`;;;;<cluster>`, rule M18),
+    /// built once rather than once per gateway endpoint of every view.
+    workloads: Vec<String>,
     /// Network → its slot in `networks`.
     by_network: HashMap<NetworkId, u32>,
     /// Per network slot: its gateways (indexes into `gateways`, ascending, so in M13 order).
@@ -99,8 +102,13 @@ impl GatewayIndex {
                 .map(|n| n.all.len())
                 .chain(cluster_lists.iter().map(Vec::len)),
         );
+        let workloads = gateways
+            .iter()
+            .map(|g| format!(";;;;{}", g.cluster.as_ref().map_or("", |c| c.as_str())))
+            .collect();
         Self {
             gateways,
+            workloads,
             by_network,
             networks,
             cluster_lists,
@@ -140,6 +148,11 @@ impl GatewayIndex {
 
     pub(crate) fn gateway(&self, i: u32) -> &Gateway {
         &self.gateways[i as usize]
+    }
+
+    /// The `workload` metadata of gateway `i` (rule M18).
+    pub(crate) fn gateway_workload(&self, i: u32) -> &str {
+        &self.workloads[i as usize]
     }
 
     /// Per network slot: all its gateways.

@@ -365,7 +365,7 @@ pub(crate) fn compute<T: Trace>(
                 mtls: true,
                 network: Some(gw.network.clone()),
                 cluster: gw.cluster.clone(),
-                workload: format!(";;;;{}", gw.cluster.as_ref().map_or("", |c| c.as_str())),
+                workload: view.index().gateway_workload(g).to_owned(),
             });
         }
         let weight = if !enabled && !sni {
