@@ -3,7 +3,7 @@
 # each seed and each past finding is a regression test.
 set -euo pipefail
 cd "$(dirname "$0")"
-cargo build --release --bins
+cargo build --release --bins --target-dir target
 for src in fuzz_targets/*.rs; do
   t=$(basename "$src" .rs)
   if [ -d "corpus/$t" ] && [ -n "$(ls -A "corpus/$t")" ]; then
