@@ -380,7 +380,7 @@ pub(crate) fn compute<T: Trace>(
         });
     }
     LoadAssignment {
-        cluster_name: req.cluster.name(),
+        cluster_name: p.cluster_name.clone(),
         localities,
     }
 }

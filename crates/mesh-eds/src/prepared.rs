@@ -41,6 +41,8 @@ pub struct PreparedService<'a> {
     pub(crate) groups: Vec<PreparedGroup<'a>>,
     /// Input indexes dropped by selection (M1, M2 health), for explanations.
     pub(crate) dropped: Vec<u32>,
+    /// The Envoy cluster name, formatted once for every view.
+    pub(crate) cluster_name: String,
 }
 
 #[derive(Debug, Clone)]
@@ -131,6 +133,7 @@ impl<'a> PreparedService<'a> {
             networks,
             groups,
             dropped,
+            cluster_name: request.cluster.name(),
         }
     }
 
