@@ -640,7 +640,11 @@ fn put_lb_endpoint(buf: &mut Vec<u8>, endpoint: &ModelEndpoint, options: EncodeO
 }
 
 fn locality_len(label: &str) -> usize {
-    let (region, zone, sub_zone) = split_locality(label);
+    parts_len(split_locality(label))
+}
+
+/// Body length of `Locality` from the label's parts (split once by the writer).
+fn parts_len((region, zone, sub_zone): (&str, &str, &str)) -> usize {
     string_field_len(region) + string_field_len(zone) + string_field_len(sub_zone)
 }
 
@@ -658,8 +662,9 @@ fn group_len(group: &LocalityGroup, options: EncodeOptions) -> usize {
 
 fn put_group(buf: &mut Vec<u8>, group: &LocalityGroup, body: usize, options: EncodeOptions) {
     put_header(buf, 2, body);
-    let (region, zone, sub_zone) = split_locality(&group.label);
-    put_header(buf, 1, locality_len(&group.label));
+    let parts = split_locality(&group.label);
+    let (region, zone, sub_zone) = parts;
+    put_header(buf, 1, parts_len(parts));
     put_string(buf, 1, region);
     put_string(buf, 2, zone);
     put_string(buf, 3, sub_zone);
