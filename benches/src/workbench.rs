@@ -64,12 +64,7 @@ impl Workbench {
 
     /// The request of one service port (mTLS allowed, the document's features).
     pub fn request<'a>(&self, s: &'a ServicePortEndpoints) -> ServiceRequest<'a> {
-        ServiceRequest {
-            cluster: &s.cluster,
-            endpoints: &s.endpoints,
-            mtls_allowed: true,
-            features: self.eds.features,
-        }
+        self.eds.request(s)
     }
 
     /// A full push: every service prepared once ([`PreparedService`]) and shared by every view,

@@ -13,6 +13,7 @@ use mesh_model::{
 use crate::gateways::{GatewayIndex, LegacyNetworks};
 use crate::input::{
     ClusterKind, ClusterRequest, EdsEndpoint, Features, Health, IpFamily, Profile, ProxyClass,
+    ServiceRequest,
 };
 
 /// The label that marks a workload reachable through an HBONE tunnel.
@@ -35,7 +36,7 @@ pub struct ServicePortEndpoints {
 ///
 /// ```
 /// use std::sync::Arc;
-/// use mesh_eds::{DocumentEds, Features, Profile, ServiceRequest, View};
+/// use mesh_eds::{DocumentEds, Features, Profile, View};
 /// use mesh_model::MeshDocument;
 /// let doc = MeshDocument::from_yaml(r#"
 /// apiVersion: meshspan/v1alpha1
@@ -57,10 +58,7 @@ pub struct ServicePortEndpoints {
 /// let class = eds.class_for_cluster(&doc, &"c1".parse()?, Profile::IstioModern);
 /// let view = View::new(&index, class);
 /// let foo = &eds.services[0];
-/// let cla = view.assignment(&ServiceRequest {
-///     cluster: &foo.cluster, endpoints: &foo.endpoints, mtls_allowed: true,
-///     features: Features::default(),
-/// })?;
+/// let cla = view.assignment(&eds.request(foo))?;
 /// assert_eq!(cla.cluster_name, "outbound|80||foo.ns1.svc.cluster.local");
 /// assert_eq!(cla.localities[0].endpoints.len(), 2); // 10.0.0.1 and the n2 gateway
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -138,6 +136,18 @@ impl DocumentEds {
     /// The gateway index, shared.
     pub fn shared_index(&self) -> Arc<GatewayIndex> {
         Arc::new(self.index())
+    }
+
+    /// The engine request for one of [`Self::services`]: the document carries no DestinationRule
+    /// or PeerAuthentication, so Istio mTLS is allowed (M3), with the features the inputs were
+    /// built with.
+    pub fn request<'a>(&self, service: &'a ServicePortEndpoints) -> ServiceRequest<'a> {
+        ServiceRequest {
+            cluster: &service.cluster,
+            endpoints: &service.endpoints,
+            mtls_allowed: true,
+            features: self.features,
+        }
     }
 
     /// The proxy class of a sidecar in `cluster`: the cluster's network (rule N1 without an
@@ -247,7 +257,6 @@ fn service_port(
 mod tests {
     use super::*;
     use crate::assignment::{EndpointAddress, EndpointKind};
-    use crate::input::ServiceRequest;
     use crate::view::View;
 
     const EXAMPLE: &str = include_str!("../../../examples/split-horizon.yaml");
@@ -305,12 +314,7 @@ spec:
         let class = eds.class_for_cluster(&doc, &"cluster1".parse().unwrap(), Profile::IstioModern);
         assert_eq!(class.ip_family, IpFamily::Ipv4);
         let cla = View::new(&index, class)
-            .assignment(&ServiceRequest {
-                cluster: &reviews.cluster,
-                endpoints: &reviews.endpoints,
-                mtls_allowed: true,
-                features: eds.features,
-            })
+            .assignment(&eds.request(reviews))
             .unwrap();
         // S = lcm(1 [n1], 1 [n1,""], 3 [n2], 3 [n2,cluster2]) = 3; an IPv4 proxy reaches 2 of n2's
         // 3 gateways: weights 3 and 9 split floor(/2) → 1+4 = 5 each

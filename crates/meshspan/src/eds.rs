@@ -143,12 +143,7 @@ impl Prepared {
 
     /// The request for one service port.
     pub fn request<'a>(&self, s: &'a ServicePortEndpoints) -> ServiceRequest<'a> {
-        ServiceRequest {
-            cluster: &s.cluster,
-            endpoints: &s.endpoints,
-            mtls_allowed: true,
-            features: self.eds.features,
-        }
+        self.eds.request(s)
     }
 }
 
