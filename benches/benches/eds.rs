@@ -5,9 +5,13 @@
 //! 50 views) when `MESHSPAN_BENCH_HUGE=1` is set (its set-up alone takes tens of seconds, so
 //! CI's smoke run `cargo bench -p meshspan-benches -- --test` skips it).
 //!
-//! Variants: full push of all views with Istio metadata (`full+encode`) and without the `istio`
-//! workload metadata (`full+encode, no istio metadata`); views only (`full, no encode`); views of
-//! prepared services + encode (`views+encode`); encode only; 1 % endpoint churn and a cluster of
+//! Variants: full push of all views with Istio metadata (`full+encode`: every service prepared
+//! and encoded once with `EncodedService`, then each view's bytes written from its cached pieces)
+//! and on 2 threads (`full+encode, 2 threads`: services split between the machine's 2 cores)
+//! and without the `istio` workload metadata (`full+encode, no istio metadata`); the same push
+//! through `LoadAssignment` values and `wire::encode_into_with` (`full+encode via
+//! LoadAssignment`); views only (`full, no encode`); views of services already encoded
+//! (`views+encode, services encoded`) or prepared (`views+encode`); encode only; 1 % endpoint churn and a cluster of
 //! 4,000 endpoints joining, through the incremental store (`EdsStore::apply`, snapshot
 //! published); and the baseline (`istio-shaped, 1 proxy a network`: one proxy on each network,
 //! every service built as an object tree and serialized; 100 proxies a network cost 100 times
@@ -22,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use mesh_eds::wire::{self, EncodeOptions};
-use mesh_eds::{PreparedService, View};
+use mesh_eds::{EncodedService, PreparedService, View};
 use meshspan_benches::baseline::IstioGateways;
 use meshspan_benches::workbench::{Workbench, upsert};
 use test_support::{Workload, workload};
@@ -58,11 +62,22 @@ fn bench(c: &mut Criterion) {
         let mut buf = Vec::with_capacity(1 << 20);
 
         group.throughput(Throughput::Elements(w.endpoint_views()));
+        // The fast path writes exactly what encoding the assignments writes (proven byte for
+        // byte by mesh-eds' property tests; here the totals, as a guard on the workload).
+        let bytes = w.push_encoded(EncodeOptions::default(), &mut buf);
+        assert_eq!(bytes, w.push(Some(EncodeOptions::default()), &mut buf));
+        assert_eq!(bytes, w.push_encoded_parallel(EncodeOptions::default(), 2));
         group.bench_function("full+encode", |b| {
-            b.iter(|| w.push(Some(EncodeOptions::default()), &mut buf))
+            b.iter(|| w.push_encoded(EncodeOptions::default(), &mut buf))
+        });
+        group.bench_function("full+encode, 2 threads", |b| {
+            b.iter(|| w.push_encoded_parallel(EncodeOptions::default(), 2))
         });
         group.bench_function("full+encode, no istio metadata", |b| {
-            b.iter(|| w.push(Some(NO_ISTIO), &mut buf))
+            b.iter(|| w.push_encoded(NO_ISTIO, &mut buf))
+        });
+        group.bench_function("full+encode via LoadAssignment", |b| {
+            b.iter(|| w.push(Some(EncodeOptions::default()), &mut buf))
         });
         group.bench_function("full, no encode", |b| b.iter(|| w.push(None, &mut buf)));
         {
@@ -73,6 +88,18 @@ fn bench(c: &mut Criterion) {
                 .iter()
                 .map(|s| PreparedService::new(index, w.request(s)))
                 .collect();
+            let encoded: Vec<EncodedService> = prepared
+                .iter()
+                .map(|p| EncodedService::new(p, EncodeOptions::default()))
+                .collect();
+            group.bench_function("views+encode, services encoded", |b| {
+                b.iter(|| {
+                    encoded
+                        .iter()
+                        .map(|s| w.push_encoded_service(s, &mut buf))
+                        .sum::<usize>()
+                })
+            });
             group.bench_function("views+encode", |b| {
                 b.iter(|| {
                     prepared

@@ -3,7 +3,8 @@
 
 use mesh_eds::wire::{self, EncodeOptions};
 use mesh_eds::{
-    ClusterRequest, Delta, DocumentEds, EdsEndpoint, EdsStore, Features, LoadAssignment,
+    ClusterRequest, Delta, DocumentEds, EdsEndpoint, EdsStore, EncodedService, Features,
+    LoadAssignment,
     PreparedService, Profile, ServicePortEndpoints, ServiceRequest, View,
 };
 use mesh_model::{ClusterId, MeshDocument, NetworkId};
@@ -77,6 +78,57 @@ impl Workbench {
             .iter()
             .map(|s| self.push_prepared(&PreparedService::new(index, self.request(s)), encode, buf))
             .sum()
+    }
+
+    /// A full push through the fast path: every service prepared and encoded once
+    /// ([`EncodedService`]), then each view's bytes written from the cached pieces; returns the
+    /// bytes written.
+    pub fn push_encoded(&self, options: EncodeOptions, buf: &mut Vec<u8>) -> usize {
+        let index = self.views[0].index();
+        let mut total = 0;
+        for s in &self.eds.services {
+            let prepared = PreparedService::new(index, self.request(s));
+            total += self.push_encoded_service(&EncodedService::new(&prepared, options), buf);
+        }
+        total
+    }
+
+    /// [`Workbench::push_encoded`] on `threads` threads, each taking every `threads`-th service
+    /// (an `EncodedService` is `Send + Sync`; the library itself starts no thread).
+    pub fn push_encoded_parallel(&self, options: EncodeOptions, threads: usize) -> usize {
+        let index = self.views[0].index();
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..threads)
+                .map(|t| {
+                    scope.spawn(move || {
+                        let mut buf = Vec::with_capacity(1 << 20);
+                        let mut total = 0;
+                        for s in self.eds.services.iter().skip(t).step_by(threads) {
+                            let prepared = PreparedService::new(index, self.request(s));
+                            let encoded = EncodedService::new(&prepared, options);
+                            total += self.push_encoded_service(&encoded, &mut buf);
+                        }
+                        total
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .map(|w| w.join().unwrap_or_default())
+                .sum()
+        })
+    }
+
+    /// Every view of one encoded service (see [`Workbench::push_encoded`]).
+    pub fn push_encoded_service(&self, encoded: &EncodedService, buf: &mut Vec<u8>) -> usize {
+        let mut total = 0;
+        for view in &self.views {
+            buf.clear();
+            if encoded.encode_into(view, buf).is_ok() {
+                total += buf.len();
+            }
+        }
+        total
     }
 
     /// Every view of one prepared service (see [`Workbench::push`]).

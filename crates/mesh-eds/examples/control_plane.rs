@@ -6,8 +6,9 @@
 
 use std::thread;
 
+use mesh_eds::wire;
 use mesh_eds::{
-    ClusterRequest, Delta, EdsEndpoint, EdsStore, Features, IpFamily, LoadAssignment, ProxyClass,
+    ClusterRequest, Delta, EdsEndpoint, EdsStore, Features, IpFamily, ProxyClass,
     Snapshot, SnapshotReader,
 };
 use mesh_model::{Gateway, IdError, TlsMode};
@@ -42,38 +43,53 @@ fn gateway(network: &str, cluster: &str, address: &str) -> Result<Gateway, IdErr
     })
 }
 
-fn show(cla: &LoadAssignment) -> String {
-    cla.localities
+/// The endpoints of a pushed `ClusterLoadAssignment`, decoded from the bytes a proxy receives.
+fn show(bytes: &[u8]) -> Result<String, prost::DecodeError> {
+    let cla: wire::ClusterLoadAssignment = prost::Message::decode(bytes)?;
+    Ok(cla
+        .endpoints
         .iter()
         .map(|l| {
             let eps: Vec<String> = l
-                .endpoints
+                .lb_endpoints
                 .iter()
-                .map(|e| match &e.address {
-                    mesh_eds::EndpointAddress::Socket { address, port } => {
-                        format!("{address}:{port}×{}", e.weight)
-                    }
-                    mesh_eds::EndpointAddress::Internal { endpoint_id, .. } => {
-                        format!("hbone {endpoint_id}×{}", e.weight)
+                .map(|e| {
+                    let weight = e.load_balancing_weight.as_ref().map_or(0, |w| w.value);
+                    let address = e.endpoint.as_ref().and_then(|e| e.address.as_ref());
+                    match address.and_then(|a| a.address.as_ref()) {
+                        Some(wire::AddressKind::SocketAddress(s)) => {
+                            let port = match s.port_specifier {
+                                Some(wire::PortSpecifier::PortValue(p)) => p,
+                                None => 0,
+                            };
+                            format!("{}:{port}×{weight}", s.address)
+                        }
+                        Some(wire::AddressKind::EnvoyInternalAddress(i)) => {
+                            format!("hbone {}×{weight}", i.endpoint_id)
+                        }
+                        None => format!("?×{weight}"),
                     }
                 })
                 .collect();
-            format!("[{} w={:?}: {}]", l.label, l.weight, eps.join(" "))
+            let zone = l.locality.as_ref().map_or("", |l| l.zone.as_str());
+            let weight = l.load_balancing_weight.as_ref().map(|w| w.value);
+            format!("[{zone} w={weight:?}: {}]", eps.join(" "))
         })
         .collect::<Vec<_>>()
-        .join(" ")
+        .join(" "))
 }
 
-/// What a proxy of each class would be pushed for `cluster`.
-fn print_pushes(snapshot: &Snapshot, cluster: &str) {
+/// What a proxy of each class would be pushed for `cluster`: the snapshot's bytes.
+fn print_pushes(snapshot: &Snapshot, cluster: &str) -> Result<(), prost::DecodeError> {
     for class in snapshot.classes() {
         let net = class.network.as_ref().map_or("-", |n| n.as_str());
-        match snapshot.assignment(class, cluster) {
-            Some(Ok(cla)) => println!("  sidecar on {net}: {}", show(cla)),
+        match snapshot.encoded(class, cluster) {
+            Some(Ok(bytes)) => println!("  sidecar on {net}: {}", show(&bytes)?),
             Some(Err(e)) => println!("  sidecar on {net}: error {e}"),
             None => println!("  sidecar on {net}: (no such cluster)"),
         }
     }
+    Ok(())
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -162,15 +178,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         thread::spawn(move || {
             let snapshot = reader.load();
             println!(
-                "v{} {what} ({} recomputed, {} reused):",
+                "v{} {what} ({} services encoded, {} reused):",
                 snapshot.version(),
-                stats.recomputed,
+                stats.encoded,
                 stats.reused
             );
-            print_pushes(&snapshot, &name);
+            print_pushes(&snapshot, &name)
         })
         .join()
-        .map_err(|_| "reader thread panicked")?;
+        .map_err(|_| "reader thread panicked")??;
     }
     Ok(())
 }

@@ -6,6 +6,8 @@ use std::net::IpAddr;
 
 use mesh_model::{ClusterId, Gateway, GatewayAddress, MeshNetworks, NetworkId};
 
+use crate::wire::EncodeOptions;
+
 /// The resolved gateway set, indexed as Istio indexes it (rule G5): per network and per
 /// (network, cluster), each list sorted by (address as a byte string, port). Built once; every
 /// [`crate::View`] borrows from it.
@@ -33,6 +35,9 @@ pub struct GatewayIndex {
     /// Parallel to `gateways`: the Istio `workload` metadata of each (`;;;;<cluster>`, rule M18),
     /// built once rather than once per gateway endpoint of every view.
     workloads: Vec<String>,
+    /// Parallel to `gateways`: each gateway's `LbEndpoint` bytes up to its weight, with and
+    /// without the `istio` metadata (`EncodeOptions::istio_workload`), for `crate::encoded`.
+    prefixes: [Vec<Box<[u8]>>; 2],
     /// Network → its slot in `networks`.
     by_network: HashMap<NetworkId, u32>,
     /// Per network slot: its gateways (indexes into `gateways`, ascending, so in M13 order).
@@ -106,15 +111,25 @@ impl GatewayIndex {
             .iter()
             .map(|g| format!(";;;;{}", g.cluster.as_ref().map_or("", |c| c.as_str())))
             .collect();
-        Self {
+        let mut index = Self {
             gateways,
             workloads,
+            prefixes: [Vec::new(), Vec::new()],
             by_network,
             networks,
             cluster_lists,
             scale,
             legacy: None,
-        }
+        };
+        index.prefixes = [true, false].map(|istio_workload| {
+            (0..slot(index.gateways.len()))
+                .map(|g| {
+                    let endpoint = crate::modern::gateway_endpoint(&index, g, 1);
+                    crate::wire::lb_endpoint_prefix(&endpoint, EncodeOptions { istio_workload })
+                })
+                .collect()
+        });
+        index
     }
 
     /// Adds the MeshNetworks document the pre-1.8 profiles ([`crate::Profile::is_legacy`]) read their
@@ -153,6 +168,22 @@ impl GatewayIndex {
     /// The `workload` metadata of gateway `i` (rule M18).
     pub(crate) fn gateway_workload(&self, i: u32) -> &str {
         &self.workloads[i as usize]
+    }
+
+    /// Gateway `i`'s `LbEndpoint` bytes up to its weight (`wire::lb_endpoint_prefix`).
+    pub(crate) fn gateway_prefix(&self, i: u32, options: EncodeOptions) -> &[u8] {
+        &self.prefixes[usize::from(!options.istio_workload)][i as usize]
+    }
+
+    /// The length of the candidate list `key` names (M7): 0 when there is none.
+    pub(crate) fn list_len(&self, key: RouteKey) -> usize {
+        if key.cluster != RouteKey::NONE {
+            self.cluster_lists.get(key.cluster as usize).map_or(0, Vec::len)
+        } else if key.network != RouteKey::NONE {
+            self.networks.get(key.network as usize).map_or(0, |n| n.all.len())
+        } else {
+            0
+        }
     }
 
     /// Per network slot: all its gateways.

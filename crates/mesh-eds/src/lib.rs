@@ -7,7 +7,9 @@
 //!
 //! Data flow: gateways → [`GatewayIndex`] (once) → one [`View`] per proxy class (once) →
 //! [`PreparedService`] per service (once, shared by every view) → [`LoadAssignment`] per
-//! (service, view) → [`wire`] bytes. [`EdsStore`] keeps it all up to date under deltas.
+//! (service, view) → [`wire`] bytes. The push fast path skips the intermediate value:
+//! [`EncodedService`] (once per service) writes each view's bytes from cached pieces.
+//! [`EdsStore`] keeps it all up to date under deltas.
 //!
 //! No I/O: callers pass values in.
 //!
@@ -41,6 +43,7 @@
 
 mod assignment;
 mod document;
+mod encoded;
 mod explain;
 mod gateways;
 mod input;
@@ -56,6 +59,7 @@ pub mod wire;
 
 pub use assignment::{EndpointAddress, EndpointKind, LbEndpoint, LoadAssignment, LocalityGroup};
 pub use document::{DocumentEds, ServicePortEndpoints};
+pub use encoded::{EncodedService, NotEncodable};
 pub use explain::{
     DirectReason, DropReason, EndpointExplanation, Explanation, GatewayContribution, Outcome,
 };

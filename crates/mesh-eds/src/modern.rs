@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use mesh_model::TlsMode;
 
 use crate::assignment::{EndpointAddress, EndpointKind, LbEndpoint, LoadAssignment, LocalityGroup};
+use crate::gateways::GatewayIndex;
 use crate::explain::{DirectReason, DropReason, GatewayContribution, Outcome, Trace};
 use crate::input::{ClusterKind, EdsEndpoint, Features, Health, ServiceRequest};
 use crate::prepared::PreparedService;
@@ -86,6 +87,15 @@ pub(crate) fn join_host_port(host: &str, port: u32) -> String {
 
 /// M18: `<workload>;<namespace>;<canonical name>;<canonical revision>;<cluster>`.
 pub(crate) fn workload_metadata(ep: &EdsEndpoint) -> String {
+    let mut out = String::new();
+    write_workload_metadata(ep, &mut out);
+    out
+}
+
+/// [`workload_metadata`] into a buffer it clears first (no allocation once the buffer is big
+/// enough).
+pub(crate) fn write_workload_metadata(ep: &EdsEndpoint, out: &mut String) {
+    out.clear();
     // One pass over the labels; the first key of each list that is present wins.
     let (mut name, mut revision): ([Option<&str>; 3], [Option<&str>; 3]) = ([None; 3], [None; 3]);
     for (k, v) in &ep.labels {
@@ -115,14 +125,13 @@ pub(crate) fn workload_metadata(ep: &EdsEndpoint) -> String {
         revision,
         cluster,
     ];
-    let mut out = String::with_capacity(parts.iter().map(|p| p.len() + 1).sum());
+    out.reserve(parts.iter().map(|p| p.len() + 1).sum());
     for (i, p) in parts.iter().enumerate() {
         if i > 0 {
             out.push(';');
         }
         out.push_str(p);
     }
-    out
 }
 
 pub(crate) fn direct_endpoint(
@@ -151,6 +160,28 @@ pub(crate) fn direct_endpoint(
         network: ep.network.clone(),
         cluster: ep.cluster.clone(),
         workload,
+    }
+}
+
+/// M11: a gateway endpoint's weight from the sum of its shares (0 is sent as 1).
+pub(crate) fn gateway_weight(sum: u32) -> u32 {
+    if sum == 0 { 1 } else { sum }
+}
+
+/// M13/M18: the endpoint standing in for remote workloads through gateway `g` of `index`.
+pub(crate) fn gateway_endpoint(index: &GatewayIndex, g: u32, weight: u32) -> LbEndpoint {
+    let gw = index.gateway(g);
+    LbEndpoint {
+        address: EndpointAddress::Socket {
+            address: gw.address.clone(),
+            port: gw.port,
+        },
+        weight,
+        kind: EndpointKind::Gateway,
+        mtls: true,
+        network: Some(gw.network.clone()),
+        cluster: gw.cluster.clone(),
+        workload: index.gateway_workload(g).to_owned(),
     }
 }
 
@@ -250,7 +281,7 @@ pub(crate) fn compute<T: Trace>(
                 }
                 let w = m.weight;
                 saturating = saturating.saturating_add(w);
-                out.push(direct_endpoint(ep, w, m.hbone, m.mtls, m.workload.clone()));
+                out.push(direct_endpoint(ep, w, m.hbone, m.mtls, workload_metadata(ep)));
                 if T::ON {
                     let reason = DirectReason::MultiNetworkDisabled;
                     trace.record(idx, Outcome::Direct { weight: w, reason });
@@ -280,7 +311,7 @@ pub(crate) fn compute<T: Trace>(
                             }
                         }
                         None => {
-                            out.push(direct_endpoint(ep, w, m.hbone, m.mtls, m.workload.clone()));
+                            out.push(direct_endpoint(ep, w, m.hbone, m.mtls, workload_metadata(ep)));
                             if T::ON {
                                 let reason = if same {
                                     DirectReason::SameNetwork
@@ -354,19 +385,7 @@ pub(crate) fn compute<T: Trace>(
         }
         // M13: gateway endpoints after the direct ones, in gateway order; M18: their shape.
         for (g, sum) in std::mem::take(&mut sums) {
-            let gw = view.gateway(g);
-            out.push(LbEndpoint {
-                address: EndpointAddress::Socket {
-                    address: gw.address.clone(),
-                    port: gw.port,
-                },
-                weight: if sum == 0 { 1 } else { sum },
-                kind: EndpointKind::Gateway,
-                mtls: true,
-                network: Some(gw.network.clone()),
-                cluster: gw.cluster.clone(),
-                workload: view.index().gateway_workload(g).to_owned(),
-            });
+            out.push(gateway_endpoint(view.index(), g, gateway_weight(sum)));
         }
         let weight = if !enabled && !sni {
             Some(saturating)

@@ -5,12 +5,12 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use mesh_model::{NetworkId, TlsMode};
+use mesh_model::{ClusterId, NetworkId, TlsMode};
 
 use crate::explain::NoTrace;
 use crate::gateways::{GatewayIndex, RouteKey};
 use crate::input::ServiceRequest;
-use crate::modern::{selected, sends_hbone, workload_metadata};
+use crate::modern::{selected, sends_hbone};
 
 /// One service port prepared for every view of one gateway index.
 ///
@@ -71,8 +71,6 @@ pub(crate) struct PreparedEndpoint {
     pub(crate) empty_host: bool,
     /// The unscaled weight (M3).
     pub(crate) weight: u32,
-    /// M18 `workload` metadata.
-    pub(crate) workload: String,
 }
 
 impl<'a> PreparedService<'a> {
@@ -81,6 +79,8 @@ impl<'a> PreparedService<'a> {
         let mut networks: Vec<Option<&'a NetworkId>> = Vec::new();
         let mut groups: BTreeMap<&'a str, Vec<PreparedEndpoint>> = BTreeMap::new();
         let mut dropped = Vec::new();
+        // Endpoints come shard by shard: the last (network, cluster) → route is usually the next.
+        let mut last_route: Option<(Option<&NetworkId>, Option<&ClusterId>, RouteKey)> = None;
         for (i, ep) in request.endpoints.iter().enumerate() {
             let index_u32 = u32::try_from(i).unwrap_or(u32::MAX);
             if !selected(&request, i, ep, &mut NoTrace) {
@@ -96,19 +96,27 @@ impl<'a> PreparedService<'a> {
                 }
             };
             let hbone = sends_hbone(ep, request.features);
+            let cluster = ep.cluster.as_ref();
+            let route = match last_route {
+                Some((n, c, route)) if n == net && c == cluster => route,
+                _ => {
+                    let route = index.route_key(net, cluster);
+                    last_route = Some((net, cluster, route));
+                    route
+                }
+            };
             groups
                 .entry(ep.locality.as_str())
                 .or_default()
                 .push(PreparedEndpoint {
                     index: index_u32,
                     network: u32::try_from(network).unwrap_or(u32::MAX),
-                    route: index.route_key(net, ep.cluster.as_ref()),
+                    route,
                     no_addresses: ep.addresses.is_empty(),
                     hbone,
                     mtls: ep.tls_mode == TlsMode::Istio && request.mtls_allowed && !hbone,
                     empty_host: ep.address().is_empty() || (!hbone && ep.port == 0),
                     weight: ep.weight(),
-                    workload: workload_metadata(ep),
                 });
         }
         let groups = groups

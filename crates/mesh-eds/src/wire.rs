@@ -477,22 +477,55 @@ fn namespace_field_len(namespace: &str, struct_body: usize) -> usize {
     field_len(string_field_len(namespace) + field_len(struct_body))
 }
 
+/// An endpoint's address, borrowed (so cached entries are written without building an owned
+/// [`ModelEndpoint`]).
+#[derive(Clone, Copy)]
+pub(crate) enum AddressRef<'a> {
+    /// `SocketAddress { address, port_value }`.
+    Socket(&'a str, u32),
+    /// `EnvoyInternalAddress { server_listener_name, endpoint_id }`.
+    Internal(&'a str, &'a str),
+}
+
+impl<'a> From<&'a EndpointAddress> for AddressRef<'a> {
+    fn from(address: &'a EndpointAddress) -> Self {
+        match address {
+            EndpointAddress::Socket { address, port } => Self::Socket(address, *port),
+            EndpointAddress::Internal {
+                server_listener_name,
+                endpoint_id,
+            } => Self::Internal(server_listener_name, endpoint_id),
+        }
+    }
+}
+
 impl<'a> EndpointMetadata<'a> {
     fn of(endpoint: &'a ModelEndpoint, options: EncodeOptions) -> Self {
-        let (transport, tunnel) = match &endpoint.address {
-            EndpointAddress::Socket { .. } => (endpoint.mtls.then_some(("tlsMode", "istio")), None),
-            EndpointAddress::Internal { endpoint_id, .. } => (
+        Self::of_parts(
+            (&endpoint.address).into(),
+            endpoint.mtls,
+            &endpoint.workload,
+            options,
+        )
+    }
+
+    fn of_parts(
+        address: AddressRef<'a>,
+        mtls: bool,
+        workload: &'a str,
+        options: EncodeOptions,
+    ) -> Self {
+        let (transport, tunnel) = match address {
+            AddressRef::Socket(..) => (mtls.then_some(("tlsMode", "istio")), None),
+            AddressRef::Internal(_, endpoint_id) => (
                 Some(("tunnel", "http")),
-                Some((tunnel_host(endpoint_id), endpoint_id.as_str())),
+                Some((tunnel_host(endpoint_id), endpoint_id)),
             ),
         };
         let transport = transport.map(|(k, v)| (k, v, struct1_len(k, Parts(v, ""))));
-        let workload = options.istio_workload.then(|| {
-            (
-                endpoint.workload.as_str(),
-                struct1_len("workload", Parts(&endpoint.workload, "")),
-            )
-        });
+        let workload = options
+            .istio_workload
+            .then(|| (workload, struct1_len("workload", Parts(workload, ""))));
         let tunnel = tunnel.map(|(host, destination)| {
             let body = struct1_len("address", Parts(host, HBONE_PORT_SUFFIX))
                 + struct1_len("destination", Parts(destination, ""));
@@ -539,39 +572,35 @@ impl<'a> EndpointMetadata<'a> {
 }
 
 /// Body length of `Address`'s chosen member.
-fn address_member_len(address: &EndpointAddress) -> usize {
+fn address_member_len(address: AddressRef<'_>) -> usize {
     match address {
-        EndpointAddress::Socket { address, port } => {
-            string_field_len(address) + 1 + varint_len(u64::from(*port))
+        AddressRef::Socket(address, port) => {
+            string_field_len(address) + 1 + varint_len(u64::from(port))
         }
-        EndpointAddress::Internal {
-            server_listener_name,
-            endpoint_id,
-        } => field_len(server_listener_name.len()) + string_field_len(endpoint_id),
+        AddressRef::Internal(server_listener_name, endpoint_id) => {
+            field_len(server_listener_name.len()) + string_field_len(endpoint_id)
+        }
     }
 }
 
 /// Body length of `Endpoint { address = 1: Address { member } }`.
-fn endpoint_body_len(address: &EndpointAddress) -> usize {
+fn endpoint_body_len(address: AddressRef<'_>) -> usize {
     field_len(field_len(address_member_len(address)))
 }
 
 /// Writes the body of `Endpoint`.
-fn put_address(buf: &mut Vec<u8>, address: &EndpointAddress) {
+fn put_address(buf: &mut Vec<u8>, address: AddressRef<'_>) {
     let member = address_member_len(address);
     // Endpoint { address = 1: Address { oneof member } }
     put_header(buf, 1, field_len(member));
     match address {
-        EndpointAddress::Socket { address, port } => {
+        AddressRef::Socket(address, port) => {
             put_header(buf, 1, member);
             put_string(buf, 2, address);
             buf.push(key(3, VARINT));
-            put_varint(buf, u64::from(*port));
+            put_varint(buf, u64::from(port));
         }
-        EndpointAddress::Internal {
-            server_listener_name,
-            endpoint_id,
-        } => {
+        AddressRef::Internal(server_listener_name, endpoint_id) => {
             put_header(buf, 3, member);
             put_header(buf, 1, server_listener_name.len());
             buf.extend_from_slice(server_listener_name.as_bytes());
@@ -616,27 +645,108 @@ fn metadata_field_len(metadata: &EndpointMetadata<'_>) -> usize {
 fn lb_endpoint_field_len(endpoint: &ModelEndpoint, options: EncodeOptions) -> usize {
     let metadata = EndpointMetadata::of(endpoint, options);
     field_len(lb_endpoint_len(
-        endpoint_body_len(&endpoint.address),
+        endpoint_body_len((&endpoint.address).into()),
         &metadata,
         endpoint.weight,
     ))
 }
 
 fn put_lb_endpoint(buf: &mut Vec<u8>, endpoint: &ModelEndpoint, options: EncodeOptions) {
-    let metadata = EndpointMetadata::of(endpoint, options);
-    let endpoint_body = endpoint_body_len(&endpoint.address);
-    put_header(
+    put_lb_endpoint_parts(
         buf,
-        2,
-        lb_endpoint_len(endpoint_body, &metadata, endpoint.weight),
+        (&endpoint.address).into(),
+        endpoint.mtls,
+        &endpoint.workload,
+        endpoint.weight,
+        options,
     );
+}
+
+/// Writes one `lb_endpoints` field from borrowed parts: what [`put_lb_endpoint`] writes for the
+/// endpoint made of them.
+pub(crate) fn put_lb_endpoint_parts(
+    buf: &mut Vec<u8>,
+    address: AddressRef<'_>,
+    mtls: bool,
+    workload: &str,
+    weight: u32,
+    options: EncodeOptions,
+) {
+    let metadata = EndpointMetadata::of_parts(address, mtls, workload, options);
+    let endpoint_body = endpoint_body_len(address);
+    put_header(buf, 2, lb_endpoint_len(endpoint_body, &metadata, weight));
     put_header(buf, 1, endpoint_body);
-    put_address(buf, &endpoint.address);
+    put_address(buf, address);
     if metadata.len != 0 {
         put_header(buf, 3, metadata.len);
         metadata.put(buf);
     }
-    put_u32_value(buf, 4, endpoint.weight);
+    put_u32_value(buf, 4, weight);
+}
+
+// Pieces for writing from cached bytes (`crate::encoded`): the same writer, split where a view's
+// choices (which cached entries, which weights) come in.
+
+/// The body of an `LbEndpoint` up to, not including, its weight: `endpoint` and `metadata`.
+pub(crate) fn lb_endpoint_prefix(endpoint: &ModelEndpoint, options: EncodeOptions) -> Box<[u8]> {
+    let metadata = EndpointMetadata::of(endpoint, options);
+    let endpoint_body = endpoint_body_len((&endpoint.address).into());
+    let mut buf = Vec::with_capacity(field_len(endpoint_body) + metadata_field_len(&metadata));
+    put_header(&mut buf, 1, endpoint_body);
+    put_address(&mut buf, (&endpoint.address).into());
+    if metadata.len != 0 {
+        put_header(&mut buf, 3, metadata.len);
+        metadata.put(&mut buf);
+    }
+    buf.into_boxed_slice()
+}
+
+/// Length of the `lb_endpoints` field made of `prefix` ([`lb_endpoint_prefix`]) and `weight`.
+pub(crate) fn weighted_entry_len(prefix: &[u8], weight: u32) -> usize {
+    field_len(prefix.len() + field_len(u32_value_len(weight)))
+}
+
+/// Writes the `lb_endpoints` field made of `prefix` and `weight`: what [`put_lb_endpoint`] writes
+/// for the same endpoint.
+pub(crate) fn put_weighted_entry(buf: &mut Vec<u8>, prefix: &[u8], weight: u32) {
+    put_header(buf, 2, prefix.len() + field_len(u32_value_len(weight)));
+    buf.extend_from_slice(prefix);
+    put_u32_value(buf, 4, weight);
+}
+
+/// Writes a group's `locality` field.
+pub(crate) fn put_locality(buf: &mut Vec<u8>, label: &str) {
+    let parts = split_locality(label);
+    let (region, zone, sub_zone) = parts;
+    put_header(buf, 1, parts_len(parts));
+    put_string(buf, 1, region);
+    put_string(buf, 2, zone);
+    put_string(buf, 3, sub_zone);
+}
+
+/// Length of a group's `load_balancing_weight` field.
+pub(crate) fn group_weight_len(weight: u32) -> usize {
+    field_len(u32_value_len(weight))
+}
+
+/// Writes a group's `load_balancing_weight` field.
+pub(crate) fn put_group_weight(buf: &mut Vec<u8>, weight: u32) {
+    put_u32_value(buf, 3, weight);
+}
+
+/// Length of the `endpoints` field (one group) whose body is `body` bytes.
+pub(crate) fn group_field_len(body: usize) -> usize {
+    field_len(body)
+}
+
+/// Writes the header of one `endpoints` field (a group) whose body is `body` bytes.
+pub(crate) fn put_group_header(buf: &mut Vec<u8>, body: usize) {
+    put_header(buf, 2, body);
+}
+
+/// Writes the `cluster_name` field.
+pub(crate) fn put_cluster_name(buf: &mut Vec<u8>, name: &str) {
+    put_string(buf, 1, name);
 }
 
 fn locality_len(label: &str) -> usize {
@@ -662,12 +772,7 @@ fn group_len(group: &LocalityGroup, options: EncodeOptions) -> usize {
 
 fn put_group(buf: &mut Vec<u8>, group: &LocalityGroup, body: usize, options: EncodeOptions) {
     put_header(buf, 2, body);
-    let parts = split_locality(&group.label);
-    let (region, zone, sub_zone) = parts;
-    put_header(buf, 1, parts_len(parts));
-    put_string(buf, 1, region);
-    put_string(buf, 2, zone);
-    put_string(buf, 3, sub_zone);
+    put_locality(buf, &group.label);
     for endpoint in &group.endpoints {
         put_lb_endpoint(buf, endpoint, options);
     }

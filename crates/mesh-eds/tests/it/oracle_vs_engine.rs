@@ -6,9 +6,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use mesh_eds::oracle::{self, OracleError};
+use mesh_eds::wire::{self, EncodeOptions};
 use mesh_eds::{
-    ClusterKind, ClusterRequest, EdsEndpoint, EdsError, Features, GatewayIndex, Health, IpFamily,
-    LegacyGateway, LegacyNetworks, Profile, ProxyClass, ProxyType, ServiceRequest, View,
+    ClusterKind, ClusterRequest, EdsEndpoint, EdsError, EncodedService, Features, GatewayIndex,
+    Health, IpFamily, LegacyGateway, LegacyNetworks, NotEncodable, PreparedService, Profile,
+    ProxyClass, ProxyType, ServiceRequest, View,
 };
 use mesh_model::{ClusterId, Gateway, NetworkId, TlsMode};
 use proptest::prelude::*;
@@ -221,6 +223,57 @@ proptest! {
         prop_assert!(fast.is_ok() && slow.is_ok(), "fast {fast:?} oracle {slow:?}");
         prop_assert_eq!(fast.ok(), slow.ok());
     }
+
+    /// The push fast path ([`EncodedService`]) writes, for every view, the bytes of the
+    /// assignment the view computes, with and without the `istio` metadata.
+    #[test]
+    fn encoded_fast_path_equals_encoding_the_assignment(
+        endpoints in prop::collection::vec(endpoint(), 0..16),
+        gateways in prop::collection::vec(gateway(), 0..12),
+        classes in prop::collection::vec(proxy(), 1..4),
+        cluster in cluster_request(),
+        mtls_allowed in prop::bool::weighted(0.8),
+        prefer_hbone_send in prop::bool::weighted(0.2),
+        istio_workload in prop::bool::weighted(0.7),
+    ) {
+        let request = ServiceRequest {
+            cluster: &cluster,
+            endpoints: &endpoints,
+            mtls_allowed,
+            features: Features { prefer_hbone_send, ..Features::default() },
+        };
+        let index = Arc::new(GatewayIndex::new(gateways.clone()));
+        let prepared = PreparedService::new(&index, request);
+        let options = EncodeOptions { istio_workload };
+        let encoded = EncodedService::new(&prepared, options);
+        let (mut fast, mut slow) = (Vec::new(), Vec::new());
+        for class in classes {
+            let view = View::new(&index, class);
+            let cla = view.assignment_prepared(&prepared).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            slow.clear();
+            wire::encode_into_with(&cla, options, &mut slow);
+            fast.clear();
+            prop_assert_eq!(encoded.encode_into(&view, &mut fast), Ok(()));
+            prop_assert_eq!(&fast, &slow, "{:#?}", cla);
+        }
+    }
+}
+
+#[test]
+fn encoded_fast_path_refuses_what_it_cannot_serve() {
+    let cluster: ClusterRequest = "outbound|80||foo.ns1".parse().unwrap();
+    let request = ServiceRequest {
+        cluster: &cluster,
+        endpoints: &[],
+        mtls_allowed: true,
+        features: Features::default(),
+    };
+    let index = Arc::new(GatewayIndex::new([]));
+    let encoded = EncodedService::new(&PreparedService::new(&index, request), EncodeOptions::default());
+    let legacy = View::new(&index, ProxyClass { profile: Profile::Istio1_1_3, ..ProxyClass::default() });
+    assert_eq!(encoded.encode_into(&legacy, &mut Vec::new()), Err(NotEncodable::LegacyProfile));
+    let other = View::new(&Arc::new(GatewayIndex::new([])), ProxyClass::default());
+    assert_eq!(encoded.encode_into(&other, &mut Vec::new()), Err(NotEncodable::OtherIndex));
 }
 
 fn legacy_networks() -> impl Strategy<Value = LegacyNetworks> {

@@ -1,0 +1,451 @@
+//! The push fast path: a prepared service turned into cached wire bytes once, so that each view's
+//! `ClusterLoadAssignment` is written by copying bytes and adding up a few integers.
+//!
+//! [`crate::View::assignment`] builds a [`crate::LoadAssignment`] per view and [`crate::wire`]
+//! encodes it: per view, every kept endpoint is an owned value built and then serialized, and every
+//! remote endpoint adds its share to each of its gateways. Here the view-independent work is done
+//! once per service instead:
+//!
+//! * every endpoint a direct path could keep is encoded once (its weight is the index's, not the
+//!   view's: rule M10's scale factor belongs to the gateway index);
+//! * the members of each locality group are grouped by (network, candidate list), and for each such
+//!   set the sum of the gateway shares `⌊w·S / r⌋` (M11) is kept for every possible number `r` of
+//!   reachable gateways, so a view adds one number per gateway instead of one per endpoint;
+//! * gateway entries are the index's cached bytes up to the weight ([`GatewayIndex`]).
+//!
+//! A view then decides, per (group, network, list), whether the set goes direct, through gateways
+//! or nowhere — the decisions of [`crate::modern`] taken once per set rather than once per
+//! endpoint, since every input to them (visibility M2a, same network M8, candidates M7, reachable
+//! gateways M14) is the same for every member of a set. A property test over random meshes proves
+//! the bytes equal `wire::encode_into_with(&view.assignment(..))` for every view.
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use mesh_model::NetworkId;
+
+use crate::gateways::{GatewayIndex, RouteKey};
+use crate::input::ClusterKind;
+use crate::modern::{
+    CONNECT_ORIGINATE, gateway_weight, join_host_port, scale_weight, write_workload_metadata,
+};
+use crate::prepared::{PreparedEndpoint, PreparedService};
+use crate::view::View;
+use crate::wire::{self, AddressRef, EncodeOptions};
+
+/// Candidate lists up to this long keep a precomputed share sum for every `r`; longer ones (rare:
+/// more than 8 gateways for one network or cluster) add up their members' shares per view.
+const MAX_PRECOMPUTED_R: usize = 8;
+
+/// One service port encoded once for every modern-profile view of one gateway index: the fast
+/// path of a push. Owns its data (no borrow of the request), so it can be kept and shared.
+///
+/// ```
+/// use std::sync::Arc;
+/// use mesh_eds::{ClusterRequest, EdsEndpoint, EncodedService, GatewayIndex, PreparedService};
+/// use mesh_eds::{ProxyClass, ServiceRequest, View, wire};
+/// use mesh_model::Gateway;
+/// let index = Arc::new(GatewayIndex::new([Gateway {
+///     network: "n2".parse()?, cluster: None, address: "192.0.2.2".into(), port: 15443,
+///     hbone_port: 0, service_account: String::new(),
+/// }]));
+/// let cluster: ClusterRequest = "outbound|80||foo.ns1".parse()?;
+/// let endpoints = [EdsEndpoint {
+///     addresses: vec!["10.2.0.1".into()], port: 8080, network: Some("n2".parse()?),
+///     ..Default::default()
+/// }];
+/// let request = ServiceRequest {
+///     cluster: &cluster, endpoints: &endpoints, mtls_allowed: true, features: Default::default(),
+/// };
+/// let prepared = PreparedService::new(&index, request);
+/// let encoded = EncodedService::new(&prepared, wire::EncodeOptions::default());
+/// let view = View::new(&index, ProxyClass { network: Some("n1".parse()?), ..Default::default() });
+/// let mut fast = Vec::new();
+/// encoded.encode_into(&view, &mut fast)?;
+/// assert_eq!(fast, wire::encode(&view.assignment(&request)?));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct EncodedService {
+    index: Arc<GatewayIndex>,
+    options: EncodeOptions,
+    enabled: bool,
+    sni: bool,
+    /// The `cluster_name` field.
+    head: Box<[u8]>,
+    /// The service's distinct endpoint networks (`PreparedService::networks`).
+    networks: Vec<Option<NetworkId>>,
+    groups: Vec<Group>,
+    sets: Vec<Set>,
+    /// Endpoints a direct path keeps, set by set, in input order within a set.
+    members: Vec<Member>,
+    /// Localities and kept endpoints, encoded.
+    bytes: Vec<u8>,
+    /// Per set: the share sums for r = 1..=n, as (all mTLS members, those without an address).
+    sums: Vec<(u32, u32)>,
+    /// Per set with a long candidate list: (scaled weight, no address) of each mTLS member.
+    shares: Vec<(u32, bool)>,
+}
+
+#[derive(Debug, Clone)]
+struct Group {
+    /// The `locality` field, in `bytes`.
+    locality: Range<usize>,
+    sets: Range<usize>,
+}
+
+/// The members of one group on one (network, candidate list): they share every view decision.
+#[derive(Debug, Clone)]
+struct Set {
+    network: u32,
+    route: RouteKey,
+    /// Members, and those with an address (M2).
+    total: u32,
+    with_address: u32,
+    /// mTLS-capable members (M15), and those without an address.
+    mtls: u32,
+    mtls_no_address: u32,
+    /// The members a direct path keeps, in `members`, and their bytes.
+    kept: Range<usize>,
+    bytes: Range<usize>,
+    /// Wrapping and saturating sums of the kept members' weights.
+    wrapping: u32,
+    saturating: u32,
+    /// In `sums` (r = 1..=len) or, for long lists, in `shares`.
+    sums: Range<usize>,
+    shares: Range<usize>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Member {
+    /// Position in the request (orders members of several sets).
+    input: u32,
+    bytes: (usize, usize),
+}
+
+/// Why [`EncodedService::encode_into`] cannot serve a view: use [`View::assignment_prepared`] and
+/// [`wire::encode_into_with`] instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum NotEncodable {
+    /// The view reproduces a pre-1.8 profile, which this path does not implement.
+    #[error("the view's profile is not istio-modern: use View::assignment_prepared")]
+    LegacyProfile,
+    /// The service was encoded for another gateway index.
+    #[error("the service was encoded for another gateway index than the view's")]
+    OtherIndex,
+}
+
+impl EncodedService {
+    /// Encodes what every modern view of `prepared`'s gateway index may copy.
+    pub fn new(prepared: &PreparedService<'_>, options: EncodeOptions) -> Self {
+        let index = Arc::clone(&prepared.index);
+        let enabled = index.multi_network_enabled();
+        let scale = index.scale_factor().max(1);
+        let sni = prepared.request.cluster.kind == ClusterKind::SniDnat;
+        let endpoints = prepared.request.endpoints;
+        let mut out = Self {
+            head: {
+                let mut head = Vec::new();
+                wire::put_cluster_name(&mut head, &prepared.cluster_name);
+                head.into_boxed_slice()
+            },
+            networks: prepared.networks.iter().map(|n| n.cloned()).collect(),
+            groups: Vec::with_capacity(prepared.groups.len()),
+            sets: Vec::new(),
+            members: Vec::new(),
+            bytes: Vec::new(),
+            sums: Vec::new(),
+            shares: Vec::new(),
+            index,
+            options,
+            enabled,
+            sni,
+        };
+        // Per group: the distinct (network, list) keys in order of appearance, and each member's.
+        let mut keys: Vec<(u32, RouteKey)> = Vec::new();
+        let mut member_set: Vec<u32> = Vec::new();
+        let mut list: Vec<&PreparedEndpoint> = Vec::new();
+        let mut workload = String::new();
+        for group in &prepared.groups {
+            let start = out.bytes.len();
+            wire::put_locality(&mut out.bytes, group.label);
+            let locality = start..out.bytes.len();
+            keys.clear();
+            member_set.clear();
+            for m in &group.members {
+                let key = (m.network, m.route);
+                let set = match keys.iter().position(|k| *k == key) {
+                    Some(i) => i,
+                    None => {
+                        keys.push(key);
+                        keys.len() - 1
+                    }
+                };
+                member_set.push(u32::try_from(set).unwrap_or(u32::MAX));
+            }
+            let first_set = out.sets.len();
+            for (set, &(network, route)) in (0u32..).zip(&keys) {
+                list.clear();
+                list.extend(
+                    group
+                        .members
+                        .iter()
+                        .zip(&member_set)
+                        .filter(|&(_, s)| *s == set)
+                        .map(|(m, _)| m),
+                );
+                let kept_start = out.members.len();
+                let bytes_start = out.bytes.len();
+                let (mut wrapping, mut saturating) = (0u32, 0u32);
+                for m in &list {
+                    // The direct path's drops: M2 / M9 with gateways, M2 without (M5); M16.
+                    let no_host = if enabled { m.empty_host } else { m.no_addresses };
+                    if no_host || (sni && !m.mtls) {
+                        continue;
+                    }
+                    let w = if enabled {
+                        scale_weight(m.weight, scale)
+                    } else {
+                        m.weight
+                    };
+                    wrapping = wrapping.wrapping_add(w);
+                    saturating = saturating.saturating_add(w);
+                    // What `modern::direct_endpoint` builds, written from borrowed parts.
+                    let ep = &endpoints[m.index as usize];
+                    write_workload_metadata(ep, &mut workload);
+                    let endpoint_id;
+                    let address = if m.hbone {
+                        endpoint_id = join_host_port(ep.address(), ep.port);
+                        AddressRef::Internal(CONNECT_ORIGINATE, &endpoint_id)
+                    } else {
+                        AddressRef::Socket(ep.address(), ep.port)
+                    };
+                    let at = out.bytes.len();
+                    wire::put_lb_endpoint_parts(
+                        &mut out.bytes,
+                        address,
+                        m.mtls,
+                        &workload,
+                        w,
+                        options,
+                    );
+                    out.members.push(Member {
+                        input: m.index,
+                        bytes: (at, out.bytes.len()),
+                    });
+                }
+                let count = |f: &dyn Fn(&PreparedEndpoint) -> bool| -> u32 {
+                    u32::try_from(list.iter().filter(|m| f(m)).count()).unwrap_or(u32::MAX)
+                };
+                let n = if enabled {
+                    out.index.list_len(route)
+                } else {
+                    0
+                };
+                let (sums_start, shares_start) = (out.sums.len(), out.shares.len());
+                let scaled = |m: &PreparedEndpoint| scale_weight(m.weight, scale);
+                if n <= MAX_PRECOMPUTED_R {
+                    for r in 1..=n as u32 {
+                        let (mut all, mut no_address) = (0u32, 0u32);
+                        for m in list.iter().filter(|m| m.mtls) {
+                            let share = scaled(m) / r;
+                            all = all.wrapping_add(share);
+                            if m.no_addresses {
+                                no_address = no_address.wrapping_add(share);
+                            }
+                        }
+                        out.sums.push((all, no_address));
+                    }
+                } else {
+                    out.shares.extend(
+                        list.iter()
+                            .filter(|m| m.mtls)
+                            .map(|m| (scaled(m), m.no_addresses)),
+                    );
+                }
+                out.sets.push(Set {
+                    network,
+                    route,
+                    total: count(&|_| true),
+                    with_address: count(&|m| !m.no_addresses),
+                    mtls: count(&|m| m.mtls),
+                    mtls_no_address: count(&|m| m.mtls && m.no_addresses),
+                    kept: kept_start..out.members.len(),
+                    bytes: bytes_start..out.bytes.len(),
+                    wrapping,
+                    saturating,
+                    sums: sums_start..out.sums.len(),
+                    shares: shares_start..out.shares.len(),
+                });
+            }
+            out.groups.push(Group {
+                locality,
+                sets: first_set..out.sets.len(),
+            });
+        }
+        out
+    }
+
+    /// Appends the `ClusterLoadAssignment` bytes `view` receives for this service: exactly
+    /// `wire::encode_into_with(&view.assignment_prepared(prepared)?, options, buf)`.
+    pub fn encode_into(&self, view: &View, buf: &mut Vec<u8>) -> Result<(), NotEncodable> {
+        if view.class().profile.is_legacy() {
+            return Err(NotEncodable::LegacyProfile);
+        }
+        if !Arc::ptr_eq(view.index(), &self.index) {
+            return Err(NotEncodable::OtherIndex);
+        }
+        let class = view.class();
+        // M8 / M2a per network, as `modern::compute` decides them.
+        let proxy_net = class
+            .network
+            .as_ref()
+            .map(|pn| self.networks.iter().position(|n| n.as_ref() == Some(pn)));
+        let same_network = |net: u32| -> bool {
+            match proxy_net {
+                None => true,
+                Some(pos) => {
+                    self.networks.get(net as usize).is_none_or(Option::is_none)
+                        || pos == Some(net as usize)
+                }
+            }
+        };
+        let visible = |net: u32| -> bool {
+            match (&class.network_view, self.networks.get(net as usize)) {
+                (Some(set), Some(Some(n))) => set.contains(n),
+                _ => true,
+            }
+        };
+
+        buf.extend_from_slice(&self.head);
+        let mut direct: Vec<&Set> = Vec::new();
+        let mut gateways: Vec<(u32, u32)> = Vec::new();
+        let mut merged: Vec<Member> = Vec::new();
+        for group in &self.groups {
+            direct.clear();
+            gateways.clear();
+            let mut admitted_any = false;
+            for set in &self.sets[group.sets.clone()] {
+                if !visible(set.network) {
+                    continue;
+                }
+                let same = same_network(set.network);
+                // M2: without gateways, or on the proxy's network, address-less members drop.
+                let admitted = if !self.enabled || same {
+                    set.with_address
+                } else {
+                    set.total
+                };
+                admitted_any |= admitted > 0;
+                if !self.enabled {
+                    direct.push(set);
+                    continue;
+                }
+                let route = view.route(set.route);
+                let candidates = route.map_or(0, |r| r.candidates);
+                let forced = class.network.is_none()
+                    && self
+                        .networks
+                        .get(set.network as usize)
+                        .is_some_and(Option::is_some)
+                    && candidates > 0;
+                match route {
+                    Some(r) if forced || (!same && candidates > 0) => {
+                        // M11 / M14 / M15: mTLS members' shares to every reachable gateway.
+                        let contributing = if same {
+                            set.mtls - set.mtls_no_address
+                        } else {
+                            set.mtls
+                        };
+                        if r.reachable.is_empty() || contributing == 0 {
+                            continue;
+                        }
+                        let share = self.share_sum(set, r.reachable.len(), same);
+                        gateways.extend(r.reachable.iter().map(|&g| (g, share)));
+                    }
+                    _ => direct.push(set),
+                }
+            }
+            if !admitted_any {
+                continue;
+            }
+            // M13: gateways in index order, one entry each.
+            gateways.sort_unstable_by_key(|&(g, _)| g);
+            gateways.dedup_by(|later, first| {
+                let same_gateway = later.0 == first.0;
+                if same_gateway {
+                    first.1 = first.1.wrapping_add(later.1);
+                }
+                same_gateway
+            });
+            let (mut direct_len, mut wrapping, mut saturating) = (0usize, 0u32, 0u32);
+            for set in &direct {
+                direct_len += set.bytes.len();
+                wrapping = wrapping.wrapping_add(set.wrapping);
+                saturating = saturating.saturating_add(set.saturating);
+            }
+            let mut gateway_len = 0;
+            for (g, sum) in &mut gateways {
+                *sum = gateway_weight(*sum);
+                wrapping = wrapping.wrapping_add(*sum);
+                gateway_len +=
+                    wire::weighted_entry_len(self.index.gateway_prefix(*g, self.options), *sum);
+            }
+            // M12: a group's weight.
+            let weight = if !self.enabled && !self.sni {
+                Some(saturating)
+            } else if direct_len == 0 && gateways.is_empty() {
+                None
+            } else {
+                Some(wrapping)
+            };
+            let body = group.locality.len()
+                + direct_len
+                + gateway_len
+                + weight.map_or(0, wire::group_weight_len);
+            buf.reserve(wire::group_field_len(body));
+            wire::put_group_header(buf, body);
+            buf.extend_from_slice(&self.bytes[group.locality.clone()]);
+            match direct.as_slice() {
+                [] => {}
+                [set] => buf.extend_from_slice(&self.bytes[set.bytes.clone()]),
+                sets => {
+                    // Several sets go direct: their members in input order (M3).
+                    merged.clear();
+                    for set in sets {
+                        merged.extend_from_slice(&self.members[set.kept.clone()]);
+                    }
+                    merged.sort_unstable_by_key(|m| m.input);
+                    for m in &merged {
+                        buf.extend_from_slice(&self.bytes[m.bytes.0..m.bytes.1]);
+                    }
+                }
+            }
+            for &(g, weight) in &gateways {
+                wire::put_weighted_entry(buf, self.index.gateway_prefix(g, self.options), weight);
+            }
+            if let Some(w) = weight {
+                wire::put_group_weight(buf, w);
+            }
+        }
+        Ok(())
+    }
+
+    /// M11: the sum of `⌊w·S / r⌋` over the set's contributing members (without the address-less
+    /// ones when they are dropped by M2, i.e. when the set is on the proxy's network).
+    fn share_sum(&self, set: &Set, r: usize, same: bool) -> u32 {
+        if let Some(&(all, no_address)) = self.sums[set.sums.clone()].get(r.wrapping_sub(1)) {
+            return if same {
+                all.wrapping_sub(no_address)
+            } else {
+                all
+            };
+        }
+        let r = u32::try_from(r).unwrap_or(u32::MAX);
+        self.shares[set.shares.clone()]
+            .iter()
+            .filter(|&&(_, no_address)| !(same && no_address))
+            .fold(0u32, |acc, &(w, _)| acc.wrapping_add(w / r))
+    }
+}
