@@ -8,8 +8,8 @@ use std::thread;
 
 use mesh_eds::wire;
 use mesh_eds::{
-    ClusterRequest, Delta, EdsEndpoint, EdsStore, Features, IpFamily, ProxyClass,
-    Snapshot, SnapshotReader,
+    ClusterRequest, Delta, EdsEndpoint, EdsStore, Features, IpFamily, ProxyClass, Snapshot,
+    SnapshotReader,
 };
 use mesh_model::{Gateway, IdError, TlsMode};
 

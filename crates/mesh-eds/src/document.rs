@@ -202,10 +202,20 @@ fn service_port(
     cluster_locality: &BTreeMap<&ClusterId, String>,
 ) -> ServicePortEndpoints {
     let key = svc.key();
+    // One shared id per cluster of the service (a clone is a reference count), so that the
+    // engine's comparisons of endpoint clusters are pointer comparisons.
+    let mut clusters: Vec<ClusterId> = Vec::new();
     let mut endpoints: Vec<(&ClusterId, EdsEndpoint)> = svc
         .endpoints
         .iter()
         .map(|e| {
+            let cluster = match clusters.iter().find(|c| **c == e.cluster) {
+                Some(c) => c.clone(),
+                None => {
+                    clusters.push(e.cluster.clone());
+                    e.cluster.clone()
+                }
+            };
             let locality = match &e.locality {
                 Some(l) => l.to_string(),
                 None => cluster_locality
@@ -218,7 +228,7 @@ fn service_port(
                 port: u32::from(e.port.unwrap_or_else(|| port.endpoint_port())),
                 service_port_name: port.name.clone(),
                 network: resolver.network_of(e).cloned(),
-                cluster: Some(e.cluster.clone()),
+                cluster: Some(cluster),
                 locality,
                 labels: e.labels.clone(),
                 tls_mode: e.tls_mode,

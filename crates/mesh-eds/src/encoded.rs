@@ -25,7 +25,7 @@ use std::sync::Arc;
 use mesh_model::NetworkId;
 
 use crate::gateways::{GatewayIndex, RouteKey};
-use crate::input::ClusterKind;
+use crate::input::{ClusterKind, EdsEndpoint};
 use crate::modern::{
     CONNECT_ORIGINATE, gateway_weight, join_host_port, scale_weight, write_workload_metadata,
 };
@@ -139,11 +139,27 @@ pub enum NotEncodable {
 impl EncodedService {
     /// Encodes what every modern view of `prepared`'s gateway index may copy.
     pub fn new(prepared: &PreparedService<'_>, options: EncodeOptions) -> Self {
+        let endpoints = prepared.request.endpoints;
+        let mut workload = String::new();
+        Self::build(prepared, options, |m, buf| {
+            let ep = &endpoints[m.index as usize];
+            write_direct_prefix(ep, m.hbone, m.mtls, options, &mut workload, buf);
+        })
+    }
+
+    /// [`EncodedService::new`] with each kept member's `LbEndpoint` bytes up to its weight
+    /// ([`write_direct_prefix`]) written by `prefix` — from the endpoint, or copied from what a
+    /// store keeps.
+    pub(crate) fn build(
+        prepared: &PreparedService<'_>,
+        options: EncodeOptions,
+        mut prefix: impl FnMut(&PreparedEndpoint, &mut Vec<u8>),
+    ) -> Self {
         let index = Arc::clone(&prepared.index);
         let enabled = index.multi_network_enabled();
         let scale = index.scale_factor().max(1);
         let sni = prepared.request.cluster.kind == ClusterKind::SniDnat;
-        let endpoints = prepared.request.endpoints;
+        let members: usize = prepared.groups.iter().map(|g| g.members.len()).sum();
         let mut out = Self {
             head: {
                 let mut head = Vec::new();
@@ -152,8 +168,8 @@ impl EncodedService {
             },
             networks: prepared.networks.iter().map(|n| n.cloned()).collect(),
             groups: Vec::with_capacity(prepared.groups.len()),
-            sets: Vec::new(),
-            members: Vec::new(),
+            sets: Vec::with_capacity(prepared.groups.len() * prepared.networks.len().max(1)),
+            members: Vec::with_capacity(members),
             bytes: Vec::new(),
             sums: Vec::new(),
             shares: Vec::new(),
@@ -166,7 +182,7 @@ impl EncodedService {
         let mut keys: Vec<(u32, RouteKey)> = Vec::new();
         let mut member_set: Vec<u32> = Vec::new();
         let mut list: Vec<&PreparedEndpoint> = Vec::new();
-        let mut workload = String::new();
+        let mut scratch: Vec<u8> = Vec::new();
         for group in &prepared.groups {
             let start = out.bytes.len();
             wire::put_locality(&mut out.bytes, group.label);
@@ -200,7 +216,11 @@ impl EncodedService {
                 let (mut wrapping, mut saturating) = (0u32, 0u32);
                 for m in &list {
                     // The direct path's drops: M2 / M9 with gateways, M2 without (M5); M16.
-                    let no_host = if enabled { m.empty_host } else { m.no_addresses };
+                    let no_host = if enabled {
+                        m.empty_host
+                    } else {
+                        m.no_addresses
+                    };
                     if no_host || (sni && !m.mtls) {
                         continue;
                     }
@@ -211,25 +231,14 @@ impl EncodedService {
                     };
                     wrapping = wrapping.wrapping_add(w);
                     saturating = saturating.saturating_add(w);
-                    // What `modern::direct_endpoint` builds, written from borrowed parts.
-                    let ep = &endpoints[m.index as usize];
-                    write_workload_metadata(ep, &mut workload);
-                    let endpoint_id;
-                    let address = if m.hbone {
-                        endpoint_id = join_host_port(ep.address(), ep.port);
-                        AddressRef::Internal(CONNECT_ORIGINATE, &endpoint_id)
-                    } else {
-                        AddressRef::Socket(ep.address(), ep.port)
-                    };
+                    scratch.clear();
+                    prefix(m, &mut scratch);
+                    if out.members.is_empty() {
+                        // Room for every member at about the first one's size: no regrowth.
+                        out.bytes.reserve((scratch.len() + 16) * members);
+                    }
                     let at = out.bytes.len();
-                    wire::put_lb_endpoint_parts(
-                        &mut out.bytes,
-                        address,
-                        m.mtls,
-                        &workload,
-                        w,
-                        options,
-                    );
+                    wire::put_weighted_entry(&mut out.bytes, &scratch, w);
                     out.members.push(Member {
                         input: m.index,
                         bytes: (at, out.bytes.len()),
@@ -448,4 +457,25 @@ impl EncodedService {
             .filter(|&&(_, no_address)| !(same && no_address))
             .fold(0u32, |acc, &(w, _)| acc.wrapping_add(w / r))
     }
+}
+
+/// The `LbEndpoint` bytes up to the weight of `ep` on a direct path: what
+/// `modern::direct_endpoint` builds, written from borrowed parts (`workload` is scratch space).
+pub(crate) fn write_direct_prefix(
+    ep: &EdsEndpoint,
+    hbone: bool,
+    mtls: bool,
+    options: EncodeOptions,
+    workload: &mut String,
+    buf: &mut Vec<u8>,
+) {
+    write_workload_metadata(ep, workload);
+    let endpoint_id;
+    let address = if hbone {
+        endpoint_id = join_host_port(ep.address(), ep.port);
+        AddressRef::Internal(CONNECT_ORIGINATE, &endpoint_id)
+    } else {
+        AddressRef::Socket(ep.address(), ep.port)
+    };
+    wire::put_lb_endpoint_prefix(buf, address, mtls, workload, options);
 }

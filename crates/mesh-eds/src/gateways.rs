@@ -178,9 +178,13 @@ impl GatewayIndex {
     /// The length of the candidate list `key` names (M7): 0 when there is none.
     pub(crate) fn list_len(&self, key: RouteKey) -> usize {
         if key.cluster != RouteKey::NONE {
-            self.cluster_lists.get(key.cluster as usize).map_or(0, Vec::len)
+            self.cluster_lists
+                .get(key.cluster as usize)
+                .map_or(0, Vec::len)
         } else if key.network != RouteKey::NONE {
-            self.networks.get(key.network as usize).map_or(0, |n| n.all.len())
+            self.networks
+                .get(key.network as usize)
+                .map_or(0, |n| n.all.len())
         } else {
             0
         }

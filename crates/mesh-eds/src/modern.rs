@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use mesh_model::TlsMode;
 
 use crate::assignment::{EndpointAddress, EndpointKind, LbEndpoint, LoadAssignment, LocalityGroup};
-use crate::gateways::GatewayIndex;
 use crate::explain::{DirectReason, DropReason, GatewayContribution, Outcome, Trace};
+use crate::gateways::GatewayIndex;
 use crate::input::{ClusterKind, EdsEndpoint, Features, Health, ServiceRequest};
 use crate::prepared::PreparedService;
 use crate::view::View;
@@ -281,7 +281,13 @@ pub(crate) fn compute<T: Trace>(
                 }
                 let w = m.weight;
                 saturating = saturating.saturating_add(w);
-                out.push(direct_endpoint(ep, w, m.hbone, m.mtls, workload_metadata(ep)));
+                out.push(direct_endpoint(
+                    ep,
+                    w,
+                    m.hbone,
+                    m.mtls,
+                    workload_metadata(ep),
+                ));
                 if T::ON {
                     let reason = DirectReason::MultiNetworkDisabled;
                     trace.record(idx, Outcome::Direct { weight: w, reason });
@@ -311,7 +317,13 @@ pub(crate) fn compute<T: Trace>(
                             }
                         }
                         None => {
-                            out.push(direct_endpoint(ep, w, m.hbone, m.mtls, workload_metadata(ep)));
+                            out.push(direct_endpoint(
+                                ep,
+                                w,
+                                m.hbone,
+                                m.mtls,
+                                workload_metadata(ep),
+                            ));
                             if T::ON {
                                 let reason = if same {
                                     DirectReason::SameNetwork
@@ -399,7 +411,7 @@ pub(crate) fn compute<T: Trace>(
         });
     }
     LoadAssignment {
-        cluster_name: p.cluster_name.clone(),
+        cluster_name: p.cluster_name.to_string(),
         localities,
     }
 }

@@ -2,15 +2,62 @@
 //! once (selection M1/M2-health, transport M3, metadata M18, locality groups M3, gateway routes
 //! M7), so each view's pass over them is a few integer comparisons per endpoint.
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use mesh_model::{ClusterId, NetworkId, TlsMode};
 
 use crate::explain::NoTrace;
 use crate::gateways::{GatewayIndex, RouteKey};
-use crate::input::ServiceRequest;
+use crate::input::{EdsEndpoint, ServiceRequest};
 use crate::modern::{selected, sends_hbone};
+
+/// Up to this many distinct locality labels are looked up by a linear scan, more through a map.
+const LINEAR_LABELS: usize = 8;
+
+fn slot(i: usize) -> u32 {
+    u32::try_from(i).unwrap_or(u32::MAX)
+}
+
+/// What preparing needs of one endpoint (M1/M2 selection, transport M3, weight, where it is),
+/// borrowed from the endpoint or from what a store keeps of it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Facts<'a> {
+    /// Kept by selection (M1, M2 health).
+    pub(crate) selected: bool,
+    pub(crate) network: Option<&'a NetworkId>,
+    pub(crate) cluster: Option<&'a ClusterId>,
+    pub(crate) locality: &'a str,
+    /// The address list is empty (M2).
+    pub(crate) no_addresses: bool,
+    /// Sent over HBONE (M3).
+    pub(crate) hbone: bool,
+    /// mTLS-capable (M3).
+    pub(crate) mtls: bool,
+    /// No host for a direct endpoint (M9).
+    pub(crate) empty_host: bool,
+    /// The unscaled weight (M3).
+    pub(crate) weight: u32,
+}
+
+impl<'a> Facts<'a> {
+    /// The facts of `request`'s endpoint `i`.
+    pub(crate) fn of(request: &ServiceRequest<'_>, i: usize, ep: &'a EdsEndpoint) -> Self {
+        let hbone = sends_hbone(ep, request.features);
+        Self {
+            selected: selected(request, i, ep, &mut NoTrace),
+            network: ep.network.as_ref(),
+            cluster: ep.cluster.as_ref(),
+            locality: &ep.locality,
+            no_addresses: ep.addresses.is_empty(),
+            hbone,
+            mtls: ep.tls_mode == TlsMode::Istio && request.mtls_allowed && !hbone,
+            empty_host: ep.address().is_empty() || (!hbone && ep.port == 0),
+            weight: ep.weight(),
+        }
+    }
+}
 
 /// One service port prepared for every view of one gateway index.
 ///
@@ -42,7 +89,7 @@ pub struct PreparedService<'a> {
     /// Input indexes dropped by selection (M1, M2 health), for explanations.
     pub(crate) dropped: Vec<u32>,
     /// The Envoy cluster name, formatted once for every view.
-    pub(crate) cluster_name: String,
+    pub(crate) cluster_name: Cow<'a, str>,
 }
 
 #[derive(Debug, Clone)]
@@ -76,18 +123,38 @@ pub(crate) struct PreparedEndpoint {
 impl<'a> PreparedService<'a> {
     /// Prepares `request` for the views of `index`.
     pub fn new(index: &Arc<GatewayIndex>, request: ServiceRequest<'a>) -> Self {
+        let facts = request
+            .endpoints
+            .iter()
+            .enumerate()
+            .map(|(i, ep)| Facts::of(&request, i, ep));
+        Self::from_facts(index, request, Cow::Owned(request.cluster.name()), facts)
+    }
+
+    /// [`PreparedService::new`] from each endpoint's [`Facts`] (in request order), computed here
+    /// or kept by a store so that preparing again reads none of the endpoints.
+    pub(crate) fn from_facts(
+        index: &Arc<GatewayIndex>,
+        request: ServiceRequest<'a>,
+        cluster_name: Cow<'a, str>,
+        facts: impl IntoIterator<Item = Facts<'a>>,
+    ) -> Self {
         let mut networks: Vec<Option<&'a NetworkId>> = Vec::new();
-        let mut groups: BTreeMap<&'a str, Vec<PreparedEndpoint>> = BTreeMap::new();
+        // Locality groups: the distinct labels (few) and each member's; sorted and bucketed after.
+        let mut labels: Vec<&'a str> = Vec::new();
+        let facts = facts.into_iter();
+        let mut members: Vec<(u32, PreparedEndpoint)> = Vec::with_capacity(facts.size_hint().0);
+        let mut by_label: HashMap<&'a str, u32> = HashMap::new();
         let mut dropped = Vec::new();
         // Endpoints come shard by shard: the last (network, cluster) → route is usually the next.
         let mut last_route: Option<(Option<&NetworkId>, Option<&ClusterId>, RouteKey)> = None;
-        for (i, ep) in request.endpoints.iter().enumerate() {
+        for (i, f) in facts.enumerate() {
             let index_u32 = u32::try_from(i).unwrap_or(u32::MAX);
-            if !selected(&request, i, ep, &mut NoTrace) {
+            if !f.selected {
                 dropped.push(index_u32);
                 continue;
             }
-            let net = ep.network.as_ref();
+            let net = f.network;
             let network = match networks.iter().position(|n| *n == net) {
                 Some(p) => p,
                 None => {
@@ -95,31 +162,67 @@ impl<'a> PreparedService<'a> {
                     networks.len() - 1
                 }
             };
-            let hbone = sends_hbone(ep, request.features);
-            let cluster = ep.cluster.as_ref();
             let route = match last_route {
-                Some((n, c, route)) if n == net && c == cluster => route,
+                Some((n, c, route)) if n == net && c == f.cluster => route,
                 _ => {
-                    let route = index.route_key(net, cluster);
-                    last_route = Some((net, cluster, route));
+                    let route = index.route_key(net, f.cluster);
+                    last_route = Some((net, f.cluster, route));
                     route
                 }
             };
-            groups
-                .entry(ep.locality.as_str())
-                .or_default()
-                .push(PreparedEndpoint {
-                    index: index_u32,
-                    network: u32::try_from(network).unwrap_or(u32::MAX),
-                    route,
-                    no_addresses: ep.addresses.is_empty(),
-                    hbone,
-                    mtls: ep.tls_mode == TlsMode::Istio && request.mtls_allowed && !hbone,
-                    empty_host: ep.address().is_empty() || (!hbone && ep.port == 0),
-                    weight: ep.weight(),
-                });
+            let member = PreparedEndpoint {
+                index: index_u32,
+                network: u32::try_from(network).unwrap_or(u32::MAX),
+                route,
+                no_addresses: f.no_addresses,
+                hbone: f.hbone,
+                mtls: f.mtls,
+                empty_host: f.empty_host,
+                weight: f.weight,
+            };
+            let found = if labels.len() <= LINEAR_LABELS {
+                labels
+                    .iter()
+                    .position(|l| std::ptr::eq(*l, f.locality) || *l == f.locality)
+            } else {
+                by_label.get(f.locality).map(|&p| p as usize)
+            };
+            let label = match found {
+                Some(p) => p,
+                None => {
+                    labels.push(f.locality);
+                    if labels.len() > LINEAR_LABELS {
+                        if by_label.is_empty() {
+                            by_label.extend(labels.iter().copied().zip(0u32..));
+                        } else {
+                            by_label.insert(f.locality, slot(labels.len() - 1));
+                        }
+                    }
+                    labels.len() - 1
+                }
+            };
+            members.push((slot(label), member));
         }
-        let groups = groups
+        // Label byte order (M3), members in input order within a group.
+        let mut order: Vec<u32> = (0..u32::try_from(labels.len()).unwrap_or(u32::MAX)).collect();
+        order.sort_unstable_by_key(|&l| labels[l as usize]);
+        let mut rank = vec![0u32; labels.len()];
+        let mut counts = vec![0usize; labels.len()];
+        for (r, &l) in (0u32..).zip(&order) {
+            rank[l as usize] = r;
+        }
+        for (l, _) in &members {
+            counts[rank[*l as usize] as usize] += 1;
+        }
+        let mut grouped: Vec<(&'a str, Vec<PreparedEndpoint>)> = order
+            .iter()
+            .zip(&counts)
+            .map(|(&l, &n)| (labels[l as usize], Vec::with_capacity(n)))
+            .collect();
+        for (l, m) in members {
+            grouped[rank[l as usize] as usize].1.push(m);
+        }
+        let groups = grouped
             .into_iter()
             .map(|(label, members)| {
                 let mut per_network = vec![0u32; networks.len()];
@@ -141,7 +244,7 @@ impl<'a> PreparedService<'a> {
             networks,
             groups,
             dropped,
-            cluster_name: request.cluster.name(),
+            cluster_name,
         }
     }
 

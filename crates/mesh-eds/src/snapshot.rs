@@ -7,19 +7,21 @@
 //! done per (service, class) pair until a reader asks. The pre-1.8 profiles, which the fast path
 //! does not implement, keep their bytes per (service, class), recomputed when touched.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::ops::Range;
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
-use mesh_model::{ClusterId, Gateway};
+use mesh_model::{ClusterId, Gateway, NetworkId};
 
 use crate::assignment::LoadAssignment;
-use crate::encoded::EncodedService;
-use crate::wire::{self, EncodeOptions};
+use crate::encoded::{EncodedService, write_direct_prefix};
 use crate::gateways::{GatewayIndex, LegacyNetworks};
 use crate::input::{ClusterRequest, EdsEndpoint, Features, ProxyClass, ServiceRequest};
-use crate::prepared::PreparedService;
+use crate::prepared::{Facts, PreparedService};
 use crate::view::{EdsError, View};
+use crate::wire::{self, EncodeOptions};
 
 /// One change to the store's inputs.
 // Deltas are short-lived messages consumed by `apply`; boxing the endpoint would only add an
@@ -102,7 +104,8 @@ type LegacyBytes = Arc<Result<Vec<u8>, EdsError>>;
 struct ServiceSlot {
     /// Encoded once for every modern-profile class (`None` when there is none).
     encoded: Option<Arc<EncodedService>>,
-    /// Parallel to the snapshot's classes: the bytes of each pre-1.8-profile class.
+    /// Parallel to the snapshot's classes: the bytes of each pre-1.8-profile class (empty when
+    /// no class is pre-1.8).
     legacy: Vec<Option<LegacyBytes>>,
 }
 
@@ -149,7 +152,7 @@ impl Snapshot {
     ) -> Option<Result<(), EdsError>> {
         let i = self.classes.binary_search(class).ok()?;
         let slot = self.services.get(cluster_name)?;
-        if let Some(legacy) = slot.legacy.get(i)? {
+        if let Some(Some(legacy)) = slot.legacy.get(i) {
             return Some(match legacy.as_ref() {
                 Ok(bytes) => {
                     buf.extend_from_slice(bytes);
@@ -171,7 +174,10 @@ impl Snapshot {
         cluster_name: &str,
     ) -> Option<Result<Vec<u8>, EdsError>> {
         let mut buf = Vec::new();
-        Some(self.encode_into(class, cluster_name, &mut buf)?.map(|()| buf))
+        Some(
+            self.encode_into(class, cluster_name, &mut buf)?
+                .map(|()| buf),
+        )
     }
 
     /// The classes served, sorted.
@@ -203,12 +209,52 @@ impl SnapshotReader {
 }
 
 /// One service's endpoints, merged in Istio's order (shards by cluster id, registry order
-/// within) and updated in place, with each endpoint's (shard, key) alongside.
+/// within) and updated in place, with each endpoint's (shard, key) and what re-encoding the
+/// service needs of it alongside.
 #[derive(Debug)]
 struct ServiceState {
     cluster: ClusterRequest,
     keys: Vec<(Option<ClusterId>, String)>,
+    /// Per shard, key → position within the shard; a shard's map is rebuilt when positions in
+    /// it moved (removed here), so appending to a shard keeps it.
+    positions: HashMap<Option<ClusterId>, HashMap<String, usize>>,
     endpoints: Vec<EdsEndpoint>,
+    /// Parallel to `endpoints`; `None` = changed since the last apply.
+    cache: Vec<Option<CachedEndpoint>>,
+}
+
+/// What the store keeps of one endpoint so that re-encoding its service reads none of the
+/// (scattered) endpoints: its [`Facts`] with shared ids, and its direct `LbEndpoint` bytes up to
+/// the weight. A service's cache depends on its cluster request (selection), its mTLS policy and
+/// the store's features and encode options; a change of either clears it.
+#[derive(Debug, Clone)]
+struct CachedEndpoint {
+    selected: bool,
+    network: Option<NetworkId>,
+    cluster: Option<ClusterId>,
+    locality: Arc<str>,
+    no_addresses: bool,
+    hbone: bool,
+    mtls: bool,
+    empty_host: bool,
+    weight: u32,
+    prefix: Box<[u8]>,
+}
+
+impl CachedEndpoint {
+    fn facts(&self) -> Facts<'_> {
+        Facts {
+            selected: self.selected,
+            network: self.network.as_ref(),
+            cluster: self.cluster.as_ref(),
+            locality: &self.locality,
+            no_addresses: self.no_addresses,
+            hbone: self.hbone,
+            mtls: self.mtls,
+            empty_host: self.empty_host,
+            weight: self.weight,
+        }
+    }
 }
 
 impl ServiceState {
@@ -219,33 +265,103 @@ impl ServiceState {
         start..end
     }
 
+    /// The position of (shard, key) and the shard's range.
+    fn position(
+        &mut self,
+        cluster: &Option<ClusterId>,
+        key: &str,
+    ) -> (Option<usize>, Range<usize>) {
+        let range = self.shard(cluster);
+        let keys = &self.keys[range.clone()];
+        let shard = self.positions.entry(cluster.clone()).or_insert_with(|| {
+            // A key listed twice in a shard: the first one is the one updated.
+            let mut shard = HashMap::with_capacity(keys.len());
+            for (i, (_, k)) in keys.iter().enumerate() {
+                shard.entry(k.clone()).or_insert(i);
+            }
+            shard
+        });
+        (shard.get(key).map(|i| range.start + i), range)
+    }
+
     fn upsert(&mut self, cluster: Option<ClusterId>, key: String, endpoint: EdsEndpoint) {
-        let range = self.shard(&cluster);
-        match self.keys[range.clone()].iter().position(|(_, k)| *k == key) {
-            Some(i) => self.endpoints[range.start + i] = endpoint,
-            None => {
+        match self.position(&cluster, &key) {
+            (Some(i), _) => {
+                self.endpoints[i] = endpoint;
+                self.cache[i] = None;
+            }
+            (None, range) => {
+                // Appended to its shard: no position in any shard moves.
+                if let Some(shard) = self.positions.get_mut(&cluster) {
+                    shard.insert(key.clone(), range.len());
+                }
                 self.keys.insert(range.end, (cluster, key));
                 self.endpoints.insert(range.end, endpoint);
+                self.cache.insert(range.end, None);
             }
         }
     }
 
-    fn remove(&mut self, cluster: &Option<ClusterId>, key: &str) {
-        let range = self.shard(cluster);
-        if let Some(i) = self.keys[range.clone()].iter().position(|(_, k)| k == key) {
-            self.keys.remove(range.start + i);
-            self.endpoints.remove(range.start + i);
+    fn remove(&mut self, cluster: Option<ClusterId>, key: String) {
+        if let (Some(i), _) = self.position(&cluster, &key) {
+            self.keys.remove(i);
+            self.endpoints.remove(i);
+            self.cache.remove(i);
+            self.positions.remove(&cluster);
         }
     }
 
     fn replace_shard(&mut self, cluster: Option<ClusterId>, endpoints: Vec<(String, EdsEndpoint)>) {
         let range = self.shard(&cluster);
+        let n = endpoints.len();
         let (keys, eps): (Vec<_>, Vec<_>) = endpoints
             .into_iter()
             .map(|(k, e)| ((cluster.clone(), k), e))
             .unzip();
         self.keys.splice(range.clone(), keys);
-        self.endpoints.splice(range, eps);
+        self.positions.remove(&cluster);
+        self.endpoints.splice(range.clone(), eps);
+        self.cache.splice(range, std::iter::repeat_n(None, n));
+    }
+}
+
+/// Fills the cache entries of endpoints changed since the last apply.
+fn refresh(
+    cache: &mut [Option<CachedEndpoint>],
+    endpoints: &[EdsEndpoint],
+    request: &ServiceRequest<'_>,
+    options: EncodeOptions,
+    localities: &mut HashSet<Arc<str>>,
+) {
+    let mut workload = String::new();
+    let mut prefix = Vec::new();
+    for (i, (slot, ep)) in cache.iter_mut().zip(endpoints).enumerate() {
+        if slot.is_some() {
+            continue;
+        }
+        let f = Facts::of(request, i, ep);
+        prefix.clear();
+        write_direct_prefix(ep, f.hbone, f.mtls, options, &mut workload, &mut prefix);
+        let locality = match localities.get(f.locality) {
+            Some(l) => Arc::clone(l),
+            None => {
+                let l: Arc<str> = f.locality.into();
+                localities.insert(Arc::clone(&l));
+                l
+            }
+        };
+        *slot = Some(CachedEndpoint {
+            selected: f.selected,
+            network: f.network.cloned(),
+            cluster: f.cluster.cloned(),
+            locality,
+            no_addresses: f.no_addresses,
+            hbone: f.hbone,
+            mtls: f.mtls,
+            empty_host: f.empty_host,
+            weight: f.weight,
+            prefix: prefix.as_slice().into(),
+        });
     }
 }
 
@@ -285,6 +401,8 @@ pub struct EdsStore {
     features: Features,
     options: EncodeOptions,
     services: BTreeMap<Arc<str>, ServiceState>,
+    /// Locality labels, shared by the cache entries naming them.
+    localities: HashSet<Arc<str>>,
     mtls: BTreeMap<Arc<str>, bool>,
     gateways: Vec<Gateway>,
     legacy: Option<LegacyNetworks>,
@@ -299,6 +417,7 @@ impl EdsStore {
             features,
             options: EncodeOptions::default(),
             services: BTreeMap::new(),
+            localities: HashSet::new(),
             mtls: BTreeMap::new(),
             gateways: Vec::new(),
             legacy: None,
@@ -350,7 +469,7 @@ impl EdsStore {
                 } => {
                     let name: Arc<str> = service.name().into();
                     if let Some(state) = self.services.get_mut(&name) {
-                        state.remove(&cluster, &key);
+                        state.remove(cluster, key);
                         dirty_services.insert(name);
                     }
                 }
@@ -373,7 +492,12 @@ impl EdsStore {
                 }
                 Delta::MtlsAllowed { service, allowed } => {
                     let name: Arc<str> = service.name().into();
-                    self.mtls.insert(Arc::clone(&name), allowed);
+                    if self.mtls.insert(Arc::clone(&name), allowed) != Some(allowed)
+                        && let Some(state) = self.services.get_mut(&name)
+                    {
+                        // mTLS capability (M3) and the transport metadata change.
+                        state.cache.fill(None);
+                    }
                     dirty_services.insert(name);
                 }
                 Delta::Gateways(g) => {
@@ -390,6 +514,32 @@ impl EdsStore {
                 Delta::RemoveClass(c) => {
                     self.classes.remove(&c);
                 }
+            }
+        }
+
+        // What re-encoding needs of the endpoints changed since the last apply.
+        for (name, state) in &mut self.services {
+            if dirty_services.contains(name) {
+                // Selection reads only the cluster request and the policy, not the endpoints.
+                let ServiceState {
+                    cluster,
+                    endpoints,
+                    cache,
+                    ..
+                } = state;
+                let request = ServiceRequest {
+                    cluster,
+                    endpoints: &[],
+                    mtls_allowed: self.mtls.get(name).copied().unwrap_or(true),
+                    features: self.features,
+                };
+                refresh(
+                    cache,
+                    endpoints,
+                    &request,
+                    self.options,
+                    &mut self.localities,
+                );
             }
         }
 
@@ -418,6 +568,7 @@ impl EdsStore {
             })
             .collect();
         let any_modern = classes.iter().any(|c| !c.profile.is_legacy());
+        let any_legacy = classes.iter().any(|c| c.profile.is_legacy());
 
         // Services: reuse what nothing touched, prepare the rest once for the encoded form and
         // every pre-1.8 class.
@@ -425,8 +576,8 @@ impl EdsStore {
             version: old.version + 1,
             ..ApplyStats::default()
         };
-        let mut services: BTreeMap<Arc<str>, Arc<ServiceSlot>> = BTreeMap::new();
-        for (name, state) in &self.services {
+        let same_classes = classes == old.classes;
+        let mut slot = |name: &Arc<str>, state: &ServiceState| -> Arc<ServiceSlot> {
             let previous = old.services.get(name);
             let service_dirty = dirty_services.contains(name.as_ref());
             let modern_dirty = service_dirty || index_changed;
@@ -437,7 +588,10 @@ impl EdsStore {
             };
             let legacy_ok = |class: &ProxyClass, j: &Option<usize>| {
                 !class.profile.is_legacy()
-                    || (!legacy_dirty && previous.zip(*j).is_some_and(|(p, j)| p.legacy[j].is_some()))
+                    || (!legacy_dirty
+                        && previous
+                            .zip(*j)
+                            .is_some_and(|(p, j)| p.legacy.get(j).is_some_and(Option::is_some)))
             };
             let all_legacy_ok = classes
                 .iter()
@@ -446,14 +600,23 @@ impl EdsStore {
             if let Some(p) = previous
                 && encoded_ok
                 && all_legacy_ok
-                && classes == old.classes
+                && same_classes
             {
                 stats.reused += 1;
-                services.insert(Arc::clone(name), Arc::clone(p));
-                continue;
+                return Arc::clone(p);
             }
             let request = self.request(name, state);
             let mut prepared: Option<PreparedService<'_>> = None;
+            let mut prepare = || {
+                let facts = state.cache.iter().zip(&state.endpoints).enumerate().map(
+                    |(i, (c, ep))| match c {
+                        Some(c) => c.facts(),
+                        // Refreshed above for every dirty service; computed here otherwise.
+                        None => Facts::of(&request, i, ep),
+                    },
+                );
+                PreparedService::from_facts(&index, request, Cow::Borrowed(name), facts)
+            };
             let encoded = if !any_modern {
                 None
             } else if encoded_ok {
@@ -461,30 +624,75 @@ impl EdsStore {
                 previous.and_then(|p| p.encoded.clone())
             } else {
                 stats.encoded += 1;
-                let p = prepared.get_or_insert_with(|| PreparedService::new(&index, request));
-                Some(Arc::new(EncodedService::new(p, self.options)))
+                let p = prepared.get_or_insert_with(&mut prepare);
+                Some(Arc::new(EncodedService::build(
+                    p,
+                    self.options,
+                    |m, buf| match &state.cache[m.index as usize] {
+                        Some(c) => buf.extend_from_slice(&c.prefix),
+                        None => {
+                            let ep = &state.endpoints[m.index as usize];
+                            let mut workload = String::new();
+                            write_direct_prefix(
+                                ep,
+                                m.hbone,
+                                m.mtls,
+                                self.options,
+                                &mut workload,
+                                buf,
+                            );
+                        }
+                    },
+                )))
             };
-            let legacy = classes
+            let legacy = if !any_legacy {
+                Vec::new()
+            } else {
+                classes
+                    .iter()
+                    .zip(&views)
+                    .zip(&old_position)
+                    .map(|((class, view), j)| {
+                        if !class.profile.is_legacy() {
+                            return None;
+                        }
+                        if legacy_ok(class, j) {
+                            return previous
+                                .zip(*j)
+                                .and_then(|(p, j)| p.legacy.get(j).cloned().flatten());
+                        }
+                        stats.legacy_computed += 1;
+                        let p = prepared.get_or_insert_with(&mut prepare);
+                        Some(Arc::new(self.legacy_bytes(view, p)))
+                    })
+                    .collect()
+            };
+            Arc::new(ServiceSlot { encoded, legacy })
+        };
+        let services = if same_classes && !index_changed {
+            // Only the touched services can differ: start from the previous map (a reference
+            // count each) rather than looking every service up.
+            let mut services = old.services.clone();
+            let mut touched = 0;
+            for name in &dirty_services {
+                match self.services.get_key_value(name) {
+                    Some((name, state)) => {
+                        touched += 1;
+                        services.insert(Arc::clone(name), slot(name, state));
+                    }
+                    None => {
+                        services.remove(name);
+                    }
+                }
+            }
+            stats.reused = services.len() - touched;
+            services
+        } else {
+            self.services
                 .iter()
-                .zip(&views)
-                .zip(&old_position)
-                .map(|((class, view), j)| {
-                    if !class.profile.is_legacy() {
-                        return None;
-                    }
-                    if legacy_ok(class, j) {
-                        return previous.zip(*j).and_then(|(p, j)| p.legacy[j].clone());
-                    }
-                    stats.legacy_computed += 1;
-                    let p = prepared.get_or_insert_with(|| PreparedService::new(&index, request));
-                    Some(Arc::new(self.legacy_bytes(view, p)))
-                })
-                .collect();
-            services.insert(
-                Arc::clone(name),
-                Arc::new(ServiceSlot { encoded, legacy }),
-            );
-        }
+                .map(|(name, state)| (Arc::clone(name), slot(name, state)))
+                .collect()
+        };
 
         self.published.store(Arc::new(Snapshot {
             version: stats.version,
@@ -551,7 +759,11 @@ impl EdsStore {
     }
 
     /// The bytes a pre-1.8-profile view gets (through the value path).
-    fn legacy_bytes(&self, view: &View, prepared: &PreparedService<'_>) -> Result<Vec<u8>, EdsError> {
+    fn legacy_bytes(
+        &self,
+        view: &View,
+        prepared: &PreparedService<'_>,
+    ) -> Result<Vec<u8>, EdsError> {
         view.assignment_prepared(prepared).map(|cla| {
             let mut buf = Vec::new();
             wire::encode_into_with(&cla, self.options, &mut buf);
@@ -594,9 +806,15 @@ impl EdsStore {
         let state = self.services.entry(name).or_insert_with(|| ServiceState {
             cluster: service.clone(),
             keys: Vec::new(),
+            positions: HashMap::new(),
             endpoints: Vec::new(),
+            cache: Vec::new(),
         });
-        state.cluster = service.clone();
+        if state.cluster != *service {
+            // Selection (M1: port name, subset) may change.
+            state.cluster = service.clone();
+            state.cache.fill(None);
+        }
         state
     }
 }
@@ -700,8 +918,55 @@ mod tests {
             service: svc("c"),
             cluster: None,
         }]);
-        assert!(reader.load().encoded(&class("n1"), "outbound|80||c").is_none());
+        assert!(
+            reader
+                .load()
+                .encoded(&class("n1"), "outbound|80||c")
+                .is_none()
+        );
         assert_eq!(*reader.load(), store.full_rebuild());
+    }
+
+    #[test]
+    fn a_changed_cluster_request_reselects_cached_endpoints() {
+        let mut store = EdsStore::new(Features::default());
+        let mut http = svc("a");
+        http.port_name = "http".into();
+        let mut e = ep("10.1.0.1", "n1");
+        e.service_port_name = "http".into();
+        store.apply([
+            Delta::AddClass(class("n1")),
+            Delta::UpsertEndpoint {
+                service: http.clone(),
+                cluster: None,
+                key: "1".into(),
+                endpoint: e,
+            },
+        ]);
+        let endpoints = |store: &EdsStore| {
+            let bytes = store.load().encoded(&class("n1"), "outbound|80||a")?.ok()?;
+            let cla: wire::ClusterLoadAssignment = prost::Message::decode(bytes.as_slice()).ok()?;
+            Some(
+                cla.endpoints
+                    .iter()
+                    .map(|l| l.lb_endpoints.len())
+                    .sum::<usize>(),
+            )
+        };
+        assert_eq!(endpoints(&store), Some(1));
+        // The same cluster, now for the port named grpc: the cached http endpoint is dropped (M1).
+        let grpc = ClusterRequest {
+            port_name: "grpc".into(),
+            ..http
+        };
+        store.apply([Delta::UpsertEndpoint {
+            service: grpc,
+            cluster: None,
+            key: "2".into(),
+            endpoint: ep("10.1.0.2", "n1"),
+        }]);
+        assert_eq!(endpoints(&store), Some(0));
+        assert_eq!(*store.load(), store.full_rebuild());
     }
 
     #[test]

@@ -689,16 +689,34 @@ pub(crate) fn put_lb_endpoint_parts(
 
 /// The body of an `LbEndpoint` up to, not including, its weight: `endpoint` and `metadata`.
 pub(crate) fn lb_endpoint_prefix(endpoint: &ModelEndpoint, options: EncodeOptions) -> Box<[u8]> {
-    let metadata = EndpointMetadata::of(endpoint, options);
-    let endpoint_body = endpoint_body_len((&endpoint.address).into());
-    let mut buf = Vec::with_capacity(field_len(endpoint_body) + metadata_field_len(&metadata));
-    put_header(&mut buf, 1, endpoint_body);
-    put_address(&mut buf, (&endpoint.address).into());
-    if metadata.len != 0 {
-        put_header(&mut buf, 3, metadata.len);
-        metadata.put(&mut buf);
-    }
+    let mut buf = Vec::new();
+    put_lb_endpoint_prefix(
+        &mut buf,
+        (&endpoint.address).into(),
+        endpoint.mtls,
+        &endpoint.workload,
+        options,
+    );
     buf.into_boxed_slice()
+}
+
+/// Writes [`lb_endpoint_prefix`] from borrowed parts.
+pub(crate) fn put_lb_endpoint_prefix(
+    buf: &mut Vec<u8>,
+    address: AddressRef<'_>,
+    mtls: bool,
+    workload: &str,
+    options: EncodeOptions,
+) {
+    let metadata = EndpointMetadata::of_parts(address, mtls, workload, options);
+    let endpoint_body = endpoint_body_len(address);
+    buf.reserve(field_len(endpoint_body) + metadata_field_len(&metadata));
+    put_header(buf, 1, endpoint_body);
+    put_address(buf, address);
+    if metadata.len != 0 {
+        put_header(buf, 3, metadata.len);
+        metadata.put(buf);
+    }
 }
 
 /// Length of the `lb_endpoints` field made of `prefix` ([`lb_endpoint_prefix`]) and `weight`.

@@ -269,11 +269,26 @@ fn encoded_fast_path_refuses_what_it_cannot_serve() {
         features: Features::default(),
     };
     let index = Arc::new(GatewayIndex::new([]));
-    let encoded = EncodedService::new(&PreparedService::new(&index, request), EncodeOptions::default());
-    let legacy = View::new(&index, ProxyClass { profile: Profile::Istio1_1_3, ..ProxyClass::default() });
-    assert_eq!(encoded.encode_into(&legacy, &mut Vec::new()), Err(NotEncodable::LegacyProfile));
+    let encoded = EncodedService::new(
+        &PreparedService::new(&index, request),
+        EncodeOptions::default(),
+    );
+    let legacy = View::new(
+        &index,
+        ProxyClass {
+            profile: Profile::Istio1_1_3,
+            ..ProxyClass::default()
+        },
+    );
+    assert_eq!(
+        encoded.encode_into(&legacy, &mut Vec::new()),
+        Err(NotEncodable::LegacyProfile)
+    );
     let other = View::new(&Arc::new(GatewayIndex::new([])), ProxyClass::default());
-    assert_eq!(encoded.encode_into(&other, &mut Vec::new()), Err(NotEncodable::OtherIndex));
+    assert_eq!(
+        encoded.encode_into(&other, &mut Vec::new()),
+        Err(NotEncodable::OtherIndex)
+    );
 }
 
 fn legacy_networks() -> impl Strategy<Value = LegacyNetworks> {
