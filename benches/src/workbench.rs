@@ -4,8 +4,7 @@
 use mesh_eds::wire::{self, EncodeOptions};
 use mesh_eds::{
     ClusterRequest, Delta, DocumentEds, EdsEndpoint, EdsStore, EncodedService, Features,
-    LoadAssignment,
-    PreparedService, Profile, ServicePortEndpoints, ServiceRequest, View,
+    LoadAssignment, PreparedService, Profile, ServicePortEndpoints, ServiceRequest, View,
 };
 use mesh_model::{ClusterId, MeshDocument, NetworkId};
 

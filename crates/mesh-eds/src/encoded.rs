@@ -141,34 +141,51 @@ impl EncodedService {
     pub fn new(prepared: &PreparedService<'_>, options: EncodeOptions) -> Self {
         let endpoints = prepared.request.endpoints;
         let mut workload = String::new();
-        Self::build(prepared, options, |m, buf| {
-            let ep = &endpoints[m.index as usize];
-            write_direct_prefix(ep, m.hbone, m.mtls, options, &mut workload, buf);
-        })
+        Self::build(
+            &prepared.index,
+            options,
+            prepared.request.cluster.kind == ClusterKind::SniDnat,
+            &prepared.cluster_name,
+            &prepared.networks,
+            prepared
+                .groups
+                .iter()
+                .map(|g| (g.label, g.members.as_slice())),
+            |m, buf| {
+                let ep = &endpoints[m.index as usize];
+                write_direct_prefix(ep, m.hbone, m.mtls, options, &mut workload, buf);
+            },
+        )
     }
 
     /// [`EncodedService::new`] with each kept member's `LbEndpoint` bytes up to its weight
     /// ([`write_direct_prefix`]) written by `prefix` — from the endpoint, or copied from what a
     /// store keeps.
-    pub(crate) fn build(
-        prepared: &PreparedService<'_>,
+    #[allow(clippy::too_many_arguments)] // each is one input of the encoding, named
+    pub(crate) fn build<'g>(
+        index: &Arc<GatewayIndex>,
         options: EncodeOptions,
+        sni: bool,
+        cluster_name: &str,
+        networks: &[Option<&NetworkId>],
+        groups: impl Iterator<Item = (&'g str, &'g [PreparedEndpoint])> + Clone,
         mut prefix: impl FnMut(&PreparedEndpoint, &mut Vec<u8>),
     ) -> Self {
-        let index = Arc::clone(&prepared.index);
+        let index = Arc::clone(index);
         let enabled = index.multi_network_enabled();
         let scale = index.scale_factor().max(1);
-        let sni = prepared.request.cluster.kind == ClusterKind::SniDnat;
-        let members: usize = prepared.groups.iter().map(|g| g.members.len()).sum();
+        let (group_count, members) = groups
+            .clone()
+            .fold((0, 0), |(g, m), (_, list)| (g + 1, m + list.len()));
         let mut out = Self {
             head: {
                 let mut head = Vec::new();
-                wire::put_cluster_name(&mut head, &prepared.cluster_name);
+                wire::put_cluster_name(&mut head, cluster_name);
                 head.into_boxed_slice()
             },
-            networks: prepared.networks.iter().map(|n| n.cloned()).collect(),
-            groups: Vec::with_capacity(prepared.groups.len()),
-            sets: Vec::with_capacity(prepared.groups.len() * prepared.networks.len().max(1)),
+            networks: networks.iter().map(|n| n.cloned()).collect(),
+            groups: Vec::with_capacity(group_count),
+            sets: Vec::with_capacity(group_count * networks.len().max(1)),
             members: Vec::with_capacity(members),
             bytes: Vec::new(),
             sums: Vec::new(),
@@ -183,13 +200,13 @@ impl EncodedService {
         let mut member_set: Vec<u32> = Vec::new();
         let mut list: Vec<&PreparedEndpoint> = Vec::new();
         let mut scratch: Vec<u8> = Vec::new();
-        for group in &prepared.groups {
+        for (label, group) in groups {
             let start = out.bytes.len();
-            wire::put_locality(&mut out.bytes, group.label);
+            wire::put_locality(&mut out.bytes, label);
             let locality = start..out.bytes.len();
             keys.clear();
             member_set.clear();
-            for m in &group.members {
+            for m in group {
                 let key = (m.network, m.route);
                 let set = match keys.iter().position(|k| *k == key) {
                     Some(i) => i,
@@ -205,7 +222,6 @@ impl EncodedService {
                 list.clear();
                 list.extend(
                     group
-                        .members
                         .iter()
                         .zip(&member_set)
                         .filter(|&(_, s)| *s == set)

@@ -57,7 +57,7 @@ pub(crate) struct NetworkGateways {
 
 /// Where an endpoint's candidate gateways are (M7): its (network, cluster) list if there is one,
 /// else its network's list, else none. `u32::MAX` = absent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct RouteKey {
     pub(crate) network: u32,
     pub(crate) cluster: u32,

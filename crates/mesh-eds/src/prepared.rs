@@ -101,7 +101,7 @@ pub(crate) struct PreparedGroup<'a> {
     pub(crate) per_network: Vec<u32>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct PreparedEndpoint {
     /// Index in the request's endpoints.
     pub(crate) index: u32,
@@ -139,8 +139,60 @@ impl<'a> PreparedService<'a> {
         cluster_name: Cow<'a, str>,
         facts: impl IntoIterator<Item = Facts<'a>>,
     ) -> Self {
+        let grouped = Grouped::new(index, facts);
+        let groups = grouped
+            .groups()
+            .map(|(label, members)| {
+                let mut per_network = vec![0u32; grouped.networks.len()];
+                for m in members {
+                    if let Some(count) = per_network.get_mut(m.network as usize) {
+                        *count += 1;
+                    }
+                }
+                PreparedGroup {
+                    label,
+                    members: members.to_vec(),
+                    per_network,
+                }
+            })
+            .collect();
+        Self {
+            request,
+            index: Arc::clone(index),
+            networks: grouped.networks,
+            groups,
+            dropped: grouped.dropped,
+            cluster_name,
+        }
+    }
+
+    /// The request it was prepared from.
+    pub fn request(&self) -> &ServiceRequest<'a> {
+        &self.request
+    }
+}
+
+/// Selected endpoints as members of locality groups, flat: what [`PreparedService`] and the
+/// store's re-encoding both start from.
+#[derive(Debug)]
+pub(crate) struct Grouped<'a> {
+    /// The distinct endpoint networks, in order of appearance.
+    pub(crate) networks: Vec<Option<&'a NetworkId>>,
+    /// Group labels in byte order (M3).
+    labels: Vec<&'a str>,
+    /// Members group by group, in input order within a group.
+    members: Vec<PreparedEndpoint>,
+    /// `members` offsets: group `g` is `bounds[g]..bounds[g + 1]`.
+    bounds: Vec<usize>,
+    /// Input positions dropped by selection (M1, M2 health).
+    pub(crate) dropped: Vec<u32>,
+}
+
+impl<'a> Grouped<'a> {
+    pub(crate) fn new(index: &GatewayIndex, facts: impl IntoIterator<Item = Facts<'a>>) -> Self {
         let mut networks: Vec<Option<&'a NetworkId>> = Vec::new();
-        // Locality groups: the distinct labels (few) and each member's; sorted and bucketed after.
+        // The distinct labels (few, found by a scan, or through a map when many) and each
+        // member's; sorted and bucketed after.
         let mut labels: Vec<&'a str> = Vec::new();
         let facts = facts.into_iter();
         let mut members: Vec<(u32, PreparedEndpoint)> = Vec::with_capacity(facts.size_hint().0);
@@ -149,9 +201,8 @@ impl<'a> PreparedService<'a> {
         // Endpoints come shard by shard: the last (network, cluster) → route is usually the next.
         let mut last_route: Option<(Option<&NetworkId>, Option<&ClusterId>, RouteKey)> = None;
         for (i, f) in facts.enumerate() {
-            let index_u32 = u32::try_from(i).unwrap_or(u32::MAX);
             if !f.selected {
-                dropped.push(index_u32);
+                dropped.push(slot(i));
                 continue;
             }
             let net = f.network;
@@ -169,16 +220,6 @@ impl<'a> PreparedService<'a> {
                     last_route = Some((net, f.cluster, route));
                     route
                 }
-            };
-            let member = PreparedEndpoint {
-                index: index_u32,
-                network: u32::try_from(network).unwrap_or(u32::MAX),
-                route,
-                no_addresses: f.no_addresses,
-                hbone: f.hbone,
-                mtls: f.mtls,
-                empty_host: f.empty_host,
-                weight: f.weight,
             };
             let found = if labels.len() <= LINEAR_LABELS {
                 labels
@@ -201,55 +242,57 @@ impl<'a> PreparedService<'a> {
                     labels.len() - 1
                 }
             };
-            members.push((slot(label), member));
+            members.push((
+                slot(label),
+                PreparedEndpoint {
+                    index: slot(i),
+                    network: slot(network),
+                    route,
+                    no_addresses: f.no_addresses,
+                    hbone: f.hbone,
+                    mtls: f.mtls,
+                    empty_host: f.empty_host,
+                    weight: f.weight,
+                },
+            ));
         }
-        // Label byte order (M3), members in input order within a group.
-        let mut order: Vec<u32> = (0..u32::try_from(labels.len()).unwrap_or(u32::MAX)).collect();
+        // Label byte order (M3); a counting sort keeps input order within a group.
+        let mut order: Vec<u32> = (0..slot(labels.len())).collect();
         order.sort_unstable_by_key(|&l| labels[l as usize]);
         let mut rank = vec![0u32; labels.len()];
-        let mut counts = vec![0usize; labels.len()];
         for (r, &l) in (0u32..).zip(&order) {
             rank[l as usize] = r;
         }
+        let mut bounds = vec![0usize; labels.len() + 1];
         for (l, _) in &members {
-            counts[rank[*l as usize] as usize] += 1;
+            bounds[rank[*l as usize] as usize + 1] += 1;
         }
-        let mut grouped: Vec<(&'a str, Vec<PreparedEndpoint>)> = order
-            .iter()
-            .zip(&counts)
-            .map(|(&l, &n)| (labels[l as usize], Vec::with_capacity(n)))
-            .collect();
+        for g in 1..bounds.len() {
+            bounds[g] += bounds[g - 1];
+        }
+        let mut next = bounds.clone();
+        let mut flat = vec![PreparedEndpoint::default(); members.len()];
         for (l, m) in members {
-            grouped[rank[l as usize] as usize].1.push(m);
+            let at = &mut next[rank[l as usize] as usize];
+            flat[*at] = m;
+            *at += 1;
         }
-        let groups = grouped
-            .into_iter()
-            .map(|(label, members)| {
-                let mut per_network = vec![0u32; networks.len()];
-                for m in &members {
-                    if let Some(count) = per_network.get_mut(m.network as usize) {
-                        *count += 1;
-                    }
-                }
-                PreparedGroup {
-                    label,
-                    members,
-                    per_network,
-                }
-            })
-            .collect();
         Self {
-            request,
-            index: Arc::clone(index),
             networks,
-            groups,
+            labels: order.iter().map(|&l| labels[l as usize]).collect(),
+            members: flat,
+            bounds,
             dropped,
-            cluster_name,
         }
     }
 
-    /// The request it was prepared from.
-    pub fn request(&self) -> &ServiceRequest<'a> {
-        &self.request
+    /// (label, members) of each group, in label order.
+    pub(crate) fn groups(
+        &self,
+    ) -> impl Iterator<Item = (&'a str, &[PreparedEndpoint])> + Clone + '_ {
+        self.labels
+            .iter()
+            .zip(self.bounds.windows(2))
+            .map(|(&label, b)| (label, &self.members[b[0]..b[1]]))
     }
 }

@@ -18,8 +18,10 @@ use mesh_model::{ClusterId, Gateway, NetworkId};
 use crate::assignment::LoadAssignment;
 use crate::encoded::{EncodedService, write_direct_prefix};
 use crate::gateways::{GatewayIndex, LegacyNetworks};
-use crate::input::{ClusterRequest, EdsEndpoint, Features, ProxyClass, ServiceRequest};
-use crate::prepared::{Facts, PreparedService};
+use crate::input::{
+    ClusterKind, ClusterRequest, EdsEndpoint, Features, ProxyClass, ServiceRequest,
+};
+use crate::prepared::{Facts, Grouped, PreparedService};
 use crate::view::{EdsError, View};
 use crate::wire::{self, EncodeOptions};
 
@@ -221,6 +223,9 @@ struct ServiceState {
     endpoints: Vec<EdsEndpoint>,
     /// Parallel to `endpoints`; `None` = changed since the last apply.
     cache: Vec<Option<CachedEndpoint>>,
+    /// The cache entries' direct bytes, contiguous (re-encoding reads them in order); entries
+    /// replaced leave garbage, compacted when it outweighs what is live.
+    prefixes: Vec<u8>,
 }
 
 /// What the store keeps of one endpoint so that re-encoding its service reads none of the
@@ -238,10 +243,15 @@ struct CachedEndpoint {
     mtls: bool,
     empty_host: bool,
     weight: u32,
-    prefix: Box<[u8]>,
+    /// Its direct `LbEndpoint` bytes up to the weight: a range of the service's `prefixes`.
+    prefix: (u32, u32),
 }
 
 impl CachedEndpoint {
+    fn prefix(&self) -> Range<usize> {
+        self.prefix.0 as usize..self.prefix.1 as usize
+    }
+
     fn facts(&self) -> Facts<'_> {
         Facts {
             selected: self.selected,
@@ -328,20 +338,23 @@ impl ServiceState {
 /// Fills the cache entries of endpoints changed since the last apply.
 fn refresh(
     cache: &mut [Option<CachedEndpoint>],
+    prefixes: &mut Vec<u8>,
     endpoints: &[EdsEndpoint],
     request: &ServiceRequest<'_>,
     options: EncodeOptions,
     localities: &mut HashSet<Arc<str>>,
 ) {
     let mut workload = String::new();
-    let mut prefix = Vec::new();
-    for (i, (slot, ep)) in cache.iter_mut().zip(endpoints).enumerate() {
-        if slot.is_some() {
+    let mut live = 0;
+    for (i, (slot, ep)) in cache.iter_mut().zip(endpoints.iter()).enumerate() {
+        if let Some(c) = slot {
+            live += c.prefix().len();
             continue;
         }
         let f = Facts::of(request, i, ep);
-        prefix.clear();
-        write_direct_prefix(ep, f.hbone, f.mtls, options, &mut workload, &mut prefix);
+        let start = prefixes.len();
+        write_direct_prefix(ep, f.hbone, f.mtls, options, &mut workload, prefixes);
+        live += prefixes.len() - start;
         let locality = match localities.get(f.locality) {
             Some(l) => Arc::clone(l),
             None => {
@@ -360,9 +373,22 @@ fn refresh(
             mtls: f.mtls,
             empty_host: f.empty_host,
             weight: f.weight,
-            prefix: prefix.as_slice().into(),
+            prefix: (slot32(start), slot32(prefixes.len())),
         });
     }
+    if prefixes.len() > 2 * live + 4096 {
+        let mut compact = Vec::with_capacity(live);
+        for c in cache.iter_mut().flatten() {
+            let start = compact.len();
+            compact.extend_from_slice(&prefixes[c.prefix()]);
+            c.prefix = (slot32(start), slot32(compact.len()));
+        }
+        *prefixes = compact;
+    }
+}
+
+fn slot32(i: usize) -> u32 {
+    u32::try_from(i).unwrap_or(u32::MAX)
 }
 
 /// The writer side: inputs as shards, and the published snapshot.
@@ -525,6 +551,7 @@ impl EdsStore {
                     cluster,
                     endpoints,
                     cache,
+                    prefixes,
                     ..
                 } = state;
                 let request = ServiceRequest {
@@ -535,6 +562,7 @@ impl EdsStore {
                 };
                 refresh(
                     cache,
+                    prefixes,
                     endpoints,
                     &request,
                     self.options,
@@ -606,17 +634,21 @@ impl EdsStore {
                 return Arc::clone(p);
             }
             let request = self.request(name, state);
-            let mut prepared: Option<PreparedService<'_>> = None;
-            let mut prepare = || {
-                let facts = state.cache.iter().zip(&state.endpoints).enumerate().map(
-                    |(i, (c, ep))| match c {
+            let facts = || {
+                state
+                    .cache
+                    .iter()
+                    .zip(&state.endpoints)
+                    .enumerate()
+                    .map(|(i, (c, ep))| match c {
                         Some(c) => c.facts(),
                         // Refreshed above for every dirty service; computed here otherwise.
                         None => Facts::of(&request, i, ep),
-                    },
-                );
-                PreparedService::from_facts(&index, request, Cow::Borrowed(name), facts)
+                    })
             };
+            let mut prepared: Option<PreparedService<'_>> = None;
+            let mut prepare =
+                || PreparedService::from_facts(&index, request, Cow::Borrowed(name), facts());
             let encoded = if !any_modern {
                 None
             } else if encoded_ok {
@@ -624,12 +656,16 @@ impl EdsStore {
                 previous.and_then(|p| p.encoded.clone())
             } else {
                 stats.encoded += 1;
-                let p = prepared.get_or_insert_with(&mut prepare);
+                let grouped = Grouped::new(&index, facts());
                 Some(Arc::new(EncodedService::build(
-                    p,
+                    &index,
                     self.options,
+                    state.cluster.kind == ClusterKind::SniDnat,
+                    name,
+                    &grouped.networks,
+                    grouped.groups(),
                     |m, buf| match &state.cache[m.index as usize] {
-                        Some(c) => buf.extend_from_slice(&c.prefix),
+                        Some(c) => buf.extend_from_slice(&state.prefixes[c.prefix()]),
                         None => {
                             let ep = &state.endpoints[m.index as usize];
                             let mut workload = String::new();
@@ -809,6 +845,7 @@ impl EdsStore {
             positions: HashMap::new(),
             endpoints: Vec::new(),
             cache: Vec::new(),
+            prefixes: Vec::new(),
         });
         if state.cluster != *service {
             // Selection (M1: port name, subset) may change.
@@ -966,6 +1003,26 @@ mod tests {
             endpoint: ep("10.1.0.2", "n1"),
         }]);
         assert_eq!(endpoints(&store), Some(0));
+        assert_eq!(*store.load(), store.full_rebuild());
+    }
+
+    #[test]
+    fn replaced_direct_bytes_are_compacted() {
+        let mut store = EdsStore::new(Features::default());
+        store.apply([Delta::AddClass(class("n1"))]);
+        for round in 0..200u32 {
+            let mut e = ep("10.1.0.1", "n1");
+            e.workload_name = format!("pod-{round}");
+            store.apply([upsert("a", "1", e), upsert("a", "2", ep("10.1.0.2", "n1"))]);
+        }
+        let state = &store.services["outbound|80||a"];
+        let live: usize = state.cache.iter().flatten().map(|c| c.prefix().len()).sum();
+        // 400 entries written, two live: the garbage was dropped along the way.
+        assert!(
+            state.prefixes.len() <= 2 * live + 4096 + 256,
+            "{}",
+            state.prefixes.len()
+        );
         assert_eq!(*store.load(), store.full_rebuild());
     }
 
