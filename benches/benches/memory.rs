@@ -2,16 +2,17 @@
 //! counting global allocator (`cap`): live heap bytes before and after building each structure.
 //!
 //! `cargo bench -p meshspan-benches --bench memory` prints, for small, large and huge: the
-//! engine's input (`DocumentEds`, one `EdsEndpoint` per endpoint), the store's index
-//! (`EdsStore`: the merged endpoints and their keys, without its snapshot's assignments), the
-//! assignments of every view (`LoadAssignment`s, what a snapshot holds), and the whole store
-//! (index + published snapshot); and, to size the output, the `LbEndpoint`s of all views and
-//! their encoded bytes. Goal ≤ 128 bytes an endpoint; istiod ≈ 1 kB. The smoke run
-//! (`-- --test`) measures small only.
+//! engine's input (`DocumentEds`, one `EdsEndpoint` per endpoint); the services encoded once for
+//! every view (`EncodedService`s: what a published snapshot holds); the whole store (`EdsStore`
+//! with its published snapshot) and its index (the store minus the encoded services: merged
+//! endpoints, keys, and the per-endpoint cache of facts and direct bytes); and, to size what is
+//! not kept, the `LoadAssignment`s of every view (the value path) and their bytes on the wire.
+//! Goal ≤ 128 bytes an endpoint; istiod ≈ 1 kB. The smoke run (`-- --test`) measures small only.
 use std::alloc::System;
 
 use cap::Cap;
-use mesh_eds::wire;
+use mesh_eds::wire::{self, EncodeOptions};
+use mesh_eds::{EncodedService, PreparedService};
 use meshspan_benches::workbench::Workbench;
 use test_support::{Workload, workload};
 
@@ -46,19 +47,33 @@ fn measure(name: &str, kind: Workload) {
     drop(assignments);
 
     let before = live();
+    let encoded: Vec<EncodedService> = w
+        .eds
+        .services
+        .iter()
+        .map(|s| {
+            let prepared = PreparedService::new(w.views[0].index(), w.request(s));
+            EncodedService::new(&prepared, EncodeOptions::default())
+        })
+        .collect();
+    let encoded_bytes = live() - before;
+    drop(encoded);
+
+    let before = live();
     let (store, all) = w.store();
     drop(all);
     let store_total = live() - before;
     drop(store);
 
-    let index = store_total.saturating_sub(views);
+    let index = store_total.saturating_sub(encoded_bytes);
     println!(
-        "| {name} | {n} | {} | {emitted} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} |",
+        "| {name} | {n} | {} | {emitted} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} |",
         w.views.len(),
         per(wire, n),
+        per(views, n),
         per(input, n),
         per(index, n),
-        per(views, n),
+        per(encoded_bytes, n),
         per(store_total, n),
     );
 }
@@ -66,9 +81,9 @@ fn measure(name: &str, kind: Workload) {
 fn main() {
     let smoke = std::env::args().any(|a| a == "--test");
     println!(
-        "| workload | endpoints | views | LbEndpoints in all views | all views on the wire B/ep | engine input B/ep | store index B/ep | all views' assignments B/ep | store total B/ep |"
+        "| workload | endpoints | views | LbEndpoints in all views | all views on the wire B/ep | all views' LoadAssignments B/ep | engine input B/ep | store index B/ep | encoded services B/ep | store total B/ep |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     measure("small", Workload::Small);
     if !smoke {
         measure("large", Workload::Large);

@@ -217,9 +217,10 @@ impl SnapshotReader {
 struct ServiceState {
     cluster: ClusterRequest,
     keys: Vec<(Option<ClusterId>, String)>,
-    /// Per shard, key → position within the shard; a shard's map is rebuilt when positions in
+    /// Per shard, a key's hash → its position within the shard (checked against `keys`, so a
+    /// collision costs a scan, never a wrong answer); a shard's map is rebuilt when positions in
     /// it moved (removed here), so appending to a shard keeps it.
-    positions: HashMap<Option<ClusterId>, HashMap<String, usize>>,
+    positions: HashMap<Option<ClusterId>, HashMap<u64, u32>>,
     endpoints: Vec<EdsEndpoint>,
     /// Parallel to `endpoints`; `None` = changed since the last apply.
     cache: Vec<Option<CachedEndpoint>>,
@@ -284,14 +285,20 @@ impl ServiceState {
         let range = self.shard(cluster);
         let keys = &self.keys[range.clone()];
         let shard = self.positions.entry(cluster.clone()).or_insert_with(|| {
-            // A key listed twice in a shard: the first one is the one updated.
+            // A key listed twice in a shard (or two keys of one hash): the first is kept.
             let mut shard = HashMap::with_capacity(keys.len());
-            for (i, (_, k)) in keys.iter().enumerate() {
-                shard.entry(k.clone()).or_insert(i);
+            for (i, (_, k)) in (0u32..).zip(keys) {
+                shard.entry(key_hash(k)).or_insert(i);
             }
             shard
         });
-        (shard.get(key).map(|i| range.start + i), range)
+        let found = match shard.get(&key_hash(key)) {
+            None => None,
+            Some(&i) if keys.get(i as usize).is_some_and(|(_, k)| k == key) => Some(i as usize),
+            // Another key with the same hash: look the shard through.
+            Some(_) => keys.iter().position(|(_, k)| k == key),
+        };
+        (found.map(|i| range.start + i), range)
     }
 
     fn upsert(&mut self, cluster: Option<ClusterId>, key: String, endpoint: EdsEndpoint) {
@@ -303,7 +310,7 @@ impl ServiceState {
             (None, range) => {
                 // Appended to its shard: no position in any shard moves.
                 if let Some(shard) = self.positions.get_mut(&cluster) {
-                    shard.insert(key.clone(), range.len());
+                    shard.entry(key_hash(&key)).or_insert(slot32(range.len()));
                 }
                 self.keys.insert(range.end, (cluster, key));
                 self.endpoints.insert(range.end, endpoint);
@@ -385,6 +392,14 @@ fn refresh(
         }
         *prefixes = compact;
     }
+}
+
+/// A key's hash for `ServiceState::positions` (`DefaultHasher::new` has fixed keys).
+fn key_hash(key: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    key.hash(&mut h);
+    h.finish()
 }
 
 fn slot32(i: usize) -> u32 {
@@ -1024,6 +1039,29 @@ mod tests {
             state.prefixes.len()
         );
         assert_eq!(*store.load(), store.full_rebuild());
+    }
+
+    #[test]
+    fn a_key_hash_collision_is_resolved_by_the_keys() {
+        let mut state = ServiceState {
+            cluster: svc("a"),
+            keys: Vec::new(),
+            positions: HashMap::new(),
+            endpoints: Vec::new(),
+            cache: Vec::new(),
+            prefixes: Vec::new(),
+        };
+        state.upsert(None, "x".into(), ep("10.0.0.1", "n1"));
+        state.upsert(None, "y".into(), ep("10.0.0.2", "n1"));
+        // Pretend "y" hashes like "x": its entry points at "x"'s position.
+        let shard = state.positions.get_mut(&None).unwrap();
+        shard.insert(key_hash("y"), 0);
+        assert_eq!(state.position(&None, "y").0, Some(1));
+        assert_eq!(state.position(&None, "x").0, Some(0));
+        assert_eq!(state.position(&None, "z").0, None);
+        state.upsert(None, "y".into(), ep("10.0.0.3", "n1"));
+        assert_eq!(state.endpoints.len(), 2);
+        assert_eq!(state.endpoints[1].addresses, ["10.0.0.3"]);
     }
 
     #[test]
