@@ -55,7 +55,7 @@ fn endpoint(u: &mut Unstructured<'_>) -> Result<EdsEndpoint> {
         network: network(u)?,
         cluster: cluster(u)?,
         locality: pick(u, &["", "r1/z1", "r1/z2", "r2"])?.to_owned(),
-        labels,
+        labels: labels.into(),
         tls_mode: if u.ratio(1, 4)? { TlsMode::Disabled } else { TlsMode::Istio },
         hbone_tunnel: u.ratio(1, 5)?,
         lb_weight: weight(u)?,

@@ -2,7 +2,7 @@
 //! the gateway set (G1–G4) and the MeshNetworks view of the legacy profiles.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use mesh_model::{
@@ -205,6 +205,9 @@ fn service_port(
     // One shared id per cluster of the service (a clone is a reference count), so that the
     // engine's comparisons of endpoint clusters are pointer comparisons.
     let mut clusters: Vec<ClusterId> = Vec::new();
+    // Likewise one shared label map per distinct set of labels (a workload's endpoints share it).
+    let mut label_sets: HashMap<&BTreeMap<String, String>, Arc<BTreeMap<String, String>>> =
+        HashMap::new();
     let mut endpoints: Vec<(&ClusterId, EdsEndpoint)> = svc
         .endpoints
         .iter()
@@ -230,7 +233,11 @@ fn service_port(
                 network: resolver.network_of(e).cloned(),
                 cluster: Some(cluster),
                 locality,
-                labels: e.labels.clone(),
+                labels: Arc::clone(
+                    label_sets
+                        .entry(&e.labels)
+                        .or_insert_with(|| Arc::new(e.labels.clone())),
+                ),
                 tls_mode: e.tls_mode,
                 hbone_tunnel: e.labels.get(TUNNEL_LABEL).is_some_and(|v| v == "http"),
                 lb_weight: e.weight.unwrap_or(0),

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use mesh_model::{ClusterId, NetworkId, TlsMode};
 
@@ -199,8 +200,9 @@ pub struct EdsEndpoint {
     pub cluster: Option<ClusterId>,
     /// The locality label `region/zone/subzone` (possibly empty).
     pub locality: String,
-    /// The workload's labels (subset selection, canonical name/revision).
-    pub labels: BTreeMap<String, String>,
+    /// The workload's labels (subset selection, canonical name/revision), shared: the endpoints
+    /// of one workload usually carry the same labels, and a clone is a reference count.
+    pub labels: Arc<BTreeMap<String, String>>,
     /// Whether the workload can terminate Istio mTLS.
     pub tls_mode: TlsMode,
     /// The endpoint advertises HBONE tunnel support (`networking.istio.io/tunnel=http`).

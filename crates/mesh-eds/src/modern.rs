@@ -98,7 +98,7 @@ pub(crate) fn write_workload_metadata(ep: &EdsEndpoint, out: &mut String) {
     out.clear();
     // One pass over the labels; the first key of each list that is present wins.
     let (mut name, mut revision): ([Option<&str>; 3], [Option<&str>; 3]) = ([None; 3], [None; 3]);
-    for (k, v) in &ep.labels {
+    for (k, v) in ep.labels.iter() {
         let v = Some(v.as_str());
         match k.as_str() {
             "service.istio.io/canonical-name" => name[0] = v,
@@ -551,7 +551,7 @@ mod tests {
         let mut hostname_no_port = ep("foo.bar", "n1", "c1");
         hostname_no_port.port = 0;
         let mut v1 = ep("10.0.0.2", "n1", "c1");
-        v1.labels.insert("version".into(), "v1".into());
+        std::sync::Arc::make_mut(&mut v1.labels).insert("version".into(), "v1".into());
         hostname_no_port.labels = v1.labels.clone();
         let v2 = ep("10.0.0.3", "n1", "c1");
         let eps = [other_port, hostname, hostname_no_port, v1, v2];
@@ -813,8 +813,8 @@ mod tests {
         let run = Run::new(vec![gw("n2", "c2", "192.0.2.2", 15443)], proxy("n1"));
         let mut local = ep("10.0.0.1", "n1", "c1");
         local.workload_name = "pod-1".into();
-        local.labels.insert("app".into(), "foo".into());
-        local.labels.insert("version".into(), "v3".into());
+        std::sync::Arc::make_mut(&mut local.labels).insert("app".into(), "foo".into());
+        std::sync::Arc::make_mut(&mut local.labels).insert("version".into(), "v3".into());
         let (cla, _) = run.explain(&[local, ep("10.2.0.1", "n2", "c2")]);
         let eps = &cla.localities[0].endpoints;
         assert_eq!(eps[0].workload, "pod-1;ns;foo;v3;c1");
@@ -824,7 +824,7 @@ mod tests {
         assert_eq!(eps[1].cluster.as_ref().map(|c| c.as_str()), Some("c2"));
         let mut latest = ep("10.0.0.1", "n1", "");
         latest.workload_name = "w".into();
-        latest.labels.insert("version".into(), "latest".into());
+        std::sync::Arc::make_mut(&mut latest.labels).insert("version".into(), "latest".into());
         assert_eq!(workload_metadata(&latest), "w;ns;w;;");
     }
 }

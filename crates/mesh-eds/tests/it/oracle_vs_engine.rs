@@ -110,7 +110,7 @@ fn endpoint() -> impl Strategy<Value = EdsEndpoint> {
                 network,
                 cluster,
                 locality: locality.to_owned(),
-                labels,
+                labels: labels.into(),
                 tls_mode,
                 hbone_tunnel,
                 lb_weight,

@@ -225,7 +225,7 @@ fn endpoint(e: &Value) -> Result<EdsEndpoint, Unsupported> {
         network: network(str_of(e, "network"))?,
         cluster: cluster_id(str_of(e, "cluster"))?,
         locality: str_of(e, "locality").to_owned(),
-        labels: labels(e.get("labels")),
+        labels: labels(e.get("labels")).into(),
         tls_mode: if str_of(e, "tls_mode") == "istio" {
             TlsMode::Istio
         } else {
