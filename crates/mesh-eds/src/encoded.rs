@@ -85,6 +85,27 @@ pub struct EncodedService {
     sums: Vec<(u32, u32)>,
     /// Per set with a long candidate list: (scaled weight, no address) of each mTLS member.
     shares: Vec<(u32, bool)>,
+    /// Per input position: the set of the selected endpoint there and its index in `members`
+    /// (`NONE` when not selected / not kept), so a weight change can be patched in.
+    by_input: Vec<(u32, u32)>,
+}
+
+const NONE: u32 = u32::MAX;
+
+/// An endpoint whose weight (and direct bytes) changed and nothing else that decides where it
+/// goes: what [`EncodedService::patched`] applies.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct WeightChange<'p> {
+    /// Its position in the service's endpoints (unchanged since the service was encoded).
+    pub(crate) position: u32,
+    pub(crate) old_weight: u32,
+    pub(crate) new_weight: u32,
+    /// Its new direct bytes up to the weight.
+    pub(crate) prefix: &'p [u8],
+    /// mTLS-capable (M3) — the same before and after.
+    pub(crate) mtls: bool,
+    /// Without an address (M2) — the same before and after.
+    pub(crate) no_addresses: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -108,7 +129,8 @@ struct Set {
     /// The members a direct path keeps, in `members`, and their bytes.
     kept: Range<usize>,
     bytes: Range<usize>,
-    /// Wrapping and saturating sums of the kept members' weights.
+    /// Wrapping and saturating sums of the kept members' weights (the saturating one is read only
+    /// when multi-network is off, and a service encoded so is never patched).
     wrapping: u32,
     saturating: u32,
     /// In `sums` (r = 1..=len) or, for long lists, in `shares`.
@@ -190,6 +212,7 @@ impl EncodedService {
             bytes: Vec::new(),
             sums: Vec::new(),
             shares: Vec::new(),
+            by_input: Vec::new(),
             index,
             options,
             enabled,
@@ -230,7 +253,13 @@ impl EncodedService {
                 let kept_start = out.members.len();
                 let bytes_start = out.bytes.len();
                 let (mut wrapping, mut saturating) = (0u32, 0u32);
+                let set_index = slot(out.sets.len());
                 for m in &list {
+                    let position = m.index as usize;
+                    if out.by_input.len() <= position {
+                        out.by_input.resize(position + 1, (NONE, NONE));
+                    }
+                    out.by_input[position] = (set_index, NONE);
                     // The direct path's drops: M2 / M9 with gateways, M2 without (M5); M16.
                     let no_host = if enabled {
                         m.empty_host
@@ -255,6 +284,7 @@ impl EncodedService {
                     }
                     let at = out.bytes.len();
                     wire::put_weighted_entry(&mut out.bytes, &scratch, w);
+                    out.by_input[position].1 = slot(out.members.len());
                     out.members.push(Member {
                         input: m.index,
                         bytes: (at, out.bytes.len()),
@@ -310,6 +340,97 @@ impl EncodedService {
             });
         }
         out
+    }
+
+    /// This service with `changes` applied: each changed endpoint's direct entry rewritten and its
+    /// weight's contributions to its set's sums moved — the same as encoding the changed service
+    /// again, at the cost of a copy instead of a pass over every endpoint. `None` when a change
+    /// cannot be patched (multi-network off, a long candidate list, an unknown position): encode
+    /// again then.
+    pub(crate) fn patched(&self, changes: &[WeightChange<'_>]) -> Option<Self> {
+        if !self.enabled {
+            return None;
+        }
+        let scale = self.index.scale_factor().max(1);
+        let mut out = self.clone();
+        let mut resized: Vec<(u32, Vec<u8>)> = Vec::new();
+        let mut entry = Vec::new();
+        for c in changes {
+            let &(set, member) = self.by_input.get(c.position as usize)?;
+            if set == NONE {
+                // Not selected before, so not now either (the caller checks): no contribution.
+                continue;
+            }
+            let set = out.sets.get_mut(set as usize)?;
+            let (old, new) = (
+                scale_weight(c.old_weight, scale),
+                scale_weight(c.new_weight, scale),
+            );
+            if c.mtls {
+                if !set.shares.is_empty() {
+                    return None;
+                }
+                // M11: ⌊w·S / r⌋ for each r, moved from the old weight to the new.
+                for (r, (all, no_address)) in (1u32..).zip(&mut out.sums[set.sums.clone()]) {
+                    let moved = |sum: u32| sum.wrapping_sub(old / r).wrapping_add(new / r);
+                    *all = moved(*all);
+                    if c.no_addresses {
+                        *no_address = moved(*no_address);
+                    }
+                }
+            }
+            if member == NONE {
+                continue;
+            }
+            set.wrapping = set.wrapping.wrapping_sub(old).wrapping_add(new);
+            entry.clear();
+            wire::put_weighted_entry(&mut entry, c.prefix, new);
+            let (a, b) = out.members.get(member as usize)?.bytes;
+            if b - a == entry.len() {
+                out.bytes[a..b].copy_from_slice(&entry);
+            } else {
+                resized.push((member, entry.clone()));
+            }
+        }
+        if !resized.is_empty() {
+            out.rewrite(resized);
+        }
+        Some(out)
+    }
+
+    /// Lays the bytes out again with some members' entries replaced by entries of another length.
+    fn rewrite(&mut self, mut resized: Vec<(u32, Vec<u8>)>) {
+        resized.sort_by_key(|(m, _)| *m);
+        // A member changed twice: its last entry.
+        resized.reverse();
+        resized.dedup_by_key(|(m, _)| *m);
+        resized.reverse();
+        let mut next = resized.iter().peekable();
+        let old = std::mem::take(&mut self.bytes);
+        let mut bytes = Vec::with_capacity(old.len() + resized.len() * 8);
+        for group in &mut self.groups {
+            let start = bytes.len();
+            bytes.extend_from_slice(&old[group.locality.clone()]);
+            group.locality = start..bytes.len();
+            for set in &mut self.sets[group.sets.clone()] {
+                let start = bytes.len();
+                for (i, m) in
+                    (set.kept.start..set.kept.end).zip(&mut self.members[set.kept.clone()])
+                {
+                    let at = bytes.len();
+                    match next.peek() {
+                        Some((r, entry)) if *r as usize == i => {
+                            bytes.extend_from_slice(entry);
+                            next.next();
+                        }
+                        _ => bytes.extend_from_slice(&old[m.bytes.0..m.bytes.1]),
+                    }
+                    m.bytes = (at, bytes.len());
+                }
+                set.bytes = start..bytes.len();
+            }
+        }
+        self.bytes = bytes;
     }
 
     /// Appends the `ClusterLoadAssignment` bytes `view` receives for this service: exactly
@@ -494,4 +615,8 @@ pub(crate) fn write_direct_prefix(
         AddressRef::Socket(ep.address(), ep.port)
     };
     wire::put_lb_endpoint_prefix(buf, address, mtls, workload, options);
+}
+
+fn slot(i: usize) -> u32 {
+    u32::try_from(i).unwrap_or(u32::MAX)
 }

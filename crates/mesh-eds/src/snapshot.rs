@@ -16,7 +16,7 @@ use arc_swap::ArcSwap;
 use mesh_model::{ClusterId, Gateway, NetworkId};
 
 use crate::assignment::LoadAssignment;
-use crate::encoded::{EncodedService, write_direct_prefix};
+use crate::encoded::{EncodedService, WeightChange, write_direct_prefix};
 use crate::gateways::{GatewayIndex, LegacyNetworks};
 use crate::input::{
     ClusterKind, ClusterRequest, EdsEndpoint, Features, ProxyClass, ServiceRequest,
@@ -93,6 +93,9 @@ pub struct ApplyStats {
     pub version: u64,
     /// Services prepared and encoded again (for the modern-profile classes).
     pub encoded: usize,
+    /// Services whose only changes were endpoint weights, patched into their encoded form
+    /// (a copy and a few sums instead of a pass over every endpoint).
+    pub patched: usize,
     /// Services carried over from the previous snapshot untouched.
     pub reused: usize,
     /// (service, class) assignments of pre-1.8-profile classes computed.
@@ -227,6 +230,10 @@ struct ServiceState {
     /// The cache entries' direct bytes, contiguous (re-encoding reads them in order); entries
     /// replaced leave garbage, compacted when it outweighs what is live.
     prefixes: Vec<u8>,
+    /// Since the last apply: the entries replaced in place (position, entry before), and whether
+    /// positions moved or every entry was dropped (then the service is encoded afresh).
+    replaced: Vec<(usize, CachedEndpoint)>,
+    reshaped: bool,
 }
 
 /// What the store keeps of one endpoint so that re-encoding its service reads none of the
@@ -305,7 +312,9 @@ impl ServiceState {
         match self.position(&cluster, &key) {
             (Some(i), _) => {
                 self.endpoints[i] = endpoint;
-                self.cache[i] = None;
+                if let Some(old) = self.cache[i].take() {
+                    self.replaced.push((i, old));
+                }
             }
             (None, range) => {
                 // Appended to its shard: no position in any shard moves.
@@ -315,6 +324,7 @@ impl ServiceState {
                 self.keys.insert(range.end, (cluster, key));
                 self.endpoints.insert(range.end, endpoint);
                 self.cache.insert(range.end, None);
+                self.reshaped = true;
             }
         }
     }
@@ -324,6 +334,7 @@ impl ServiceState {
             self.keys.remove(i);
             self.endpoints.remove(i);
             self.cache.remove(i);
+            self.reshaped = true;
             self.positions.remove(&cluster);
         }
     }
@@ -339,7 +350,40 @@ impl ServiceState {
         self.positions.remove(&cluster);
         self.endpoints.splice(range.clone(), eps);
         self.cache.splice(range, std::iter::repeat_n(None, n));
+        self.reshaped = true;
     }
+}
+
+/// `encoded` (the service as last published) with the weight changes since, when nothing else
+/// that decides where an endpoint goes changed; `None` = encode the service afresh.
+fn patch(encoded: &EncodedService, state: &ServiceState) -> Option<EncodedService> {
+    if state.reshaped {
+        return None;
+    }
+    let changes = state
+        .replaced
+        .iter()
+        .map(|(i, old)| {
+            let new = state.cache.get(*i)?.as_ref()?;
+            let same_place = old.selected == new.selected
+                && old.network == new.network
+                && old.cluster == new.cluster
+                && old.locality == new.locality
+                && old.no_addresses == new.no_addresses
+                && old.hbone == new.hbone
+                && old.mtls == new.mtls
+                && old.empty_host == new.empty_host;
+            same_place.then(|| WeightChange {
+                position: u32::try_from(*i).unwrap_or(u32::MAX),
+                old_weight: old.weight,
+                new_weight: new.weight,
+                prefix: &state.prefixes[new.prefix()],
+                mtls: new.mtls,
+                no_addresses: new.no_addresses,
+            })
+        })
+        .collect::<Option<Vec<_>>>()?;
+    encoded.patched(&changes)
 }
 
 /// Fills the cache entries of endpoints changed since the last apply.
@@ -538,6 +582,8 @@ impl EdsStore {
                     {
                         // mTLS capability (M3) and the transport metadata change.
                         state.cache.fill(None);
+                        state.reshaped = true;
+                        state.reshaped = true;
                     }
                     dirty_services.insert(name);
                 }
@@ -669,6 +715,13 @@ impl EdsStore {
             } else if encoded_ok {
                 stats.reused += 1;
                 previous.and_then(|p| p.encoded.clone())
+            } else if let Some(patched) = previous
+                .and_then(|p| p.encoded.as_ref())
+                .filter(|_| !index_changed)
+                .and_then(|p| patch(p, state))
+            {
+                stats.patched += 1;
+                Some(Arc::new(patched))
             } else {
                 stats.encoded += 1;
                 let grouped = Grouped::new(&index, facts());
@@ -745,6 +798,12 @@ impl EdsStore {
                 .collect()
         };
 
+        for name in &dirty_services {
+            if let Some(state) = self.services.get_mut(name) {
+                state.replaced.clear();
+                state.reshaped = false;
+            }
+        }
         self.published.store(Arc::new(Snapshot {
             version: stats.version,
             index,
@@ -861,11 +920,14 @@ impl EdsStore {
             endpoints: Vec::new(),
             cache: Vec::new(),
             prefixes: Vec::new(),
+            replaced: Vec::new(),
+            reshaped: false,
         });
         if state.cluster != *service {
             // Selection (M1: port name, subset) may change.
             state.cluster = service.clone();
             state.cache.fill(None);
+            state.reshaped = true;
         }
         state
     }
@@ -1042,6 +1104,46 @@ mod tests {
     }
 
     #[test]
+    fn weight_changes_are_patched_in() {
+        let mut store = EdsStore::new(Features::default());
+        let mtls = |mut e: EdsEndpoint| {
+            e.tls_mode = mesh_model::TlsMode::Istio;
+            e
+        };
+        let mut no_address = mtls(ep("", "n2"));
+        no_address.addresses.clear();
+        // A proxy without a network goes through n2's gateway even for n2's endpoints (M8),
+        // where the address-less one counts no more (M2).
+        let no_network = ProxyClass::default();
+        store.apply([
+            Delta::AddClass(class("n1")),
+            Delta::AddClass(no_network),
+            Delta::Gateways(vec![gw("n2", "192.0.2.2"), gw("n2", "192.0.2.3")]),
+            upsert("a", "1", mtls(ep("10.2.0.1", "n2"))),
+            upsert("a", "2", no_address.clone()),
+            upsert("a", "3", mtls(ep("10.1.0.1", "n1"))),
+        ]);
+        for (i, weight) in [5u32, 200, 1, u32::MAX, 7].into_iter().enumerate() {
+            let mut changed = no_address.clone();
+            changed.lb_weight = weight;
+            let mut local = mtls(ep("10.1.0.1", "n1"));
+            local.lb_weight = weight;
+            let batch = if i % 2 == 0 {
+                vec![upsert("a", "2", changed)]
+            } else {
+                vec![upsert("a", "2", changed), upsert("a", "3", local)]
+            };
+            let s = store.apply(batch);
+            assert_eq!((s.patched, s.encoded), (1, 0), "round {i}");
+            assert_eq!(*store.load(), store.full_rebuild(), "round {i}");
+        }
+        // Anything else about an endpoint changes: encoded afresh.
+        let s = store.apply([upsert("a", "2", mtls(ep("10.2.0.9", "n2")))]);
+        assert_eq!((s.patched, s.encoded), (0, 1));
+        assert_eq!(*store.load(), store.full_rebuild());
+    }
+
+    #[test]
     fn a_key_hash_collision_is_resolved_by_the_keys() {
         let mut state = ServiceState {
             cluster: svc("a"),
@@ -1050,6 +1152,8 @@ mod tests {
             endpoints: Vec::new(),
             cache: Vec::new(),
             prefixes: Vec::new(),
+            replaced: Vec::new(),
+            reshaped: false,
         };
         state.upsert(None, "x".into(), ep("10.0.0.1", "n1"));
         state.upsert(None, "y".into(), ep("10.0.0.2", "n1"));

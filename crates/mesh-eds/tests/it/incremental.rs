@@ -47,6 +47,51 @@ fn endpoint() -> impl Strategy<Value = EdsEndpoint> {
         })
 }
 
+/// The endpoint key `s{k}` of a shard always stands for, but for its weight: upserting it again
+/// changes only a weight, which the store patches into the encoded service rather than encoding
+/// the service again. Weights cross varint sizes and wrap.
+fn reweighted() -> impl Strategy<Value = Delta> {
+    (
+        0usize..3,
+        0usize..3,
+        0u8..4,
+        prop_oneof![
+            2 => Just(0u32),
+            2 => 1u32..4,
+            1 => prop::sample::select(vec![42u32, 43, 127, 128, 16_383, 16_384]),
+            1 => Just(u32::MAX),
+            1 => any::<u32>(),
+        ],
+    )
+        .prop_map(|(s, c, k, lb_weight)| {
+            let net = (s + usize::from(k)) % 4;
+            let endpoint = EdsEndpoint {
+                addresses: if k == 3 {
+                    Vec::new()
+                } else {
+                    vec![format!("10.{net}.1.{k}")]
+                },
+                port: 8080,
+                network: NETS.get(net).and_then(|n| n.parse().ok()),
+                locality: ["r/a", "r/b"][usize::from(k) % 2].into(),
+                tls_mode: if k == 2 {
+                    TlsMode::Disabled
+                } else {
+                    TlsMode::Istio
+                },
+                lb_weight,
+                workload_name: format!("w-{s}-{c}-{k}"),
+                ..EdsEndpoint::default()
+            };
+            Delta::UpsertEndpoint {
+                service: service(s),
+                cluster: shard(c),
+                key: format!("s{k}"),
+                endpoint,
+            }
+        })
+}
+
 fn gateways() -> impl Strategy<Value = Vec<Gateway>> {
     prop::collection::vec((0usize..3, 0u8..4, 0usize..3), 0..5).prop_map(|v| {
         v.into_iter()
@@ -83,6 +128,7 @@ fn class() -> impl Strategy<Value = ProxyClass> {
 
 fn delta() -> impl Strategy<Value = Delta> {
     prop_oneof![
+        6 => reweighted(),
         6 => (0usize..3, 0usize..3, 0u8..4, endpoint()).prop_map(|(s, c, k, endpoint)| {
             Delta::UpsertEndpoint { service: service(s), cluster: shard(c), key: format!("k{k}"), endpoint }
         }),
