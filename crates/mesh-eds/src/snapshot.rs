@@ -234,6 +234,8 @@ struct ServiceState {
     /// positions moved or every entry was dropped (then the service is encoded afresh).
     replaced: Vec<(usize, CachedEndpoint)>,
     reshaped: bool,
+    /// Bytes of `prefixes` no entry refers to any more.
+    garbage: usize,
 }
 
 /// What the store keeps of one endpoint so that re-encoding its service reads none of the
@@ -386,26 +388,40 @@ fn patch(encoded: &EncodedService, state: &ServiceState) -> Option<EncodedServic
     encoded.patched(&changes)
 }
 
-/// Fills the cache entries of endpoints changed since the last apply.
+/// Fills the cache entries of endpoints changed since the last apply: all of them after a
+/// reshape, else only those replaced in place (an unchanged direct encoding keeps its bytes).
 fn refresh(
-    cache: &mut [Option<CachedEndpoint>],
-    prefixes: &mut Vec<u8>,
+    parts: CacheParts<'_>,
     endpoints: &[EdsEndpoint],
     request: &ServiceRequest<'_>,
     options: EncodeOptions,
     localities: &mut HashSet<Arc<str>>,
 ) {
+    let CacheParts {
+        cache,
+        prefixes,
+        replaced,
+        reshaped,
+        garbage,
+    } = parts;
     let mut workload = String::new();
-    let mut live = 0;
-    for (i, (slot, ep)) in cache.iter_mut().zip(endpoints.iter()).enumerate() {
-        if let Some(c) = slot {
-            live += c.prefix().len();
-            continue;
-        }
+    let mut scratch = Vec::new();
+    let mut fill = |i: usize, old: Option<&CachedEndpoint>, prefixes: &mut Vec<u8>| {
+        let Some(ep) = endpoints.get(i) else {
+            return None;
+        };
         let f = Facts::of(request, i, ep);
-        let start = prefixes.len();
-        write_direct_prefix(ep, f.hbone, f.mtls, options, &mut workload, prefixes);
-        live += prefixes.len() - start;
+        scratch.clear();
+        write_direct_prefix(ep, f.hbone, f.mtls, options, &mut workload, &mut scratch);
+        let prefix = match old {
+            Some(old) if prefixes[old.prefix()] == scratch[..] => old.prefix,
+            _ => {
+                *garbage += old.map_or(0, |o| o.prefix().len());
+                let start = prefixes.len();
+                prefixes.extend_from_slice(&scratch);
+                (slot32(start), slot32(prefixes.len()))
+            }
+        };
         let locality = match localities.get(f.locality) {
             Some(l) => Arc::clone(l),
             None => {
@@ -414,7 +430,7 @@ fn refresh(
                 l
             }
         };
-        *slot = Some(CachedEndpoint {
+        Some(CachedEndpoint {
             selected: f.selected,
             network: f.network.cloned(),
             cluster: f.cluster.cloned(),
@@ -424,18 +440,50 @@ fn refresh(
             mtls: f.mtls,
             empty_host: f.empty_host,
             weight: f.weight,
-            prefix: (slot32(start), slot32(prefixes.len())),
-        });
+            prefix,
+        })
+    };
+    if *reshaped {
+        for (i, slot) in cache.iter_mut().enumerate() {
+            if slot.is_none() {
+                *slot = fill(i, None, prefixes);
+            }
+        }
+        let live: usize = cache.iter().flatten().map(|c| c.prefix().len()).sum();
+        *garbage = prefixes.len().saturating_sub(live);
+    } else {
+        for (i, old) in replaced.iter() {
+            if let Some(slot) = cache.get_mut(*i)
+                && slot.is_none()
+            {
+                *slot = fill(*i, Some(old), prefixes);
+            }
+        }
     }
-    if prefixes.len() > 2 * live + 4096 {
-        let mut compact = Vec::with_capacity(live);
+    let live = prefixes.len().saturating_sub(*garbage);
+    if *garbage > live + 4096 {
+        let mut compact = Vec::with_capacity(live + live / 4);
         for c in cache.iter_mut().flatten() {
             let start = compact.len();
             compact.extend_from_slice(&prefixes[c.prefix()]);
             c.prefix = (slot32(start), slot32(compact.len()));
         }
         *prefixes = compact;
+        *garbage = 0;
     }
+}
+
+/// The parts of a [`ServiceState`] that [`refresh`] updates.
+struct CacheParts<'s> {
+    cache: &'s mut [Option<CachedEndpoint>],
+    prefixes: &'s mut Vec<u8>,
+    replaced: &'s [(usize, CachedEndpoint)],
+    reshaped: &'s bool,
+    garbage: &'s mut usize,
+}
+
+fn slot32(i: usize) -> u32 {
+    u32::try_from(i).unwrap_or(u32::MAX)
 }
 
 /// A key's hash for `ServiceState::positions` (`DefaultHasher::new` has fixed keys).
@@ -444,10 +492,6 @@ fn key_hash(key: &str) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     key.hash(&mut h);
     h.finish()
-}
-
-fn slot32(i: usize) -> u32 {
-    u32::try_from(i).unwrap_or(u32::MAX)
 }
 
 /// The writer side: inputs as shards, and the published snapshot.
@@ -613,6 +657,9 @@ impl EdsStore {
                     endpoints,
                     cache,
                     prefixes,
+                    replaced,
+                    reshaped,
+                    garbage,
                     ..
                 } = state;
                 let request = ServiceRequest {
@@ -621,9 +668,15 @@ impl EdsStore {
                     mtls_allowed: self.mtls.get(name).copied().unwrap_or(true),
                     features: self.features,
                 };
-                refresh(
+                let parts = CacheParts {
                     cache,
                     prefixes,
+                    replaced,
+                    reshaped,
+                    garbage,
+                };
+                refresh(
+                    parts,
                     endpoints,
                     &request,
                     self.options,
@@ -922,6 +975,7 @@ impl EdsStore {
             prefixes: Vec::new(),
             replaced: Vec::new(),
             reshaped: false,
+            garbage: 0,
         });
         if state.cluster != *service {
             // Selection (M1: port name, subset) may change.
@@ -1154,6 +1208,7 @@ mod tests {
             prefixes: Vec::new(),
             replaced: Vec::new(),
             reshaped: false,
+            garbage: 0,
         };
         state.upsert(None, "x".into(), ep("10.0.0.1", "n1"));
         state.upsert(None, "y".into(), ep("10.0.0.2", "n1"));
