@@ -407,9 +407,7 @@ fn refresh(
     let mut workload = String::new();
     let mut scratch = Vec::new();
     let mut fill = |i: usize, old: Option<&CachedEndpoint>, prefixes: &mut Vec<u8>| {
-        let Some(ep) = endpoints.get(i) else {
-            return None;
-        };
+        let ep = endpoints.get(i)?;
         let f = Facts::of(request, i, ep);
         scratch.clear();
         write_direct_prefix(ep, f.hbone, f.mtls, options, &mut workload, &mut scratch);
