@@ -9,8 +9,9 @@ use std::sync::Arc;
 use libfuzzer_sys::arbitrary::{Result, Unstructured};
 use libfuzzer_sys::fuzz_target;
 use mesh_eds::{
-    ClusterKind, ClusterRequest, EdsEndpoint, Features, GatewayIndex, Health, IpFamily,
-    ProxyClass, ProxyType, ServiceRequest, View, check_invariants, oracle, wire,
+    ClusterKind, ClusterRequest, EdsEndpoint, EncodedService, Features, GatewayIndex, Health,
+    IpFamily, PreparedService, ProxyClass, ProxyType, ServiceRequest, View, check_invariants,
+    oracle, wire,
 };
 use mesh_model::{ClusterId, Gateway, NetworkId, TlsMode};
 
@@ -118,7 +119,8 @@ fn run(u: &mut Unstructured<'_>) -> Result<()> {
         mtls_allowed: u.ratio(4, 5)?,
         features: Features { prefer_hbone_send: u.ratio(1, 5)?, ..Features::default() },
     };
-    let view = View::new(&Arc::new(GatewayIndex::new(gateways.clone())), class.clone());
+    let index = Arc::new(GatewayIndex::new(gateways.clone()));
+    let view = View::new(&index, class.clone());
     let fast = view.assignment(&request).expect("istio-modern never fails");
     check_invariants(&gateways, &class, &request, &fast).expect("invariants hold");
     assert_eq!(view.assignment(&request).expect("again"), fast, "deterministic");
@@ -126,6 +128,12 @@ fn run(u: &mut Unstructured<'_>) -> Result<()> {
     assert_eq!(fast, slow, "fast path == oracle");
     let bytes = wire::encode(&fast);
     assert_eq!(bytes.len(), wire::encoded_len(&fast));
+    // The push fast path writes the same bytes.
+    let prepared = PreparedService::new(&index, request);
+    let encoded = EncodedService::new(&prepared, wire::EncodeOptions::default());
+    let mut pushed = Vec::new();
+    encoded.encode_into(&view, &mut pushed).expect("a modern view of the same index");
+    assert_eq!(pushed, bytes, "encoded fast path == encoding the assignment");
     let _ = view.explain(&request);
     Ok(())
 }
