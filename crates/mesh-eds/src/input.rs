@@ -275,14 +275,29 @@ pub struct ClusterRequest {
 impl ClusterRequest {
     /// The Envoy cluster name.
     pub fn name(&self) -> String {
-        match self.kind {
+        let mut name = String::new();
+        self.write_name(&mut name);
+        name
+    }
+
+    /// Writes the Envoy cluster name into `out` (cleared first): [`ClusterRequest::name`]
+    /// without an allocation when `out` has room.
+    pub(crate) fn write_name(&self, out: &mut String) {
+        use std::fmt::Write;
+        out.clear();
+        // Writing into a String cannot fail.
+        let _ = match self.kind {
             ClusterKind::Outbound => {
-                format!("outbound|{}|{}|{}", self.port, self.subset, self.host)
+                write!(out, "outbound|{}|{}|{}", self.port, self.subset, self.host)
             }
             ClusterKind::SniDnat => {
-                format!("outbound_.{}_.{}_.{}", self.port, self.subset, self.host)
+                write!(
+                    out,
+                    "outbound_.{}_.{}_.{}",
+                    self.port, self.subset, self.host
+                )
             }
-        }
+        };
     }
 }
 

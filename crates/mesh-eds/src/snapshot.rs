@@ -218,6 +218,10 @@ impl SnapshotReader {
 /// service needs of it alongside.
 #[derive(Debug)]
 struct ServiceState {
+    /// Its key in the store (the Envoy cluster name).
+    name: Arc<str>,
+    /// Changed since the last apply (and listed in that apply's dirty list).
+    dirty: bool,
     cluster: ClusterRequest,
     keys: Vec<(Option<ClusterId>, String)>,
     /// Per shard, a key's hash → its position within the shard (checked against `keys`, so a
@@ -278,6 +282,30 @@ impl CachedEndpoint {
 }
 
 impl ServiceState {
+    fn new(name: Arc<str>, cluster: ClusterRequest) -> Self {
+        Self {
+            name,
+            dirty: false,
+            cluster,
+            keys: Vec::new(),
+            positions: HashMap::new(),
+            endpoints: Vec::new(),
+            cache: Vec::new(),
+            prefixes: Vec::new(),
+            replaced: Vec::new(),
+            reshaped: false,
+            garbage: 0,
+        }
+    }
+
+    /// Lists the service in `dirty` unless it is already.
+    fn mark_dirty(&mut self, dirty: &mut Vec<Arc<str>>) {
+        if !self.dirty {
+            self.dirty = true;
+            dirty.push(Arc::clone(&self.name));
+        }
+    }
+
     /// The positions of `cluster`'s shard.
     fn shard(&self, cluster: &Option<ClusterId>) -> std::ops::Range<usize> {
         let start = self.keys.partition_point(|(c, _)| c < cluster);
@@ -527,7 +555,10 @@ fn key_hash(key: &str) -> u64 {
 pub struct EdsStore {
     features: Features,
     options: EncodeOptions,
-    services: BTreeMap<Arc<str>, ServiceState>,
+    /// By Envoy cluster name (the snapshot orders them).
+    services: HashMap<Arc<str>, ServiceState>,
+    /// Scratch for rendering a delta's cluster name.
+    name: String,
     /// Locality labels, shared by the cache entries naming them.
     localities: HashSet<Arc<str>>,
     mtls: BTreeMap<Arc<str>, bool>,
@@ -543,7 +574,8 @@ impl EdsStore {
         Self {
             features,
             options: EncodeOptions::default(),
-            services: BTreeMap::new(),
+            services: HashMap::new(),
+            name: String::new(),
             localities: HashSet::new(),
             mtls: BTreeMap::new(),
             gateways: Vec::new(),
@@ -576,7 +608,8 @@ impl EdsStore {
     /// its own column.
     pub fn apply(&mut self, deltas: impl IntoIterator<Item = Delta>) -> ApplyStats {
         let old = self.published.load_full();
-        let mut dirty_services: BTreeSet<Arc<str>> = BTreeSet::new();
+        // Services changed by these deltas (each listed once: `ServiceState::dirty`).
+        let mut dirty_services: Vec<Arc<str>> = Vec::new();
         let mut gateways_changed = false;
         let mut legacy_changed = false;
         for d in deltas {
@@ -586,35 +619,39 @@ impl EdsStore {
                     cluster,
                     key,
                     endpoint,
-                } => self
-                    .service(&service, &mut dirty_services)
-                    .upsert(cluster, key, endpoint),
+                } => {
+                    if let Some(state) = self.service(&service, &mut dirty_services) {
+                        state.upsert(cluster, key, endpoint);
+                    }
+                }
                 Delta::RemoveEndpoint {
                     service,
                     cluster,
                     key,
                 } => {
-                    let name: Arc<str> = service.name().into();
-                    if let Some(state) = self.services.get_mut(&name) {
+                    service.write_name(&mut self.name);
+                    if let Some(state) = self.services.get_mut(self.name.as_str()) {
                         state.remove(cluster, key);
-                        dirty_services.insert(name);
+                        state.mark_dirty(&mut dirty_services);
                     }
                 }
                 Delta::ReplaceShard {
                     service,
                     cluster,
                     endpoints,
-                } => self
-                    .service(&service, &mut dirty_services)
-                    .replace_shard(cluster, endpoints),
+                } => {
+                    if let Some(state) = self.service(&service, &mut dirty_services) {
+                        state.replace_shard(cluster, endpoints);
+                    }
+                }
                 Delta::RemoveShard { service, cluster } => {
-                    let name: Arc<str> = service.name().into();
-                    if let Some(state) = self.services.get_mut(&name) {
+                    service.write_name(&mut self.name);
+                    if let Some(state) = self.services.get_mut(self.name.as_str()) {
                         state.replace_shard(cluster, Vec::new());
+                        state.mark_dirty(&mut dirty_services);
                         if state.keys.is_empty() {
-                            self.services.remove(&name);
+                            self.services.remove(self.name.as_str());
                         }
-                        dirty_services.insert(name);
                     }
                 }
                 Delta::MtlsAllowed { service, allowed } => {
@@ -625,9 +662,8 @@ impl EdsStore {
                         // mTLS capability (M3) and the transport metadata change.
                         state.cache.fill(None);
                         state.reshaped = true;
-                        state.reshaped = true;
+                        state.mark_dirty(&mut dirty_services);
                     }
-                    dirty_services.insert(name);
                 }
                 Delta::Gateways(g) => {
                     self.gateways = g;
@@ -646,9 +682,13 @@ impl EdsStore {
             }
         }
 
+        // A service removed and added again is listed twice.
+        dirty_services.sort_unstable();
+        dirty_services.dedup();
+
         // What re-encoding needs of the endpoints changed since the last apply.
-        for (name, state) in &mut self.services {
-            if dirty_services.contains(name) {
+        for name in &dirty_services {
+            if let Some(state) = self.services.get_mut(name) {
                 // Selection reads only the cluster request and the policy, not the endpoints.
                 let ServiceState {
                     cluster,
@@ -719,7 +759,7 @@ impl EdsStore {
         let same_classes = classes == old.classes;
         let mut slot = |name: &Arc<str>, state: &ServiceState| -> Arc<ServiceSlot> {
             let previous = old.services.get(name);
-            let service_dirty = dirty_services.contains(name.as_ref());
+            let service_dirty = state.dirty;
             let modern_dirty = service_dirty || index_changed;
             let legacy_dirty = service_dirty || legacy_changed || gateways_changed;
             let encoded_ok = match previous.map(|p| &p.encoded) {
@@ -853,6 +893,7 @@ impl EdsStore {
             if let Some(state) = self.services.get_mut(name) {
                 state.replaced.clear();
                 state.reshaped = false;
+                state.dirty = false;
             }
         }
         self.published.store(Arc::new(Snapshot {
@@ -957,31 +998,29 @@ impl EdsStore {
         }
     }
 
+    /// The state of `service` (created empty if new), marked dirty (always `Some`).
     fn service(
         &mut self,
         service: &ClusterRequest,
-        dirty: &mut BTreeSet<Arc<str>>,
-    ) -> &mut ServiceState {
-        let name: Arc<str> = service.name().into();
-        dirty.insert(Arc::clone(&name));
-        let state = self.services.entry(name).or_insert_with(|| ServiceState {
-            cluster: service.clone(),
-            keys: Vec::new(),
-            positions: HashMap::new(),
-            endpoints: Vec::new(),
-            cache: Vec::new(),
-            prefixes: Vec::new(),
-            replaced: Vec::new(),
-            reshaped: false,
-            garbage: 0,
-        });
+        dirty: &mut Vec<Arc<str>>,
+    ) -> Option<&mut ServiceState> {
+        // Rendered into a reused buffer and looked up by reference: most deltas name a service
+        // that exists, and then nothing is allocated.
+        service.write_name(&mut self.name);
+        if !self.services.contains_key(self.name.as_str()) {
+            let name: Arc<str> = self.name.as_str().into();
+            self.services
+                .insert(Arc::clone(&name), ServiceState::new(name, service.clone()));
+        }
+        let state = self.services.get_mut(self.name.as_str())?;
+        state.mark_dirty(dirty);
         if state.cluster != *service {
             // Selection (M1: port name, subset) may change.
             state.cluster = service.clone();
             state.cache.fill(None);
             state.reshaped = true;
         }
-        state
+        Some(state)
     }
 }
 
@@ -1197,17 +1236,7 @@ mod tests {
 
     #[test]
     fn a_key_hash_collision_is_resolved_by_the_keys() {
-        let mut state = ServiceState {
-            cluster: svc("a"),
-            keys: Vec::new(),
-            positions: HashMap::new(),
-            endpoints: Vec::new(),
-            cache: Vec::new(),
-            prefixes: Vec::new(),
-            replaced: Vec::new(),
-            reshaped: false,
-            garbage: 0,
-        };
+        let mut state = ServiceState::new("outbound|80||a".into(), svc("a"));
         state.upsert(None, "x".into(), ep("10.0.0.1", "n1"));
         state.upsert(None, "y".into(), ep("10.0.0.2", "n1"));
         // Pretend "y" hashes like "x": its entry points at "x"'s position.
