@@ -71,19 +71,28 @@ pub struct EncodedService {
     options: EncodeOptions,
     enabled: bool,
     sni: bool,
+    /// What a weight patch leaves alone (unless an entry changes length), shared between the
+    /// service and its patched copies.
+    shape: Arc<Shape>,
+    sets: Vec<Set>,
+    /// Localities and kept endpoints, encoded.
+    bytes: Vec<u8>,
+    /// Per set: the share sums for r = 1..=n, as (all mTLS members, those without an address).
+    sums: Vec<(u32, u32)>,
+}
+
+/// The parts of an [`EncodedService`] that weight changes do not touch.
+#[derive(Debug, Clone)]
+struct Shape {
     /// The `cluster_name` field.
     head: Box<[u8]>,
     /// The service's distinct endpoint networks (`PreparedService::networks`).
     networks: Vec<Option<NetworkId>>,
     groups: Vec<Group>,
-    sets: Vec<Set>,
     /// Endpoints a direct path keeps, set by set, in input order within a set.
     members: Vec<Member>,
-    /// Localities and kept endpoints, encoded.
-    bytes: Vec<u8>,
-    /// Per set: the share sums for r = 1..=n, as (all mTLS members, those without an address).
-    sums: Vec<(u32, u32)>,
-    /// Per set with a long candidate list: (scaled weight, no address) of each mTLS member.
+    /// Per set with a long candidate list: (scaled weight, no address) of each mTLS member
+    /// (a service with such a set is never patched).
     shares: Vec<(u32, bool)>,
     /// Per input position: the set of the selected endpoint there and its index in `members`
     /// (`NONE` when not selected / not kept), so a weight change can be patched in.
@@ -199,7 +208,7 @@ impl EncodedService {
         let (group_count, members) = groups
             .clone()
             .fold((0, 0), |(g, m), (_, list)| (g + 1, m + list.len()));
-        let mut out = Self {
+        let mut shape = Shape {
             head: {
                 let mut head = Vec::new();
                 wire::put_cluster_name(&mut head, cluster_name);
@@ -207,26 +216,22 @@ impl EncodedService {
             },
             networks: networks.iter().map(|n| n.cloned()).collect(),
             groups: Vec::with_capacity(group_count),
-            sets: Vec::with_capacity(group_count * networks.len().max(1)),
             members: Vec::with_capacity(members),
-            bytes: Vec::new(),
-            sums: Vec::new(),
             shares: Vec::new(),
             by_input: Vec::new(),
-            index,
-            options,
-            enabled,
-            sni,
         };
+        let mut sets = Vec::with_capacity(group_count * networks.len().max(1));
+        let mut bytes = Vec::new();
+        let mut sums = Vec::new();
         // Per group: the distinct (network, list) keys in order of appearance, and each member's.
         let mut keys: Vec<(u32, RouteKey)> = Vec::new();
         let mut member_set: Vec<u32> = Vec::new();
         let mut list: Vec<&PreparedEndpoint> = Vec::new();
         let mut scratch: Vec<u8> = Vec::new();
         for (label, group) in groups {
-            let start = out.bytes.len();
-            wire::put_locality(&mut out.bytes, label);
-            let locality = start..out.bytes.len();
+            let start = bytes.len();
+            wire::put_locality(&mut bytes, label);
+            let locality = start..bytes.len();
             keys.clear();
             member_set.clear();
             for m in group {
@@ -240,7 +245,7 @@ impl EncodedService {
                 };
                 member_set.push(u32::try_from(set).unwrap_or(u32::MAX));
             }
-            let first_set = out.sets.len();
+            let first_set = sets.len();
             for (set, &(network, route)) in (0u32..).zip(&keys) {
                 list.clear();
                 list.extend(
@@ -250,16 +255,16 @@ impl EncodedService {
                         .filter(|&(_, s)| *s == set)
                         .map(|(m, _)| m),
                 );
-                let kept_start = out.members.len();
-                let bytes_start = out.bytes.len();
+                let kept_start = shape.members.len();
+                let bytes_start = bytes.len();
                 let (mut wrapping, mut saturating) = (0u32, 0u32);
-                let set_index = slot(out.sets.len());
+                let set_index = slot(sets.len());
                 for m in &list {
                     let position = m.index as usize;
-                    if out.by_input.len() <= position {
-                        out.by_input.resize(position + 1, (NONE, NONE));
+                    if shape.by_input.len() <= position {
+                        shape.by_input.resize(position + 1, (NONE, NONE));
                     }
-                    out.by_input[position] = (set_index, NONE);
+                    shape.by_input[position] = (set_index, NONE);
                     // The direct path's drops: M2 / M9 with gateways, M2 without (M5); M16.
                     let no_host = if enabled {
                         m.empty_host
@@ -278,27 +283,23 @@ impl EncodedService {
                     saturating = saturating.saturating_add(w);
                     scratch.clear();
                     prefix(m, &mut scratch);
-                    if out.members.is_empty() {
+                    if shape.members.is_empty() {
                         // Room for every member at about the first one's size: no regrowth.
-                        out.bytes.reserve((scratch.len() + 16) * members);
+                        bytes.reserve((scratch.len() + 16) * members);
                     }
-                    let at = out.bytes.len();
-                    wire::put_weighted_entry(&mut out.bytes, &scratch, w);
-                    out.by_input[position].1 = slot(out.members.len());
-                    out.members.push(Member {
+                    let at = bytes.len();
+                    wire::put_weighted_entry(&mut bytes, &scratch, w);
+                    shape.by_input[position].1 = slot(shape.members.len());
+                    shape.members.push(Member {
                         input: m.index,
-                        bytes: (at, out.bytes.len()),
+                        bytes: (at, bytes.len()),
                     });
                 }
                 let count = |f: &dyn Fn(&PreparedEndpoint) -> bool| -> u32 {
                     u32::try_from(list.iter().filter(|m| f(m)).count()).unwrap_or(u32::MAX)
                 };
-                let n = if enabled {
-                    out.index.list_len(route)
-                } else {
-                    0
-                };
-                let (sums_start, shares_start) = (out.sums.len(), out.shares.len());
+                let n = if enabled { index.list_len(route) } else { 0 };
+                let (sums_start, shares_start) = (sums.len(), shape.shares.len());
                 let scaled = |m: &PreparedEndpoint| scale_weight(m.weight, scale);
                 if n <= MAX_PRECOMPUTED_R {
                     for r in 1..=n as u32 {
@@ -310,36 +311,45 @@ impl EncodedService {
                                 no_address = no_address.wrapping_add(share);
                             }
                         }
-                        out.sums.push((all, no_address));
+                        sums.push((all, no_address));
                     }
                 } else {
-                    out.shares.extend(
+                    shape.shares.extend(
                         list.iter()
                             .filter(|m| m.mtls)
                             .map(|m| (scaled(m), m.no_addresses)),
                     );
                 }
-                out.sets.push(Set {
+                sets.push(Set {
                     network,
                     route,
                     total: count(&|_| true),
                     with_address: count(&|m| !m.no_addresses),
                     mtls: count(&|m| m.mtls),
                     mtls_no_address: count(&|m| m.mtls && m.no_addresses),
-                    kept: kept_start..out.members.len(),
-                    bytes: bytes_start..out.bytes.len(),
+                    kept: kept_start..shape.members.len(),
+                    bytes: bytes_start..bytes.len(),
                     wrapping,
                     saturating,
-                    sums: sums_start..out.sums.len(),
-                    shares: shares_start..out.shares.len(),
+                    sums: sums_start..sums.len(),
+                    shares: shares_start..shape.shares.len(),
                 });
             }
-            out.groups.push(Group {
+            shape.groups.push(Group {
                 locality,
-                sets: first_set..out.sets.len(),
+                sets: first_set..sets.len(),
             });
         }
-        out
+        Self {
+            index,
+            options,
+            enabled,
+            sni,
+            shape: Arc::new(shape),
+            sets,
+            bytes,
+            sums,
+        }
     }
 
     /// This service with `changes` applied: each changed endpoint's direct entry rewritten and its
@@ -356,7 +366,7 @@ impl EncodedService {
         let mut resized: Vec<(u32, Vec<u8>)> = Vec::new();
         let mut entry = Vec::new();
         for c in changes {
-            let &(set, member) = self.by_input.get(c.position as usize)?;
+            let &(set, member) = self.shape.by_input.get(c.position as usize)?;
             if set == NONE {
                 // Not selected before, so not now either (the caller checks): no contribution.
                 continue;
@@ -385,7 +395,7 @@ impl EncodedService {
             set.wrapping = set.wrapping.wrapping_sub(old).wrapping_add(new);
             entry.clear();
             wire::put_weighted_entry(&mut entry, c.prefix, new);
-            let (a, b) = out.members.get(member as usize)?.bytes;
+            let (a, b) = out.shape.members.get(member as usize)?.bytes;
             if b - a == entry.len() {
                 out.bytes[a..b].copy_from_slice(&entry);
             } else {
@@ -408,14 +418,15 @@ impl EncodedService {
         let mut next = resized.iter().peekable();
         let old = std::mem::take(&mut self.bytes);
         let mut bytes = Vec::with_capacity(old.len() + resized.len() * 8);
-        for group in &mut self.groups {
+        let shape = Arc::make_mut(&mut self.shape);
+        for group in &mut shape.groups {
             let start = bytes.len();
             bytes.extend_from_slice(&old[group.locality.clone()]);
             group.locality = start..bytes.len();
             for set in &mut self.sets[group.sets.clone()] {
                 let start = bytes.len();
                 for (i, m) in
-                    (set.kept.start..set.kept.end).zip(&mut self.members[set.kept.clone()])
+                    (set.kept.start..set.kept.end).zip(&mut shape.members[set.kept.clone()])
                 {
                     let at = bytes.len();
                     match next.peek() {
@@ -444,31 +455,36 @@ impl EncodedService {
         }
         let class = view.class();
         // M8 / M2a per network, as `modern::compute` decides them.
-        let proxy_net = class
-            .network
-            .as_ref()
-            .map(|pn| self.networks.iter().position(|n| n.as_ref() == Some(pn)));
+        let proxy_net = class.network.as_ref().map(|pn| {
+            self.shape
+                .networks
+                .iter()
+                .position(|n| n.as_ref() == Some(pn))
+        });
         let same_network = |net: u32| -> bool {
             match proxy_net {
                 None => true,
                 Some(pos) => {
-                    self.networks.get(net as usize).is_none_or(Option::is_none)
+                    self.shape
+                        .networks
+                        .get(net as usize)
+                        .is_none_or(Option::is_none)
                         || pos == Some(net as usize)
                 }
             }
         };
         let visible = |net: u32| -> bool {
-            match (&class.network_view, self.networks.get(net as usize)) {
+            match (&class.network_view, self.shape.networks.get(net as usize)) {
                 (Some(set), Some(Some(n))) => set.contains(n),
                 _ => true,
             }
         };
 
-        buf.extend_from_slice(&self.head);
+        buf.extend_from_slice(&self.shape.head);
         let mut direct: Vec<&Set> = Vec::new();
         let mut gateways: Vec<(u32, u32)> = Vec::new();
         let mut merged: Vec<Member> = Vec::new();
-        for group in &self.groups {
+        for group in &self.shape.groups {
             direct.clear();
             gateways.clear();
             let mut admitted_any = false;
@@ -492,6 +508,7 @@ impl EncodedService {
                 let candidates = route.map_or(0, |r| r.candidates);
                 let forced = class.network.is_none()
                     && self
+                        .shape
                         .networks
                         .get(set.network as usize)
                         .is_some_and(Option::is_some)
@@ -560,7 +577,7 @@ impl EncodedService {
                     // Several sets go direct: their members in input order (M3).
                     merged.clear();
                     for set in sets {
-                        merged.extend_from_slice(&self.members[set.kept.clone()]);
+                        merged.extend_from_slice(&self.shape.members[set.kept.clone()]);
                     }
                     merged.sort_unstable_by_key(|m| m.input);
                     for m in &merged {
@@ -589,7 +606,7 @@ impl EncodedService {
             };
         }
         let r = u32::try_from(r).unwrap_or(u32::MAX);
-        self.shares[set.shares.clone()]
+        self.shape.shares[set.shares.clone()]
             .iter()
             .filter(|&&(_, no_address)| !(same && no_address))
             .fold(0u32, |acc, &(w, _)| acc.wrapping_add(w / r))

@@ -123,7 +123,100 @@ pub struct Snapshot {
     classes: Vec<ProxyClass>,
     /// Parallel to `classes`.
     views: Vec<Arc<View>>,
-    services: BTreeMap<Arc<str>, Arc<ServiceSlot>>,
+    services: ServiceTable,
+}
+
+/// A snapshot's services, sorted by name. The names are shared between snapshots while no
+/// service comes or goes, so the next snapshot copies one pointer a service (not a tree).
+#[derive(Debug, Clone, Default)]
+struct ServiceTable {
+    names: Arc<[Arc<str>]>,
+    /// Parallel to `names`.
+    slots: Vec<Arc<ServiceSlot>>,
+}
+
+/// The number of `sorted`'s names before `name`, found by doubling steps from the start: a
+/// sorted batch of changes looks each name up near the previous one, in O(log gap) comparisons.
+fn gallop(sorted: &[Arc<str>], name: &str) -> usize {
+    let mut end = 1;
+    while end <= sorted.len() && sorted[end - 1].as_ref() < name {
+        end *= 2;
+    }
+    let start = end / 2;
+    let end = end.min(sorted.len());
+    start + sorted[start..end].partition_point(|n| n.as_ref() < name)
+}
+
+impl ServiceTable {
+    fn from_sorted(services: Vec<(Arc<str>, Arc<ServiceSlot>)>) -> Self {
+        let (names, slots): (Vec<_>, Vec<_>) = services.into_iter().unzip();
+        Self {
+            names: names.into(),
+            slots,
+        }
+    }
+
+    fn get(&self, name: &str) -> Option<&Arc<ServiceSlot>> {
+        let i = self.names.binary_search_by(|n| n.as_ref().cmp(name)).ok()?;
+        self.slots.get(i)
+    }
+
+    fn names(&self) -> impl Iterator<Item = &str> {
+        self.names.iter().map(AsRef::as_ref)
+    }
+
+    /// This table with the services named in `changed` (sorted, distinct) replaced by what
+    /// `slot` gives for them (from their slot here, if any), or removed where it gives `None`;
+    /// the rest kept.
+    fn merged(
+        &self,
+        changed: &[Arc<str>],
+        mut slot: impl FnMut(&Arc<str>, Option<&Arc<ServiceSlot>>) -> Option<Arc<ServiceSlot>>,
+    ) -> Self {
+        let mut slots = Vec::with_capacity(self.slots.len() + changed.len());
+        let mut names: Vec<Arc<str>> = Vec::new();
+        // Whether the names differ from `self.names` (then `names` holds them so far).
+        let mut renamed = false;
+        let mut i = 0;
+        for name in changed {
+            let at = i + gallop(&self.names[i..], name);
+            slots.extend_from_slice(&self.slots[i..at]);
+            if renamed {
+                names.extend_from_slice(&self.names[i..at]);
+            }
+            i = at;
+            let previous = (self.names.get(i) == Some(name))
+                .then(|| self.slots.get(i))
+                .flatten();
+            let existed = previous.is_some();
+            if existed {
+                i += 1;
+            }
+            let new = slot(name, previous);
+            if !renamed && existed != new.is_some() {
+                renamed = true;
+                names.extend_from_slice(&self.names[..slots.len()]);
+            }
+            if let Some(new) = new {
+                slots.push(new);
+                if renamed {
+                    names.push(Arc::clone(name));
+                }
+            }
+        }
+        slots.extend_from_slice(&self.slots[i..]);
+        if renamed {
+            names.extend_from_slice(&self.names[i..]);
+        }
+        Self {
+            names: if renamed {
+                names.into()
+            } else {
+                Arc::clone(&self.names)
+            },
+            slots,
+        }
+    }
 }
 
 impl PartialEq for Snapshot {
@@ -131,10 +224,10 @@ impl PartialEq for Snapshot {
     /// gateway-index instances ignored).
     fn eq(&self, other: &Self) -> bool {
         self.classes == other.classes
-            && self.services.keys().eq(other.services.keys())
+            && self.services.names().eq(other.services.names())
             && self.classes.iter().all(|class| {
                 self.services
-                    .keys()
+                    .names()
                     .all(|name| self.encoded(class, name) == other.encoded(class, name))
             })
     }
@@ -192,7 +285,7 @@ impl Snapshot {
 
     /// The services' cluster names, sorted.
     pub fn services(&self) -> impl Iterator<Item = &str> {
-        self.services.keys().map(AsRef::as_ref)
+        self.services.names()
     }
 
     /// The view of a class.
@@ -757,8 +850,11 @@ impl EdsStore {
             ..ApplyStats::default()
         };
         let same_classes = classes == old.classes;
-        let mut slot = |name: &Arc<str>, state: &ServiceState| -> Arc<ServiceSlot> {
-            let previous = old.services.get(name);
+        // A service's slot from its previous one (`None` if new).
+        let mut slot = |name: &Arc<str>,
+                        state: &ServiceState,
+                        previous: Option<&Arc<ServiceSlot>>|
+         -> Arc<ServiceSlot> {
             let service_dirty = state.dirty;
             let modern_dirty = service_dirty || index_changed;
             let legacy_dirty = service_dirty || legacy_changed || gateways_changed;
@@ -865,28 +961,27 @@ impl EdsStore {
             Arc::new(ServiceSlot { encoded, legacy })
         };
         let services = if same_classes && !index_changed {
-            // Only the touched services can differ: start from the previous map (a reference
-            // count each) rather than looking every service up.
-            let mut services = old.services.clone();
+            // Only the touched services can differ: start from the previous table (a pointer
+            // each) rather than looking every service up.
             let mut touched = 0;
-            for name in &dirty_services {
-                match self.services.get_key_value(name) {
-                    Some((name, state)) => {
-                        touched += 1;
-                        services.insert(Arc::clone(name), slot(name, state));
-                    }
-                    None => {
-                        services.remove(name);
-                    }
-                }
-            }
-            stats.reused = services.len() - touched;
+            let services = old.services.merged(&dirty_services, |name, previous| {
+                let (name, state) = self.services.get_key_value(name)?;
+                touched += 1;
+                Some(slot(name, state, previous))
+            });
+            stats.reused = services.slots.len() - touched;
             services
         } else {
-            self.services
+            let mut all: Vec<_> = self
+                .services
                 .iter()
-                .map(|(name, state)| (Arc::clone(name), slot(name, state)))
-                .collect()
+                .map(|(name, state)| {
+                    let previous = old.services.get(name);
+                    (Arc::clone(name), slot(name, state, previous))
+                })
+                .collect();
+            all.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            ServiceTable::from_sorted(all)
         };
 
         for name in &dirty_services {
@@ -916,7 +1011,7 @@ impl EdsStore {
             .map(|c| Arc::new(View::new(&index, c.clone())))
             .collect();
         let any_modern = classes.iter().any(|c| !c.profile.is_legacy());
-        let services = self
+        let mut services: Vec<_> = self
             .services
             .iter()
             .map(|(name, state)| {
@@ -935,12 +1030,13 @@ impl EdsStore {
                 (Arc::clone(name), Arc::new(ServiceSlot { encoded, legacy }))
             })
             .collect();
+        services.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         Snapshot {
             version: self.load().version,
             index,
             classes,
             views,
-            services,
+            services: ServiceTable::from_sorted(services),
         }
     }
 
@@ -1232,6 +1328,59 @@ mod tests {
         let s = store.apply([upsert("a", "2", mtls(ep("10.2.0.9", "n2")))]);
         assert_eq!((s.patched, s.encoded), (0, 1));
         assert_eq!(*store.load(), store.full_rebuild());
+    }
+
+    #[test]
+    fn gallop_counts_the_names_before() {
+        for len in 0..40 {
+            let sorted: Vec<Arc<str>> = (0..len).map(|i| format!("s{:03}", 2 * i).into()).collect();
+            for probe in 0..(2 * len + 2) {
+                let name = format!("s{probe:03}");
+                let want = sorted.partition_point(|n| n.as_ref() < name.as_str());
+                assert_eq!(gallop(&sorted, &name), want, "{len} {name}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_service_table_merges_changes_in_order() {
+        let slot = || {
+            Arc::new(ServiceSlot {
+                encoded: None,
+                legacy: Vec::new(),
+            })
+        };
+        let names = |t: &ServiceTable| t.names().map(String::from).collect::<Vec<_>>();
+        let table = ServiceTable::from_sorted(
+            ["b", "d", "f"]
+                .into_iter()
+                .map(|n| (Arc::from(n), slot()))
+                .collect(),
+        );
+        let (b, d, f) = (&table.slots[0], &table.slots[1], &table.slots[2]);
+        // Replacing keeps the names (shared) and the untouched slots.
+        let new_d = slot();
+        let t = table.merged(&["d".into()], |_, _| Some(Arc::clone(&new_d)));
+        assert!(Arc::ptr_eq(&t.names, &table.names));
+        assert!(Arc::ptr_eq(&t.slots[0], b) && Arc::ptr_eq(&t.slots[2], f));
+        assert!(Arc::ptr_eq(&t.slots[1], &new_d));
+        // Added before, between and after; removed; a name neither there nor added.
+        let changed: Vec<Arc<str>> = ["a", "c", "d", "e", "g"].map(Arc::from).into();
+        let mut seen = Vec::new();
+        let t = table.merged(&changed, |n, previous| {
+            seen.push((n.to_string(), previous.is_some_and(|p| Arc::ptr_eq(p, d))));
+            (n.as_ref() != "d" && n.as_ref() != "e").then(slot)
+        });
+        let only_d_existed = ["a", "c", "d", "e", "g"].map(|n| (n.to_string(), n == "d"));
+        assert_eq!(seen, only_d_existed);
+        assert_eq!(names(&t), ["a", "b", "c", "f", "g"]);
+        assert!(Arc::ptr_eq(&t.slots[1], b) && Arc::ptr_eq(&t.slots[3], f));
+        assert!(t.get("d").is_none() && t.get("c").is_some());
+        // Every service removed.
+        let all: Vec<Arc<str>> = ["b", "d", "f"].map(Arc::from).into();
+        let t = table.merged(&all, |_, _| None);
+        assert!(t.names.is_empty() && t.slots.is_empty());
+        assert!(Arc::ptr_eq(&table.slots[1], d));
     }
 
     #[test]
