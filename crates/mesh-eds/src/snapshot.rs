@@ -148,7 +148,8 @@ fn gallop(sorted: &[Arc<str>], name: &str) -> usize {
 }
 
 impl ServiceTable {
-    fn from_sorted(services: Vec<(Arc<str>, Arc<ServiceSlot>)>) -> Self {
+    fn new(mut services: Vec<(Arc<str>, Arc<ServiceSlot>)>) -> Self {
+        services.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         let (names, slots): (Vec<_>, Vec<_>) = services.into_iter().unzip();
         Self {
             names: names.into(),
@@ -701,7 +702,7 @@ impl EdsStore {
     /// its own column.
     pub fn apply(&mut self, deltas: impl IntoIterator<Item = Delta>) -> ApplyStats {
         let old = self.published.load_full();
-        // Services changed by these deltas (each listed once: `ServiceState::dirty`).
+        // Services changed by these deltas, listed when first marked (`ServiceState::dirty`).
         let mut dirty_services: Vec<Arc<str>> = Vec::new();
         let mut gateways_changed = false;
         let mut legacy_changed = false;
@@ -972,16 +973,15 @@ impl EdsStore {
             stats.reused = services.slots.len() - touched;
             services
         } else {
-            let mut all: Vec<_> = self
-                .services
-                .iter()
-                .map(|(name, state)| {
-                    let previous = old.services.get(name);
-                    (Arc::clone(name), slot(name, state, previous))
-                })
-                .collect();
-            all.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-            ServiceTable::from_sorted(all)
+            ServiceTable::new(
+                self.services
+                    .iter()
+                    .map(|(name, state)| {
+                        let previous = old.services.get(name);
+                        (Arc::clone(name), slot(name, state, previous))
+                    })
+                    .collect(),
+            )
         };
 
         for name in &dirty_services {
@@ -1011,7 +1011,7 @@ impl EdsStore {
             .map(|c| Arc::new(View::new(&index, c.clone())))
             .collect();
         let any_modern = classes.iter().any(|c| !c.profile.is_legacy());
-        let mut services: Vec<_> = self
+        let services = self
             .services
             .iter()
             .map(|(name, state)| {
@@ -1030,13 +1030,12 @@ impl EdsStore {
                 (Arc::clone(name), Arc::new(ServiceSlot { encoded, legacy }))
             })
             .collect();
-        services.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         Snapshot {
             version: self.load().version,
             index,
             classes,
             views,
-            services: ServiceTable::from_sorted(services),
+            services: ServiceTable::new(services),
         }
     }
 
@@ -1351,7 +1350,7 @@ mod tests {
             })
         };
         let names = |t: &ServiceTable| t.names().map(String::from).collect::<Vec<_>>();
-        let table = ServiceTable::from_sorted(
+        let table = ServiceTable::new(
             ["b", "d", "f"]
                 .into_iter()
                 .map(|n| (Arc::from(n), slot()))
