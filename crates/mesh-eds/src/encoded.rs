@@ -24,6 +24,7 @@ use std::sync::Arc;
 
 use mesh_model::NetworkId;
 
+use crate::first_seen::FirstSeen;
 use crate::gateways::{GatewayIndex, RouteKey};
 use crate::input::{ClusterKind, EdsEndpoint};
 use crate::modern::{
@@ -220,12 +221,17 @@ impl EncodedService {
             shares: Vec::new(),
             by_input: Vec::new(),
         };
-        let mut sets = Vec::with_capacity(group_count * networks.len().max(1));
+        // At least one set a group; never groups × networks (a service whose endpoints each sit
+        // in their own locality and network has as many sets as endpoints, not their square).
+        let mut sets = Vec::with_capacity(group_count);
         let mut bytes = Vec::new();
         let mut sums = Vec::new();
-        // Per group: the distinct (network, list) keys in order of appearance, and each member's.
-        let mut keys: Vec<(u32, RouteKey)> = Vec::new();
+        // Per group: the distinct (network, list) keys in order of appearance, each member's,
+        // and the members bucketed by key (input order within a key).
+        let mut keys: FirstSeen<(u32, RouteKey)> = FirstSeen::default();
         let mut member_set: Vec<u32> = Vec::new();
+        let mut bounds: Vec<usize> = Vec::new();
+        let mut order: Vec<u32> = Vec::new();
         let mut list: Vec<&PreparedEndpoint> = Vec::new();
         let mut scratch: Vec<u8> = Vec::new();
         for (label, group) in groups {
@@ -234,26 +240,19 @@ impl EncodedService {
             let locality = start..bytes.len();
             keys.clear();
             member_set.clear();
-            for m in group {
-                let key = (m.network, m.route);
-                let set = match keys.iter().position(|k| *k == key) {
-                    Some(i) => i,
-                    None => {
-                        keys.push(key);
-                        keys.len() - 1
-                    }
-                };
-                member_set.push(u32::try_from(set).unwrap_or(u32::MAX));
-            }
+            member_set.extend(
+                group
+                    .iter()
+                    .map(|m| keys.number((m.network, m.route), |a, b| a == b)),
+            );
+            bucket(&member_set, keys.values().len(), &mut bounds, &mut order);
             let first_set = sets.len();
-            for (set, &(network, route)) in (0u32..).zip(&keys) {
+            for (set, &(network, route)) in keys.values().iter().enumerate() {
                 list.clear();
                 list.extend(
-                    group
+                    order[bounds[set]..bounds[set + 1]]
                         .iter()
-                        .zip(&member_set)
-                        .filter(|&(_, s)| *s == set)
-                        .map(|(m, _)| m),
+                        .map(|&i| &group[i as usize]),
                 );
                 let kept_start = shape.members.len();
                 let bytes_start = bytes.len();
@@ -632,6 +631,29 @@ pub(crate) fn write_direct_prefix(
         AddressRef::Socket(ep.address(), ep.port)
     };
     wire::put_lb_endpoint_prefix(buf, address, mtls, workload, options);
+}
+
+/// A counting sort of positions by key: `order[bounds[k]..bounds[k + 1]]` are the positions `i`
+/// with `keys[i] == k`, ascending. O(positions + distinct keys).
+fn bucket(keys: &[u32], distinct: usize, bounds: &mut Vec<usize>, order: &mut Vec<u32>) {
+    bounds.clear();
+    bounds.resize(distinct + 1, 0);
+    for &k in keys {
+        bounds[k as usize + 1] += 1;
+    }
+    for k in 1..bounds.len() {
+        bounds[k] += bounds[k - 1];
+    }
+    order.clear();
+    order.resize(keys.len(), 0);
+    // `bounds[k]` as key k's cursor: afterwards it is where key k + 1 starts, so shifting by one
+    // gives the bounds again (no second vector).
+    for (i, &k) in (0u32..).zip(keys) {
+        order[bounds[k as usize]] = i;
+        bounds[k as usize] += 1;
+    }
+    bounds.pop();
+    bounds.insert(0, 0);
 }
 
 fn slot(i: usize) -> u32 {

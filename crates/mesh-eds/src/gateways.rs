@@ -48,16 +48,39 @@ pub struct GatewayIndex {
     legacy: Option<LegacyNetworks>,
 }
 
-/// The gateways of one network: all of them, and the slot of each cluster's list.
-#[derive(Debug, Clone, Default)]
+/// The gateways of one network: all of them, and the slot of each cluster's list (a map: one
+/// network may have a gateway in each of thousands of clusters).
+#[derive(Debug, Clone)]
 pub(crate) struct NetworkGateways {
     pub(crate) all: Vec<u32>,
-    pub(crate) by_cluster: Vec<(Option<ClusterId>, u32)>,
+    /// The list of the gateways that name no cluster (`RouteKey::NONE` when there is none).
+    unclustered: u32,
+    by_cluster: HashMap<ClusterId, u32>,
+}
+
+impl Default for NetworkGateways {
+    fn default() -> Self {
+        Self {
+            all: Vec::new(),
+            unclustered: RouteKey::NONE,
+            by_cluster: HashMap::new(),
+        }
+    }
+}
+
+impl NetworkGateways {
+    /// The slot of `cluster`'s list, if it has one.
+    fn cluster_list(&self, cluster: Option<&ClusterId>) -> Option<u32> {
+        match cluster {
+            None => (self.unclustered != RouteKey::NONE).then_some(self.unclustered),
+            Some(c) => self.by_cluster.get(c).copied(),
+        }
+    }
 }
 
 /// Where an endpoint's candidate gateways are (M7): its (network, cluster) list if there is one,
 /// else its network's list, else none. `u32::MAX` = absent.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub(crate) struct RouteKey {
     pub(crate) network: u32,
     pub(crate) cluster: u32,
@@ -91,13 +114,17 @@ impl GatewayIndex {
             });
             let entry = &mut networks[n as usize];
             entry.all.push(i);
-            match entry.by_cluster.iter().find(|(c, _)| *c == g.cluster) {
-                Some((_, list)) => cluster_lists[*list as usize].push(i),
+            match entry.cluster_list(g.cluster.as_ref()) {
+                Some(list) => cluster_lists[list as usize].push(i),
                 None => {
                     cluster_lists.push(vec![i]);
-                    entry
-                        .by_cluster
-                        .push((g.cluster.clone(), slot(cluster_lists.len() - 1)));
+                    let list = slot(cluster_lists.len() - 1);
+                    match &g.cluster {
+                        None => entry.unclustered = list,
+                        Some(c) => {
+                            entry.by_cluster.insert(c.clone(), list);
+                        }
+                    }
                 }
             }
         }
@@ -213,10 +240,8 @@ impl GatewayIndex {
             };
         };
         let c = self.networks[*n as usize]
-            .by_cluster
-            .iter()
-            .find(|(c, _)| c.as_ref() == cluster)
-            .map_or(RouteKey::NONE, |(_, s)| *s);
+            .cluster_list(cluster)
+            .unwrap_or(RouteKey::NONE);
         RouteKey {
             network: *n,
             cluster: c,

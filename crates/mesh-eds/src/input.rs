@@ -163,7 +163,33 @@ pub struct ProxyClass {
     /// The families of the proxy's addresses (M14).
     pub ip_family: IpFamily,
     /// `ISTIO_META_REQUESTED_NETWORK_VIEW` (M2a): endpoints of these networks and of no network
-    /// are visible. `None` = not set (every network); Istio reads an empty list as not set.
+    /// are visible. `None` = not set (every network). Istio reads an empty list as not set: pass
+    /// `None` for it. `Some` of an empty set is the view of a list naming only the empty network
+    /// (`[""]`), which Istio honours: only endpoints without a network are visible.
+    ///
+    /// ```
+    /// use std::collections::BTreeSet;
+    /// use mesh_eds::{ClusterRequest, EdsEndpoint, GatewayIndex, ProxyClass, ServiceRequest, View};
+    /// let cluster: ClusterRequest = "outbound|80||foo.ns1".parse()?;
+    /// let endpoints = [
+    ///     EdsEndpoint { addresses: vec!["10.0.0.1".into()], port: 80, ..Default::default() },
+    ///     EdsEndpoint {
+    ///         addresses: vec!["10.0.0.2".into()], port: 80, network: Some("n1".parse()?),
+    ///         ..Default::default()
+    ///     },
+    /// ];
+    /// let request = ServiceRequest {
+    ///     cluster: &cluster, endpoints: &endpoints, mtls_allowed: true, features: Default::default(),
+    /// };
+    /// let index = std::sync::Arc::new(GatewayIndex::new([]));
+    /// let sent = |network_view| -> Result<usize, Box<dyn std::error::Error>> {
+    ///     let view = View::new(&index, ProxyClass { network_view, ..Default::default() });
+    ///     Ok(view.assignment(&request)?.localities.iter().map(|l| l.endpoints.len()).sum())
+    /// };
+    /// assert_eq!(sent(None)?, 2);
+    /// assert_eq!(sent(Some(BTreeSet::new()))?, 1); // only the endpoint without a network
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub network_view: Option<BTreeSet<NetworkId>>,
     /// The semantics to reproduce.
     pub profile: Profile,

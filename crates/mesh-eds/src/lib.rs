@@ -45,6 +45,7 @@ mod assignment;
 mod document;
 mod encoded;
 mod explain;
+mod first_seen;
 mod gateways;
 mod input;
 mod invariants;

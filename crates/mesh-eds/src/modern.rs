@@ -236,9 +236,8 @@ pub(crate) fn compute<T: Trace>(
             group
                 .per_network
                 .iter()
-                .zip(0u32..)
-                .filter(|&(_, n)| same_network(n))
-                .map(|(&count, _)| count as usize)
+                .filter(|&&(n, _)| same_network(n))
+                .map(|&(_, count)| count as usize)
                 .sum()
         } else {
             group.members.len()

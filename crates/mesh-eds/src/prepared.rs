@@ -3,18 +3,15 @@
 //! M7), so each view's pass over them is a few integer comparisons per endpoint.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use mesh_model::{ClusterId, NetworkId, TlsMode};
 
 use crate::explain::NoTrace;
+use crate::first_seen::FirstSeen;
 use crate::gateways::{GatewayIndex, RouteKey};
 use crate::input::{EdsEndpoint, ServiceRequest};
 use crate::modern::{selected, sends_hbone};
-
-/// Up to this many distinct locality labels are looked up by a linear scan, more through a map.
-const LINEAR_LABELS: usize = 8;
 
 fn slot(i: usize) -> u32 {
     u32::try_from(i).unwrap_or(u32::MAX)
@@ -96,9 +93,11 @@ pub struct PreparedService<'a> {
 pub(crate) struct PreparedGroup<'a> {
     pub(crate) label: &'a str,
     pub(crate) members: Vec<PreparedEndpoint>,
-    /// Members per network (parallel to `PreparedService::networks`): how many a view keeps
-    /// directly, so it reserves its output for those and not for every member.
-    pub(crate) per_network: Vec<u32>,
+    /// (network, members on it) for each network of the group's members, by network: how many a
+    /// view keeps directly, so it reserves its output for those and not for every member. Sparse
+    /// (never longer than `members`): a service with many networks and many localities would
+    /// otherwise hold groups × networks counts.
+    pub(crate) per_network: Vec<(u32, u32)>,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -143,12 +142,12 @@ impl<'a> PreparedService<'a> {
         let groups = grouped
             .groups()
             .map(|(label, members)| {
-                let mut per_network = vec![0u32; grouped.networks.len()];
-                for m in members {
-                    if let Some(count) = per_network.get_mut(m.network as usize) {
-                        *count += 1;
-                    }
-                }
+                let mut networks: Vec<u32> = members.iter().map(|m| m.network).collect();
+                networks.sort_unstable();
+                let per_network = networks
+                    .chunk_by(|a, b| a == b)
+                    .map(|run| (run[0], slot(run.len())))
+                    .collect();
                 PreparedGroup {
                     label,
                     members: members.to_vec(),
@@ -190,13 +189,12 @@ pub(crate) struct Grouped<'a> {
 
 impl<'a> Grouped<'a> {
     pub(crate) fn new(index: &GatewayIndex, facts: impl IntoIterator<Item = Facts<'a>>) -> Self {
-        let mut networks: Vec<Option<&'a NetworkId>> = Vec::new();
-        // The distinct labels (few, found by a scan, or through a map when many) and each
-        // member's; sorted and bucketed after.
-        let mut labels: Vec<&'a str> = Vec::new();
+        // The distinct networks and labels, numbered as they appear (labels sorted and bucketed
+        // after).
+        let mut networks: FirstSeen<Option<&'a NetworkId>> = FirstSeen::default();
+        let mut labels: FirstSeen<&'a str> = FirstSeen::default();
         let facts = facts.into_iter();
         let mut members: Vec<(u32, PreparedEndpoint)> = Vec::with_capacity(facts.size_hint().0);
-        let mut by_label: HashMap<&'a str, u32> = HashMap::new();
         let mut dropped = Vec::new();
         // Endpoints come shard by shard: the last (network, cluster) → route is usually the next.
         let mut last_route: Option<(Option<&NetworkId>, Option<&ClusterId>, RouteKey)> = None;
@@ -206,13 +204,7 @@ impl<'a> Grouped<'a> {
                 continue;
             }
             let net = f.network;
-            let network = match networks.iter().position(|n| *n == net) {
-                Some(p) => p,
-                None => {
-                    networks.push(net);
-                    networks.len() - 1
-                }
-            };
+            let network = networks.number(net, |a, b| a == b);
             let route = match last_route {
                 Some((n, c, route)) if n == net && c == f.cluster => route,
                 _ => {
@@ -221,32 +213,12 @@ impl<'a> Grouped<'a> {
                     route
                 }
             };
-            let found = if labels.len() <= LINEAR_LABELS {
-                labels
-                    .iter()
-                    .position(|l| std::ptr::eq(*l, f.locality) || *l == f.locality)
-            } else {
-                by_label.get(f.locality).map(|&p| p as usize)
-            };
-            let label = match found {
-                Some(p) => p,
-                None => {
-                    labels.push(f.locality);
-                    if labels.len() > LINEAR_LABELS {
-                        if by_label.is_empty() {
-                            by_label.extend(labels.iter().copied().zip(0u32..));
-                        } else {
-                            by_label.insert(f.locality, slot(labels.len() - 1));
-                        }
-                    }
-                    labels.len() - 1
-                }
-            };
+            let label = labels.number(f.locality, |a, b| std::ptr::eq(*a, *b) || a == b);
             members.push((
-                slot(label),
+                label,
                 PreparedEndpoint {
                     index: slot(i),
-                    network: slot(network),
+                    network,
                     route,
                     no_addresses: f.no_addresses,
                     hbone: f.hbone,
@@ -256,6 +228,8 @@ impl<'a> Grouped<'a> {
                 },
             ));
         }
+        let networks = networks.into_values();
+        let labels = labels.into_values();
         // Label byte order (M3); a counting sort keeps input order within a group.
         let mut order: Vec<u32> = (0..slot(labels.len())).collect();
         order.sort_unstable_by_key(|&l| labels[l as usize]);
@@ -294,5 +268,43 @@ impl<'a> Grouped<'a> {
             .iter()
             .zip(self.bounds.windows(2))
             .map(|(&label, b)| (label, &self.members[b[0]..b[1]]))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn per_network_counts_are_sparse() {
+        // Every endpoint in its own locality and its own network: n groups, n networks, and
+        // still one count a member (not n × n).
+        let endpoints: Vec<EdsEndpoint> = (0..300)
+            .map(|i| EdsEndpoint {
+                addresses: vec![format!("10.0.{}.{}", i / 256, i % 256)],
+                port: 80,
+                network: format!("n{i}").parse().ok(),
+                locality: format!("r/z{i}"),
+                ..EdsEndpoint::default()
+            })
+            .collect();
+        let cluster: crate::ClusterRequest = "outbound|80||foo.ns1".parse().unwrap_or_default();
+        let request = ServiceRequest {
+            cluster: &cluster,
+            endpoints: &endpoints,
+            mtls_allowed: true,
+            features: Default::default(),
+        };
+        let prepared = PreparedService::new(&Arc::new(GatewayIndex::new([])), request);
+        assert_eq!(prepared.networks.len(), 300);
+        assert_eq!(prepared.groups.len(), 300);
+        for g in &prepared.groups {
+            assert_eq!(g.per_network.len(), 1);
+            let network = prepared.networks[g.per_network[0].0 as usize];
+            assert_eq!(
+                network,
+                endpoints[g.members[0].index as usize].network.as_ref()
+            );
+        }
     }
 }

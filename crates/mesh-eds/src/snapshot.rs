@@ -13,6 +13,7 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
+use hashbrown::HashTable;
 use mesh_model::{ClusterId, Gateway, NetworkId};
 
 use crate::assignment::LoadAssignment;
@@ -34,7 +35,9 @@ use crate::wire::{self, EncodeOptions};
 pub enum Delta {
     /// Adds or replaces (by `key`, in place) one endpoint of a shard; a new key is appended.
     UpsertEndpoint {
-        /// The service's Envoy cluster.
+        /// The service's Envoy cluster. Services are keyed by its name; a request that differs
+        /// in port name or subset labels replaces the service's (the last one wins, counted in
+        /// [`ApplyStats::requests_replaced`]).
         service: ClusterRequest,
         /// The registry (cluster) the shard belongs to.
         cluster: Option<ClusterId>,
@@ -43,7 +46,8 @@ pub enum Delta {
         /// The endpoint.
         endpoint: EdsEndpoint,
     },
-    /// Removes one endpoint of a shard (no-op when absent).
+    /// Removes one endpoint of a shard (no-op when absent: nothing is encoded again). A service
+    /// left without endpoints at the end of the apply disappears.
     RemoveEndpoint {
         /// The service's Envoy cluster.
         service: ClusterRequest,
@@ -52,7 +56,8 @@ pub enum Delta {
         /// The endpoint's identity.
         key: String,
     },
-    /// Replaces a whole shard (registry order).
+    /// Replaces a whole shard (registry order). A key given twice keeps its first place and its
+    /// last endpoint, as the same upserts one by one would.
     ReplaceShard {
         /// The service's Envoy cluster.
         service: ClusterRequest,
@@ -100,6 +105,11 @@ pub struct ApplyStats {
     pub reused: usize,
     /// (service, class) assignments of pre-1.8-profile classes computed.
     pub legacy_computed: usize,
+    /// Deltas whose [`ClusterRequest`] differed from the one the service had (same Envoy cluster
+    /// name, another port name or subset labels): the last one given wins and selects the
+    /// service's endpoints from then on (rule M1). Counted so that a caller mixing requests
+    /// for one cluster name sees it.
+    pub requests_replaced: usize,
 }
 
 type LegacyBytes = Arc<Result<Vec<u8>, EdsError>>;
@@ -310,6 +320,12 @@ impl SnapshotReader {
 /// One service's endpoints, merged in Istio's order (shards by cluster id, registry order
 /// within) and updated in place, with each endpoint's (shard, key) and what re-encoding the
 /// service needs of it alongside.
+///
+/// Every delta costs O(1) expected, whatever shard it names and however many endpoints it
+/// removes: within an apply, a new key is appended at the end and a removed endpoint left as a
+/// tombstone, each found through its shard's key table; [`ServiceState::settle`] restores the
+/// order once at the end of the apply (a stable sort by shard keeps registry order within each),
+/// which the re-encoding that follows pays for anyway.
 #[derive(Debug)]
 struct ServiceState {
     /// Its key in the store (the Envoy cluster name).
@@ -318,13 +334,16 @@ struct ServiceState {
     dirty: bool,
     cluster: ClusterRequest,
     keys: Vec<(Option<ClusterId>, String)>,
-    /// Per shard, a key's hash → its position within the shard (checked against `keys`, so a
-    /// collision costs a scan, never a wrong answer); a shard's map is rebuilt when positions in
-    /// it moved (removed here), so appending to a shard keeps it.
-    positions: HashMap<Option<ClusterId>, HashMap<u64, u32>>,
+    /// Per shard: the positions of its live keys, found by the key (`key_hash`, compared with
+    /// `keys`).
+    tables: HashMap<Option<ClusterId>, HashTable<u32>>,
     endpoints: Vec<EdsEndpoint>,
     /// Parallel to `endpoints`; `None` = changed since the last apply.
     cache: Vec<Option<CachedEndpoint>>,
+    /// Positions removed in this apply (dropped by `settle`).
+    removed: Vec<u32>,
+    /// Keys appended in this apply before a key of a later shard: `settle` sorts.
+    unsorted: bool,
     /// The cache entries' direct bytes, contiguous (re-encoding reads them in order); entries
     /// replaced leave garbage, compacted when it outweighs what is live.
     prefixes: Vec<u8>,
@@ -382,9 +401,11 @@ impl ServiceState {
             dirty: false,
             cluster,
             keys: Vec::new(),
-            positions: HashMap::new(),
+            tables: HashMap::new(),
             endpoints: Vec::new(),
             cache: Vec::new(),
+            removed: Vec::new(),
+            unsorted: false,
             prefixes: Vec::new(),
             replaced: Vec::new(),
             reshaped: false,
@@ -400,82 +421,124 @@ impl ServiceState {
         }
     }
 
-    /// The positions of `cluster`'s shard.
-    fn shard(&self, cluster: &Option<ClusterId>) -> std::ops::Range<usize> {
-        let start = self.keys.partition_point(|(c, _)| c < cluster);
-        let end = self.keys.partition_point(|(c, _)| c <= cluster);
-        start..end
-    }
-
-    /// The position of (shard, key) and the shard's range.
-    fn position(
-        &mut self,
-        cluster: &Option<ClusterId>,
-        key: &str,
-    ) -> (Option<usize>, Range<usize>) {
-        let range = self.shard(cluster);
-        let keys = &self.keys[range.clone()];
-        let shard = self.positions.entry(cluster.clone()).or_insert_with(|| {
-            // A key listed twice in a shard (or two keys of one hash): the first is kept.
-            let mut shard = HashMap::with_capacity(keys.len());
-            for (i, (_, k)) in (0u32..).zip(keys) {
-                shard.entry(key_hash(k)).or_insert(i);
-            }
-            shard
-        });
-        let found = match shard.get(&key_hash(key)) {
-            None => None,
-            Some(&i) if keys.get(i as usize).is_some_and(|(_, k)| k == key) => Some(i as usize),
-            // Another key with the same hash: look the shard through.
-            Some(_) => keys.iter().position(|(_, k)| k == key),
-        };
-        (found.map(|i| range.start + i), range)
+    /// The position of (shard, key), if live.
+    fn position(&self, cluster: &Option<ClusterId>, key: &str) -> Option<usize> {
+        let table = self.tables.get(cluster)?;
+        let keys = &self.keys;
+        table
+            .find(key_hash(key), |&i| keys[i as usize].1 == key)
+            .map(|&i| i as usize)
     }
 
     fn upsert(&mut self, cluster: Option<ClusterId>, key: String, endpoint: EdsEndpoint) {
-        match self.position(&cluster, &key) {
-            (Some(i), _) => {
-                self.endpoints[i] = endpoint;
-                if let Some(old) = self.cache[i].take() {
-                    self.replaced.push((i, old));
-                }
+        if let Some(i) = self.position(&cluster, &key) {
+            self.endpoints[i] = endpoint;
+            if let Some(old) = self.cache[i].take() {
+                self.replaced.push((i, old));
             }
-            (None, range) => {
-                // Appended to its shard: no position in any shard moves.
-                if let Some(shard) = self.positions.get_mut(&cluster) {
-                    shard.entry(key_hash(&key)).or_insert(slot32(range.len()));
-                }
-                self.keys.insert(range.end, (cluster, key));
-                self.endpoints.insert(range.end, endpoint);
-                self.cache.insert(range.end, None);
-                self.reshaped = true;
-            }
+            return;
         }
-    }
-
-    fn remove(&mut self, cluster: Option<ClusterId>, key: String) {
-        if let (Some(i), _) = self.position(&cluster, &key) {
-            self.keys.remove(i);
-            self.endpoints.remove(i);
-            self.cache.remove(i);
-            self.reshaped = true;
-            self.positions.remove(&cluster);
+        // Appended; out of order when a later shard's key is already last (`settle` sorts).
+        if self.keys.last().is_some_and(|(c, _)| *c > cluster) {
+            self.unsorted = true;
         }
-    }
-
-    fn replace_shard(&mut self, cluster: Option<ClusterId>, endpoints: Vec<(String, EdsEndpoint)>) {
-        let range = self.shard(&cluster);
-        let n = endpoints.len();
-        let (keys, eps): (Vec<_>, Vec<_>) = endpoints
-            .into_iter()
-            .map(|(k, e)| ((cluster.clone(), k), e))
-            .unzip();
-        self.keys.splice(range.clone(), keys);
-        self.positions.remove(&cluster);
-        self.endpoints.splice(range.clone(), eps);
-        self.cache.splice(range, std::iter::repeat_n(None, n));
+        let at = slot32(self.keys.len());
+        let keys = &self.keys;
+        self.tables
+            .entry(cluster.clone())
+            .or_default()
+            .insert_unique(key_hash(&key), at, |&i| key_hash(&keys[i as usize].1));
+        self.keys.push((cluster, key));
+        self.endpoints.push(endpoint);
+        self.cache.push(None);
         self.reshaped = true;
     }
+
+    /// Removes (shard, key); whether it was there.
+    fn remove(&mut self, cluster: &Option<ClusterId>, key: &str) -> bool {
+        let Some(table) = self.tables.get_mut(cluster) else {
+            return false;
+        };
+        let keys = &self.keys;
+        let Ok(entry) = table.find_entry(key_hash(key), |&i| keys[i as usize].1 == key) else {
+            return false;
+        };
+        let (i, _) = entry.remove();
+        self.tombstone(i);
+        true
+    }
+
+    fn tombstone(&mut self, i: u32) {
+        self.removed.push(i);
+        self.cache[i as usize] = None;
+        self.reshaped = true;
+    }
+
+    /// Replaces a shard: its endpoints removed, then `endpoints` upserted in order (a key given
+    /// twice keeps its first position and its last endpoint). Whether the shard existed or is
+    /// given endpoints.
+    fn replace_shard(
+        &mut self,
+        cluster: Option<ClusterId>,
+        endpoints: Vec<(String, EdsEndpoint)>,
+    ) -> bool {
+        let existed = match self.tables.remove(&cluster) {
+            Some(table) => {
+                for i in table {
+                    self.tombstone(i);
+                }
+                true
+            }
+            None => false,
+        };
+        let given = !endpoints.is_empty();
+        for (key, endpoint) in endpoints {
+            self.upsert(cluster.clone(), key, endpoint);
+        }
+        existed || given
+    }
+
+    /// Drops this apply's tombstones and restores Istio's order (shards by cluster id, registry
+    /// order within), then renumbers the key tables: O(n log n) once per apply, only when some
+    /// position moved.
+    fn settle(&mut self) {
+        if self.removed.is_empty() && !self.unsorted {
+            return;
+        }
+        let mut gone = vec![false; self.keys.len()];
+        for &i in &self.removed {
+            gone[i as usize] = true;
+        }
+        let mut order: Vec<u32> = (0..slot32(self.keys.len()))
+            .filter(|&i| !gone[i as usize])
+            .collect();
+        if self.unsorted {
+            // Stable: registry order within a shard is the order of arrival.
+            order.sort_by(|&a, &b| self.keys[a as usize].0.cmp(&self.keys[b as usize].0));
+        }
+        self.keys = permuted(std::mem::take(&mut self.keys), &order);
+        self.endpoints = permuted(std::mem::take(&mut self.endpoints), &order);
+        self.cache = permuted(std::mem::take(&mut self.cache), &order);
+        self.removed.clear();
+        self.unsorted = false;
+        self.tables.clear();
+        let keys = &self.keys;
+        for (i, (cluster, key)) in (0u32..).zip(keys) {
+            self.tables
+                .entry(cluster.clone())
+                .or_default()
+                .insert_unique(key_hash(key), i, |&j| key_hash(&keys[j as usize].1));
+        }
+    }
+}
+
+/// `items` taken in `order` (positions, each at most once); the rest dropped.
+fn permuted<T>(items: Vec<T>, order: &[u32]) -> Vec<T> {
+    let mut items: Vec<Option<T>> = items.into_iter().map(Some).collect();
+    order
+        .iter()
+        .filter_map(|&i| items.get_mut(i as usize).and_then(Option::take))
+        .collect()
 }
 
 /// `encoded` (the service as last published) with the weight changes since, when nothing else
@@ -606,7 +669,7 @@ fn slot32(i: usize) -> u32 {
     u32::try_from(i).unwrap_or(u32::MAX)
 }
 
-/// A key's hash for `ServiceState::positions` (`DefaultHasher::new` has fixed keys).
+/// A key's hash for `ServiceState::tables` (`DefaultHasher::new` has fixed keys).
 fn key_hash(key: &str) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
@@ -659,6 +722,8 @@ pub struct EdsStore {
     gateways: Vec<Gateway>,
     legacy: Option<LegacyNetworks>,
     classes: BTreeSet<ProxyClass>,
+    /// `options` changed since the last apply: every service is encoded again.
+    options_changed: bool,
     published: Arc<ArcSwap<Snapshot>>,
 }
 
@@ -675,13 +740,47 @@ impl EdsStore {
             gateways: Vec::new(),
             legacy: None,
             classes: BTreeSet::new(),
+            options_changed: false,
             published: Arc::new(ArcSwap::from_pointee(Snapshot::default())),
         }
     }
 
-    /// Encodes with `options` rather than Istio's default output (set before the first apply).
+    /// Encodes with `options` rather than Istio's default output. Set after an apply, it
+    /// re-encodes every service and publishes the result (a new version), so the published
+    /// snapshot always equals [`EdsStore::full_rebuild`].
+    ///
+    /// ```
+    /// use mesh_eds::{ClusterRequest, Delta, EdsEndpoint, EdsStore, Features, ProxyClass, wire};
+    /// let mut store = EdsStore::new(Features::default());
+    /// store.apply([
+    ///     Delta::AddClass(ProxyClass::default()),
+    ///     Delta::UpsertEndpoint {
+    ///         service: "outbound|80||foo.ns1".parse()?, cluster: None, key: "a".into(),
+    ///         endpoint: EdsEndpoint { addresses: vec!["10.0.0.1".into()], port: 80, ..Default::default() },
+    ///     },
+    /// ]);
+    /// let store = store.with_encode_options(wire::EncodeOptions { istio_workload: false });
+    /// assert_eq!(store.load().version(), 2);
+    /// assert_eq!(*store.load(), store.full_rebuild());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn with_encode_options(mut self, options: EncodeOptions) -> Self {
+        if options == self.options {
+            return self;
+        }
         self.options = options;
+        // Every cached direct encoding was written with the old options.
+        for state in self.services.values_mut() {
+            state.cache.fill(None);
+            state.prefixes.clear();
+            state.garbage = 0;
+            state.replaced.clear();
+            state.reshaped = true;
+        }
+        self.options_changed = true;
+        if self.load().version() > 0 {
+            self.apply([]);
+        }
         self
     }
 
@@ -704,6 +803,7 @@ impl EdsStore {
         let old = self.published.load_full();
         // Services changed by these deltas, listed when first marked (`ServiceState::dirty`).
         let mut dirty_services: Vec<Arc<str>> = Vec::new();
+        let mut requests_replaced = 0;
         let mut gateways_changed = false;
         let mut legacy_changed = false;
         for d in deltas {
@@ -714,7 +814,9 @@ impl EdsStore {
                     key,
                     endpoint,
                 } => {
-                    if let Some(state) = self.service(&service, &mut dirty_services) {
+                    if let Some(state) =
+                        self.service(&service, &mut dirty_services, &mut requests_replaced)
+                    {
                         state.upsert(cluster, key, endpoint);
                     }
                 }
@@ -723,9 +825,11 @@ impl EdsStore {
                     cluster,
                     key,
                 } => {
+                    // Something never added is no change: nothing is encoded for it.
                     service.write_name(&mut self.name);
-                    if let Some(state) = self.services.get_mut(self.name.as_str()) {
-                        state.remove(cluster, key);
+                    if let Some(state) = self.services.get_mut(self.name.as_str())
+                        && state.remove(&cluster, &key)
+                    {
                         state.mark_dirty(&mut dirty_services);
                     }
                 }
@@ -734,18 +838,18 @@ impl EdsStore {
                     cluster,
                     endpoints,
                 } => {
-                    if let Some(state) = self.service(&service, &mut dirty_services) {
+                    if let Some(state) =
+                        self.service(&service, &mut dirty_services, &mut requests_replaced)
+                    {
                         state.replace_shard(cluster, endpoints);
                     }
                 }
                 Delta::RemoveShard { service, cluster } => {
                     service.write_name(&mut self.name);
-                    if let Some(state) = self.services.get_mut(self.name.as_str()) {
-                        state.replace_shard(cluster, Vec::new());
+                    if let Some(state) = self.services.get_mut(self.name.as_str())
+                        && state.replace_shard(cluster, Vec::new())
+                    {
                         state.mark_dirty(&mut dirty_services);
-                        if state.keys.is_empty() {
-                            self.services.remove(self.name.as_str());
-                        }
                     }
                 }
                 Delta::MtlsAllowed { service, allowed } => {
@@ -776,9 +880,26 @@ impl EdsStore {
             }
         }
 
+        let options_changed = std::mem::take(&mut self.options_changed);
+        if options_changed {
+            for state in self.services.values_mut() {
+                state.mark_dirty(&mut dirty_services);
+            }
+        }
         // A service removed and added again is listed twice.
         dirty_services.sort_unstable();
         dirty_services.dedup();
+
+        // Tombstones dropped and shard order restored; a service left without endpoints
+        // disappears (from the store, and so from the snapshot).
+        for name in &dirty_services {
+            if let Some(state) = self.services.get_mut(name) {
+                state.settle();
+                if state.keys.is_empty() {
+                    self.services.remove(name);
+                }
+            }
+        }
 
         // What re-encoding needs of the endpoints changed since the last apply.
         for name in &dirty_services {
@@ -819,8 +940,8 @@ impl EdsStore {
 
         // The gateway index: a new one when gateways or MeshNetworks changed, which re-encodes
         // every service (encoded services refer to the index's gateway numbering), as Istio
-        // pushes everything on such a change.
-        let index_changed = gateways_changed || legacy_changed;
+        // pushes everything on such a change; new encode options re-encode everything too.
+        let index_changed = gateways_changed || legacy_changed || options_changed;
         let index = if index_changed {
             Arc::new(self.index())
         } else {
@@ -848,6 +969,7 @@ impl EdsStore {
         // every pre-1.8 class.
         let mut stats = ApplyStats {
             version: old.version + 1,
+            requests_replaced,
             ..ApplyStats::default()
         };
         let same_classes = classes == old.classes;
@@ -858,7 +980,7 @@ impl EdsStore {
          -> Arc<ServiceSlot> {
             let service_dirty = state.dirty;
             let modern_dirty = service_dirty || index_changed;
-            let legacy_dirty = service_dirty || legacy_changed || gateways_changed;
+            let legacy_dirty = service_dirty || index_changed;
             let encoded_ok = match previous.map(|p| &p.encoded) {
                 Some(Some(_)) => any_modern && !modern_dirty,
                 Some(None) | None => !any_modern,
@@ -1093,11 +1215,13 @@ impl EdsStore {
         }
     }
 
-    /// The state of `service` (created empty if new), marked dirty (always `Some`).
+    /// The state of `service` (created empty if new), marked dirty (always `Some`); a request
+    /// other than the service's replaces it and is counted in `replaced`.
     fn service(
         &mut self,
         service: &ClusterRequest,
         dirty: &mut Vec<Arc<str>>,
+        replaced: &mut usize,
     ) -> Option<&mut ServiceState> {
         // Rendered into a reused buffer and looked up by reference: most deltas name a service
         // that exists, and then nothing is allocated.
@@ -1111,6 +1235,7 @@ impl EdsStore {
         state.mark_dirty(dirty);
         if state.cluster != *service {
             // Selection (M1: port name, subset) may change.
+            *replaced += 1;
             state.cluster = service.clone();
             state.cache.fill(None);
             state.reshaped = true;
@@ -1330,6 +1455,80 @@ mod tests {
     }
 
     #[test]
+    fn removing_what_is_not_there_encodes_nothing() {
+        let mut store = EdsStore::new(Features::default());
+        store.apply([
+            Delta::AddClass(class("n1")),
+            upsert("a", "1", ep("10.1.0.1", "n1")),
+        ]);
+        let s = store.apply([
+            Delta::RemoveEndpoint {
+                service: svc("a"),
+                cluster: None,
+                key: "never".into(),
+            },
+            Delta::RemoveEndpoint {
+                service: svc("nope"),
+                cluster: None,
+                key: "1".into(),
+            },
+            Delta::RemoveShard {
+                service: svc("a"),
+                cluster: "c9".parse().ok(),
+            },
+        ]);
+        assert_eq!((s.encoded, s.patched, s.reused), (0, 0, 1));
+        assert_eq!(*store.load(), store.full_rebuild());
+    }
+
+    #[test]
+    fn a_service_emptied_by_removals_disappears() {
+        let mut store = EdsStore::new(Features::default());
+        store.apply([Delta::AddClass(class("n1"))]);
+        for i in 0..50 {
+            let name = format!("s{i}");
+            store.apply([upsert(&name, "1", ep("10.1.0.1", "n1"))]);
+            store.apply([Delta::RemoveEndpoint {
+                service: svc(&name),
+                cluster: None,
+                key: "1".into(),
+            }]);
+        }
+        assert_eq!(store.load().services().count(), 0);
+        assert!(store.services.is_empty());
+        // An empty ReplaceShard creates nothing either.
+        store.apply([Delta::ReplaceShard {
+            service: svc("e"),
+            cluster: None,
+            endpoints: Vec::new(),
+        }]);
+        assert_eq!(store.load().services().count(), 0);
+        assert_eq!(*store.load(), store.full_rebuild());
+    }
+
+    #[test]
+    fn a_replaced_cluster_request_is_counted() {
+        let mut store = EdsStore::new(Features::default());
+        let s = store.apply([
+            Delta::AddClass(class("n1")),
+            upsert("a", "1", ep("10.1.0.1", "n1")),
+            upsert("a", "2", ep("10.1.0.2", "n1")),
+        ]);
+        assert_eq!(s.requests_replaced, 0);
+        let mut subset = svc("a");
+        subset.subset_labels.insert("version".into(), "v1".into());
+        let s = store.apply([Delta::UpsertEndpoint {
+            service: subset.clone(),
+            cluster: None,
+            key: "3".into(),
+            endpoint: ep("10.1.0.3", "n1"),
+        }]);
+        assert_eq!(s.requests_replaced, 1);
+        assert_eq!(store.services["outbound|80||a"].cluster, subset);
+        assert_eq!(*store.load(), store.full_rebuild());
+    }
+
+    #[test]
     fn gallop_counts_the_names_before() {
         for len in 0..40 {
             let sorted: Vec<Arc<str>> = (0..len).map(|i| format!("s{:03}", 2 * i).into()).collect();
@@ -1383,19 +1582,45 @@ mod tests {
     }
 
     #[test]
-    fn a_key_hash_collision_is_resolved_by_the_keys() {
+    fn shards_keep_istio_order_whatever_the_order_of_arrival() {
         let mut state = ServiceState::new("outbound|80||a".into(), svc("a"));
-        state.upsert(None, "x".into(), ep("10.0.0.1", "n1"));
-        state.upsert(None, "y".into(), ep("10.0.0.2", "n1"));
-        // Pretend "y" hashes like "x": its entry points at "x"'s position.
-        let shard = state.positions.get_mut(&None).unwrap();
-        shard.insert(key_hash("y"), 0);
-        assert_eq!(state.position(&None, "y").0, Some(1));
-        assert_eq!(state.position(&None, "x").0, Some(0));
-        assert_eq!(state.position(&None, "z").0, None);
-        state.upsert(None, "y".into(), ep("10.0.0.3", "n1"));
-        assert_eq!(state.endpoints.len(), 2);
-        assert_eq!(state.endpoints[1].addresses, ["10.0.0.3"]);
+        let c = |name: &str| Some(name.parse::<ClusterId>().unwrap());
+        let order = |state: &ServiceState| {
+            state
+                .keys
+                .iter()
+                .map(|(c, k)| format!("{}/{k}", c.as_ref().map_or("-", |c| c.as_str())))
+                .collect::<Vec<_>>()
+        };
+        state.upsert(c("c2"), "x".into(), ep("10.0.0.1", "n1"));
+        state.upsert(c("c1"), "y".into(), ep("10.0.0.2", "n1"));
+        state.upsert(None, "z".into(), ep("10.0.0.3", "n1"));
+        state.upsert(c("c1"), "w".into(), ep("10.0.0.4", "n1"));
+        assert!(state.unsorted);
+        assert!(state.remove(&c("c1"), "y"));
+        assert!(!state.remove(&c("c1"), "y"), "removed twice");
+        assert!(!state.remove(&c("c3"), "y"), "no such shard");
+        // Upserted after its removal in the same apply: a new endpoint, last of its shard.
+        state.upsert(c("c1"), "y".into(), ep("10.0.0.5", "n1"));
+        state.settle();
+        assert_eq!(order(&state), ["-/z", "c1/w", "c1/y", "c2/x"]);
+        assert_eq!(state.endpoints[2].addresses, ["10.0.0.5"]);
+        for (i, (cluster, key)) in state.keys.iter().enumerate() {
+            assert_eq!(state.position(cluster, key), Some(i), "{key}");
+        }
+        assert_eq!(state.position(&c("c2"), "w"), None);
+        // A shard replaced with a key given twice: its first place, its last endpoint.
+        assert!(state.replace_shard(
+            c("c1"),
+            vec![
+                ("v".into(), ep("10.0.1.1", "n1")),
+                ("u".into(), ep("10.0.1.2", "n1")),
+                ("v".into(), ep("10.0.1.3", "n1")),
+            ],
+        ));
+        state.settle();
+        assert_eq!(order(&state), ["-/z", "c1/v", "c1/u", "c2/x"]);
+        assert_eq!(state.endpoints[1].addresses, ["10.0.1.3"]);
     }
 
     #[test]
@@ -1417,6 +1642,9 @@ mod tests {
             Some(cla.endpoints.len())
         };
         assert_eq!(a(&before), Some(1));
-        assert_eq!(a(&store.load()), Some(0));
+        // Its last endpoint removed: the service is gone (not an empty assignment kept forever).
+        assert_eq!(a(&store.load()), None);
+        assert_eq!(store.load().services().count(), 0);
+        assert_eq!(before.services().count(), 1);
     }
 }

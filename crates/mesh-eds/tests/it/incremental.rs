@@ -135,11 +135,12 @@ fn delta() -> impl Strategy<Value = Delta> {
         3 => (0usize..3, 0usize..3, 0u8..4).prop_map(|(s, c, k)| Delta::RemoveEndpoint {
             service: service(s), cluster: shard(c), key: format!("k{k}"),
         }),
-        1 => (0usize..3, 0usize..3, prop::collection::vec(endpoint(), 0..3)).prop_map(|(s, c, eps)| {
+        1 => (0usize..3, 0usize..3, prop::collection::vec(endpoint(), 0..4)).prop_map(|(s, c, eps)| {
             Delta::ReplaceShard {
                 service: service(s),
                 cluster: shard(c),
-                endpoints: eps.into_iter().enumerate().map(|(i, e)| (format!("k{i}"), e)).collect(),
+                // Keys repeat now and then (k0, k1, k0, ...).
+                endpoints: eps.into_iter().enumerate().map(|(i, e)| (format!("k{}", i % 2), e)).collect(),
             }
         }),
         1 => (0usize..3, 0usize..3).prop_map(|(s, c)| Delta::RemoveShard { service: service(s), cluster: shard(c) }),
@@ -202,15 +203,19 @@ impl Model {
                     .shards
                     .entry(service.name())
                     .or_insert_with(|| (service, BTreeMap::new()));
-                e.1.insert(cluster, endpoints);
+                // A key given twice: its first place, its last endpoint.
+                let mut shard: Vec<(String, EdsEndpoint)> = Vec::new();
+                for (key, endpoint) in endpoints {
+                    match shard.iter_mut().find(|(k, _)| *k == key) {
+                        Some(slot) => slot.1 = endpoint,
+                        None => shard.push((key, endpoint)),
+                    }
+                }
+                e.1.insert(cluster, shard);
             }
             Delta::RemoveShard { service, cluster } => {
-                let name = service.name();
-                if let Some(e) = self.shards.get_mut(&name) {
+                if let Some(e) = self.shards.get_mut(&service.name()) {
                     e.1.remove(&cluster);
-                    if e.1.values().all(Vec::is_empty) {
-                        self.shards.remove(&name);
-                    }
                 }
             }
             Delta::MtlsAllowed { service, allowed } => {
@@ -221,6 +226,12 @@ impl Model {
             Delta::RemoveClass(c) => self.classes.retain(|x| *x != c),
             _ => {}
         }
+    }
+
+    /// At the end of an apply: a service without endpoints is gone.
+    fn settle(&mut self) {
+        self.shards
+            .retain(|_, (_, shards)| shards.values().any(|s| !s.is_empty()));
     }
 }
 
@@ -238,6 +249,7 @@ proptest! {
             for d in batch {
                 model.apply(d);
             }
+            model.settle();
             store.apply(batch.clone());
             let snap = reader.load();
             prop_assert_eq!(&*snap, &store.full_rebuild());

@@ -3,3 +3,5 @@
 mod incremental;
 mod invariants;
 mod oracle_vs_engine;
+mod readers;
+mod scale;

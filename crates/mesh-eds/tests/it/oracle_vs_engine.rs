@@ -259,6 +259,64 @@ proptest! {
     }
 }
 
+/// Endpoints, gateways and proxies over many networks, clusters and localities (more than the
+/// engine finds by a linear scan, so its maps are exercised too).
+fn wide<T: std::fmt::Debug + Clone>(
+    item: impl Strategy<Value = T>,
+    place: fn(&mut T, Option<NetworkId>, Option<ClusterId>, String),
+) -> impl Strategy<Value = T> {
+    (item, 0u8..20, 0u8..20, 0u8..16).prop_map(move |(mut item, n, c, l)| {
+        let network = (n > 0).then(|| format!("n{n}").parse().ok()).flatten();
+        let cluster = (c > 0).then(|| format!("c{c}").parse().ok()).flatten();
+        place(&mut item, network, cluster, format!("r{}/z{}", l % 4, l));
+        item
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn wide_meshes_agree_with_the_oracle_on_both_paths(
+        endpoints in prop::collection::vec(wide(endpoint(), |e, n, c, l| {
+            e.network = n;
+            e.cluster = c;
+            e.locality = l;
+        }), 0..60),
+        gateways in prop::collection::vec(wide(gateway(), |g, n, c, _| {
+            if let Some(n) = n {
+                g.network = n;
+            }
+            g.cluster = c;
+        }), 0..30),
+        classes in prop::collection::vec(wide(proxy(), |p, n, c, _| {
+            p.network = n;
+            p.cluster = c;
+        }), 1..4),
+        cluster in cluster_request(),
+    ) {
+        let request = ServiceRequest {
+            cluster: &cluster,
+            endpoints: &endpoints,
+            mtls_allowed: true,
+            features: Features::default(),
+        };
+        let index = Arc::new(GatewayIndex::new(gateways.clone()));
+        let prepared = PreparedService::new(&index, request);
+        let encoded = EncodedService::new(&prepared, EncodeOptions::default());
+        let mut fast = Vec::new();
+        for class in classes {
+            let view = View::new(&index, class.clone());
+            let cla = view.assignment_prepared(&prepared).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let slow = oracle::assignment(&gateways, &class, &request);
+            prop_assert_eq!(Some(&cla), slow.as_ref().ok());
+            fast.clear();
+            prop_assert_eq!(encoded.encode_into(&view, &mut fast), Ok(()));
+            prop_assert_eq!(&fast, &wire::encode(&cla));
+        }
+    }
+}
+
 #[test]
 fn encoded_fast_path_refuses_what_it_cannot_serve() {
     let cluster: ClusterRequest = "outbound|80||foo.ns1".parse().unwrap();
