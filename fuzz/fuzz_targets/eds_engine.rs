@@ -19,12 +19,19 @@ fn pick<'a, T: ?Sized>(u: &mut Unstructured<'_>, items: &'a [&'a T]) -> Result<&
     Ok(items[u.choose_index(items.len())?])
 }
 
+/// Mostly one of a few names (so endpoints, gateways and proxies meet), sometimes one of many
+/// (so services spread over dozens of networks, clusters and localities are reached too).
+fn name(u: &mut Unstructured<'_>, prefix: &str) -> Result<String> {
+    let i = if u.ratio(3, 4)? { u.int_in_range(1..=3u8)? } else { u.int_in_range(1..=48u8)? };
+    Ok(format!("{prefix}{i}"))
+}
+
 fn network(u: &mut Unstructured<'_>) -> Result<Option<NetworkId>> {
-    Ok(if u.ratio(1, 4)? { None } else { pick(u, &["n1", "n2", "n3"])?.parse().ok() })
+    Ok(if u.ratio(1, 4)? { None } else { name(u, "n")?.parse().ok() })
 }
 
 fn cluster(u: &mut Unstructured<'_>) -> Result<Option<ClusterId>> {
-    Ok(if u.ratio(1, 4)? { None } else { pick(u, &["c1", "c2", "c3"])?.parse().ok() })
+    Ok(if u.ratio(1, 4)? { None } else { name(u, "c")?.parse().ok() })
 }
 
 fn weight(u: &mut Unstructured<'_>) -> Result<u32> {
@@ -44,7 +51,14 @@ const ADDRESSES: &[&str] = &[
 
 fn endpoint(u: &mut Unstructured<'_>) -> Result<EdsEndpoint> {
     let n = u.int_in_range(0..=2usize)?;
-    let addresses = (0..n).map(|_| pick(u, ADDRESSES).map(str::to_owned)).collect::<Result<_>>()?;
+    let address = |u: &mut Unstructured<'_>| -> Result<String> {
+        Ok(if u.ratio(1, 3)? {
+            format!("10.{}.{}.{}", u.int_in_range(0..=3u8)?, u.arbitrary::<u8>()?, u.arbitrary::<u8>()?)
+        } else {
+            pick(u, ADDRESSES)?.to_owned()
+        })
+    };
+    let addresses = (0..n).map(|_| address(u)).collect::<Result<_>>()?;
     let mut labels = std::collections::BTreeMap::new();
     if u.arbitrary()? {
         labels.insert("version".to_owned(), pick(u, &["v1", "v2", "latest"])?.to_owned());
@@ -55,7 +69,7 @@ fn endpoint(u: &mut Unstructured<'_>) -> Result<EdsEndpoint> {
         service_port_name: pick(u, &["http", "grpc"])?.to_owned(),
         network: network(u)?,
         cluster: cluster(u)?,
-        locality: pick(u, &["", "r1/z1", "r1/z2", "r2"])?.to_owned(),
+        locality: if u.ratio(1, 4)? { name(u, "r9/z")? } else { pick(u, &["", "r1/z1", "r1/z2", "r2"])?.to_owned() },
         labels: labels.into(),
         tls_mode: if u.ratio(1, 4)? { TlsMode::Disabled } else { TlsMode::Istio },
         hbone_tunnel: u.ratio(1, 5)?,
@@ -69,9 +83,13 @@ fn endpoint(u: &mut Unstructured<'_>) -> Result<EdsEndpoint> {
 
 fn gateway(u: &mut Unstructured<'_>) -> Result<Gateway> {
     Ok(Gateway {
-        network: pick(u, &["n1", "n2", "n3"])?.parse().expect("valid"),
+        network: name(u, "n")?.parse().expect("valid"),
         cluster: cluster(u)?,
-        address: pick(u, &["192.0.2.1", "192.0.2.10", "2001:db8::10", "::ffff:192.0.2.7", "gw.example.com"])?.to_owned(),
+        address: if u.ratio(1, 3)? {
+            format!("192.0.{}.{}", u.int_in_range(0..=2u8)?, u.arbitrary::<u8>()?)
+        } else {
+            pick(u, &["192.0.2.1", "192.0.2.10", "2001:db8::10", "::ffff:192.0.2.7", "gw.example.com"])?.to_owned()
+        },
         port: *pick(u, &[&15443u32, &15443, &0, &15444])?,
         hbone_port: *pick(u, &[&0u32, &15008])?,
         service_account: pick(u, &["", "sa-a"])?.to_owned(),
@@ -79,8 +97,8 @@ fn gateway(u: &mut Unstructured<'_>) -> Result<Gateway> {
 }
 
 fn run(u: &mut Unstructured<'_>) -> Result<()> {
-    let endpoints = (0..u.int_in_range(0..=12usize)?).map(|_| endpoint(u)).collect::<Result<Vec<_>>>()?;
-    let gateways = (0..u.int_in_range(0..=6usize)?).map(|_| gateway(u)).collect::<Result<Vec<_>>>()?;
+    let endpoints = (0..u.int_in_range(0..=64usize)?).map(|_| endpoint(u)).collect::<Result<Vec<_>>>()?;
+    let gateways = (0..u.int_in_range(0..=24usize)?).map(|_| gateway(u)).collect::<Result<Vec<_>>>()?;
     let network_view = if u.ratio(1, 4)? {
         let mut s = BTreeSet::new();
         for _ in 0..u.int_in_range(0..=2)? {

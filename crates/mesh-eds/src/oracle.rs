@@ -29,6 +29,9 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
+mod store;
+pub use store::StoreModel;
+
 use mesh_model::{Gateway, TlsMode};
 
 use crate::assignment::{EndpointAddress, EndpointKind, LbEndpoint, LoadAssignment, LocalityGroup};

@@ -1,13 +1,10 @@
 //! Property: any sequence of deltas gives exactly the snapshot a full rebuild gives, and a
-//! rebuild from an independent model of the inputs (plain maps, one-shot views).
+//! rebuild from an independent model of the inputs (`oracle::StoreModel`: plain maps, the oracle).
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
-
+use mesh_eds::oracle::StoreModel;
 use mesh_eds::wire;
 use mesh_eds::{
-    ClusterRequest, Delta, EdsEndpoint, EdsStore, Features, GatewayIndex, IpFamily, Profile,
-    ProxyClass, ServiceRequest, View,
+    ClusterRequest, Delta, EdsEndpoint, EdsStore, Features, IpFamily, Profile, ProxyClass,
 };
 use mesh_model::{ClusterId, Gateway, TlsMode};
 use proptest::prelude::*;
@@ -151,90 +148,6 @@ fn delta() -> impl Strategy<Value = Delta> {
     ]
 }
 
-type Shards = BTreeMap<Option<ClusterId>, Vec<(String, EdsEndpoint)>>;
-
-/// The inputs as plain maps, updated by the test's own reading of each delta.
-#[derive(Default)]
-struct Model {
-    shards: BTreeMap<String, (ClusterRequest, Shards)>,
-    mtls: BTreeMap<String, bool>,
-    gateways: Vec<Gateway>,
-    classes: Vec<ProxyClass>,
-}
-
-impl Model {
-    fn apply(&mut self, d: &Delta) {
-        match d.clone() {
-            Delta::UpsertEndpoint {
-                service,
-                cluster,
-                key,
-                endpoint,
-            } => {
-                let e = self
-                    .shards
-                    .entry(service.name())
-                    .or_insert_with(|| (service, BTreeMap::new()));
-                let shard = e.1.entry(cluster).or_default();
-                match shard.iter_mut().find(|(k, _)| *k == key) {
-                    Some(slot) => slot.1 = endpoint,
-                    None => shard.push((key, endpoint)),
-                }
-            }
-            Delta::RemoveEndpoint {
-                service,
-                cluster,
-                key,
-            } => {
-                if let Some(s) = self
-                    .shards
-                    .get_mut(&service.name())
-                    .and_then(|e| e.1.get_mut(&cluster))
-                {
-                    s.retain(|(k, _)| *k != key);
-                }
-            }
-            Delta::ReplaceShard {
-                service,
-                cluster,
-                endpoints,
-            } => {
-                let e = self
-                    .shards
-                    .entry(service.name())
-                    .or_insert_with(|| (service, BTreeMap::new()));
-                // A key given twice: its first place, its last endpoint.
-                let mut shard: Vec<(String, EdsEndpoint)> = Vec::new();
-                for (key, endpoint) in endpoints {
-                    match shard.iter_mut().find(|(k, _)| *k == key) {
-                        Some(slot) => slot.1 = endpoint,
-                        None => shard.push((key, endpoint)),
-                    }
-                }
-                e.1.insert(cluster, shard);
-            }
-            Delta::RemoveShard { service, cluster } => {
-                if let Some(e) = self.shards.get_mut(&service.name()) {
-                    e.1.remove(&cluster);
-                }
-            }
-            Delta::MtlsAllowed { service, allowed } => {
-                self.mtls.insert(service.name(), allowed);
-            }
-            Delta::Gateways(g) => self.gateways = g,
-            Delta::AddClass(c) if !self.classes.contains(&c) => self.classes.push(c),
-            Delta::RemoveClass(c) => self.classes.retain(|x| *x != c),
-            _ => {}
-        }
-    }
-
-    /// At the end of an apply: a service without endpoints is gone.
-    fn settle(&mut self) {
-        self.shards
-            .retain(|_, (_, shards)| shards.values().any(|s| !s.is_empty()));
-    }
-}
-
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(400))]
 
@@ -244,39 +157,30 @@ proptest! {
     ) {
         let mut store = EdsStore::new(Features::default());
         let reader = store.reader();
-        let mut model = Model::default();
+        let mut model = StoreModel::new(Features::default());
         for batch in &batches {
-            for d in batch {
-                model.apply(d);
-            }
-            model.settle();
+            model.apply(batch);
             store.apply(batch.clone());
             let snap = reader.load();
             prop_assert_eq!(&*snap, &store.full_rebuild());
-            // Independently: every (class, service) from the model, one-shot.
-            let index = Arc::new(GatewayIndex::new(model.gateways.clone()));
-            prop_assert_eq!(snap.classes().count(), model.classes.len());
-            for class in &model.classes {
-                let view = View::new(&index, class.clone());
-                let mut names = Vec::new();
-                for (name, (cluster, shards)) in &model.shards {
-                    let endpoints: Vec<EdsEndpoint> =
-                        shards.values().flat_map(|s| s.iter().map(|(_, e)| e.clone())).collect();
-                    let request = ServiceRequest {
-                        cluster,
-                        endpoints: &endpoints,
-                        mtls_allowed: model.mtls.get(name).copied().unwrap_or(true),
-                        features: Features::default(),
-                    };
-                    // The snapshot's bytes (the encoded fast path for modern classes) are the
-                    // encoding of what the value path computes from scratch.
-                    let expected = view.assignment(&request).map(|cla| wire::encode(&cla));
-                    prop_assert_eq!(snap.encoded(class, name), Some(expected.clone()));
-                    prop_assert_eq!(store.assignment(class, name).map(|r| r.map(|c| wire::encode(&c))), Some(expected));
-                    names.push(name.as_str());
+            // Independently: every (class, service) from the model, by the oracle.
+            prop_assert!(snap.classes().eq(model.classes()));
+            prop_assert!(snap.services().eq(model.services()));
+            for class in model.classes() {
+                for name in model.services() {
+                    let expected = model.expected(class, name);
+                    let got = snap.encoded(class, name);
+                    prop_assert_eq!(
+                        got.as_ref().map(|r| r.as_ref().ok()),
+                        expected.as_ref().map(|r| r.as_ref().ok()),
+                        "{} for {:?}", name, class
+                    );
+                    let value = store.assignment(class, name).map(|r| r.map(|c| wire::encode(&c)).ok());
+                    prop_assert_eq!(value.as_ref().map(|v| v.as_ref()), got.as_ref().map(|r| r.as_ref().ok()));
                 }
-                let served: Vec<&str> = snap.services().collect();
-                prop_assert_eq!(served, names);
+            }
+            for name in model.services() {
+                prop_assert_eq!(store.endpoints(name).map(<[_]>::to_vec), model.endpoints(name));
             }
         }
     }
