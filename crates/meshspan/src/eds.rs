@@ -9,6 +9,7 @@ use mesh_eds::{DocumentEds, Features, Profile, ServicePortEndpoints, ServiceRequ
 use mesh_model::{ClusterId, MeshDocument, NetworkId, ServiceKey};
 
 use crate::input;
+use crate::stdout::Stdout;
 
 /// Which proxies: the sidecars of a cluster, or of a network.
 #[derive(Debug, clap::Args)]
@@ -170,12 +171,12 @@ pub fn run(args: &Args) -> ExitCode {
                 assignments.iter().map(wire::to_envoy_json).collect();
             let value = serde_json::Value::Array(list);
             if args.output == EdsOutput::Json {
-                println!(
+                outln!(
                     "{}",
                     serde_json::to_string_pretty(&value).unwrap_or_default()
                 );
             } else {
-                print!("{}", serde_saphyr::to_string(&value).unwrap_or_default());
+                out!("{}", serde_saphyr::to_string(&value).unwrap_or_default());
             }
         }
         EdsOutput::Pb => {
@@ -186,10 +187,8 @@ pub fn run(args: &Args) -> ExitCode {
                 );
                 return ExitCode::from(2);
             };
-            if let Err(e) = std::io::stdout().write_all(&wire::encode(cla)) {
-                eprintln!("meshspan: cannot write: {e}");
-                return ExitCode::from(2);
-            }
+            // `Stdout` ends the process itself when the write fails.
+            let _ = Stdout::lock().write_all(&wire::encode(cla));
         }
     }
     ExitCode::SUCCESS
