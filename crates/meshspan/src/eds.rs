@@ -167,16 +167,19 @@ pub fn run(args: &Args) -> ExitCode {
     }
     match args.output {
         EdsOutput::Json | EdsOutput::Yaml => {
-            let list: Vec<serde_json::Value> =
-                assignments.iter().map(wire::to_envoy_json).collect();
-            let value = serde_json::Value::Array(list);
-            if args.output == EdsOutput::Json {
-                outln!(
-                    "{}",
-                    serde_json::to_string_pretty(&value).unwrap_or_default()
-                );
+            // Streamed: no tree of the whole output (Envoy JSON of 1M endpoints is ~500 MB).
+            let list: Vec<wire::EnvoyJson<'_>> = assignments.iter().map(wire::EnvoyJson).collect();
+            let mut out = Stdout::lock();
+            let written = if args.output == EdsOutput::Json {
+                serde_json::to_writer_pretty(&mut out, &list)
+                    .map_err(|e| e.to_string())
+                    .and_then(|()| out.write_all(b"\n").map_err(|e| e.to_string()))
             } else {
-                out!("{}", serde_saphyr::to_string(&value).unwrap_or_default());
+                serde_saphyr::to_io_writer(&mut out, &list).map_err(|e| e.to_string())
+            };
+            if let Err(e) = written {
+                eprintln!("meshspan: cannot encode the assignments: {e}");
+                return ExitCode::from(2);
             }
         }
         EdsOutput::Pb => {
