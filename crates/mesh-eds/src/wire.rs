@@ -917,7 +917,7 @@ mod tests {
     use super::*;
     use crate::assignment::EndpointKind;
 
-    fn endpoint(
+    pub(super) fn endpoint(
         address: EndpointAddress,
         weight: u32,
         mtls: bool,

@@ -6,6 +6,8 @@
 //! straight to its output (JSON, YAML): the message of one endpoint exists at a time, never a tree
 //! of the whole assignment. Keys are written in field-number order.
 
+use std::collections::BTreeMap;
+
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
 use super::{
@@ -65,15 +67,37 @@ impl Serialize for EnvoyJson<'_> {
     }
 }
 
+/// A list, each item written as `json` makes it.
+fn serialize_each<'a, S: Serializer, T, J: Serialize>(
+    serializer: S,
+    items: &'a [T],
+    json: impl Fn(&'a T) -> J,
+) -> Result<S::Ok, S::Error> {
+    let mut seq = serializer.serialize_seq(Some(items.len()))?;
+    for item in items {
+        seq.serialize_element(&json(item))?;
+    }
+    seq.end()
+}
+
+/// A map with string keys, each value written as `json` makes it.
+fn serialize_entries<'a, S: Serializer, V, J: Serialize>(
+    serializer: S,
+    entries: &'a BTreeMap<String, V>,
+    json: impl Fn(&'a V) -> J,
+) -> Result<S::Ok, S::Error> {
+    let mut map = serializer.serialize_map(Some(entries.len()))?;
+    for (key, value) in entries {
+        map.serialize_entry(key, &json(value))?;
+    }
+    map.end()
+}
+
 struct Groups<'a>(&'a [LocalityGroup]);
 
 impl Serialize for Groups<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
-        for group in self.0 {
-            seq.serialize_element(&Group(group))?;
-        }
-        seq.end()
+        serialize_each(serializer, self.0, Group)
     }
 }
 
@@ -116,17 +140,14 @@ struct Endpoints<'a>(&'a [ModelEndpoint]);
 
 impl Serialize for Endpoints<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
-        for endpoint in self.0 {
-            seq.serialize_element(&LbEndpointJson(&endpoint_proto(endpoint)))?;
-        }
-        seq.end()
+        serialize_each(serializer, self.0, |e| LbEndpointJson(endpoint_proto(e)))
     }
 }
 
-struct LbEndpointJson<'a>(&'a LbEndpoint);
+/// An endpoint's message, made for writing it and dropped once written.
+struct LbEndpointJson(LbEndpoint);
 
-impl Serialize for LbEndpointJson<'_> {
+impl Serialize for LbEndpointJson {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(None)?;
         if let Some(endpoint) = &self.0.endpoint {
@@ -220,11 +241,7 @@ struct FilterMetadataJson<'a>(&'a Metadata);
 
 impl Serialize for FilterMetadataJson<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(self.0.filter_metadata.len()))?;
-        for (namespace, fields) in &self.0.filter_metadata {
-            map.serialize_entry(namespace, &StructJson(fields))?;
-        }
-        map.end()
+        serialize_entries(serializer, &self.0.filter_metadata, StructJson)
     }
 }
 
@@ -232,11 +249,7 @@ struct StructJson<'a>(&'a Struct);
 
 impl Serialize for StructJson<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(self.0.fields.len()))?;
-        for (key, value) in &self.0.fields {
-            map.serialize_entry(key, &ValueJson(value))?;
-        }
-        map.end()
+        serialize_entries(serializer, &self.0.fields, ValueJson)
     }
 }
 
@@ -256,8 +269,8 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::assignment::{EndpointAddress, EndpointKind};
-    use crate::wire::tests::sample;
+    use crate::assignment::EndpointAddress;
+    use crate::wire::tests::{endpoint, sample};
 
     /// The JSON as it was built before [`EnvoyJson`], a tree of values over the message tree: kept
     /// unchanged as the oracle the streaming writer must match byte for byte.
@@ -420,7 +433,7 @@ mod tests {
         ]
     }
 
-    fn endpoint() -> impl Strategy<Value = crate::LbEndpoint> {
+    fn any_endpoint() -> impl Strategy<Value = crate::LbEndpoint> {
         let address = prop_oneof![
             (text(), any::<u32>())
                 .prop_map(|(address, port)| EndpointAddress::Socket { address, port }),
@@ -432,15 +445,7 @@ mod tests {
             }),
         ];
         (address, any::<u32>(), any::<bool>(), text()).prop_map(
-            |(address, weight, mtls, workload)| crate::LbEndpoint {
-                address,
-                weight,
-                kind: EndpointKind::Direct,
-                mtls,
-                network: None,
-                cluster: None,
-                workload,
-            },
+            |(address, weight, mtls, workload)| endpoint(address, weight, mtls, &workload),
         )
     }
 
@@ -448,7 +453,7 @@ mod tests {
         let group = (
             prop_oneof![text(), "[a-z]{0,3}(/[a-z]{0,3}){0,3}"],
             proptest::option::of(any::<u32>()),
-            proptest::collection::vec(endpoint(), 0..4),
+            proptest::collection::vec(any_endpoint(), 0..4),
         )
             .prop_map(|(label, weight, endpoints)| LocalityGroup {
                 label,
