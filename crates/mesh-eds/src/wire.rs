@@ -27,12 +27,16 @@
 //! Two ways to get bytes, which agree byte for byte (tested): [`encode`] / [`encode_into`] write
 //! the wire format directly from the [`LoadAssignment`] (the hot path: no intermediate objects, one
 //! exact-size reservation), and [`to_proto`] builds the [`ClusterLoadAssignment`] message tree for
-//! callers that want prost messages.
+//! callers that want prost messages. Envoy's proto3 JSON is [`EnvoyJson`], a `serde::Serialize`
+//! value that streams to any serde writer (one endpoint's message at a time).
 
 use std::collections::BTreeMap;
 
 #[cfg(feature = "envoy-types")]
 mod envoy;
+mod json;
+
+pub use json::{EnvoyJson, to_envoy_json};
 
 use crate::assignment::{
     EndpointAddress, LbEndpoint as ModelEndpoint, LoadAssignment, LocalityGroup,
@@ -248,6 +252,15 @@ pub fn to_proto(assignment: &LoadAssignment) -> ClusterLoadAssignment {
 }
 
 fn group_proto(group: &LocalityGroup) -> LocalityLbEndpoints {
+    LocalityLbEndpoints {
+        lb_endpoints: group.endpoints.iter().map(endpoint_proto).collect(),
+        ..group_header(group)
+    }
+}
+
+/// A group's message without its endpoints (`lb_endpoints` empty): what the JSON writer, which
+/// makes the endpoints one at a time, needs of it.
+fn group_header(group: &LocalityGroup) -> LocalityLbEndpoints {
     let (region, zone, sub_zone) = split_locality(&group.label);
     LocalityLbEndpoints {
         locality: Some(Locality {
@@ -255,7 +268,7 @@ fn group_proto(group: &LocalityGroup) -> LocalityLbEndpoints {
             zone: zone.to_owned(),
             sub_zone: sub_zone.to_owned(),
         }),
-        lb_endpoints: group.endpoints.iter().map(endpoint_proto).collect(),
+        lb_endpoints: Vec::new(),
         load_balancing_weight: group.weight.map(|value| UInt32Value { value }),
         priority: 0,
     }
@@ -896,131 +909,6 @@ pub fn encode(assignment: &LoadAssignment) -> Vec<u8> {
     buf
 }
 
-// ---------------------------------------------------------------------------------------------
-// Proto3 JSON.
-
-/// The assignment in Envoy's proto3 JSON mapping, as `istioctl proxy-config endpoint -o json` and
-/// Envoy's config dump show it: lowerCamelCase names, `UInt32Value` as a bare number, unset and
-/// default fields omitted (a oneof member such as `portValue` is kept even when 0).
-///
-/// ```
-/// use mesh_eds::{LoadAssignment, wire};
-///
-/// let empty = LoadAssignment { cluster_name: "c".into(), localities: vec![] };
-/// assert_eq!(wire::to_envoy_json(&empty), serde_json::json!({"clusterName": "c"}));
-/// ```
-#[must_use]
-pub fn to_envoy_json(assignment: &LoadAssignment) -> serde_json::Value {
-    cluster_json(&to_proto(assignment))
-}
-
-type JsonMap = serde_json::Map<String, serde_json::Value>;
-
-fn put_json_string(map: &mut JsonMap, name: &str, s: &str) {
-    if !s.is_empty() {
-        map.insert(name.to_owned(), s.into());
-    }
-}
-
-fn cluster_json(message: &ClusterLoadAssignment) -> serde_json::Value {
-    let mut map = JsonMap::new();
-    put_json_string(&mut map, "clusterName", &message.cluster_name);
-    if !message.endpoints.is_empty() {
-        let groups = message.endpoints.iter().map(group_json).collect();
-        map.insert("endpoints".to_owned(), serde_json::Value::Array(groups));
-    }
-    map.into()
-}
-
-fn group_json(group: &LocalityLbEndpoints) -> serde_json::Value {
-    let mut map = JsonMap::new();
-    if let Some(locality) = &group.locality {
-        let mut l = JsonMap::new();
-        put_json_string(&mut l, "region", &locality.region);
-        put_json_string(&mut l, "zone", &locality.zone);
-        put_json_string(&mut l, "subZone", &locality.sub_zone);
-        map.insert("locality".to_owned(), l.into());
-    }
-    if !group.lb_endpoints.is_empty() {
-        let endpoints = group.lb_endpoints.iter().map(lb_endpoint_json).collect();
-        map.insert(
-            "lbEndpoints".to_owned(),
-            serde_json::Value::Array(endpoints),
-        );
-    }
-    if let Some(weight) = group.load_balancing_weight {
-        map.insert("loadBalancingWeight".to_owned(), weight.value.into());
-    }
-    if group.priority != 0 {
-        map.insert("priority".to_owned(), group.priority.into());
-    }
-    map.into()
-}
-
-fn lb_endpoint_json(endpoint: &LbEndpoint) -> serde_json::Value {
-    let mut map = JsonMap::new();
-    if let Some(e) = &endpoint.endpoint {
-        let mut e_map = JsonMap::new();
-        if let Some(Address {
-            address: Some(kind),
-        }) = &e.address
-        {
-            let mut a = JsonMap::new();
-            match kind {
-                AddressKind::SocketAddress(s) => {
-                    let mut s_map = JsonMap::new();
-                    if s.protocol != 0 {
-                        s_map.insert("protocol".to_owned(), "UDP".into());
-                    }
-                    put_json_string(&mut s_map, "address", &s.address);
-                    if let Some(PortSpecifier::PortValue(port)) = s.port_specifier {
-                        s_map.insert("portValue".to_owned(), port.into());
-                    }
-                    a.insert("socketAddress".to_owned(), s_map.into());
-                }
-                AddressKind::EnvoyInternalAddress(i) => {
-                    let mut i_map = JsonMap::new();
-                    if let Some(AddressNameSpecifier::ServerListenerName(name)) =
-                        &i.address_name_specifier
-                    {
-                        i_map.insert("serverListenerName".to_owned(), name.as_str().into());
-                    }
-                    put_json_string(&mut i_map, "endpointId", &i.endpoint_id);
-                    a.insert("envoyInternalAddress".to_owned(), i_map.into());
-                }
-            }
-            e_map.insert("address".to_owned(), a.into());
-        }
-        map.insert("endpoint".to_owned(), e_map.into());
-    }
-    if let Some(metadata) = &endpoint.metadata {
-        let mut namespaces = JsonMap::new();
-        for (namespace, s) in &metadata.filter_metadata {
-            let fields: JsonMap = s
-                .fields
-                .iter()
-                .map(|(k, v)| {
-                    let value = match &v.kind {
-                        Some(ValueKind::StringValue(s)) => s.as_str().into(),
-                        None => serde_json::Value::Null,
-                    };
-                    (k.clone(), value)
-                })
-                .collect();
-            namespaces.insert(namespace.clone(), fields.into());
-        }
-        let mut m = JsonMap::new();
-        if !namespaces.is_empty() {
-            m.insert("filterMetadata".to_owned(), namespaces.into());
-        }
-        map.insert("metadata".to_owned(), m.into());
-    }
-    if let Some(weight) = endpoint.load_balancing_weight {
-        map.insert("loadBalancingWeight".to_owned(), weight.value.into());
-    }
-    map.into()
-}
-
 #[cfg(test)]
 mod tests {
     use prost::Message as _;
@@ -1029,7 +917,7 @@ mod tests {
     use super::*;
     use crate::assignment::EndpointKind;
 
-    fn endpoint(
+    pub(super) fn endpoint(
         address: EndpointAddress,
         weight: u32,
         mtls: bool,
@@ -1060,7 +948,7 @@ mod tests {
         }
     }
 
-    fn sample() -> LoadAssignment {
+    pub(super) fn sample() -> LoadAssignment {
         LoadAssignment {
             cluster_name: "outbound|80||foo.ns1.svc.cluster.local".to_owned(),
             localities: vec![

@@ -81,8 +81,9 @@ pub enum AllocationError {
     },
 }
 
-/// The usable addresses of a range: all but the network and broadcast addresses of IPv4 prefixes
-/// shorter than /31, as Istio's examples start at `240.0.0.2`-style host addresses.
+/// The usable addresses of a range, as the first and the last: all but the network and broadcast
+/// addresses of IPv4 prefixes shorter than /31, as Istio's examples start at `240.0.0.2`-style host
+/// addresses.
 fn usable(range: IpNet) -> (u128, u128) {
     let (first, last) = match range {
         IpNet::V4(n) => (
@@ -92,10 +93,17 @@ fn usable(range: IpNet) -> (u128, u128) {
         IpNet::V6(n) => (u128::from(n.network()), u128::from(n.broadcast())),
     };
     if matches!(range, IpNet::V4(_)) && range.prefix_len() < 31 {
+        // A prefix shorter than /31 spans at least 4 addresses: neither step leaves the range.
         (first + 1, last - 1)
     } else {
         (first, last)
     }
+}
+
+/// How many addresses lie between `first` and `last` (inclusive, `first <= last`); `None` for all
+/// 2^128 of `::/0`, one more than a `u128` holds (and more than any number of services).
+fn count(first: u128, last: u128) -> Option<u128> {
+    (last - first).checked_add(1)
 }
 
 fn addr(range: IpNet, n: u128) -> IpAddr {
@@ -161,8 +169,10 @@ pub fn allocate(
     }
     let wanted: BTreeSet<&ServiceKey> = services.iter().collect();
     let (first, last) = usable(range);
-    let available = last - first + 1;
-    if (wanted.len() as u128) > available {
+    let available = count(first, last);
+    if let Some(available) = available
+        && (wanted.len() as u128) > available
+    {
         return Err(AllocationError::Exhausted {
             range,
             available,
@@ -196,7 +206,10 @@ pub fn allocate(
         if out.contains_key(key) {
             continue;
         }
-        let mut slot = first + u128::from(fnv1a(&key.to_string())) % available;
+        let hash = u128::from(fnv1a(&key.to_string()));
+        // `first + offset <= last`: the offset is below the range's size (a 64-bit hash is always
+        // below 2^128, the size of `::/0`).
+        let mut slot = first + available.map_or(hash, |n| hash % n);
         // Linear probing: at most `available` steps, and a free slot exists (checked above).
         while taken.contains_key(&slot) {
             slot = if slot == last { first } else { slot + 1 };
@@ -288,6 +301,38 @@ mod tests {
         let range: IpNet = "fd00:240::/120".parse().unwrap();
         let a = allocate(&keys(&["a.ns"]), range, &[], &Allocations::default()).unwrap();
         assert!(range.contains(&a.get(&keys(&["a.ns"])[0]).unwrap()));
+    }
+
+    #[test]
+    fn whole_address_spaces_are_counted_and_allocated() {
+        let k = keys(&["a.ns", "b.ns", "c.ns"]);
+        for (range, available) in [
+            ("::/0", None),
+            ("::/1", Some(1u128 << 127)),
+            ("0.0.0.0/0", Some((1u128 << 32) - 2)),
+            ("240.0.0.0/4", Some((1u128 << 28) - 2)),
+            ("fd00::/127", Some(2)),
+            ("240.0.0.7/32", Some(1)),
+        ] {
+            let range: IpNet = range.parse().unwrap();
+            let (first, last) = usable(range);
+            assert_eq!(count(first, last), available, "{range}");
+            let n = available.map_or(k.len(), |a| k.len().min(a as usize));
+            let a = allocate(&k[..n], range, &[], &Allocations::default()).unwrap();
+            let ips: BTreeSet<IpAddr> = a.0.values().copied().collect();
+            assert_eq!(ips.len(), n, "{range}");
+            assert!(ips.iter().all(|ip| range.contains(ip)), "{range}");
+        }
+    }
+
+    #[test]
+    fn the_last_address_of_the_whole_ipv6_space_is_usable() {
+        let k = keys(&["a.ns", "b.ns"]);
+        let last: IpAddr = "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff".parse().unwrap();
+        let previous = Allocations(BTreeMap::from([(k[0].clone(), last)]));
+        let a = allocate(&k, "::/0".parse().unwrap(), &[], &previous).unwrap();
+        assert_eq!(a.get(&k[0]), Some(last));
+        assert_ne!(a.get(&k[1]), Some(last));
     }
 
     #[test]

@@ -506,6 +506,26 @@ pub enum DocumentError {
         /// Where in the text, when the parser knows.
         location: Option<Location>,
     },
+    /// The YAML text goes over one of the parser's limits. The size limits (nodes, events, scalar
+    /// bytes) grow with the text's length, so only aliases (`*name`, each repeating what its anchor
+    /// holds) can reach them: they keep the work of reading a document proportional to its size,
+    /// where an alias bomb would expand a few kilobytes into gigabytes. The others (nesting depth,
+    /// aliases and anchors) are fixed.
+    #[error(
+        "YAML over the parser's limit {limit} = {max}: {value}{}{}",
+        limit_hint(.limit),
+        location_text(.location)
+    )]
+    Limit {
+        /// The limit, named as the field of serde-saphyr's `Budget` (`max_nodes`, `max_aliases`).
+        limit: &'static str,
+        /// How much the text had used when the parser stopped.
+        value: usize,
+        /// The limit for this text.
+        max: usize,
+        /// Where in the text, when the parser knows.
+        location: Option<Location>,
+    },
     /// A field whose value is wrong: bad syntax, wrong type, missing, out of range.
     #[error("{path}: {message}{}", location_text(.location))]
     Invalid {
@@ -522,6 +542,16 @@ fn suggestion_text(s: &Option<String>) -> String {
     match s {
         Some(s) => format!(" (did you mean {s:?}?)"),
         None => String::new(),
+    }
+}
+
+/// Why a size limit that the text's own length cannot reach was reached.
+fn limit_hint(limit: &str) -> &'static str {
+    match limit {
+        "max_nodes" | "max_events" | "max_total_scalar_bytes" => {
+            " (an alias counts everything its anchor holds, every time)"
+        }
+        _ => "",
     }
 }
 
@@ -578,7 +608,10 @@ impl MeshDocument {
         // Type-directed: a scalar is read as the type the field wants, so `name: 1234` or
         // `name: y` is the string a cluster id needs, not a number or a YAML 1.1 boolean.
         let mut failed_field = None;
-        let parsed = serde_saphyr::with_deserializer_from_str(text, |de| {
+        let budget = yaml_budget(text.len());
+        let mut options = serde_saphyr::Options::default();
+        options.budget = Some(budget.clone());
+        let parsed = serde_saphyr::with_deserializer_from_str_with_options(text, options, |de| {
             serde_path_to_error::deserialize::<_, Self>(de).map_err(|e| {
                 let path = e.path().to_string();
                 let inner = e.into_inner();
@@ -586,6 +619,11 @@ impl MeshDocument {
                 inner
             })
         });
+        if let Err(e) = &parsed
+            && let Some(limit) = limit_error(e, &budget)
+        {
+            return Err(limit);
+        }
         match (parsed, failed_field) {
             (Ok(doc), _) => Ok(doc),
             // serde_path_to_error records "." when the problem is not inside a field: syntax.
@@ -648,6 +686,89 @@ impl MeshDocument {
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_default()
     }
+}
+
+/// serde-saphyr's limits for a YAML text of `len` bytes. Its defaults (250,000 nodes, 1,000,000
+/// events, 64 MiB of scalars) are sized for configuration files and refuse a mesh of 20,000
+/// endpoints that JSON reads without a limit. Every node of a text takes at least half a byte of it
+/// (`[?,?]`: a flow pair is three nodes for two bytes), every event is the start or the end of a
+/// node (plus the stream's and document's four), and scalars are at most as long as the text plus
+/// the expansion of their tags (`!!str` stands for the 21 bytes of `tag:yaml.org,2002:str`). So
+/// these limits never refuse a text for its size: only aliases, which repeat their anchor's nodes
+/// without taking bytes, can reach them, and that is what refuses an alias bomb (the floor of
+/// 250,000 nodes stops a short one early). The alias limits (50,000 aliases and anchors, at most 10
+/// aliases an anchor) stay as they are.
+fn yaml_budget(len: usize) -> serde_saphyr::Budget {
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_nodes = budget.max_nodes.max(len.saturating_mul(2));
+    budget.max_events = budget
+        .max_events
+        .max(len.saturating_mul(4).saturating_add(4));
+    budget.max_total_scalar_bytes = budget.max_total_scalar_bytes.max(len.saturating_mul(5));
+    budget
+}
+
+/// The typed error of a YAML text that went over one of `budget`'s limits; `None` for any other
+/// error.
+fn limit_error(
+    error: &serde_saphyr::Error,
+    budget: &serde_saphyr::Budget,
+) -> Option<DocumentError> {
+    use serde_saphyr::budget::BudgetBreach as B;
+    let mut inner = error;
+    while let serde_saphyr::Error::WithSnippet { error, .. }
+    | serde_saphyr::Error::AliasError { error, .. } = inner
+    {
+        inner = error;
+    }
+    let serde_saphyr::Error::Budget { breach, .. } = inner else {
+        return None;
+    };
+    let (limit, value, max) = match *breach {
+        B::Events { events } => ("max_events", events, budget.max_events),
+        B::Aliases { aliases } => ("max_aliases", aliases, budget.max_aliases),
+        B::Anchors { anchors } => ("max_anchors", anchors, budget.max_anchors),
+        B::Depth { depth } => ("max_depth", depth, budget.max_depth),
+        B::Documents { documents } => ("max_documents", documents, budget.max_documents),
+        B::Nodes { nodes } => ("max_nodes", nodes, budget.max_nodes),
+        B::ScalarBytes { total_scalar_bytes } => (
+            "max_total_scalar_bytes",
+            total_scalar_bytes,
+            budget.max_total_scalar_bytes,
+        ),
+        B::MergeKeys { merge_keys } => ("max_merge_keys", merge_keys, budget.max_merge_keys),
+        B::AliasAnchorRatio { aliases, anchors } => (
+            "alias_anchor_ratio_multiplier",
+            aliases,
+            budget.alias_anchor_ratio_multiplier.saturating_mul(anchors),
+        ),
+        B::RecordedAnchorEvents {
+            recorded_anchor_events,
+        } => (
+            "max_recorded_anchor_events",
+            recorded_anchor_events,
+            budget.max_recorded_anchor_events,
+        ),
+        B::RecordedAnchorBytes {
+            recorded_anchor_bytes,
+        } => (
+            "max_recorded_anchor_bytes",
+            recorded_anchor_bytes,
+            budget.max_recorded_anchor_bytes,
+        ),
+        // Limits of features we do not use (includes, properties, readers): the parser's message.
+        _ => return None,
+    };
+    let location = error.location().map(|l| Location {
+        line: usize::try_from(l.line()).unwrap_or(usize::MAX),
+        column: usize::try_from(l.column()).unwrap_or(usize::MAX),
+    });
+    Some(DocumentError::Limit {
+        limit,
+        value,
+        max,
+        location,
+    })
 }
 
 /// Turns serde's "unknown field `x`, expected one of `a`, `b`" (serde-saphyr writes the list

@@ -223,3 +223,59 @@ fn meshnetworks_validation_conformance() {
     }
     assert!(checked > 0);
 }
+
+/// A mesh of one service with `n` endpoints spread over two clusters, as YAML (block style, the
+/// way people write it). Each endpoint is 5 nodes.
+fn yaml_with_endpoints(n: usize) -> String {
+    let mut s = format!(
+        "{HEAD}  clusters:\n  - name: c1\n    podCidrs: [10.0.0.0/8]\n  - name: c2\n    podCidrs: [11.0.0.0/8]\n  services:\n  - name: big\n    namespace: ns\n    ports: [{{name: http, port: 80}}]\n    endpoints:\n"
+    );
+    for i in 0..n {
+        let (a, b, c) = (i >> 16, (i >> 8) & 0xff, i & 0xff);
+        s += &format!(
+            "    - cluster: c{}\n      address: 10.{a}.{b}.{c}\n      labels: {{app: big}}\n",
+            1 + i % 2
+        );
+    }
+    s
+}
+
+#[test]
+fn yaml_as_large_as_json_parses() {
+    // 30,000 endpoints are about 150,000 nodes and 2.3 MB: past serde-saphyr's default budget of
+    // 250,000 nodes and 1,000,000 events, which is not sized for data files.
+    let n = 30_000;
+    let yaml = yaml_with_endpoints(n);
+    let doc = MeshDocument::from_yaml(&yaml).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(doc.spec.services[0].endpoints.len(), n);
+    assert_eq!(MeshDocument::from_json(&doc.to_json()).unwrap(), doc);
+}
+
+#[test]
+fn an_alias_bomb_is_refused_naming_the_limit() {
+    // 2,000 services, each an alias of one whose endpoints are 2,000 aliases of one endpoint:
+    // 4 million endpoints from 20 kB of text.
+    let aliases = |name: &str, n: usize| vec![format!("*{name}"); n].join(", ");
+    let bomb = format!(
+        "{HEAD}  clusters: [{{name: c1, podCidrs: [10.0.0.0/8]}}]\n  services:\n  - &svc\n    name: big\n    namespace: ns\n    endpoints: [&ep {{cluster: c1, address: 10.0.0.1}}, {}]\n  - {}\n",
+        aliases("ep", 1_999),
+        aliases("svc", 1_999).replace(", ", "\n  - "),
+    );
+    assert!(bomb.len() < 30_000, "{}", bomb.len());
+    let err = MeshDocument::from_yaml(&bomb).unwrap_err();
+    let DocumentError::Limit {
+        limit, value, max, ..
+    } = &err
+    else {
+        panic!("not a limit: {err:?}");
+    };
+    assert!(value > max, "{err:?}");
+    assert!(err.to_string().contains(limit), "{err}");
+    // The limit of a text this short is serde-saphyr's default: the expansion stops there.
+    assert!(
+        err.to_string().starts_with(
+            "YAML over the parser's limit max_nodes = 250000: 250001 (an alias counts everything"
+        ),
+        "{err}"
+    );
+}

@@ -159,7 +159,7 @@ fn init(args: &InitArgs) -> Result<ExitCode, String> {
     }
     let report =
         TrustReport::build(&bundles, now, &ReportOptions::default()).map_err(|e| e.to_string())?;
-    println!(
+    outln!(
         "wrote a root CA and {} cluster bundle(s) to {} ({})",
         clusters.len(),
         args.out.display(),
@@ -170,7 +170,7 @@ fn init(args: &InitArgs) -> Result<ExitCode, String> {
         }
     );
     for cluster in &clusters {
-        println!(
+        outln!(
             "  kubectl create secret generic cacerts -n istio-system --from-file={}/",
             args.out.join(cluster.as_str()).display()
         );
@@ -216,7 +216,7 @@ fn check(args: &CheckArgs) -> Result<ExitCode, String> {
         )
     };
     if bundles.is_empty() {
-        println!("{origin}: no cluster carries CA certificates; nothing to check");
+        outln!("{origin}: no cluster carries CA certificates; nothing to check");
         return Ok(ExitCode::SUCCESS);
     }
     let report = TrustReport::build(&bundles, now, &options).map_err(|e| e.to_string())?;
@@ -280,17 +280,17 @@ fn print_text(origin: &str, report: &TrustReport, now: i64) {
         .max()
         .unwrap_or(0)
         .max(8);
-    println!(
+    outln!(
         "{origin}: {} cluster(s), checked at {}",
         clusters.len(),
         date(now)
     );
-    println!("trust matrix (a row's workloads verifying a column's):");
+    outln!("trust matrix (a row's workloads verifying a column's):");
     let mut header = format!("  {:width$}", "");
     for peer in clusters {
         header.push_str(&format!("  {:width$}", peer.as_str()));
     }
-    println!("{}", header.trim_end());
+    outln!("{}", header.trim_end());
     for verifier in clusters {
         let mut row = format!("  {:width$}", verifier.as_str());
         for peer in clusters {
@@ -300,27 +300,27 @@ fn print_text(origin: &str, report: &TrustReport, now: i64) {
             };
             row.push_str(&format!("  {verdict:width$}"));
         }
-        println!("{}", row.trim_end());
+        outln!("{}", row.trim_end());
     }
     let failures: Vec<_> = report.failures().collect();
     if !failures.is_empty() {
-        println!("failures:");
+        outln!("failures:");
         for (verifier, peer, problems) in failures {
             for problem in problems.iter().filter(|p| p.is_fatal()) {
-                println!("  {verifier} -> {peer}: [{}] {problem}", problem.code());
+                outln!("  {verifier} -> {peer}: [{}] {problem}", problem.code());
             }
         }
     }
     let warnings = report.warnings();
     if !warnings.is_empty() {
-        println!("warnings:");
+        outln!("warnings:");
         for warning in warnings {
-            println!("  [{}] {warning}", warning.code());
+            outln!("  [{}] {warning}", warning.code());
         }
     }
-    println!("expiry (soonest first):");
+    outln!("expiry (soonest first):");
     for entry in report.expiry().entries() {
-        println!(
+        outln!(
             "  {}{}/{}: {} expires {} ({} days left)",
             if entry.warning { "WARN " } else { "" },
             entry.cluster,
@@ -356,7 +356,7 @@ fn print_json(report: &TrustReport, now: i64) {
             "warning": e.warning,
         })).collect::<Vec<_>>(),
     });
-    println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+    outln!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
 }
 
 /// `YYYY-MM-DDTHH:MM:SSZ` of unix seconds (proleptic Gregorian, days-from-civil inverse).

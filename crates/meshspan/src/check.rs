@@ -35,14 +35,14 @@ pub fn run(args: &Args) -> ExitCode {
     let report = mesh_topology::check_with(doc, &mesh_topology::CheckOptions::at(now));
     match args.output {
         Output::Json => match serde_json::to_string_pretty(&report) {
-            Ok(s) => println!("{s}"),
+            Ok(s) => outln!("{s}"),
             Err(e) => {
                 eprintln!("meshspan: cannot encode the report: {e}");
                 return ExitCode::from(2);
             }
         },
         Output::Text => {
-            println!(
+            outln!(
                 "mesh {} ({}): {} clusters, {} networks, {} services",
                 doc.metadata.name,
                 loaded.origin,
@@ -50,7 +50,7 @@ pub fn run(args: &Args) -> ExitCode {
                 doc.defined_networks().len(),
                 doc.spec.services.len()
             );
-            println!("{report}");
+            outln!("{report}");
         }
     }
     if report.has_errors() {

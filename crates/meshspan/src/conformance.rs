@@ -50,12 +50,12 @@ pub fn run(args: &Args) -> ExitCode {
         Action::Eval { .. } => {
             let results: Vec<Value> = cases.iter().map(case::eval).collect();
             let out = json!({ "results": results });
-            println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+            outln!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
             ExitCode::SUCCESS
         }
         Action::Check { .. } => {
             let report = compare::check(&cases);
-            print!("{}", report.table());
+            out!("{}", report.table());
             if report.required_failures() > 0 {
                 ExitCode::from(1)
             } else {

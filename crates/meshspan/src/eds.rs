@@ -9,6 +9,7 @@ use mesh_eds::{DocumentEds, Features, Profile, ServicePortEndpoints, ServiceRequ
 use mesh_model::{ClusterId, MeshDocument, NetworkId, ServiceKey};
 
 use crate::input;
+use crate::stdout::Stdout;
 
 /// Which proxies: the sidecars of a cluster, or of a network.
 #[derive(Debug, clap::Args)]
@@ -166,16 +167,19 @@ pub fn run(args: &Args) -> ExitCode {
     }
     match args.output {
         EdsOutput::Json | EdsOutput::Yaml => {
-            let list: Vec<serde_json::Value> =
-                assignments.iter().map(wire::to_envoy_json).collect();
-            let value = serde_json::Value::Array(list);
-            if args.output == EdsOutput::Json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&value).unwrap_or_default()
-                );
+            // Streamed: no tree of the whole output (Envoy JSON of 1M endpoints is ~500 MB).
+            let list: Vec<wire::EnvoyJson<'_>> = assignments.iter().map(wire::EnvoyJson).collect();
+            let mut out = Stdout::lock();
+            let written = if args.output == EdsOutput::Json {
+                serde_json::to_writer_pretty(&mut out, &list)
+                    .map_err(|e| e.to_string())
+                    .and_then(|()| out.write_all(b"\n").map_err(|e| e.to_string()))
             } else {
-                print!("{}", serde_saphyr::to_string(&value).unwrap_or_default());
+                serde_saphyr::to_io_writer(&mut out, &list).map_err(|e| e.to_string())
+            };
+            if let Err(e) = written {
+                eprintln!("meshspan: cannot encode the assignments: {e}");
+                return ExitCode::from(2);
             }
         }
         EdsOutput::Pb => {
@@ -186,10 +190,8 @@ pub fn run(args: &Args) -> ExitCode {
                 );
                 return ExitCode::from(2);
             };
-            if let Err(e) = std::io::stdout().write_all(&wire::encode(cla)) {
-                eprintln!("meshspan: cannot write: {e}");
-                return ExitCode::from(2);
-            }
+            // `Stdout` ends the process itself when the write fails.
+            let _ = Stdout::lock().write_all(&wire::encode(cla));
         }
     }
     ExitCode::SUCCESS

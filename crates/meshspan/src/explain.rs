@@ -44,12 +44,12 @@ pub fn run(args: &Args) -> ExitCode {
     match args.output {
         Output::Text => {
             for ex in &explanations {
-                print!("{ex}");
+                out!("{ex}");
             }
         }
         Output::Json => {
             let list: Vec<Value> = explanations.iter().map(to_json).collect();
-            println!(
+            outln!(
                 "{}",
                 serde_json::to_string_pretty(&list).unwrap_or_default()
             );

@@ -118,13 +118,13 @@ pub fn run(args: &Args) -> ExitCode {
     }
     match args.output {
         Format::Yaml => {
-            print!("{}", plan.to_yaml());
+            out!("{}", plan.to_yaml());
             if args.dns {
-                println!("---");
-                print!("{}", mesh_global::global_dns_configmap(&vips));
+                outln!("---");
+                out!("{}", mesh_global::global_dns_configmap(&vips));
                 if let Some(server) = args.dns_server {
-                    println!("---");
-                    print!("{}", mesh_global::kube_dns_stub_domain(server));
+                    outln!("---");
+                    out!("{}", mesh_global::kube_dns_stub_domain(server));
                 }
             }
         }
@@ -143,7 +143,7 @@ pub fn run(args: &Args) -> ExitCode {
                     "corednsForward": args.dns_server.map(mesh_global::coredns_forward_global),
                 });
             }
-            println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+            outln!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
         }
     }
     ExitCode::SUCCESS

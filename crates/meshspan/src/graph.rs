@@ -19,6 +19,6 @@ pub fn run(args: &Args) -> ExitCode {
         Err(code) => return code,
     };
     let report = mesh_topology::check(&loaded.document);
-    print!("{}", mesh_topology::to_dot(&loaded.document, &report));
+    out!("{}", mesh_topology::to_dot(&loaded.document, &report));
     ExitCode::SUCCESS
 }

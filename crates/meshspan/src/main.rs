@@ -6,6 +6,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+// First: the other modules print with its `out!` and `outln!`.
+#[macro_use]
+mod stdout;
+
 mod certs;
 mod check;
 mod conformance;

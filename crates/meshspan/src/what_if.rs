@@ -43,13 +43,13 @@ pub fn run(args: &Args) -> ExitCode {
     };
     match args.output {
         Output::Json => match serde_json::to_string_pretty(&what) {
-            Ok(s) => println!("{s}"),
+            Ok(s) => outln!("{s}"),
             Err(e) => {
                 eprintln!("meshspan: cannot encode the result: {e}");
                 return ExitCode::from(2);
             }
         },
-        Output::Text => print!("{what}"),
+        Output::Text => out!("{what}"),
     }
     if what.any_unreachable() {
         ExitCode::from(1)

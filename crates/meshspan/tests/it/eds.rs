@@ -127,3 +127,17 @@ fn explain_names_rules_in_text_and_json() {
     assert_eq!(eps[3]["gateways"][0]["weight"], 4);
     assert_eq!(v[0]["scale_factor"], 3);
 }
+
+#[test]
+fn eds_yaml_is_the_json_as_yaml() {
+    // The YAML is streamed from the same serializer as the JSON: it must be what the JSON value,
+    // serialized as YAML, would be.
+    for cluster in ["cluster1", "cluster2"] {
+        let json = meshspan(&["eds", "--cluster", cluster]);
+        let yaml = meshspan(&["eds", "--cluster", cluster, "-o", "yaml"]);
+        assert!(yaml.status.success());
+        let value: Value = serde_json::from_slice(&json.stdout).expect("JSON");
+        let expected = serde_saphyr::to_string(&value).expect("YAML");
+        assert_eq!(String::from_utf8_lossy(&yaml.stdout), expected);
+    }
+}

@@ -3,4 +3,5 @@
 mod certs;
 mod conformance;
 mod eds;
+mod stdout;
 mod topology;
