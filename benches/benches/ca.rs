@@ -1,7 +1,8 @@
 //! Benchmarks of mesh-ca: workload certificate issuance (key supplied, and with key generation),
-//! chain verification, and the trust report.
+//! chain verification, the trust report, and its warnings over N bundles (30 and 300: the time per
+//! bundle grows with N, the matrix being N², never N³).
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use mesh_ca::{ClusterBundle, KeyPair, ReportOptions, RootCa, TrustBundle, TrustReport};
+use mesh_ca::{ClusterBundle, KeyPair, ReportOptions, RootCa, TrustBundle, TrustReport, Validity};
 use mesh_model::{ClusterId, SpiffeId, TrustDomain};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
@@ -92,5 +93,47 @@ fn report(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, issuance, report);
+/// `TrustReport::warnings` over N bundles whose intermediates all outlive their shared root (one
+/// warning per peer in every one of the N² cells), at two sizes a factor 10 apart. Issuing the
+/// bundles and building the report are setup; only `warnings()` is measured.
+fn warnings(c: &mut Criterion) {
+    let mut group = c.benchmark_group("TrustReport of N bundles");
+    group.sample_size(10);
+    for clusters in [30usize, 300] {
+        let mut rng = ChaCha20Rng::seed_from_u64(3);
+        let root = RootCa::new(
+            KeyPair::generate(&mut rng),
+            Validity::starting_at(NOW, 100 * 86_400),
+            &mut rng,
+        )
+        .expect("root");
+        let bundles: Vec<ClusterBundle> = (0..clusters)
+            .map(|i| {
+                let cluster = ClusterId::new(format!("c{i}")).expect("id");
+                let ca = root
+                    .issue_intermediate(
+                        &cluster,
+                        KeyPair::generate(&mut rng),
+                        Validity::starting_at(NOW, 200 * 86_400),
+                        &mut rng,
+                    )
+                    .expect("intermediate");
+                ClusterBundle::new(
+                    cluster,
+                    TrustDomain::new("cluster.local").expect("td"),
+                    ca.plugin_files(),
+                )
+            })
+            .collect();
+        let report = TrustReport::build(&bundles, NOW, &ReportOptions::default()).expect("ok");
+        assert_eq!(report.warnings().len(), clusters);
+        group.throughput(Throughput::Elements(clusters as u64));
+        group.bench_function(format!("warnings: {clusters} bundles"), |b| {
+            b.iter(|| report.warnings().len())
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, issuance, report, warnings);
 criterion_main!(benches);
