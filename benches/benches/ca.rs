@@ -1,7 +1,11 @@
 //! Benchmarks of mesh-ca: workload certificate issuance (key supplied, and with key generation),
-//! chain verification, and the trust report.
+//! chain verification, the trust report, and its warnings over N bundles (30 and 300: the time per
+//! bundle grows with N, the matrix being N², never N³).
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use mesh_ca::{ClusterBundle, KeyPair, ReportOptions, RootCa, TrustBundle, TrustReport};
+use mesh_ca::{
+    ClusterBundle, IntermediateCa, KeyPair, ReportOptions, RootCa, TrustBundle, TrustReport,
+    Validity,
+};
 use mesh_model::{ClusterId, SpiffeId, TrustDomain};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
@@ -63,24 +67,30 @@ fn issuance(c: &mut Criterion) {
     });
 }
 
+/// The bundles of clusters c0, c1, ... with the intermediates `intermediate` makes for them.
+fn bundles(
+    clusters: usize,
+    mut intermediate: impl FnMut(&ClusterId) -> IntermediateCa,
+) -> Vec<ClusterBundle> {
+    (0..clusters)
+        .map(|i| {
+            let cluster = ClusterId::new(format!("c{i}")).expect("id");
+            let files = intermediate(&cluster).plugin_files();
+            let td = TrustDomain::new("cluster.local").expect("td");
+            ClusterBundle::new(cluster, td, files)
+        })
+        .collect()
+}
+
 fn report(c: &mut Criterion) {
     let mut group = c.benchmark_group("ca trust report");
     for clusters in [4usize, 16] {
         let mut rng = ChaCha20Rng::seed_from_u64(2);
         let root = RootCa::generate(&mut rng, NOW).expect("root");
-        let bundles: Vec<ClusterBundle> = (0..clusters)
-            .map(|i| {
-                let cluster = ClusterId::new(format!("c{i}")).expect("id");
-                let ca = root
-                    .generate_intermediate(&cluster, &mut rng, NOW)
-                    .expect("intermediate");
-                ClusterBundle::new(
-                    cluster,
-                    TrustDomain::new("cluster.local").expect("td"),
-                    ca.plugin_files(),
-                )
-            })
-            .collect();
+        let bundles = bundles(clusters, |cluster| {
+            root.generate_intermediate(cluster, &mut rng, NOW)
+                .expect("intermediate")
+        });
         group.bench_function(format!("{clusters} clusters, shared root"), |b| {
             b.iter_batched(
                 || bundles.clone(),
@@ -92,5 +102,35 @@ fn report(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, issuance, report);
+/// `TrustReport::warnings` over N bundles whose intermediates all outlive their shared root (one
+/// warning per peer in every one of the N² cells), at two sizes a factor 10 apart. Issuing the
+/// bundles and building the report are setup; only `warnings()` is measured.
+fn warnings(c: &mut Criterion) {
+    let mut group = c.benchmark_group("TrustReport of N bundles");
+    group.sample_size(10);
+    for clusters in [30usize, 300] {
+        let mut rng = ChaCha20Rng::seed_from_u64(3);
+        let root = RootCa::new(
+            KeyPair::generate(&mut rng),
+            Validity::starting_at(NOW, 100 * 86_400),
+            &mut rng,
+        )
+        .expect("root");
+        let bundles = bundles(clusters, |cluster| {
+            let key = KeyPair::generate(&mut rng);
+            let validity = Validity::starting_at(NOW, 200 * 86_400);
+            root.issue_intermediate(cluster, key, validity, &mut rng)
+                .expect("intermediate")
+        });
+        let report = TrustReport::build(&bundles, NOW, &ReportOptions::default()).expect("ok");
+        assert_eq!(report.warnings().len(), clusters);
+        group.throughput(Throughput::Elements(clusters as u64));
+        group.bench_function(format!("warnings: {clusters} bundles"), |b| {
+            b.iter(|| report.warnings().len())
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, issuance, report, warnings);
 criterion_main!(benches);

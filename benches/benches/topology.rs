@@ -8,13 +8,15 @@
 //!   the flat address spaces of 511 networks joined by all 130,305 network pairs, over indices
 //!   and from names;
 //! - the whole check of that 511-cluster mesh (one primary, 510 remotes with private API servers)
-//!   and of the huge workload (250 clusters, 1,000,000 endpoints).
+//!   and of the huge workload (250 clusters, 1,000,000 endpoints);
+//! - the whole check of N clusters on one network with the same pod CIDR (N = 300 and 3,000):
+//!   one `cidr-overlap` group, not N·(N−1)/2 pairs, so the time per cluster stays flat.
 //!
 //! Run: `cargo bench -p meshspan-benches --bench topology`.
 use std::hint::black_box;
 use std::net::{IpAddr, Ipv4Addr};
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ipnet::IpNet;
 use mesh_model::{Link, MeshDocument, NetworkId};
 use mesh_topology::{FlatAddressSpaces, check, containing_prefixes, overlapping_pairs};
@@ -100,6 +102,45 @@ fn cidr(c: &mut Criterion) {
     g.finish();
 }
 
+/// `n` clusters on one network (one primary, `n - 1` remotes), all with pod CIDR 10.244.0.0/16.
+fn identical_cidrs_document(n: usize) -> MeshDocument {
+    let mut yaml = String::from(
+        "apiVersion: meshspan/v1alpha1\nkind: Mesh\nmetadata: {name: same-cidr}\nspec:\n  clusters:\n",
+    );
+    for i in 0..n {
+        let cp = if i == 0 { "" } else { ", controlPlane: c0" };
+        yaml.push_str(&format!(
+            "  - {{name: c{i}, network: n1{cp}, podCidrs: ['10.244.0.0/16']}}\n"
+        ));
+    }
+    MeshDocument::parse(&yaml).expect("valid by construction")
+}
+
+/// n identical CIDRs are n·(n−1)/2 overlapping pairs but one group: the whole check, per
+/// cluster, at two sizes a factor 10 apart (flat per element = linear).
+fn identical_cidrs(c: &mut Criterion) {
+    let mut g = c.benchmark_group("N identical CIDRs");
+    g.sample_size(10);
+    for n in [300usize, 3000] {
+        let doc = identical_cidrs_document(n);
+        let report = check(&doc);
+        let overlaps = report
+            .diagnostics
+            .iter()
+            .filter(|d| d.code.as_str() == "cidr-overlap")
+            .count();
+        eprintln!(
+            "{n} identical CIDRs: {overlaps} cidr-overlap diagnostics, {} bytes of text",
+            report.to_string().len()
+        );
+        g.throughput(Throughput::Elements(n as u64));
+        g.bench_function(format!("check: {n} clusters, one podCidr"), |b| {
+            b.iter(|| check(black_box(&doc)))
+        });
+    }
+    g.finish();
+}
+
 fn reachability(c: &mut Criterion) {
     let names: Vec<String> = (0..CLUSTERS).map(|i| format!("n{i}")).collect();
     let mut sorted = names.clone();
@@ -147,5 +188,5 @@ fn huge(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, cidr, reachability, huge);
+criterion_group!(benches, cidr, identical_cidrs, reachability, huge);
 criterion_main!(benches);

@@ -1,12 +1,13 @@
 //! CIDR overlap by sort and sweep (mesh-topology): never a panic, exactly the pairs a pairwise
-//! comparison finds, and a containment forest whose parents contain their children.
+//! comparison finds, a containment forest whose parents contain their children, and groups that
+//! hold every overlapping prefix once, each inside its group's first.
 #![no_main]
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ipnet::IpNet;
 use libfuzzer_sys::fuzz_target;
-use mesh_topology::{containing_prefixes, overlapping_pairs, shared_range};
+use mesh_topology::{containing_prefixes, overlap_groups, overlapping_pairs, shared_range};
 
 /// 18 bytes a prefix: family (even = IPv4), length, 16 address bytes.
 fn prefixes(data: &[u8]) -> Vec<IpNet> {
@@ -43,4 +44,14 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     assert_eq!(pairs, naive);
+    let mut group_of = vec![None; p.len()];
+    for (g, members) in overlap_groups(&p).iter().enumerate() {
+        for &i in members {
+            assert!(group_of[i].replace(g).is_none(), "{} in two groups", p[i]);
+            assert!(p[members[0]].trunc().contains(&p[i].trunc()));
+        }
+    }
+    for &(i, j) in &pairs {
+        assert!(group_of[i].is_some() && group_of[i] == group_of[j], "{} {}", p[i], p[j]);
+    }
 });

@@ -328,6 +328,35 @@ mod tests {
     }
 
     #[test]
+    fn a_huge_rsa_ca_key_is_a_typed_error_naming_cluster_file_size_and_limit() {
+        let cluster = ClusterId::new("c9").unwrap();
+        let mut files = PluginFiles::default();
+        let der = crate::key::tests::rsa_private_key_der(1 << 20);
+        files.set(
+            BundleFile::CaKey,
+            Some(crate::pem::encode("RSA PRIVATE KEY", &der).into_bytes()),
+        );
+        let bundle = ClusterBundle::new(cluster.clone(), TrustDomain::new("td").unwrap(), files);
+        let err =
+            crate::TrustReport::build(&[bundle], 0, &crate::ReportOptions::default()).unwrap_err();
+        assert_eq!(
+            err,
+            BundleError::Key {
+                cluster,
+                file: BundleFile::CaKey,
+                problem: KeyError::RsaKeyTooLarge {
+                    bits: 1 << 20,
+                    limit: 8192
+                },
+            }
+        );
+        assert_eq!(
+            err.to_string(),
+            "cluster c9: ca-key.pem: RSA key of 1048576 bits is larger than the limit of 8192 bits"
+        );
+    }
+
+    #[test]
     fn parse_errors_name_the_file() {
         let cluster = ClusterId::new("c9").unwrap();
         assert_eq!(

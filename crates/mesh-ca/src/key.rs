@@ -68,6 +68,11 @@ impl CaKey {
                 SectionKind::PrivateKey => {
                     return match KeyPair::from_pkcs8_der(&der) {
                         Err(KeyError::UnsupportedAlgorithm { algorithm }) => {
+                            // Sized before the rsa crate decodes (and validates) it.
+                            match pkcs1_in_pkcs8(&der) {
+                                Some(pkcs1) => check_rsa_size(&pkcs1)?,
+                                None => return Err(KeyError::UnsupportedAlgorithm { algorithm }),
+                            }
                             match rsa::PrivateKey::from_pkcs8_der(&der) {
                                 Ok(key) => rsa_public(key),
                                 Err(_) => Err(KeyError::UnsupportedAlgorithm { algorithm }),
@@ -77,6 +82,7 @@ impl CaKey {
                     };
                 }
                 SectionKind::RsaPrivateKey => {
+                    check_rsa_size(&der)?;
                     return rsa::PrivateKey::from_pkcs1_der(&der)
                         .map_err(|_| KeyError::InvalidDer {
                             what: "PKCS #1 RSA private key",
@@ -100,6 +106,70 @@ impl CaKey {
                 certificate.has_rsa_key() && certificate.key_bits() == public.as_slice()
             }
         }
+    }
+}
+
+/// The largest RSA private key a CA key may be, in modulus bits: the rsa crate's limit for public
+/// keys ([`rsa::PublicKey::MAX_SIZE`]), so no CA key is larger than a certificate's may be.
+pub(crate) const MAX_RSA_KEY_BITS: usize = rsa::PublicKey::MAX_SIZE;
+
+/// The PKCS #1 `RSAPrivateKey` inside a PKCS #8 `PrivateKeyInfo` (or `OneAsymmetricKey`) whose
+/// algorithm is `rsaEncryption`; `None` for any other algorithm or malformed DER.
+fn pkcs1_in_pkcs8(der: &[u8]) -> Option<Vec<u8>> {
+    let rsa_encryption = yasna::models::ObjectIdentifier::from_slice(&[1, 2, 840, 113549, 1, 1, 1]);
+    let (algorithm, key) = yasna::parse_der(der, |r| {
+        r.read_sequence(|r| {
+            r.next().read_der()?; // version
+            let algorithm = r.next().read_sequence(|r| {
+                let oid = r.next().read_oid()?;
+                r.read_optional(|r| r.read_der())?; // parameters (NULL)
+                Ok(oid)
+            })?;
+            let key = r.next().read_bytes()?;
+            // attributes [0], publicKey [1]
+            while r.read_optional(|r| r.read_der())?.is_some() {}
+            Ok((algorithm, key))
+        })
+    })
+    .ok()?;
+    (algorithm == rsa_encryption).then_some(key)
+}
+
+/// Checks the sizes of a PKCS #1 `RSAPrivateKey` from its DER alone, before the rsa crate
+/// decodes it: decoding validates the key and precomputes its CRT values, work that grows with
+/// the size of its numbers (a 1,048,576-bit key takes seconds). Every number of a well-formed
+/// key is at most its modulus, so the largest is what is measured against [`MAX_RSA_KEY_BITS`].
+/// O(length of the DER).
+fn check_rsa_size(pkcs1: &[u8]) -> Result<(), KeyError> {
+    let invalid = KeyError::InvalidDer {
+        what: "PKCS #1 RSA private key",
+    };
+    let bits = yasna::parse_der(pkcs1, |r| {
+        r.read_sequence(|r| {
+            let mut bits = 0;
+            // version, n, e, d, p, q, dP, dQ, qInv; then otherPrimeInfos (multi-prime).
+            while let Some(n) = r.read_optional(|r| r.read_bigint_bytes())? {
+                bits = bits.max(magnitude_bits(&n.0));
+            }
+            while r.read_optional(|r| r.read_der())?.is_some() {}
+            Ok(bits)
+        })
+    })
+    .map_err(|_| invalid)?;
+    if bits > MAX_RSA_KEY_BITS {
+        return Err(KeyError::RsaKeyTooLarge {
+            bits,
+            limit: MAX_RSA_KEY_BITS,
+        });
+    }
+    Ok(())
+}
+
+/// The number of bits of a big-endian magnitude, leading zeros not counted.
+fn magnitude_bits(bytes: &[u8]) -> usize {
+    match bytes.iter().position(|&b| b != 0) {
+        Some(first) => (bytes.len() - first) * 8 - bytes[first].leading_zeros() as usize,
+        None => 0,
     }
 }
 
@@ -127,6 +197,15 @@ pub enum KeyError {
     UnsupportedAlgorithm {
         /// The algorithm (and curve) OID found.
         algorithm: String,
+    },
+    /// An RSA private key larger than this crate decodes: refused from its DER, before any
+    /// arithmetic on it.
+    #[error("RSA key of {bits} bits is larger than the limit of {limit} bits")]
+    RsaKeyTooLarge {
+        /// Its size: the bits of its largest number (the modulus, for a well-formed key).
+        bits: usize,
+        /// The largest size accepted.
+        limit: usize,
     },
     /// The certificate signing request is not signed by the key it carries.
     #[error("the certificate signing request's signature does not verify with its own key")]
@@ -415,7 +494,7 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use rand_chacha::ChaCha20Rng;
     use rand_core::SeedableRng;
 
@@ -522,6 +601,76 @@ mod tests {
             CaKey::from_pem_bytes(b"nothing"),
             Err(KeyError::Missing { .. })
         ));
+    }
+
+    /// A structurally valid PKCS #1 `RSAPrivateKey` with a modulus of `bits` bits of arbitrary
+    /// bytes (no real key: its numbers do not fit together) and small other numbers.
+    pub(crate) fn rsa_private_key_der(bits: usize) -> Vec<u8> {
+        let mut modulus: Vec<u8> = (0..bits.div_ceil(8))
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
+        modulus[0] = 0xff >> (modulus.len() * 8 - bits); // exactly `bits` bits
+        yasna::construct_der(|w| {
+            w.write_sequence(|w| {
+                w.next().write_u8(0);
+                w.next().write_bigint_bytes(&modulus, true);
+                for small in [65_537u32, 3, 5, 7, 11, 13, 17] {
+                    w.next().write_u32(small);
+                }
+            })
+        })
+    }
+
+    /// The same key as PKCS #8 `PrivateKeyInfo` (algorithm `rsaEncryption`).
+    pub(crate) fn rsa_pkcs8_der(bits: usize) -> Vec<u8> {
+        let pkcs1 = rsa_private_key_der(bits);
+        yasna::construct_der(|w| {
+            w.write_sequence(|w| {
+                w.next().write_u8(0);
+                w.next().write_sequence(|w| {
+                    w.next()
+                        .write_oid(&yasna::models::ObjectIdentifier::from_slice(&[
+                            1, 2, 840, 113_549, 1, 1, 1,
+                        ]));
+                    w.next().write_null();
+                });
+                w.next().write_bytes(&pkcs1);
+            })
+        })
+    }
+
+    #[test]
+    fn huge_rsa_keys_are_refused_from_their_der_pkcs1_and_pkcs8() {
+        let too_large = |bits| {
+            Err::<(), _>(KeyError::RsaKeyTooLarge {
+                bits,
+                limit: MAX_RSA_KEY_BITS,
+            })
+        };
+        for bits in [MAX_RSA_KEY_BITS + 1, 1 << 20] {
+            let pkcs1 = crate::pem::encode("RSA PRIVATE KEY", &rsa_private_key_der(bits));
+            let pkcs8 = crate::pem::encode("PRIVATE KEY", &rsa_pkcs8_der(bits));
+            for pem in [pkcs1, pkcs8] {
+                assert_eq!(
+                    CaKey::from_pem_bytes(pem.as_bytes()).map(|_| ()),
+                    too_large(bits),
+                    "{bits}"
+                );
+            }
+        }
+        // At the limit the size passes, and the rsa crate rejects the made-up numbers.
+        assert_eq!(
+            check_rsa_size(&rsa_private_key_der(MAX_RSA_KEY_BITS)),
+            Ok(())
+        );
+        let at_limit = crate::pem::encode("RSA PRIVATE KEY", &rsa_private_key_der(2048));
+        assert!(matches!(
+            CaKey::from_pem_bytes(at_limit.as_bytes()),
+            Err(KeyError::InvalidDer { .. })
+        ));
+        assert_eq!(magnitude_bits(&[0, 0, 1]), 1);
+        assert_eq!(magnitude_bits(&[0x80, 0]), 16);
+        assert_eq!(magnitude_bits(&[0]), 0);
     }
 
     #[test]

@@ -197,6 +197,15 @@ impl TrustProblem {
         !matches!(self, Self::IntermediateOutlivesRoot { .. })
     }
 
+    /// The cluster a warning is about (`None` for the fatal problems): what
+    /// [`TrustReport::warnings`] groups by.
+    fn warning_cluster(&self) -> Option<&ClusterId> {
+        match self {
+            Self::IntermediateOutlivesRoot { cluster, .. } => Some(cluster),
+            _ => None,
+        }
+    }
+
     /// A stable kebab-case name of the variant, for diagnostics.
     pub fn code(&self) -> &'static str {
         match self {
@@ -574,15 +583,34 @@ impl TrustReport {
         self.cells.iter().all(TrustCell::trusted)
     }
 
-    /// The non-fatal problems, each once, in a stable order.
+    /// The non-fatal problems, each once, in the order of the cells (verifier-major) they first
+    /// appear in. One pass over the matrix: a warning is compared only with the distinct ones
+    /// naming its cluster, so n clusters with one warning each cost n² comparisons, not n³.
     pub fn warnings(&self) -> Vec<&TrustProblem> {
-        let mut seen: Vec<&TrustProblem> = Vec::new();
+        self.warnings_by(&mut |a, b| a == b)
+    }
+
+    /// [`TrustReport::warnings`], equality decided by `same` (tests count the comparisons).
+    /// Equal problems name the same cluster, so a warning is compared only with the distinct
+    /// ones kept for its cluster: one per certificate of the peer's path and root it chains to,
+    /// a handful.
+    fn warnings_by(
+        &self,
+        same: &mut impl FnMut(&TrustProblem, &TrustProblem) -> bool,
+    ) -> Vec<&TrustProblem> {
+        let mut kept: HashMap<Option<&ClusterId>, Vec<&TrustProblem>> = HashMap::new();
+        let mut out = Vec::new();
         for problem in self.cells.iter().flat_map(|c| &c.problems) {
-            if !problem.is_fatal() && !seen.contains(&problem) {
-                seen.push(problem);
+            if problem.is_fatal() {
+                continue;
+            }
+            let bucket = kept.entry(problem.warning_cluster()).or_default();
+            if !bucket.iter().any(|k| same(k, problem)) {
+                bucket.push(problem);
+                out.push(problem);
             }
         }
-        seen
+        out
     }
 
     /// The expiry horizon.
@@ -914,5 +942,101 @@ mod tests {
             .collect();
         assert_eq!(warnings, ["intermediate-outlives-root"]);
         assert!(all.iter().all(|p| !p.to_string().is_empty()));
+        assert!(
+            all.iter()
+                .all(|p| p.is_fatal() == p.warning_cluster().is_none())
+        );
+    }
+
+    /// The first `warnings()`, kept as the oracle: each non-fatal problem compared with every
+    /// distinct one seen so far (n³ comparisons for n clusters with one warning each).
+    fn naive_warnings<'a>(
+        report: &'a TrustReport,
+        same: &mut impl FnMut(&TrustProblem, &TrustProblem) -> bool,
+    ) -> Vec<&'a TrustProblem> {
+        let mut seen: Vec<&TrustProblem> = Vec::new();
+        for problem in report.cells.iter().flat_map(|c| &c.problems) {
+            if !problem.is_fatal() && !seen.iter().any(|s| same(s, problem)) {
+                seen.push(problem);
+            }
+        }
+        seen
+    }
+
+    /// A report over `n` clusters where every peer's intermediate outlives the shared root (and,
+    /// for every third peer, a second certificate of its path too), and every third verifier
+    /// does not accept the peer's trust domain (fatal, left out of the warnings).
+    fn outliving_report(n: usize) -> TrustReport {
+        let clusters: Vec<ClusterId> = (0..n)
+            .map(|i| ClusterId::new(format!("c{i:03}")).unwrap())
+            .collect();
+        let td = TrustDomain::new("td").unwrap();
+        let mut cells = Vec::with_capacity(n * n);
+        for (v, verifier) in clusters.iter().enumerate() {
+            for (p, peer) in clusters.iter().enumerate() {
+                let outlives = |certificate: &str| TrustProblem::IntermediateOutlivesRoot {
+                    cluster: peer.clone(),
+                    certificate: certificate.to_owned(),
+                    not_after: 2,
+                    root_not_after: 1,
+                };
+                let mut problems = vec![outlives("CN=Intermediate CA")];
+                if p % 3 == 0 {
+                    problems.push(outlives("CN=Second CA"));
+                }
+                if v % 3 == 0 {
+                    problems.insert(
+                        0,
+                        TrustProblem::TrustDomainNotAccepted {
+                            verifier: verifier.clone(),
+                            peer: peer.clone(),
+                            trust_domain: td.clone(),
+                            accepted: vec![td.clone()],
+                        },
+                    );
+                }
+                cells.push(TrustCell {
+                    verifier: verifier.clone(),
+                    peer: peer.clone(),
+                    problems,
+                });
+            }
+        }
+        TrustReport {
+            clusters,
+            cells,
+            expiry: ExpiryHorizon::default(),
+        }
+    }
+
+    #[test]
+    fn warnings_are_the_naive_ones_with_quadratic_comparisons() {
+        for n in [0, 1, 2, 5, 17] {
+            let report = outliving_report(n);
+            assert_eq!(
+                report.warnings(),
+                naive_warnings(&report, &mut |a, b| a == b),
+                "{n}"
+            );
+        }
+        // 200 clusters with the same problem: 200 + 67 warnings, one per (peer, certificate),
+        // found with about one comparison per warning of the matrix (n² of them), where the
+        // oracle makes one per warning and distinct warning seen before it (≈ n³/2).
+        let n = 200;
+        let report = outliving_report(n);
+        let (mut fast, mut slow) = (0usize, 0usize);
+        let warnings = report.warnings_by(&mut |a, b| {
+            fast += 1;
+            a == b
+        });
+        assert_eq!(warnings.len(), n + n.div_ceil(3));
+        let naive = naive_warnings(&report, &mut |a, b| {
+            slow += 1;
+            a == b
+        });
+        assert_eq!(warnings, naive);
+        let in_matrix = n * (n + n.div_ceil(3));
+        assert!(fast <= 2 * in_matrix, "{fast} comparisons");
+        assert!(slow > 50 * in_matrix, "the oracle is cubic: {slow}");
     }
 }

@@ -751,6 +751,52 @@ fn intermediate_outliving_its_root_is_a_warning() {
 }
 
 #[test]
+fn warnings_are_each_problem_once_in_cell_order() {
+    // Root a (100 days): c0..c2 outlive it, c3 does not. Root b: c4 outlives it; only c4 holds
+    // root b, so its warning comes from its own cell (the others see different roots: fatal).
+    let mut rng = rng(39);
+    let short_root = |rng: &mut ChaCha20Rng| {
+        RootCa::new(
+            KeyPair::generate(rng),
+            Validity::starting_at(NOW, 100 * DAY as u64),
+            rng,
+        )
+        .unwrap()
+    };
+    let (a, b) = (short_root(&mut rng), short_root(&mut rng));
+    let mut bundles = Vec::new();
+    for (i, root) in [&a, &a, &a, &a, &b].into_iter().enumerate() {
+        let name = cluster(&format!("c{i}"));
+        let ca = if i == 3 {
+            root.generate_intermediate(&name, &mut rng, NOW).unwrap()
+        } else {
+            let validity = Validity::starting_at(NOW, 200 * DAY as u64);
+            root.issue_intermediate(&name, KeyPair::generate(&mut rng), validity, &mut rng)
+                .unwrap()
+        };
+        bundles.push(bundle_of(&ca));
+    }
+    let report = matrix(&bundles, NOW);
+    // The oracle: every non-fatal problem of every cell, verifier-major, first of equal ones.
+    let mut naive: Vec<&TrustProblem> = Vec::new();
+    for problem in report.cells().iter().flat_map(|c| &c.problems) {
+        if !problem.is_fatal() && !naive.contains(&problem) {
+            naive.push(problem);
+        }
+    }
+    let warnings = report.warnings();
+    assert_eq!(warnings, naive);
+    let named: Vec<&str> = warnings
+        .iter()
+        .map(|w| match w {
+            TrustProblem::IntermediateOutlivesRoot { cluster, .. } => cluster.as_str(),
+            other => panic!("not a warning: {other}"),
+        })
+        .collect();
+    assert_eq!(named, ["c0", "c1", "c2", "c4"]);
+}
+
+#[test]
 fn trust_domain_not_accepted_unless_aliased() {
     let (_, cas) = mesh(38, &["c1", "c2"]);
     let mut other = bundle_of(&cas[1]);

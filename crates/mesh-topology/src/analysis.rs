@@ -10,7 +10,7 @@ use mesh_model::{
     UnresolvedGateway,
 };
 
-use crate::cidr::{overlapping_pairs, shared_range, size_text};
+use crate::cidr::{overlap_extent, overlap_groups, shared_range, size_text};
 use crate::diagnostic::{Code, Diagnostic, Subject, sort_diagnostics};
 use crate::model_errors::model_diagnostic;
 use crate::report::{ControlPlane, ControlPlaneKind, MeshKind, NetworkSummary, Report, Topology};
@@ -101,6 +101,24 @@ fn network_text(n: &str) -> String {
         format!("network {n}")
     }
 }
+
+/// A pod or service range of a cluster: (flat address space, range, cluster, `"pod"` or
+/// `"service"`).
+type CidrEntry<'a> = (usize, IpNet, &'a str, &'a str);
+
+/// At most [`LISTED`] items, comma-separated, then "… and N more": a message stays one line
+/// however large the group (its subjects name every member).
+fn capped_list<T: std::fmt::Display>(items: impl ExactSizeIterator<Item = T>) -> String {
+    let n = items.len();
+    let mut text: Vec<String> = items.take(LISTED).map(|i| i.to_string()).collect();
+    if n > LISTED {
+        text.push(format!("… and {} more", n - LISTED));
+    }
+    text.join(", ")
+}
+
+/// How many members a message lists.
+const LISTED: usize = 10;
 
 /// How a cluster relates to its control plane.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -553,8 +571,7 @@ impl<'a> Analysis<'a> {
     }
 
     fn cidr_diagnostics(&self, out: &mut Vec<Diagnostic>) {
-        // (space, prefix, cluster, kind)
-        let mut entries: Vec<(usize, IpNet, &str, &str)> = Vec::new();
+        let mut entries: Vec<CidrEntry<'_>> = Vec::new();
         for (&name, c) in &self.clusters {
             let Some(space) = self.spaces.space_of(self.network_of_cluster(name)) else {
                 continue;
@@ -568,26 +585,35 @@ impl<'a> Analysis<'a> {
         }
         entries.sort();
         // Clusters with no network are in every flat address space: their ranges join each
-        // space's (their pairs among themselves are checked once, in their own space).
+        // space's (a group of theirs alone is reported once, in their own space).
         let everywhere_space = self.spaces.space_of(NO_NETWORK);
-        let everywhere: Vec<(usize, IpNet, &str, &str)> = entries
+        let everywhere: Vec<CidrEntry<'_>> = entries
             .iter()
             .filter(|e| Some(e.0) == everywhere_space)
             .copied()
             .collect();
-        for group in entries.chunk_by(|a, b| a.0 == b.0) {
-            let mut group = group.to_vec();
-            let own = group.len();
-            if Some(group[0].0) != everywhere_space {
-                group.extend(&everywhere);
+        for space in entries.chunk_by(|a, b| a.0 == b.0) {
+            let mut space = space.to_vec();
+            let own = space.len();
+            if Some(space[0].0) != everywhere_space {
+                space.extend(&everywhere);
             }
-            let nets: Vec<IpNet> = group.iter().map(|e| e.1).collect();
-            for (i, j) in overlapping_pairs(&nets) {
-                let (a, b) = (&group[i], &group[j]);
-                if (a.2 == b.2 && a.3 == b.3) || (i >= own && j >= own) {
-                    continue; // one cluster's own list of pod (or service) ranges; or done
+            let nets: Vec<IpNet> = space.iter().map(|e| e.1).collect();
+            // One diagnostic per group of overlapping ranges. Every range of a group overlaps its
+            // root, so the group holds a pair to report exactly when it has two owners (cluster
+            // and kind: one cluster's own list of pod, or service, ranges may nest) and a range
+            // of this space (a group of no-network clusters alone is their own space's).
+            for mut group in overlap_groups(&nets) {
+                let root = space[group[0]].1;
+                let owner = |i: usize| (space[i].2, space[i].3);
+                if group.iter().all(|&i| i >= own)
+                    || group.iter().all(|&i| owner(i) == owner(group[0]))
+                {
+                    continue;
                 }
-                out.push(self.cidr_overlap(a, b));
+                group.sort_unstable();
+                let members: Vec<&CidrEntry<'_>> = group.iter().map(|&i| &space[i]).collect();
+                out.push(self.cidr_overlap(&members, root));
             }
         }
     }
@@ -644,65 +670,75 @@ impl<'a> Analysis<'a> {
         }
     }
 
-    fn cidr_overlap(
-        &self,
-        a: &(usize, IpNet, &str, &str),
-        b: &(usize, IpNet, &str, &str),
-    ) -> Diagnostic {
-        let shared = shared_range(&a.1, &b.1).unwrap_or(a.1);
-        let (na, nb) = (self.network_of_cluster(a.2), self.network_of_cluster(b.2));
-        let message = format!(
-            "{} CIDR {} of cluster {} overlaps {} CIDR {} of cluster {}",
-            a.3, a.1, a.2, b.3, b.1, b.2
-        );
-        let explanation = if a.2 == b.2 {
-            format!(
-                "They share {shared} ({}): inside cluster {}, an address in that range is both a pod and a service address",
-                size_text(&shared),
-                a.2
+    /// The `cidr-overlap` of one group of overlapping ranges (in index order), all inside `root`.
+    fn cidr_overlap(&self, group: &[&CidrEntry<'_>], root: IpNet) -> Diagnostic {
+        let range = |e: &CidrEntry<'_>| format!("{} CIDR {} of cluster {}", e.3, e.1, e.2);
+        let message = match group {
+            [a, b] => format!("{} overlaps {}", range(a), range(b)),
+            _ => format!(
+                "{} CIDRs overlap within {root}: {}",
+                group.len(),
+                capped_list(group.iter().map(|e| range(e)))
+            ),
+        };
+        let extent = overlap_extent(group.iter().map(|e| e.1), root);
+        let clusters: BTreeSet<&str> = group.iter().map(|e| e.2).collect();
+        let (explanation, fix) = if let [only] = clusters.iter().collect::<Vec<_>>()[..] {
+            (
+                format!(
+                    "{extent}: inside cluster {only}, an address in that range is both a pod and a service address"
+                ),
+                format!("Give cluster {only} pod and service ranges that do not overlap"),
             )
         } else {
-            let how = if na == nb {
-                format!("both are on {}", network_text(na))
-            } else if na == NO_NETWORK || nb == NO_NETWORK {
-                let none = if na == NO_NETWORK { a.2 } else { b.2 };
+            let networks: BTreeSet<&str> =
+                group.iter().map(|e| self.network_of_cluster(e.2)).collect();
+            let unnetworked: BTreeSet<&str> = group
+                .iter()
+                .filter(|e| self.network_of_cluster(e.2) == NO_NETWORK)
+                .map(|e| e.2)
+                .collect();
+            let how = if let [only] = networks.iter().collect::<Vec<_>>()[..] {
+                let all = if group.len() == 2 { "both" } else { "all" };
+                format!("{all} are on {}", network_text(only))
+            } else if let [none] = unnetworked.iter().collect::<Vec<_>>()[..] {
                 format!("cluster {none} names no network, so Istio treats it as on every network")
-            } else {
+            } else if !unnetworked.is_empty() {
                 format!(
-                    "{} and {} are linked (one flat address space: {})",
-                    network_text(na),
-                    network_text(nb),
-                    self.spaces.members(na).join(", ")
+                    "clusters {} name no network, so Istio treats them as on every network",
+                    capped_list(unnetworked.iter())
+                )
+            } else {
+                let listed: Vec<String> = networks.iter().map(|n| network_text(n)).collect();
+                let listed = match &listed[..] {
+                    [a, b] => format!("{a} and {b}"),
+                    _ => capped_list(listed.iter()),
+                };
+                let space = self.spaces.members(self.network_of_cluster(group[0].2));
+                format!(
+                    "{listed} are linked (one flat address space: {})",
+                    capped_list(space.iter())
                 )
             };
-            format!(
-                "They share {shared} ({}), and {how}: traffic to an address in that range can land in the wrong cluster",
-                size_text(&shared)
+            let what = match group {
+                [a, b] => format!("move the {} CIDR of cluster {} out of {}", b.3, b.2, a.1),
+                _ => format!("keep one of these ranges in {root} and move the others"),
+            };
+            (
+                format!(
+                    "{extent}, and {how}: traffic to an address in that range can land in the wrong cluster"
+                ),
+                format!(
+                    "Give every cluster of a flat address space its own ranges: {what}, or separate the networks and connect them through gateways"
+                ),
             )
         };
-        let fix = if a.2 == b.2 {
-            format!(
-                "Give cluster {} pod and service ranges that do not overlap",
-                a.2
-            )
-        } else {
-            format!(
-                "Give every cluster of a flat address space its own ranges: move the {} CIDR of cluster {} out of {}, or separate the networks and connect them through gateways",
-                b.3, b.2, a.1
-            )
-        };
-        Diagnostic::new(
-            Code::CidrOverlap,
-            message,
-            vec![
-                Subject::Cluster(a.2.to_owned()),
-                Subject::Cluster(b.2.to_owned()),
-                Subject::Cidr(a.1.to_string()),
-                Subject::Cidr(b.1.to_string()),
-            ],
-            explanation,
-            fix,
-        )
+        let mut subjects: Vec<Subject> = Vec::with_capacity(2 * group.len());
+        for e in group {
+            subjects.push(Subject::Cluster(e.2.to_owned()));
+            subjects.push(Subject::Cidr(e.1.to_string()));
+        }
+        Diagnostic::new(Code::CidrOverlap, message, subjects, explanation, fix)
     }
 
     fn meshnetworks_diagnostics(&self, out: &mut Vec<Diagnostic>) {
@@ -725,29 +761,41 @@ impl<'a> Analysis<'a> {
             }
         }
         let nets: Vec<IpNet> = cidrs.iter().map(|c| c.0).collect();
-        for (i, j) in overlapping_pairs(&nets) {
-            let ((a, na), (b, nb)) = (cidrs[i], cidrs[j]);
-            if na == nb {
+        for mut group in overlap_groups(&nets) {
+            // istiod gives an address the network of its broadest containing range (rule N3):
+            // every range of the group is inside the root.
+            let (root, broad) = cidrs[group[0]];
+            if group.iter().all(|&i| cidrs[i].1 == broad) {
                 continue;
             }
-            let shared = shared_range(&a, &b).unwrap_or(a);
-            let (broad, narrow) = if a.prefix_len() <= b.prefix_len() {
-                (na, nb)
-            } else {
-                (nb, na)
+            group.sort_unstable();
+            let range = |i: usize| format!("fromCidr {} of network {}", cidrs[i].0, cidrs[i].1);
+            let message = match group[..] {
+                [a, b] => format!("{} overlaps {}", range(a), range(b)),
+                _ => format!(
+                    "{} fromCidr ranges overlap within {root}: {}",
+                    group.len(),
+                    capped_list(group.iter().map(|&i| range(i)))
+                ),
             };
+            let others: BTreeSet<&str> = group
+                .iter()
+                .map(|&i| cidrs[i].1)
+                .filter(|&n| n != broad)
+                .collect();
+            let mut subjects: Vec<Subject> = Vec::with_capacity(2 * group.len());
+            for &i in &group {
+                subjects.push(Subject::Network(cidrs[i].1.to_owned()));
+                subjects.push(Subject::Cidr(cidrs[i].0.to_string()));
+            }
             out.push(Diagnostic::new(
                 Code::AmbiguousNetworkCidr,
-                format!("fromCidr {a} of network {na} overlaps fromCidr {b} of network {nb}"),
-                vec![
-                    Subject::Network(na.to_owned()),
-                    Subject::Network(nb.to_owned()),
-                    Subject::Cidr(a.to_string()),
-                    Subject::Cidr(b.to_string()),
-                ],
+                message,
+                subjects,
                 format!(
-                    "They share {shared} ({}). istiod gives an address in that range the network of the broadest containing range (rule N3), so endpoints there are on network {broad}, never on {narrow}",
-                    size_text(&shared)
+                    "{}. istiod gives an address in that range the network of the broadest containing range (rule N3), so endpoints there are on network {broad}, never on {}",
+                    overlap_extent(group.iter().map(|&i| cidrs[i].0), root),
+                    capped_list(others.iter())
                 ),
                 "Make the fromCidr ranges of different networks disjoint (MeshNetworks requires it, but Istio does not check it: V7)",
             ));

@@ -2,7 +2,8 @@
 //!
 //! Two prefixes overlap exactly when one contains the other (prefixes are aligned blocks), so
 //! after sorting by (family, first address, prefix length) the prefixes that contain the current
-//! one form a chain: a stack holds it, and its top is the nearest container.
+//! one form a chain: a stack holds it, and its top is the nearest container. Diagnostics report
+//! [`overlap_groups`] (one per connected component), never every pair.
 
 use ipnet::IpNet;
 
@@ -90,6 +91,60 @@ pub fn overlapping_pairs(prefixes: &[IpNet]) -> Vec<(usize, usize)> {
     pairs
 }
 
+/// The groups of prefixes that overlap, directly or through others: the connected components of
+/// the overlap relation, each a root of the [`containing_prefixes`] forest with everything it
+/// contains. Only groups of two or more; each group starts with its root (the broadest prefix,
+/// the first of equal ones), then the rest ascending; groups are ordered by their smallest index.
+/// O(n log n), output O(n): the way to report overlaps when many ranges are equal (n equal
+/// prefixes are n·(n−1)/2 pairs but one group).
+///
+/// ```
+/// use mesh_topology::overlap_groups;
+/// let nets: Vec<ipnet::IpNet> = ["10.1.0.0/16", "10.0.0.0/8", "192.168.0.0/16", "10.2.0.0/16", "11.0.0.0/8"]
+///     .iter().map(|s| s.parse().unwrap()).collect();
+/// assert_eq!(overlap_groups(&nets), [vec![1, 0, 3]]);
+/// ```
+pub fn overlap_groups(prefixes: &[IpNet]) -> Vec<Vec<usize>> {
+    let parent = containing_prefixes(prefixes);
+    // The root of every prefix, memoised: each prefix is climbed from once.
+    const UNKNOWN: usize = usize::MAX;
+    let mut root = vec![UNKNOWN; prefixes.len()];
+    let mut chain = Vec::new();
+    for start in 0..prefixes.len() {
+        let mut at = start;
+        let top = loop {
+            if root[at] != UNKNOWN {
+                break root[at];
+            }
+            chain.push(at);
+            match parent[at] {
+                Some(up) => at = up,
+                None => break at,
+            }
+        };
+        for i in chain.drain(..) {
+            root[i] = top;
+        }
+    }
+    let mut members: Vec<Vec<usize>> = vec![Vec::new(); prefixes.len()];
+    for (i, &r) in root.iter().enumerate() {
+        if r != i {
+            members[r].push(i);
+        }
+    }
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    for (r, rest) in members.into_iter().enumerate() {
+        if !rest.is_empty() {
+            let mut group = Vec::with_capacity(rest.len() + 1);
+            group.push(r);
+            group.extend(rest);
+            groups.push(group);
+        }
+    }
+    groups.sort_unstable_by_key(|g| g.iter().copied().min());
+    groups
+}
+
 /// The addresses two prefixes share (the narrower of the two when they overlap), host bits
 /// cleared.
 ///
@@ -108,6 +163,18 @@ pub fn shared_range(a: &IpNet, b: &IpNet) -> Option<IpNet> {
         Some(a)
     } else {
         None
+    }
+}
+
+/// What a group of overlapping ranges, all inside `root`, shares, for messages: "They share N
+/// (size)" when the narrowest range is inside all the others (always so for two), else "They
+/// overlap within `root` (size)".
+pub(crate) fn overlap_extent(nets: impl Iterator<Item = IpNet> + Clone, root: IpNet) -> String {
+    let narrowest = nets.clone().max_by_key(IpNet::prefix_len).unwrap_or(root);
+    if nets.clone().all(|n| n.contains(&narrowest)) {
+        format!("They share {narrowest} ({})", size_text(&narrowest))
+    } else {
+        format!("They overlap within {root} ({})", size_text(&root))
     }
 }
 
@@ -183,6 +250,66 @@ mod tests {
         assert_eq!(overlapping_pairs(&p), naive(&p));
     }
 
+    /// The groups as sets, from the pairwise oracle: components by repeated relabelling.
+    fn naive_groups(p: &[IpNet]) -> Vec<Vec<usize>> {
+        let mut label: Vec<usize> = (0..p.len()).collect();
+        let pairs = naive(p);
+        let mut changed = true;
+        while changed {
+            changed = false;
+            for &(i, j) in &pairs {
+                let low = label[i].min(label[j]);
+                if label[i] != low || label[j] != low {
+                    (label[i], label[j]) = (low, low);
+                    changed = true;
+                }
+            }
+        }
+        let mut groups: Vec<Vec<usize>> = Vec::new();
+        for l in 0..p.len() {
+            let g: Vec<usize> = (0..p.len()).filter(|&i| label[i] == l).collect();
+            if g.len() > 1 {
+                groups.push(g);
+            }
+        }
+        groups
+    }
+
+    fn sorted_groups(p: &[IpNet]) -> Vec<Vec<usize>> {
+        let mut groups = overlap_groups(p);
+        for g in &mut groups {
+            g.sort_unstable();
+        }
+        groups
+    }
+
+    #[test]
+    fn equal_prefixes_are_one_group_not_every_pair() {
+        let p = vec!["10.244.0.0/16".parse().unwrap(); 3000];
+        assert_eq!(overlapping_pairs(&p).len(), 3000 * 2999 / 2);
+        let groups = overlap_groups(&p);
+        assert_eq!(groups.len(), 1);
+        assert_eq!(groups[0], (0..3000).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn groups_nested_disjoint_and_families() {
+        // A /8 holding two disjoint /16s is one group; a lone /8 and the v6 ranges apart.
+        let p = nets(&[
+            "10.1.0.0/16",
+            "192.168.0.0/16",
+            "10.0.0.0/8",
+            "10.2.0.0/16",
+            "11.0.0.0/8",
+            "2001:db8::/32",
+            "2001:db8:1::/48",
+            "::a00:0/104",
+        ]);
+        assert_eq!(overlap_groups(&p), [vec![2, 0, 3], vec![5, 6]]);
+        assert_eq!(sorted_groups(&p), naive_groups(&p));
+        assert!(overlap_groups(&nets(&["10.0.0.0/9", "10.128.0.0/9"])).is_empty());
+    }
+
     #[test]
     fn adjacent_blocks_do_not_overlap() {
         let p = nets(&["10.0.0.0/9", "10.128.0.0/9", "10.127.255.255/32"]);
@@ -234,6 +361,17 @@ mod tests {
         #[test]
         fn sweep_agrees_with_pairwise_oracle(p in proptest::collection::vec(prefix(), 0..60)) {
             prop_assert_eq!(overlapping_pairs(&p), naive(&p));
+        }
+
+        /// The groups are the connected components of the pairwise oracle's overlaps, each
+        /// starting with a prefix that contains all the others.
+        #[test]
+        fn groups_agree_with_pairwise_oracle(p in proptest::collection::vec(prefix(), 0..60)) {
+            prop_assert_eq!(sorted_groups(&p), naive_groups(&p));
+            for g in overlap_groups(&p) {
+                prop_assert!(g.iter().all(|&i| p[g[0]].contains(&p[i])));
+                prop_assert!(g[1..].windows(2).all(|w| w[0] < w[1]));
+            }
         }
 
         /// An overlap injected into disjoint prefixes is found, and nothing else is.

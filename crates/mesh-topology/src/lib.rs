@@ -7,8 +7,10 @@
 //!
 //! - **Flat address spaces** ([`FlatAddressSpaces`]): a network plus every network linked to it,
 //!   the connected components of the link graph (one union-find pass).
-//! - **Overlaps** ([`overlapping_pairs`]): sort and sweep over prefixes, O(n log n + k); pod and
-//!   service CIDRs are checked per flat address space, MeshNetworks `fromCidr` across networks.
+//! - **Overlaps** ([`overlap_groups`]): sort and sweep over prefixes into a containment forest,
+//!   O(n log n); each tree of overlapping ranges is one diagnostic (never one per pair: n equal
+//!   ranges are one group, not n·(n−1)/2 pairs). Pod and service CIDRs are checked per flat
+//!   address space, MeshNetworks `fromCidr` across networks.
 //! - **Control planes**: every cluster names the primary that manages it; the mesh is classified
 //!   (replicated control planes, one control plane over a VPN, one with split-horizon EDS, or a
 //!   mix) and each part checked against its needs: API servers reachable from the control plane,
@@ -57,7 +59,7 @@ mod trust;
 mod what_if;
 
 pub use analysis::{CheckOptions, check, check_with};
-pub use cidr::{containing_prefixes, overlapping_pairs, shared_range};
+pub use cidr::{containing_prefixes, overlap_groups, overlapping_pairs, shared_range};
 pub use diagnostic::{Code, Diagnostic, Severity, Subject};
 pub use dot::to_dot;
 pub use report::{ControlPlane, ControlPlaneKind, MeshKind, NetworkSummary, Report, Topology};
