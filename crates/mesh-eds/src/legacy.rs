@@ -53,7 +53,12 @@ impl LegacyView {
                     // 1.1.17 (and 1.5) replace a hostname with its first resolved address.
                     _ => {
                         if let Some(a) = &g.address {
-                            let a = g.first_resolved.as_ref().unwrap_or(a);
+                            // Only a hostname is replaced: an IP address stays as written even
+                            // when a caller's `first_resolved` says otherwise.
+                            let a = match &g.first_resolved {
+                                Some(resolved) if a.parse::<IpAddr>().is_err() => resolved,
+                                _ => a,
+                            };
                             addrs.push((a.clone(), g.port));
                         } else if profile == Profile::Istio1_5 {
                             addrs.extend(g.registry_addresses.iter().map(|a| (a.clone(), g.port)));
