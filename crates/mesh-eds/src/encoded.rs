@@ -24,14 +24,17 @@ use std::sync::Arc;
 
 use mesh_model::NetworkId;
 
+use crate::error::NotEncodable;
 use crate::first_seen::FirstSeen;
-use crate::gateways::{GatewayIndex, RouteKey};
+use crate::index::{GatewayIndex, RouteKey};
 use crate::input::{ClusterKind, EdsEndpoint};
-use crate::modern::{
-    CONNECT_ORIGINATE, gateway_weight, join_host_port, scale_weight, write_workload_metadata,
-};
+use crate::modern::NetworkRules;
 use crate::prepared::{PreparedEndpoint, PreparedService};
-use crate::view::View;
+use crate::rules::{
+    CONNECT_ORIGINATE, gateway_weight, index_u32, join_host_port, scale_weight,
+    write_workload_metadata,
+};
+use crate::view::{Algorithm, View};
 use crate::wire::{self, AddressRef, EncodeOptions};
 
 /// Candidate lists up to this long keep a precomputed share sum for every `r`; longer ones (rare:
@@ -155,19 +158,6 @@ struct Member {
     bytes: (usize, usize),
 }
 
-/// Why [`EncodedService::encode_into`] cannot serve a view: use [`View::assignment_prepared`] and
-/// [`wire::encode_into_with`] instead.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum NotEncodable {
-    /// The view reproduces a pre-1.8 profile, which this path does not implement.
-    #[error("the view's profile is not istio-modern: use View::assignment_prepared")]
-    LegacyProfile,
-    /// The service was encoded for another gateway index.
-    #[error("the service was encoded for another gateway index than the view's")]
-    OtherIndex,
-}
-
 impl EncodedService {
     /// Encodes what every modern view of `prepared`'s gateway index may copy.
     pub fn new(prepared: &PreparedService<'_>, options: EncodeOptions) -> Self {
@@ -257,7 +247,7 @@ impl EncodedService {
                 let kept_start = shape.members.len();
                 let bytes_start = bytes.len();
                 let (mut wrapping, mut saturating) = (0u32, 0u32);
-                let set_index = slot(sets.len());
+                let set_index = index_u32(sets.len());
                 for m in &list {
                     let position = m.index as usize;
                     if shape.by_input.len() <= position {
@@ -288,7 +278,7 @@ impl EncodedService {
                     }
                     let at = bytes.len();
                     wire::put_weighted_entry(&mut bytes, &scratch, w);
-                    shape.by_input[position].1 = slot(shape.members.len());
+                    shape.by_input[position].1 = index_u32(shape.members.len());
                     shape.members.push(Member {
                         input: m.index,
                         bytes: (at, bytes.len()),
@@ -446,38 +436,14 @@ impl EncodedService {
     /// Appends the `ClusterLoadAssignment` bytes `view` receives for this service: exactly
     /// `wire::encode_into_with(&view.assignment_prepared(prepared)?, options, buf)`.
     pub fn encode_into(&self, view: &View, buf: &mut Vec<u8>) -> Result<(), NotEncodable> {
-        if view.class().profile.is_legacy() {
+        let Algorithm::Modern(routes) = view.algorithm() else {
             return Err(NotEncodable::LegacyProfile);
-        }
+        };
         if !Arc::ptr_eq(view.index(), &self.index) {
             return Err(NotEncodable::OtherIndex);
         }
-        let class = view.class();
-        // M8 / M2a per network, as `modern::compute` decides them.
-        let proxy_net = class.network.as_ref().map(|pn| {
-            self.shape
-                .networks
-                .iter()
-                .position(|n| n.as_ref() == Some(pn))
-        });
-        let same_network = |net: u32| -> bool {
-            match proxy_net {
-                None => true,
-                Some(pos) => {
-                    self.shape
-                        .networks
-                        .get(net as usize)
-                        .is_none_or(Option::is_none)
-                        || pos == Some(net as usize)
-                }
-            }
-        };
-        let visible = |net: u32| -> bool {
-            match (&class.network_view, self.shape.networks.get(net as usize)) {
-                (Some(set), Some(Some(n))) => set.contains(n),
-                _ => true,
-            }
-        };
+        // M8 / M2a per network: the decisions `modern::compute` takes.
+        let networks = NetworkRules::new(view.class(), &self.shape.networks);
 
         buf.extend_from_slice(&self.shape.head);
         let mut direct: Vec<&Set> = Vec::new();
@@ -488,10 +454,10 @@ impl EncodedService {
             gateways.clear();
             let mut admitted_any = false;
             for set in &self.sets[group.sets.clone()] {
-                if !visible(set.network) {
+                if !networks.visible(set.network) {
                     continue;
                 }
-                let same = same_network(set.network);
+                let same = networks.same_network(set.network);
                 // M2: without gateways, or on the proxy's network, address-less members drop.
                 let admitted = if !self.enabled || same {
                     set.with_address
@@ -503,17 +469,10 @@ impl EncodedService {
                     direct.push(set);
                     continue;
                 }
-                let route = view.route(set.route);
+                let route = routes.get(set.route);
                 let candidates = route.map_or(0, |r| r.candidates);
-                let forced = class.network.is_none()
-                    && self
-                        .shape
-                        .networks
-                        .get(set.network as usize)
-                        .is_some_and(Option::is_some)
-                    && candidates > 0;
                 match route {
-                    Some(r) if forced || (!same && candidates > 0) => {
+                    Some(r) if networks.through_gateways(set.network, candidates) => {
                         // M11 / M14 / M15: mTLS members' shares to every reachable gateway.
                         let contributing = if same {
                             set.mtls - set.mtls_no_address
@@ -613,7 +572,7 @@ impl EncodedService {
 }
 
 /// The `LbEndpoint` bytes up to the weight of `ep` on a direct path: what
-/// `modern::direct_endpoint` builds, written from borrowed parts (`workload` is scratch space).
+/// `rules::direct_endpoint` builds, written from borrowed parts (`workload` is scratch space).
 pub(crate) fn write_direct_prefix(
     ep: &EdsEndpoint,
     hbone: bool,
@@ -654,8 +613,4 @@ fn bucket(keys: &[u32], distinct: usize, bounds: &mut Vec<usize>, order: &mut Ve
     }
     bounds.pop();
     bounds.insert(0, 0);
-}
-
-fn slot(i: usize) -> u32 {
-    u32::try_from(i).unwrap_or(u32::MAX)
 }

@@ -9,13 +9,9 @@ use mesh_model::{ClusterId, NetworkId, TlsMode};
 
 use crate::explain::NoTrace;
 use crate::first_seen::FirstSeen;
-use crate::gateways::{GatewayIndex, RouteKey};
+use crate::index::{GatewayIndex, RouteKey};
 use crate::input::{EdsEndpoint, ServiceRequest};
-use crate::modern::{selected, sends_hbone};
-
-fn slot(i: usize) -> u32 {
-    u32::try_from(i).unwrap_or(u32::MAX)
-}
+use crate::rules::{index_u32, selected, sends_hbone};
 
 /// What preparing needs of one endpoint (M1/M2 selection, transport M3, weight, where it is),
 /// borrowed from the endpoint or from what a store keeps of it.
@@ -146,7 +142,7 @@ impl<'a> PreparedService<'a> {
                 networks.sort_unstable();
                 let per_network = networks
                     .chunk_by(|a, b| a == b)
-                    .map(|run| (run[0], slot(run.len())))
+                    .map(|run| (run[0], index_u32(run.len())))
                     .collect();
                 PreparedGroup {
                     label,
@@ -200,7 +196,7 @@ impl<'a> Grouped<'a> {
         let mut last_route: Option<(Option<&NetworkId>, Option<&ClusterId>, RouteKey)> = None;
         for (i, f) in facts.enumerate() {
             if !f.selected {
-                dropped.push(slot(i));
+                dropped.push(index_u32(i));
                 continue;
             }
             let net = f.network;
@@ -217,7 +213,7 @@ impl<'a> Grouped<'a> {
             members.push((
                 label,
                 PreparedEndpoint {
-                    index: slot(i),
+                    index: index_u32(i),
                     network,
                     route,
                     no_addresses: f.no_addresses,
@@ -231,7 +227,7 @@ impl<'a> Grouped<'a> {
         let networks = networks.into_values();
         let labels = labels.into_values();
         // Label byte order (M3); a counting sort keeps input order within a group.
-        let mut order: Vec<u32> = (0..slot(labels.len())).collect();
+        let mut order: Vec<u32> = (0..index_u32(labels.len())).collect();
         order.sort_unstable_by_key(|&l| labels[l as usize]);
         let mut rank = vec![0u32; labels.len()];
         for (r, &l) in (0u32..).zip(&order) {

@@ -18,12 +18,15 @@ use mesh_model::{ClusterId, Gateway, NetworkId};
 
 use crate::assignment::LoadAssignment;
 use crate::encoded::{EncodedService, WeightChange, write_direct_prefix};
-use crate::gateways::{GatewayIndex, LegacyNetworks};
+use crate::error::EdsError;
+use crate::index::GatewayIndex;
 use crate::input::{
     ClusterKind, ClusterRequest, EdsEndpoint, Features, ProxyClass, ServiceRequest,
 };
+use crate::legacy::LegacyNetworks;
 use crate::prepared::{Facts, Grouped, PreparedService};
-use crate::view::{EdsError, View};
+use crate::rules::index_u32;
+use crate::view::View;
 use crate::wire::{self, EncodeOptions};
 
 /// One change to the store's inputs.
@@ -442,7 +445,7 @@ impl ServiceState {
         if self.keys.last().is_some_and(|(c, _)| *c > cluster) {
             self.unsorted = true;
         }
-        let at = slot32(self.keys.len());
+        let at = index_u32(self.keys.len());
         let keys = &self.keys;
         self.tables
             .entry(cluster.clone())
@@ -509,7 +512,7 @@ impl ServiceState {
         for &i in &self.removed {
             gone[i as usize] = true;
         }
-        let mut order: Vec<u32> = (0..slot32(self.keys.len()))
+        let mut order: Vec<u32> = (0..index_u32(self.keys.len()))
             .filter(|&i| !gone[i as usize])
             .collect();
         if self.unsorted {
@@ -602,7 +605,7 @@ fn refresh(
                 *garbage += old.map_or(0, |o| o.prefix().len());
                 let start = prefixes.len();
                 prefixes.extend_from_slice(&scratch);
-                (slot32(start), slot32(prefixes.len()))
+                (index_u32(start), index_u32(prefixes.len()))
             }
         };
         let locality = match localities.get(f.locality) {
@@ -649,7 +652,7 @@ fn refresh(
         for c in cache.iter_mut().flatten() {
             let start = compact.len();
             compact.extend_from_slice(&prefixes[c.prefix()]);
-            c.prefix = (slot32(start), slot32(compact.len()));
+            c.prefix = (index_u32(start), index_u32(compact.len()));
         }
         *prefixes = compact;
         *garbage = 0;
@@ -663,10 +666,6 @@ struct CacheParts<'s> {
     replaced: &'s [(usize, CachedEndpoint)],
     reshaped: &'s bool,
     garbage: &'s mut usize,
-}
-
-fn slot32(i: usize) -> u32 {
-    u32::try_from(i).unwrap_or(u32::MAX)
 }
 
 /// A key's hash for `ServiceState::tables` (`DefaultHasher::new` has fixed keys).

@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use mesh_model::{ClusterId, Gateway};
 
 use super::{OracleError, assignment, legacy_assignment};
-use crate::gateways::LegacyNetworks;
 use crate::input::{ClusterRequest, EdsEndpoint, Features, ProxyClass, ServiceRequest};
+use crate::legacy::LegacyNetworks;
 use crate::snapshot::Delta;
 use crate::wire::{self, EncodeOptions};
 
