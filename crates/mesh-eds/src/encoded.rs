@@ -29,7 +29,7 @@ use crate::first_seen::FirstSeen;
 use crate::index::{GatewayIndex, RouteKey};
 use crate::input::{ClusterKind, EdsEndpoint};
 use crate::modern::NetworkRules;
-use crate::prepared::{PreparedEndpoint, PreparedService};
+use crate::prepared::{PreparedEndpoint, PreparedService, Transport};
 use crate::rules::{
     CONNECT_ORIGINATE, gateway_weight, index_u32, join_host_port, scale_weight,
     write_workload_metadata,
@@ -115,10 +115,8 @@ pub(crate) struct WeightChange<'p> {
     pub(crate) new_weight: u32,
     /// Its new direct bytes up to the weight.
     pub(crate) prefix: &'p [u8],
-    /// mTLS-capable (M3) — the same before and after.
-    pub(crate) mtls: bool,
-    /// Without an address (M2) — the same before and after.
-    pub(crate) no_addresses: bool,
+    /// How it is reached (M2, M3) — the same before and after.
+    pub(crate) transport: Transport,
 }
 
 #[derive(Debug, Clone)]
@@ -175,7 +173,14 @@ impl EncodedService {
                 .map(|g| (g.label, g.members.as_slice())),
             |m, buf| {
                 let ep = &endpoints[m.index as usize];
-                write_direct_prefix(ep, m.hbone, m.mtls, options, &mut workload, buf);
+                write_direct_prefix(
+                    ep,
+                    m.transport.hbone,
+                    m.transport.mtls,
+                    options,
+                    &mut workload,
+                    buf,
+                );
             },
         )
     }
@@ -256,11 +261,11 @@ impl EncodedService {
                     shape.by_input[position] = (set_index, NONE);
                     // The direct path's drops: M2 / M9 with gateways, M2 without (M5); M16.
                     let no_host = if enabled {
-                        m.empty_host
+                        m.transport.empty_host
                     } else {
-                        m.no_addresses
+                        m.transport.no_addresses
                     };
-                    if no_host || (sni && !m.mtls) {
+                    if no_host || (sni && !m.transport.mtls) {
                         continue;
                     }
                     let w = if enabled {
@@ -293,10 +298,10 @@ impl EncodedService {
                 if n <= MAX_PRECOMPUTED_R {
                     for r in 1..=n as u32 {
                         let (mut all, mut no_address) = (0u32, 0u32);
-                        for m in list.iter().filter(|m| m.mtls) {
+                        for m in list.iter().filter(|m| m.transport.mtls) {
                             let share = scaled(m) / r;
                             all = all.wrapping_add(share);
-                            if m.no_addresses {
+                            if m.transport.no_addresses {
                                 no_address = no_address.wrapping_add(share);
                             }
                         }
@@ -305,17 +310,17 @@ impl EncodedService {
                 } else {
                     shape.shares.extend(
                         list.iter()
-                            .filter(|m| m.mtls)
-                            .map(|m| (scaled(m), m.no_addresses)),
+                            .filter(|m| m.transport.mtls)
+                            .map(|m| (scaled(m), m.transport.no_addresses)),
                     );
                 }
                 sets.push(Set {
                     network,
                     route,
                     total: count(&|_| true),
-                    with_address: count(&|m| !m.no_addresses),
-                    mtls: count(&|m| m.mtls),
-                    mtls_no_address: count(&|m| m.mtls && m.no_addresses),
+                    with_address: count(&|m| !m.transport.no_addresses),
+                    mtls: count(&|m| m.transport.mtls),
+                    mtls_no_address: count(&|m| m.transport.mtls && m.transport.no_addresses),
                     kept: kept_start..shape.members.len(),
                     bytes: bytes_start..bytes.len(),
                     wrapping,
@@ -365,7 +370,7 @@ impl EncodedService {
                 scale_weight(c.old_weight, scale),
                 scale_weight(c.new_weight, scale),
             );
-            if c.mtls {
+            if c.transport.mtls {
                 if !set.shares.is_empty() {
                     return None;
                 }
@@ -373,7 +378,7 @@ impl EncodedService {
                 for (r, (all, no_address)) in (1u32..).zip(&mut out.sums[set.sums.clone()]) {
                     let moved = |sum: u32| sum.wrapping_sub(old / r).wrapping_add(new / r);
                     *all = moved(*all);
-                    if c.no_addresses {
+                    if c.transport.no_addresses {
                         *no_address = moved(*no_address);
                     }
                 }

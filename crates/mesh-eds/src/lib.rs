@@ -56,7 +56,7 @@ mod modern;
 pub mod oracle;
 mod prepared;
 mod rules;
-mod snapshot;
+mod store;
 mod view;
 pub mod wire;
 
@@ -81,7 +81,7 @@ pub use invariants::{
 pub use legacy::{LegacyGateway, LegacyNetworks};
 pub use prepared::PreparedService;
 pub use rules::{CONNECT_ORIGINATE, scale_weight};
-pub use snapshot::{ApplyStats, Delta, EdsStore, Snapshot, SnapshotReader};
+pub use store::{ApplyStats, Delta, EdsStore, Snapshot, SnapshotReader};
 pub use view::View;
 
 /// The README's Rust examples, compiled and run as doctests.

@@ -220,7 +220,7 @@ pub(crate) fn compute<T: Trace>(
             }
             let same = networks.same_network(m.network);
             // M2: no address, and no gateway can stand in for it.
-            if m.no_addresses && (!enabled || same) {
+            if m.transport.no_addresses && (!enabled || same) {
                 if T::ON {
                     trace.record(idx, Outcome::Dropped(DropReason::NoAddress));
                 }
@@ -229,7 +229,7 @@ pub(crate) fn compute<T: Trace>(
             admitted_any = true;
             if !enabled {
                 // M5: no gateway anywhere, groups pass unchanged (M16 still applies).
-                if sni && !m.mtls {
+                if sni && !m.transport.mtls {
                     if T::ON {
                         trace.record(idx, Outcome::Dropped(DropReason::SniDnatNotMtls));
                     }
@@ -240,8 +240,8 @@ pub(crate) fn compute<T: Trace>(
                 out.push(direct_endpoint(
                     ep,
                     w,
-                    m.hbone,
-                    m.mtls,
+                    m.transport.hbone,
+                    m.transport.mtls,
                     workload_metadata(ep),
                 ));
                 if T::ON {
@@ -257,9 +257,9 @@ pub(crate) fn compute<T: Trace>(
                 Some(r) if networks.through_gateways(m.network, candidates) => r,
                 _ => {
                     // M9: direct path; needs a host.
-                    let drop = if m.empty_host {
+                    let drop = if m.transport.empty_host {
                         Some(DropReason::EmptyHost)
-                    } else if sni && !m.mtls {
+                    } else if sni && !m.transport.mtls {
                         Some(DropReason::SniDnatNotMtls)
                     } else {
                         None
@@ -274,8 +274,8 @@ pub(crate) fn compute<T: Trace>(
                             out.push(direct_endpoint(
                                 ep,
                                 w,
-                                m.hbone,
-                                m.mtls,
+                                m.transport.hbone,
+                                m.transport.mtls,
                                 workload_metadata(ep),
                             ));
                             if T::ON {
@@ -309,13 +309,13 @@ pub(crate) fn compute<T: Trace>(
                 continue;
             }
             // M15 (M17 for HBONE endpoints).
-            if !m.mtls {
+            if !m.transport.mtls {
                 if T::ON {
                     trace.record(
                         idx,
                         Outcome::Dropped(DropReason::NotMtlsCapable {
                             network: ep.network.clone(),
-                            hbone: m.hbone,
+                            hbone: m.transport.hbone,
                         }),
                     );
                 }

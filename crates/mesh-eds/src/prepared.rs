@@ -22,16 +22,24 @@ pub(crate) struct Facts<'a> {
     pub(crate) network: Option<&'a NetworkId>,
     pub(crate) cluster: Option<&'a ClusterId>,
     pub(crate) locality: &'a str,
+    pub(crate) transport: Transport,
+    /// The unscaled weight (M3).
+    pub(crate) weight: u32,
+}
+
+/// How an endpoint can be reached, as the rules read it: the same in every facts type (what a
+/// request gives, what a store caches, what preparing keeps), so two of them compare as one
+/// value.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Transport {
     /// The address list is empty (M2).
     pub(crate) no_addresses: bool,
     /// Sent over HBONE (M3).
     pub(crate) hbone: bool,
     /// mTLS-capable (M3).
     pub(crate) mtls: bool,
-    /// No host for a direct endpoint (M9).
+    /// No host for a direct endpoint: no address, or port 0 without HBONE (M9).
     pub(crate) empty_host: bool,
-    /// The unscaled weight (M3).
-    pub(crate) weight: u32,
 }
 
 impl<'a> Facts<'a> {
@@ -43,10 +51,12 @@ impl<'a> Facts<'a> {
             network: ep.network.as_ref(),
             cluster: ep.cluster.as_ref(),
             locality: &ep.locality,
-            no_addresses: ep.addresses.is_empty(),
-            hbone,
-            mtls: ep.tls_mode == TlsMode::Istio && request.mtls_allowed && !hbone,
-            empty_host: ep.address().is_empty() || (!hbone && ep.port == 0),
+            transport: Transport {
+                no_addresses: ep.addresses.is_empty(),
+                hbone,
+                mtls: ep.tls_mode == TlsMode::Istio && request.mtls_allowed && !hbone,
+                empty_host: ep.address().is_empty() || (!hbone && ep.port == 0),
+            },
             weight: ep.weight(),
         }
     }
@@ -103,14 +113,7 @@ pub(crate) struct PreparedEndpoint {
     /// Index in `PreparedService::networks`.
     pub(crate) network: u32,
     pub(crate) route: RouteKey,
-    /// The address list is empty (M2).
-    pub(crate) no_addresses: bool,
-    /// Sent over HBONE (M3).
-    pub(crate) hbone: bool,
-    /// mTLS-capable (M3).
-    pub(crate) mtls: bool,
-    /// No host for a direct endpoint: no address, or port 0 without HBONE (M9).
-    pub(crate) empty_host: bool,
+    pub(crate) transport: Transport,
     /// The unscaled weight (M3).
     pub(crate) weight: u32,
 }
@@ -216,10 +219,7 @@ impl<'a> Grouped<'a> {
                     index: index_u32(i),
                     network,
                     route,
-                    no_addresses: f.no_addresses,
-                    hbone: f.hbone,
-                    mtls: f.mtls,
-                    empty_host: f.empty_host,
+                    transport: f.transport,
                     weight: f.weight,
                 },
             ));

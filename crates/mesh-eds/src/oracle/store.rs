@@ -9,7 +9,7 @@ use mesh_model::{ClusterId, Gateway};
 use super::{OracleError, assignment, legacy_assignment};
 use crate::input::{ClusterRequest, EdsEndpoint, Features, ProxyClass, ServiceRequest};
 use crate::legacy::LegacyNetworks;
-use crate::snapshot::Delta;
+use crate::store::Delta;
 use crate::wire::{self, EncodeOptions};
 
 /// One service of the model: its latest request and its shards in cluster order.
