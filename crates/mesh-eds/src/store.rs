@@ -85,6 +85,34 @@ pub struct EdsStore {
     published: Arc<ArcSwap<Snapshot>>,
 }
 
+/// What step 1 of an apply found: the services its deltas changed (sorted) and what else they
+/// touched.
+#[derive(Debug, Default)]
+struct Changes {
+    dirty: Vec<Arc<str>>,
+    requests_replaced: usize,
+    gateways: bool,
+    legacy: bool,
+    /// The encode options changed since the last apply.
+    options: bool,
+}
+
+/// The next snapshot's index and views (step 3), which its services are encoded for.
+#[derive(Debug)]
+struct Next {
+    index: Arc<GatewayIndex>,
+    index_changed: bool,
+    /// Sorted.
+    classes: Vec<ProxyClass>,
+    /// Parallel to `classes`: each class's position in the previous snapshot.
+    old_position: Vec<Option<usize>>,
+    /// Parallel to `classes`.
+    views: Vec<Arc<View>>,
+    any_modern: bool,
+    any_legacy: bool,
+    same_classes: bool,
+}
+
 impl EdsStore {
     /// An empty store (no services, gateways or classes) publishing version 0.
     pub fn new(features: Features) -> Self {
@@ -159,11 +187,35 @@ impl EdsStore {
     /// its own column.
     pub fn apply(&mut self, deltas: impl IntoIterator<Item = Delta>) -> ApplyStats {
         let old = self.published.load_full();
-        // Services changed by these deltas, listed when first marked (`ServiceState::dirty`).
-        let mut dirty_services: Vec<Arc<str>> = Vec::new();
-        let mut requests_replaced = 0;
-        let mut gateways_changed = false;
-        let mut legacy_changed = false;
+        let changes = self.take(deltas);
+        self.settle(&changes.dirty);
+        let next = self.next_views(&old, &changes);
+        let mut stats = ApplyStats {
+            version: old.version + 1,
+            requests_replaced: changes.requests_replaced,
+            ..ApplyStats::default()
+        };
+        let services = self.next_services(&old, &next, &changes.dirty, &mut stats);
+        for name in &changes.dirty {
+            if let Some(state) = self.services.get_mut(name) {
+                state.replaced.clear();
+                state.reshaped = false;
+                state.dirty = false;
+            }
+        }
+        self.published.store(Arc::new(Snapshot {
+            version: stats.version,
+            index: next.index,
+            classes: next.classes,
+            views: next.views,
+            services,
+        }));
+        stats
+    }
+
+    /// Step 1: the deltas applied to the inputs; the services they changed listed, sorted.
+    fn take(&mut self, deltas: impl IntoIterator<Item = Delta>) -> Changes {
+        let mut changes = Changes::default();
         for d in deltas {
             match d {
                 Delta::UpsertEndpoint {
@@ -173,7 +225,7 @@ impl EdsStore {
                     endpoint,
                 } => {
                     if let Some(state) =
-                        self.service(&service, &mut dirty_services, &mut requests_replaced)
+                        self.service(&service, &mut changes.dirty, &mut changes.requests_replaced)
                     {
                         state.upsert(cluster, key, endpoint);
                     }
@@ -188,7 +240,7 @@ impl EdsStore {
                     if let Some(state) = self.services.get_mut(self.name.as_str())
                         && state.remove(&cluster, &key)
                     {
-                        state.mark_dirty(&mut dirty_services);
+                        state.mark_dirty(&mut changes.dirty);
                     }
                 }
                 Delta::ReplaceShard {
@@ -197,7 +249,7 @@ impl EdsStore {
                     endpoints,
                 } => {
                     if let Some(state) =
-                        self.service(&service, &mut dirty_services, &mut requests_replaced)
+                        self.service(&service, &mut changes.dirty, &mut changes.requests_replaced)
                     {
                         state.replace_shard(cluster, endpoints);
                     }
@@ -207,7 +259,7 @@ impl EdsStore {
                     if let Some(state) = self.services.get_mut(self.name.as_str())
                         && state.replace_shard(cluster, Vec::new())
                     {
-                        state.mark_dirty(&mut dirty_services);
+                        state.mark_dirty(&mut changes.dirty);
                     }
                 }
                 Delta::MtlsAllowed { service, allowed } => {
@@ -218,16 +270,16 @@ impl EdsStore {
                         // mTLS capability (M3) and the transport metadata change.
                         state.cache.fill(None);
                         state.reshaped = true;
-                        state.mark_dirty(&mut dirty_services);
+                        state.mark_dirty(&mut changes.dirty);
                     }
                 }
                 Delta::Gateways(g) => {
                     self.gateways = g;
-                    gateways_changed = true;
+                    changes.gateways = true;
                 }
                 Delta::MeshNetworks(l) => {
                     self.legacy = l;
-                    legacy_changed = true;
+                    changes.legacy = true;
                 }
                 Delta::AddClass(c) => {
                     self.classes.insert(c);
@@ -238,19 +290,22 @@ impl EdsStore {
             }
         }
 
-        let options_changed = std::mem::take(&mut self.options_changed);
-        if options_changed {
+        changes.options = std::mem::take(&mut self.options_changed);
+        if changes.options {
             for state in self.services.values_mut() {
-                state.mark_dirty(&mut dirty_services);
+                state.mark_dirty(&mut changes.dirty);
             }
         }
         // A service removed and added again is listed twice.
-        dirty_services.sort_unstable();
-        dirty_services.dedup();
+        changes.dirty.sort_unstable();
+        changes.dirty.dedup();
+        changes
+    }
 
-        // Tombstones dropped and shard order restored; a service left without endpoints
-        // disappears (from the store, and so from the snapshot).
-        for name in &dirty_services {
+    /// Step 2: tombstones dropped and shard order restored, a service left without endpoints
+    /// gone (from the store, and so from the snapshot), and the cache of what changed refreshed.
+    fn settle(&mut self, dirty: &[Arc<str>]) {
+        for name in dirty {
             if let Some(state) = self.services.get_mut(name) {
                 state.settle();
                 if state.keys.is_empty() {
@@ -258,9 +313,8 @@ impl EdsStore {
                 }
             }
         }
-
         // What re-encoding needs of the endpoints changed since the last apply.
-        for name in &dirty_services {
+        for name in dirty {
             if let Some(state) = self.services.get_mut(name) {
                 // Selection reads only the cluster request and the policy, not the endpoints.
                 let ServiceState {
@@ -295,18 +349,19 @@ impl EdsStore {
                 );
             }
         }
+    }
 
-        // The gateway index: a new one when gateways or MeshNetworks changed, which re-encodes
-        // every service (encoded services refer to the index's gateway numbering), as Istio
-        // pushes everything on such a change; new encode options re-encode everything too.
-        let index_changed = gateways_changed || legacy_changed || options_changed;
+    /// Step 3: the gateway index — a new one when gateways or MeshNetworks changed, which
+    /// re-encodes every service (encoded services refer to the index's gateway numbering), as
+    /// Istio pushes everything on such a change; new encode options re-encode everything too —
+    /// and the views, rebuilt when the index changed, else shared.
+    fn next_views(&self, old: &Snapshot, changes: &Changes) -> Next {
+        let index_changed = changes.gateways || changes.legacy || changes.options;
         let index = if index_changed {
             Arc::new(self.index())
         } else {
             Arc::clone(&old.index)
         };
-
-        // Views: rebuilt when the index changed, else shared.
         let classes: Vec<ProxyClass> = self.classes.iter().cloned().collect();
         let old_position: Vec<Option<usize>> = classes
             .iter()
@@ -320,135 +375,35 @@ impl EdsStore {
                 _ => Arc::new(View::new(&index, c.clone())),
             })
             .collect();
-        let any_modern = classes.iter().any(|c| !c.profile.is_legacy());
-        let any_legacy = classes.iter().any(|c| c.profile.is_legacy());
+        Next {
+            any_modern: classes.iter().any(|c| !c.profile.is_legacy()),
+            any_legacy: classes.iter().any(|c| c.profile.is_legacy()),
+            same_classes: classes == old.classes,
+            index,
+            index_changed,
+            classes,
+            old_position,
+            views,
+        }
+    }
 
-        // Services: reuse what nothing touched, prepare the rest once for the encoded form and
-        // every pre-1.8 class.
-        let mut stats = ApplyStats {
-            version: old.version + 1,
-            requests_replaced,
-            ..ApplyStats::default()
-        };
-        let same_classes = classes == old.classes;
-        // A service's slot from its previous one (`None` if new).
-        let mut slot = |name: &Arc<str>,
-                        state: &ServiceState,
-                        previous: Option<&Arc<ServiceSlot>>|
-         -> Arc<ServiceSlot> {
-            let service_dirty = state.dirty;
-            let modern_dirty = service_dirty || index_changed;
-            let legacy_dirty = service_dirty || index_changed;
-            let encoded_ok = match previous.map(|p| &p.encoded) {
-                Some(Some(_)) => any_modern && !modern_dirty,
-                Some(None) | None => !any_modern,
-            };
-            let legacy_ok = |class: &ProxyClass, j: &Option<usize>| {
-                !class.profile.is_legacy()
-                    || (!legacy_dirty
-                        && previous
-                            .zip(*j)
-                            .is_some_and(|(p, j)| p.legacy.get(j).is_some_and(Option::is_some)))
-            };
-            let all_legacy_ok = classes
-                .iter()
-                .zip(&old_position)
-                .all(|(c, j)| legacy_ok(c, j));
-            if let Some(p) = previous
-                && encoded_ok
-                && all_legacy_ok
-                && same_classes
-            {
-                stats.reused += 1;
-                return Arc::clone(p);
-            }
-            let request = self.request(name, state);
-            let facts = || {
-                state
-                    .cache
-                    .iter()
-                    .zip(&state.endpoints)
-                    .enumerate()
-                    .map(|(i, (c, ep))| match c {
-                        Some(c) => c.facts(),
-                        // Refreshed above for every dirty service; computed here otherwise.
-                        None => Facts::of(&request, i, ep),
-                    })
-            };
-            let mut prepared: Option<PreparedService<'_>> = None;
-            let mut prepare =
-                || PreparedService::from_facts(&index, request, Cow::Borrowed(name), facts());
-            let encoded = if !any_modern {
-                None
-            } else if encoded_ok {
-                stats.reused += 1;
-                previous.and_then(|p| p.encoded.clone())
-            } else if let Some(patched) = previous
-                .and_then(|p| p.encoded.as_ref())
-                .filter(|_| !index_changed)
-                .and_then(|p| patch(p, state))
-            {
-                stats.patched += 1;
-                Some(Arc::new(patched))
-            } else {
-                stats.encoded += 1;
-                let grouped = Grouped::new(&index, facts());
-                Some(Arc::new(EncodedService::build(
-                    &index,
-                    self.options,
-                    state.cluster.kind == ClusterKind::SniDnat,
-                    name,
-                    &grouped.networks,
-                    grouped.groups(),
-                    |m, buf| match &state.cache[m.index as usize] {
-                        Some(c) => buf.extend_from_slice(&state.prefixes[c.prefix()]),
-                        None => {
-                            let ep = &state.endpoints[m.index as usize];
-                            let mut workload = String::new();
-                            write_direct_prefix(
-                                ep,
-                                m.transport.hbone,
-                                m.transport.mtls,
-                                self.options,
-                                &mut workload,
-                                buf,
-                            );
-                        }
-                    },
-                )))
-            };
-            let legacy = if !any_legacy {
-                Vec::new()
-            } else {
-                classes
-                    .iter()
-                    .zip(&views)
-                    .zip(&old_position)
-                    .map(|((class, view), j)| {
-                        if !class.profile.is_legacy() {
-                            return None;
-                        }
-                        if legacy_ok(class, j) {
-                            return previous
-                                .zip(*j)
-                                .and_then(|(p, j)| p.legacy.get(j).cloned().flatten());
-                        }
-                        stats.legacy_computed += 1;
-                        let p = prepared.get_or_insert_with(&mut prepare);
-                        Some(Arc::new(self.legacy_bytes(view, p)))
-                    })
-                    .collect()
-            };
-            Arc::new(ServiceSlot { encoded, legacy })
-        };
-        let services = if same_classes && !index_changed {
+    /// Step 4: the services of the next snapshot: what nothing touched reused, the rest
+    /// patched or encoded once for every modern class, and computed for every pre-1.8 class.
+    fn next_services(
+        &self,
+        old: &Snapshot,
+        next: &Next,
+        dirty: &[Arc<str>],
+        stats: &mut ApplyStats,
+    ) -> ServiceTable {
+        if next.same_classes && !next.index_changed {
             // Only the touched services can differ: start from the previous table (a pointer
             // each) rather than looking every service up.
             let mut touched = 0;
-            let services = old.services.merged(&dirty_services, |name, previous| {
+            let services = old.services.merged(dirty, |name, previous| {
                 let (name, state) = self.services.get_key_value(name)?;
                 touched += 1;
-                Some(slot(name, state, previous))
+                Some(self.slot(next, name, state, previous, stats))
             });
             stats.reused = services.slots.len() - touched;
             services
@@ -458,27 +413,130 @@ impl EdsStore {
                     .iter()
                     .map(|(name, state)| {
                         let previous = old.services.get(name);
-                        (Arc::clone(name), slot(name, state, previous))
+                        (
+                            Arc::clone(name),
+                            self.slot(next, name, state, previous, stats),
+                        )
                     })
                     .collect(),
             )
-        };
-
-        for name in &dirty_services {
-            if let Some(state) = self.services.get_mut(name) {
-                state.replaced.clear();
-                state.reshaped = false;
-                state.dirty = false;
-            }
         }
-        self.published.store(Arc::new(Snapshot {
-            version: stats.version,
-            index,
-            classes,
-            views,
-            services,
-        }));
-        stats
+    }
+
+    /// A service's slot in the next snapshot, from its previous one (`None` if new).
+    fn slot(
+        &self,
+        next: &Next,
+        name: &Arc<str>,
+        state: &ServiceState,
+        previous: Option<&Arc<ServiceSlot>>,
+        stats: &mut ApplyStats,
+    ) -> Arc<ServiceSlot> {
+        let service_dirty = state.dirty;
+        let modern_dirty = service_dirty || next.index_changed;
+        let legacy_dirty = service_dirty || next.index_changed;
+        let encoded_ok = match previous.map(|p| &p.encoded) {
+            Some(Some(_)) => next.any_modern && !modern_dirty,
+            Some(None) | None => !next.any_modern,
+        };
+        let legacy_ok = |class: &ProxyClass, j: &Option<usize>| {
+            !class.profile.is_legacy()
+                || (!legacy_dirty
+                    && previous
+                        .zip(*j)
+                        .is_some_and(|(p, j)| p.legacy.get(j).is_some_and(Option::is_some)))
+        };
+        let all_legacy_ok = next
+            .classes
+            .iter()
+            .zip(&next.old_position)
+            .all(|(c, j)| legacy_ok(c, j));
+        if let Some(p) = previous
+            && encoded_ok
+            && all_legacy_ok
+            && next.same_classes
+        {
+            stats.reused += 1;
+            return Arc::clone(p);
+        }
+        let request = self.request(name, state);
+        let facts = || {
+            state
+                .cache
+                .iter()
+                .zip(&state.endpoints)
+                .enumerate()
+                .map(|(i, (c, ep))| match c {
+                    Some(c) => c.facts(),
+                    // Refreshed above for every dirty service; computed here otherwise.
+                    None => Facts::of(&request, i, ep),
+                })
+        };
+        let mut prepared: Option<PreparedService<'_>> = None;
+        let mut prepare =
+            || PreparedService::from_facts(&next.index, request, Cow::Borrowed(name), facts());
+        let encoded = if !next.any_modern {
+            None
+        } else if encoded_ok {
+            stats.reused += 1;
+            previous.and_then(|p| p.encoded.clone())
+        } else if let Some(patched) = previous
+            .and_then(|p| p.encoded.as_ref())
+            .filter(|_| !next.index_changed)
+            .and_then(|p| patch(p, state))
+        {
+            stats.patched += 1;
+            Some(Arc::new(patched))
+        } else {
+            stats.encoded += 1;
+            let grouped = Grouped::new(&next.index, facts());
+            Some(Arc::new(EncodedService::build(
+                &next.index,
+                self.options,
+                state.cluster.kind == ClusterKind::SniDnat,
+                name,
+                &grouped.networks,
+                grouped.groups(),
+                |m, buf| match &state.cache[m.index as usize] {
+                    Some(c) => buf.extend_from_slice(&state.prefixes[c.prefix()]),
+                    None => {
+                        let ep = &state.endpoints[m.index as usize];
+                        let mut workload = String::new();
+                        write_direct_prefix(
+                            ep,
+                            m.transport.hbone,
+                            m.transport.mtls,
+                            self.options,
+                            &mut workload,
+                            buf,
+                        );
+                    }
+                },
+            )))
+        };
+        let legacy = if !next.any_legacy {
+            Vec::new()
+        } else {
+            next.classes
+                .iter()
+                .zip(&next.views)
+                .zip(&next.old_position)
+                .map(|((class, view), j)| {
+                    if !class.profile.is_legacy() {
+                        return None;
+                    }
+                    if legacy_ok(class, j) {
+                        return previous
+                            .zip(*j)
+                            .and_then(|(p, j)| p.legacy.get(j).cloned().flatten());
+                    }
+                    stats.legacy_computed += 1;
+                    let p = prepared.get_or_insert_with(&mut prepare);
+                    Some(Arc::new(self.legacy_bytes(view, p)))
+                })
+                .collect()
+        };
+        Arc::new(ServiceSlot { encoded, legacy })
     }
 
     /// Everything recomputed from the current inputs, sharing nothing with the published
