@@ -10,10 +10,10 @@ use std::collections::BTreeMap;
 
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
+use super::proto::{endpoint_proto, group_header};
 use super::{
     Address, AddressKind, AddressNameSpecifier, Endpoint, EnvoyInternalAddress, LbEndpoint,
-    Locality, Metadata, PortSpecifier, SocketAddress, Struct, Value, ValueKind, endpoint_proto,
-    group_header,
+    Locality, Metadata, PortSpecifier, SocketAddress, Struct, Value, ValueKind,
 };
 use crate::assignment::{LbEndpoint as ModelEndpoint, LoadAssignment, LocalityGroup};
 
