@@ -192,7 +192,7 @@ impl Certificate {
         format!(
             "{} [sha256:{}]",
             self.subject,
-            crate::key::hex(&self.fingerprint[..8])
+            crate::pem::hex(&self.fingerprint[..8])
         )
     }
 

@@ -362,7 +362,7 @@ impl fmt::Debug for PublicKey {
         write!(
             f,
             "PublicKey(P-256, key id {})",
-            hex(&self.key_identifier())
+            crate::pem::hex(&self.key_identifier())
         )
     }
 }
@@ -483,14 +483,6 @@ impl rcgen::PublicKeyData for PublicKey {
     fn algorithm(&self) -> &'static rcgen::SignatureAlgorithm {
         &rcgen::PKCS_ECDSA_P256_SHA256
     }
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes.iter().fold(String::new(), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
 }
 
 #[cfg(test)]
