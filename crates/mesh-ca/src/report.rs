@@ -659,7 +659,7 @@ fn diagnose(
         problems.push(missing(p, BundleFile::CertChain));
     }
     if let (Some(key), Some(ca)) = (&peer.ca_key, &peer.ca_cert)
-        && !key.matches(ca)
+        && !ca.matches_key(key)
     {
         problems.push(TrustProblem::KeyMismatch { cluster: p.clone() });
     }
