@@ -96,6 +96,10 @@ impl<'a> Analysis<'a> {
                 .map(|l| l.networks.iter().map(|n| n.as_str())),
             &cut,
         );
+        // The MeshNetworks as written, not `MeshNetworks::accepted` (rule P2): a validator has
+        // no last known good, reports the rejection itself (`invalid-meshnetworks`), and analyses
+        // what the user wrote, so the rest of the report holds once that error is fixed instead
+        // of repeating its consequences.
         let resolution = spec.gateways(true);
         let mut gateways: BTreeMap<String, Vec<Gateway>> = BTreeMap::new();
         for g in resolution.gateways {
