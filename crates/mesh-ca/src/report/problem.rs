@@ -19,7 +19,7 @@ pub enum TrustProblem {
         /// The peer cluster.
         peer: ClusterId,
         /// The root the peer's chain leads to: subject and fingerprint prefix
-        /// ([`Certificate::label`]).
+        /// ([`crate::Certificate::label`]).
         peer_root: String,
     },
     /// A certificate names an issuer that is present, but the issuer's key did not sign it.
