@@ -10,7 +10,7 @@ use x509_parser::prelude::{FromDer, X509Certificate};
 use sha2::{Digest, Sha256};
 
 use crate::key::{
-    OID_ECDSA_SHA256, OID_RSA_ENCRYPTION, OID_RSA_SHA256, PublicKey, verify_rsa_sha256,
+    CaKey, OID_ECDSA_SHA256, OID_RSA_ENCRYPTION, OID_RSA_SHA256, PublicKey, verify_rsa_sha256,
 };
 
 /// Why DER bytes are not a usable certificate.
@@ -192,7 +192,7 @@ impl Certificate {
         format!(
             "{} [sha256:{}]",
             self.subject,
-            crate::key::hex(&self.fingerprint[..8])
+            crate::pem::hex(&self.fingerprint[..8])
         )
     }
 
@@ -234,6 +234,14 @@ impl Certificate {
     /// Whether the subject key is an RSA key.
     pub(crate) fn has_rsa_key(&self) -> bool {
         self.key_algorithm == OID_RSA_ENCRYPTION
+    }
+
+    /// Whether `key` is the private key of this certificate.
+    pub(crate) fn matches_key(&self, key: &CaKey) -> bool {
+        match key {
+            CaKey::P256(key) => self.public_key() == Some(key.public_key()),
+            CaKey::Rsa(public) => self.has_rsa_key() && self.key_bits() == public.as_slice(),
+        }
     }
 
     /// The algorithm OID this crate cannot verify, if any (signature first, then key).

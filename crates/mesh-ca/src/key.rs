@@ -97,16 +97,6 @@ impl CaKey {
             expected: "PRIVATE KEY",
         })
     }
-
-    /// Whether this is the key of `certificate`.
-    pub(crate) fn matches(&self, certificate: &crate::cert::Certificate) -> bool {
-        match self {
-            CaKey::P256(key) => certificate.public_key() == Some(key.public_key()),
-            CaKey::Rsa(public) => {
-                certificate.has_rsa_key() && certificate.key_bits() == public.as_slice()
-            }
-        }
-    }
 }
 
 /// The largest RSA private key a CA key may be, in modulus bits: the rsa crate's limit for public
@@ -362,7 +352,7 @@ impl fmt::Debug for PublicKey {
         write!(
             f,
             "PublicKey(P-256, key id {})",
-            hex(&self.key_identifier())
+            crate::pem::hex(&self.key_identifier())
         )
     }
 }
@@ -485,14 +475,6 @@ impl rcgen::PublicKeyData for PublicKey {
     }
 }
 
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes.iter().fold(String::new(), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use rand_chacha::ChaCha20Rng;
@@ -586,11 +568,11 @@ pub(crate) mod tests {
         )
         .unwrap()
         .remove(0);
-        assert!(CaKey::Rsa(a).matches(&cert));
+        assert!(cert.matches_key(&CaKey::Rsa(a)));
         let p256 = key(9);
         let parsed = CaKey::from_pem_bytes(p256.to_pem().as_bytes()).unwrap();
         assert!(matches!(&parsed, CaKey::P256(k) if k.public_key() == p256.public_key()));
-        assert!(!parsed.matches(&cert));
+        assert!(!cert.matches_key(&parsed));
         assert!(matches!(
             CaKey::from_pem_bytes(
                 b"-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n"

@@ -1,4 +1,5 @@
-//! PEM splitting with typed problems (never a panic on malformed text).
+//! Text forms of bytes: PEM splitting with typed problems (never a panic on malformed text), PEM
+//! encoding, and hex for labels.
 
 use rustls_pki_types::pem::{self, SectionKind, SliceIter};
 
@@ -93,6 +94,15 @@ pub(crate) fn encode(label: &str, der: &[u8]) -> String {
     out.push_str(label);
     out.push_str("-----\n");
     out
+}
+
+/// `bytes` as lowercase hex (fingerprints and key identifiers in labels).
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
 }
 
 #[cfg(test)]

@@ -310,6 +310,10 @@ pub fn plan_for_cluster(
         .iter()
         .find(|c| &c.name == cluster)
         .ok_or_else(|| GlobalError::UnknownCluster(cluster.to_string()))?;
+    // The gateways as written, not `MeshNetworks::accepted` (rule P2): P2 is istiod's handling
+    // of its MeshNetworks, while these ServiceEntries are config of their own that name gateway
+    // addresses directly; meshNetworks is only where the document lists them, and
+    // `meshspan check` reports an invalid one.
     let gateways = spec.gateways(true).gateways;
     let local_gateways: BTreeSet<&Gateway> =
         gateways_of(&gateways, &local.name, local.network.as_ref())

@@ -35,14 +35,15 @@ mod document;
 mod gateway;
 mod id;
 mod meshnetworks;
+mod parse;
 mod resolve;
 #[cfg(feature = "proptest")]
 pub mod strategies;
 
 pub use check::ModelError;
 pub use document::{
-    API_VERSION, ApiServer, CaCerts, Cluster, DEFAULT_GLOBAL_VIP_RANGE, DocumentError, Endpoint,
-    Exposure, KIND, Link, MeshDocument, MeshSpec, Metadata, Service, ServicePort, TlsMode,
+    API_VERSION, ApiServer, CaCerts, Cluster, DEFAULT_GLOBAL_VIP_RANGE, Endpoint, Exposure, KIND,
+    Link, MeshDocument, MeshSpec, Metadata, Service, ServicePort, TlsMode,
 };
 pub use gateway::{
     Gateway, GatewayResolution, GatewaySource, UnresolvedGateway, UnresolvedReason,
@@ -56,4 +57,5 @@ pub use meshnetworks::{
     GatewayAddress, MeshNetworks, MeshNetworksError, MeshNetworksErrors, MeshNetworksParseError,
     Network, NetworkEndpoints, NetworkErrorKind, NetworkGateway,
 };
+pub use parse::DocumentError;
 pub use resolve::NetworkResolver;

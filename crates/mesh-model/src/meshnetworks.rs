@@ -5,6 +5,7 @@
 //! names (`from_cidr`, ...) are accepted too, as the protobuf JSON mapping does. Unknown fields are
 //! ignored (P1). A oneof given twice is an error, as protobuf JSON decoders report it.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::IpAddr;
@@ -218,6 +219,32 @@ impl MeshNetworks {
         serde_json::from_value(value).map_err(|e| MeshNetworksParseError {
             detail: e.to_string(),
         })
+    }
+
+    /// The MeshNetworks istiod acts on when this one is loaded (rule P2): since Istio 1.6 an
+    /// invalid document (any error of [`MeshNetworks::validate`]) is rejected as a whole and the
+    /// last known good one stays in force; with no earlier document, none (`networks: {}`).
+    /// `resolve_hostname_gateways` is as for `validate`.
+    ///
+    /// ```
+    /// use mesh_model::MeshNetworks;
+    /// let good = MeshNetworks::from_yaml("networks:\n  n1:\n    gateways: [{address: 1.1.1.1, port: 15443}]\n")?;
+    /// let bad = MeshNetworks::from_yaml("networks:\n  n2:\n    gateways: [{address: 2.2.2.2}]\n")?; // port 0
+    /// assert_eq!(*good.accepted(true, None), good);
+    /// assert_eq!(*bad.accepted(true, Some(&good)), good);
+    /// assert!(bad.accepted(true, None).networks.is_empty());
+    /// # Ok::<(), mesh_model::MeshNetworksParseError>(())
+    /// ```
+    pub fn accepted<'a>(
+        &'a self,
+        resolve_hostname_gateways: bool,
+        last_known_good: Option<&'a MeshNetworks>,
+    ) -> Cow<'a, MeshNetworks> {
+        if self.validate(resolve_hostname_gateways).is_ok() {
+            Cow::Borrowed(self)
+        } else {
+            last_known_good.map_or_else(|| Cow::Owned(MeshNetworks::default()), Cow::Borrowed)
+        }
     }
 
     /// Validates the document with Istio's rules V1–V6. `resolve_hostname_gateways` is istiod's
@@ -556,5 +583,41 @@ mod tests {
         assert!(parse_go_addr("1.2.3.4%eth0").is_none());
         assert!(parse_go_addr("01.2.3.4").is_none());
         assert!(!parse_go_prefix("10.0.0.0/08"));
+    }
+
+    #[test]
+    fn accepted_is_the_document_when_valid_else_the_last_known_good_else_none() {
+        let good = MeshNetworks::from_yaml(
+            "networks:\n  n1:\n    gateways: [{address: 1.1.1.1, port: 15443}]\n",
+        )
+        .unwrap();
+        let other =
+            MeshNetworks::from_yaml("networks:\n  n3:\n    endpoints: [{fromRegistry: c3}]\n")
+                .unwrap();
+        let port0 =
+            MeshNetworks::from_yaml("networks:\n  n2:\n    gateways: [{address: 2.2.2.2}]\n")
+                .unwrap();
+        // Valid: the document itself, whatever was in force before.
+        assert!(matches!(good.accepted(true, Some(&other)), Cow::Borrowed(m) if *m == good));
+        // Invalid: rejected whole (its valid parts too), the last known good stays in force.
+        assert!(matches!(port0.accepted(true, Some(&good)), Cow::Borrowed(m) if *m == good));
+        assert_eq!(*port0.accepted(true, None), MeshNetworks::default());
+        // A hostname gateway is valid only when istiod resolves hostname gateways (V4).
+        let hostname = MeshNetworks::from_yaml(
+            "networks:\n  n4:\n    gateways: [{address: gw.example.com, port: 15443}]\n",
+        )
+        .unwrap();
+        assert_eq!(
+            hostname.validate(true).is_ok(),
+            *hostname.accepted(true, None) == hostname
+        );
+        assert_eq!(
+            hostname.validate(false).is_ok(),
+            *hostname.accepted(false, None) == hostname
+        );
+        assert_ne!(
+            hostname.validate(true).is_ok(),
+            hostname.validate(false).is_ok()
+        );
     }
 }

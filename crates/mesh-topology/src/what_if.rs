@@ -240,6 +240,7 @@ impl Failure {
                 address,
             } => {
                 network(net)?;
+                // The gateways as written, as the analysis reads them (no P2; see `Analysis::new`).
                 let known: Vec<String> = spec
                     .gateways(true)
                     .gateways

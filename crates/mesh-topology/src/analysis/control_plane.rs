@@ -1,0 +1,78 @@
+//! `control-plane-not-primary`, `control-plane-unreachable` and `api-server-unreachable`.
+
+use super::reachability::{Analysis, Managed};
+use super::text::network_text;
+use crate::diagnostic::{Code, Diagnostic, Subject};
+
+impl<'a> Analysis<'a> {
+    pub(super) fn control_plane_diagnostics(&self, out: &mut Vec<Diagnostic>) {
+        for (&name, &c) in &self.clusters {
+            match self.managed(c) {
+                Managed::NotPrimary(cp, cp_of_cp) => out.push(Diagnostic::new(
+                    Code::ControlPlaneNotPrimary,
+                    format!("cluster {name} is managed by cluster {cp}, which is itself a remote of {cp_of_cp}"),
+                    vec![Subject::Cluster(name.to_owned()), Subject::Cluster(cp.to_owned())],
+                    format!("Only a primary runs a control plane: cluster {cp} names {cp_of_cp} as its controlPlane, so no istiod runs in {cp} to manage {name}"),
+                    format!("Set controlPlane of cluster {name} to {cp_of_cp} (the primary), or make {cp} a primary"),
+                )),
+                Managed::Removed(cp) => out.push(Diagnostic::new(
+                    Code::ControlPlaneUnreachable,
+                    format!("workloads of cluster {name} cannot reach their control plane in cluster {cp}"),
+                    vec![Subject::Cluster(name.to_owned()), Subject::Cluster(cp.to_owned())],
+                    format!("cluster {cp}, which runs the control plane of {name}, is gone (failure)"),
+                    format!("Run a control plane for {name} elsewhere (make it a primary, or point controlPlane at another primary)"),
+                )),
+                Managed::Remote(p) => {
+                    if let Err(why) = self.control_plane_path(c, p) {
+                        let (from, to) = (self.network_of_cluster(name), self.network_of_cluster(p));
+                        out.push(Diagnostic::new(
+                            Code::ControlPlaneUnreachable,
+                            format!("workloads of cluster {name} cannot reach their control plane in cluster {p}"),
+                            vec![
+                                Subject::Cluster(name.to_owned()),
+                                Subject::Cluster(p.to_owned()),
+                                Subject::Network(from.to_owned()),
+                                Subject::Network(to.to_owned()),
+                            ],
+                            why,
+                            format!("Link {} to {}, or expose istiod of {p} through an east-west gateway of {} (a meshNetworks gateway with a resolvable address)", network_text(from), network_text(to), network_text(to)),
+                        ));
+                    }
+                }
+                Managed::Primary | Managed::Unknown => {}
+            }
+        }
+        // A control plane reads the API server of every cluster it manages (itself included).
+        for (&name, &c) in &self.clusters {
+            let Some(p) = self.primary_of(c) else {
+                continue;
+            };
+            if let Err(why) = self.api_server_path(p, c) {
+                let mut subjects = vec![
+                    Subject::Cluster(p.to_owned()),
+                    Subject::Cluster(name.to_owned()),
+                ];
+                let fix = match &c.api_server {
+                    Some(api) if !self.cond.api_servers_down.contains(name) => {
+                        subjects.push(Subject::Network(self.network_of_cluster(p).to_owned()));
+                        subjects.push(Subject::Network(self.network_of_cluster(name).to_owned()));
+                        format!(
+                            "Make the API server at {} reachable from {}: link the networks, add {} to its reachableFrom (and open the firewall), or expose it publicly",
+                            api.address,
+                            network_text(self.network_of_cluster(p)),
+                            self.network_of_cluster(p)
+                        )
+                    }
+                    _ => format!("Restore access to the API server of cluster {name}"),
+                };
+                out.push(Diagnostic::new(
+                    Code::ApiServerUnreachable,
+                    format!("the control plane in cluster {p} cannot reach the API server of cluster {name}"),
+                    subjects,
+                    format!("{why}. Without it istiod discovers no services or endpoints of {name}"),
+                    fix,
+                ));
+            }
+        }
+    }
+}

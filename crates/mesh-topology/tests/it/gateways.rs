@@ -1,0 +1,103 @@
+//! Gateways and sidecars: network-without-gateway, remote-endpoint-without-sidecar, gateway-unresolved, gateway-shared-by-networks.
+
+use super::*;
+
+#[test]
+fn network_without_gateway_when_consumed_from_unlinked_networks() {
+    let with = mesh(SPLIT);
+    assert!(of(&check(&with), Code::NetworkWithoutGateway).is_empty());
+    let without = mesh(&SPLIT.replace(
+        "gateways: [{address: 192.0.2.2, port: 15443}]",
+        "gateways: []",
+    ));
+    let r = check(&without);
+    let d = of(&r, Code::NetworkWithoutGateway);
+    assert_eq!(d.len(), 1, "{r}");
+    assert_eq!(d[0].subjects, [network("n1"), network("n2")]);
+    assert!(d[0].message.starts_with("network n2 has no usable gateway"));
+    // Linked networks consume by IP: no gateway needed.
+    let linked = mesh(&format!(
+        "{}  links: [{{networks: [n1, n2]}}]\n",
+        SPLIT.replace(
+            "gateways: [{address: 192.0.2.2, port: 15443}]",
+            "gateways: []"
+        )
+    ));
+    assert!(of(&check(&linked), Code::NetworkWithoutGateway).is_empty());
+}
+
+#[test]
+fn remote_endpoint_without_sidecar() {
+    let r = check(&mesh(SPLIT));
+    let d = of(&r, Code::RemoteEndpointWithoutSidecar);
+    assert_eq!(d.len(), 1, "{r}");
+    assert_eq!(
+        d[0].subjects,
+        [
+            network("n1"),
+            network("n2"),
+            Subject::Service("foo.ns".into())
+        ]
+    );
+    assert!(
+        d[0].explanation
+            .starts_with("10.2.0.6 (cluster r) has tlsMode disabled"),
+        "{}",
+        d[0]
+    );
+    let linked = check(&mesh(&format!(
+        "{SPLIT}  links: [{{networks: [n1, n2]}}]\n"
+    )));
+    assert!(of(&linked, Code::RemoteEndpointWithoutSidecar).is_empty());
+}
+
+#[test]
+fn gateway_unresolved_and_shared() {
+    let r = check(&mesh(
+        "  clusters: [{name: a, network: n1}, {name: b, network: n2}]
+  meshNetworks:
+    networks:
+      n1:
+        endpoints: [{fromRegistry: a}]
+        gateways:
+        - {address: gw.example.com, port: 15443}
+        - {registryServiceName: eastwest.istio-system.svc.cluster.local, port: 15443}
+      n2: {gateways: [{address: gw2.example.com, port: 15443}]}
+  dns: {gw2.example.com: [192.0.2.9], other.example.com: [192.0.2.9]}
+  services:
+  - {name: eastwest, namespace: istio-system, externalAddresses: {b: [192.0.2.9]}}
+",
+    ));
+    let d = of(&r, Code::GatewayUnresolved);
+    assert_eq!(d.len(), 2, "{r}");
+    let names: BTreeSet<&Subject> = d.iter().flat_map(|d| &d.subjects).collect();
+    assert!(names.contains(&Subject::Gateway("gw.example.com".into())));
+    assert!(names.contains(&Subject::Gateway(
+        "eastwest.istio-system.svc.cluster.local".into()
+    )));
+    assert!(d.iter().any(|d| d.explanation.contains("no DNS answer")));
+    assert!(
+        d.iter()
+            .any(|d| d.explanation.contains("no external address"))
+    );
+    assert!(of(&r, Code::GatewaySharedByNetworks).is_empty());
+
+    let r = check(&mesh(
+        "  clusters: [{name: a, network: n1}, {name: b, network: n2}]
+  meshNetworks:
+    networks:
+      n1: {gateways: [{address: 192.0.2.9, port: 15443}]}
+      n2: {gateways: [{address: 192.0.2.9, port: 15443}]}
+",
+    ));
+    let d = of(&r, Code::GatewaySharedByNetworks);
+    assert_eq!(d.len(), 1, "{r}");
+    assert_eq!(
+        d[0].subjects,
+        [
+            network("n1"),
+            network("n2"),
+            Subject::Gateway("192.0.2.9".into())
+        ]
+    );
+}
