@@ -56,7 +56,7 @@ pub struct ServicePortEndpoints {
 /// "#)?;
 /// let eds = DocumentEds::new(&doc, Features::default());
 /// let index = Arc::new(eds.index());
-/// let class = eds.class_for_cluster(&doc, &"c1".parse()?, Profile::IstioModern);
+/// let class = eds.class_for_cluster(&"c1".parse()?, Profile::IstioModern);
 /// let view = View::new(&index, class);
 /// let foo = &eds.services[0];
 /// let cla = view.assignment(&eds.request(foo))?;
@@ -78,6 +78,9 @@ pub struct DocumentEds {
     /// whole by current Istio, so neither its gateways nor its `fromRegistry`/`fromCidr` networks
     /// apply); `None` when it was accepted.
     pub mesh_networks_rejected: Option<MeshNetworksErrors>,
+    /// Per cluster of the document: its network (N1, under the accepted MeshNetworks) and the IP
+    /// family of its pod CIDRs, for [`DocumentEds::class_for_cluster`].
+    clusters: BTreeMap<ClusterId, (Option<NetworkId>, IpFamily)>,
 }
 
 impl DocumentEds {
@@ -90,7 +93,7 @@ impl DocumentEds {
             .mesh_networks
             .validate(features.resolve_hostname_gateways)
             .err();
-        let accepted = accepted_spec(spec, rejected.is_some());
+        let accepted = accepted_spec(spec, features.resolve_hostname_gateways);
         let resolver = NetworkResolver::new(&accepted);
         let gateways = accepted.gateways(features.resolve_hostname_gateways);
         let legacy = LegacyNetworks::new(&spec.mesh_networks, &spec.dns, |host, registry| {
@@ -106,6 +109,15 @@ impl DocumentEds {
             .clusters
             .iter()
             .filter_map(|c| Some((&c.name, c.locality.as_ref()?.to_string())))
+            .collect();
+        let clusters = spec
+            .clusters
+            .iter()
+            .map(|c| {
+                let network = resolver.network_of_address(&c.name, None).cloned();
+                let family = IpFamily::of(c.pod_cidrs.iter().map(|n| n.network()));
+                (c.name.clone(), (network, family))
+            })
             .collect();
         let mut services = Vec::new();
         for svc in &spec.services {
@@ -125,6 +137,7 @@ impl DocumentEds {
             services,
             features,
             mesh_networks_rejected: rejected,
+            clusters,
         }
     }
 
@@ -152,21 +165,16 @@ impl DocumentEds {
     }
 
     /// The proxy class of a sidecar in `cluster`: the cluster's network (rule N1 without an
-    /// endpoint label) and the IP family of its pod CIDRs.
-    pub fn class_for_cluster(
-        &self,
-        doc: &MeshDocument,
-        cluster: &ClusterId,
-        profile: Profile,
-    ) -> ProxyClass {
-        let accepted = accepted_spec(&doc.spec, self.mesh_networks_rejected.is_some());
-        let resolver = NetworkResolver::new(&accepted);
-        let c = doc.spec.clusters.iter().find(|c| &c.name == cluster);
-        let ip_family = c.map_or(IpFamily::Unknown, |c| {
-            IpFamily::of(c.pod_cidrs.iter().map(|n| n.network()))
-        });
+    /// endpoint label) and the IP family of its pod CIDRs, as [`DocumentEds::new`] found them; a
+    /// cluster the document does not list gets no network and an unknown family.
+    pub fn class_for_cluster(&self, cluster: &ClusterId, profile: Profile) -> ProxyClass {
+        let (network, ip_family) = self
+            .clusters
+            .get(cluster)
+            .cloned()
+            .unwrap_or((None, IpFamily::Unknown));
         ProxyClass {
-            network: resolver.network_of_address(cluster, None).cloned(),
+            network,
             cluster: Some(cluster.clone()),
             ip_family,
             profile,
@@ -184,14 +192,15 @@ impl DocumentEds {
     }
 }
 
-/// The spec with its MeshNetworks emptied when that was rejected (rule P2).
-fn accepted_spec(spec: &MeshSpec, rejected: bool) -> Cow<'_, MeshSpec> {
-    if rejected {
-        let mut s = spec.clone();
-        s.mesh_networks = MeshNetworks::default();
-        Cow::Owned(s)
-    } else {
-        Cow::Borrowed(spec)
+/// The spec with the MeshNetworks istiod acts on (rule P2, `MeshNetworks::accepted`: an invalid
+/// one is ignored as a whole, and a document has no earlier one to keep).
+fn accepted_spec(spec: &MeshSpec, resolve_hostname_gateways: bool) -> Cow<'_, MeshSpec> {
+    match spec.mesh_networks.accepted(resolve_hostname_gateways, None) {
+        Cow::Borrowed(_) => Cow::Borrowed(spec),
+        Cow::Owned(mesh_networks) => Cow::Owned(MeshSpec {
+            mesh_networks,
+            ..spec.clone()
+        }),
     }
 }
 
@@ -288,12 +297,11 @@ pub fn accepted_mesh_networks<'a>(
     profile: crate::Profile,
     resolve_hostname_gateways: bool,
     last_known_good: Option<&'a MeshNetworks>,
-) -> std::borrow::Cow<'a, MeshNetworks> {
-    use std::borrow::Cow;
-    if profile.is_legacy() || document.validate(resolve_hostname_gateways).is_ok() {
+) -> Cow<'a, MeshNetworks> {
+    if profile.is_legacy() {
         Cow::Borrowed(document)
     } else {
-        last_known_good.map_or_else(|| Cow::Owned(MeshNetworks::default()), Cow::Borrowed)
+        document.accepted(resolve_hostname_gateways, last_known_good)
     }
 }
 
@@ -331,7 +339,7 @@ spec:
         assert!(eds.mesh_networks_rejected.is_some());
         assert!(eds.gateways.gateways.is_empty());
         assert_eq!(eds.services[0].endpoints[0].network, None);
-        let class = eds.class_for_cluster(&doc, &"c1".parse().unwrap(), Profile::IstioModern);
+        let class = eds.class_for_cluster(&"c1".parse().unwrap(), Profile::IstioModern);
         assert_eq!(class.network, None);
         // the legacy profiles do not validate (H1.5)
         assert_eq!(eds.legacy.networks.len(), 2);
@@ -355,7 +363,7 @@ spec:
         );
         assert_eq!(reviews.endpoints[0].locality, "us-east1/us-east1-b");
         let index = eds.shared_index();
-        let class = eds.class_for_cluster(&doc, &"cluster1".parse().unwrap(), Profile::IstioModern);
+        let class = eds.class_for_cluster(&"cluster1".parse().unwrap(), Profile::IstioModern);
         assert_eq!(class.ip_family, IpFamily::Ipv4);
         let cla = View::new(&index, class)
             .assignment(&eds.request(reviews))

@@ -101,7 +101,7 @@ impl Prepared {
                 if !doc.spec.clusters.iter().any(|x| &x.name == c) {
                     return Err(format!("{}: no cluster named {c}", loaded.origin));
                 }
-                eds.class_for_cluster(doc, c, selection.profile)
+                eds.class_for_cluster(c, selection.profile)
             }
             (None, Some(n)) => DocumentEds::class_for_network(n, selection.profile),
             (None, None) => return Err("give --network or --cluster".into()),
