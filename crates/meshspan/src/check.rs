@@ -33,8 +33,28 @@ pub fn run(args: &Args) -> ExitCode {
             .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
     });
     let report = mesh_topology::check_with(doc, &mesh_topology::CheckOptions::at(now));
+    // What Envoy or gRPC would reject or ignore of what Istio pushes (warnings, never errors).
+    let consumers = mesh_proxy::mesh_consumer_warnings(doc, mesh_eds::Features::default());
     match args.output {
-        Output::Json => match serde_json::to_string_pretty(&report) {
+        Output::Json => match serde_json::to_value(&report).and_then(|mut v| {
+            if !consumers.is_empty()
+                && let Some(o) = v.as_object_mut()
+            {
+                let list: Vec<serde_json::Value> = consumers
+                    .iter()
+                    .map(|(proxies, w)| {
+                        serde_json::json!({
+                            "severity": "warning",
+                            "proxies": proxies.as_str(),
+                            "warning": w,
+                            "message": w.to_string(),
+                        })
+                    })
+                    .collect();
+                o.insert("consumers".into(), list.into());
+            }
+            serde_json::to_string_pretty(&v)
+        }) {
             Ok(s) => outln!("{s}"),
             Err(e) => {
                 eprintln!("meshspan: cannot encode the report: {e}");
@@ -51,6 +71,9 @@ pub fn run(args: &Args) -> ExitCode {
                 doc.spec.services.len()
             );
             outln!("{report}");
+            for (proxies, w) in &consumers {
+                outln!("warning consumer (proxies of cluster {proxies}): {w}");
+            }
         }
     }
     if report.has_errors() {

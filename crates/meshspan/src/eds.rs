@@ -1,5 +1,7 @@
 //! `meshspan eds`: the split-horizon endpoint assignments one proxy class receives, as Envoy's
-//! proto3 JSON (what `istioctl proxy-config endpoint -o json` shows), YAML, or binary protobuf.
+//! proto3 JSON of `ClusterLoadAssignment` (the shape `istioctl proxy-config eds` prints), YAML,
+//! binary protobuf, or the host list Envoy would keep in the shape of `istioctl proxy-config
+//! endpoint -o json`. Warns (standard error) where Envoy or gRPC would reject or ignore an output.
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -43,12 +45,17 @@ pub struct Selection {
 /// Output formats of `meshspan eds`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum EdsOutput {
-    /// Envoy proto3 JSON, a list of ClusterLoadAssignment.
+    /// Envoy proto3 JSON, a list of ClusterLoadAssignment (the shape of `istioctl proxy-config eds`,
+    /// not of `proxy-config endpoint`).
     Json,
     /// The same, as YAML.
     Yaml,
     /// Binary `envoy.config.endpoint.v3.ClusterLoadAssignment` (exactly one cluster).
     Pb,
+    /// What Envoy would hold, as `istioctl proxy-config endpoint -o json` prints it: a list of
+    /// ClusterStatus (name; hostStatuses with address, weight, locality, healthStatus), without
+    /// the live statistics a running Envoy adds.
+    Istioctl,
 }
 
 /// Arguments of `meshspan eds`.
@@ -165,7 +172,19 @@ pub fn run(args: &Args) -> ExitCode {
             }
         }
     }
+    for cla in &assignments {
+        for w in mesh_proxy::consumer_warnings(cla, None) {
+            eprintln!("meshspan: warning: {w}");
+        }
+    }
     match args.output {
+        EdsOutput::Istioctl => {
+            let list: Vec<serde_json::Value> = assignments.iter().map(istioctl_status).collect();
+            outln!(
+                "{}",
+                serde_json::to_string_pretty(&list).unwrap_or_default()
+            );
+        }
         EdsOutput::Json | EdsOutput::Yaml => {
             // Streamed: no tree of the whole output (Envoy JSON of 1M endpoints is ~500 MB).
             let list: Vec<wire::EnvoyJson<'_>> = assignments.iter().map(wire::EnvoyJson).collect();
@@ -195,4 +214,28 @@ pub fn run(args: &Args) -> ExitCode {
         }
     }
     ExitCode::SUCCESS
+}
+
+/// One `ClusterStatus` as `istioctl proxy-config endpoint -o json` prints it, for the hosts Envoy
+/// keeps of `cla`.
+fn istioctl_status(cla: &mesh_eds::LoadAssignment) -> serde_json::Value {
+    let hosts: Vec<serde_json::Value> = mesh_proxy::envoy_host_set(cla)
+        .iter()
+        .map(|h| {
+            let mut parts = h.locality.split('/');
+            let mut locality = serde_json::Map::new();
+            for key in ["region", "zone", "subZone"] {
+                if let Some(p) = parts.next().filter(|p| !p.is_empty()) {
+                    locality.insert(key.into(), p.into());
+                }
+            }
+            serde_json::json!({
+                "address": {"socketAddress": {"address": h.address, "portValue": h.port}},
+                "healthStatus": {"edsHealthStatus": "HEALTHY"},
+                "weight": h.weight,
+                "locality": locality,
+            })
+        })
+        .collect();
+    serde_json::json!({"name": cla.cluster_name, "hostStatuses": hosts})
 }

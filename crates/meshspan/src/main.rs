@@ -13,6 +13,7 @@ mod stdout;
 mod certs;
 mod check;
 mod conformance;
+mod diff;
 mod eds;
 mod explain;
 mod global;
@@ -38,6 +39,9 @@ enum Command {
     Conformance(conformance::Args),
     /// The split-horizon endpoints (EDS) a proxy class receives, as Envoy JSON, YAML or protobuf.
     Eds(eds::Args),
+    /// Compare what a proxy holds (Envoy /config_dump, /clusters, istioctl proxy-config endpoint)
+    /// with what meshspan computes for it, each difference explained.
+    Diff(diff::Args),
     /// Why each endpoint of a service is sent, replaced by gateways or dropped, for one proxy class.
     Explain(explain::Args),
     /// The `.global` ServiceEntries, DestinationRule and DNS config of one cluster (replicated
@@ -55,6 +59,7 @@ fn main() -> ExitCode {
         Command::Check(args) => check::run(&args),
         Command::Certs(args) => certs::run(&args),
         Command::Conformance(args) => conformance::run(&args),
+        Command::Diff(args) => diff::run(&args),
         Command::Eds(args) => eds::run(&args),
         Command::Explain(args) => explain::run(&args),
         Command::Global(args) => global::run(&args),
