@@ -10,11 +10,12 @@ use mesh_model::{
     NetworkId, NetworkResolver, Service, ServiceKey, ServicePort,
 };
 
-use crate::gateways::{GatewayIndex, LegacyNetworks};
+use crate::index::GatewayIndex;
 use crate::input::{
     ClusterKind, ClusterRequest, EdsEndpoint, Features, Health, IpFamily, Profile, ProxyClass,
     ServiceRequest,
 };
+use crate::legacy::LegacyNetworks;
 
 /// The label that marks a workload reachable through an HBONE tunnel.
 const TUNNEL_LABEL: &str = "networking.istio.io/tunnel";
@@ -267,6 +268,32 @@ fn service_port(
         service: key,
         port: port.clone(),
         endpoints: endpoints.into_iter().map(|(_, e)| e).collect(),
+    }
+}
+
+/// The MeshNetworks document istiod acts on (rule P2 of `spec/meshnetworks.md`): since Istio 1.6
+/// an invalid document is rejected as a whole and the last known good one stays in force — with
+/// no earlier document, none. The legacy profiles (1.1, 1.5) do not validate (H1.5).
+///
+/// ```
+/// use mesh_eds::{Profile, accepted_mesh_networks};
+/// use mesh_model::MeshNetworks;
+/// let bad = MeshNetworks::from_yaml("networks:\n  n1:\n    gateways: [{address: 1.1.1.1}]\n")?; // port 0
+/// assert!(accepted_mesh_networks(&bad, Profile::IstioModern, true, None).networks.is_empty());
+/// assert_eq!(accepted_mesh_networks(&bad, Profile::Istio1_1_3, true, None).networks.len(), 1);
+/// # Ok::<(), mesh_model::MeshNetworksParseError>(())
+/// ```
+pub fn accepted_mesh_networks<'a>(
+    document: &'a MeshNetworks,
+    profile: crate::Profile,
+    resolve_hostname_gateways: bool,
+    last_known_good: Option<&'a MeshNetworks>,
+) -> std::borrow::Cow<'a, MeshNetworks> {
+    use std::borrow::Cow;
+    if profile.is_legacy() || document.validate(resolve_hostname_gateways).is_ok() {
+        Cow::Borrowed(document)
+    } else {
+        last_known_good.map_or_else(|| Cow::Owned(MeshNetworks::default()), Cow::Borrowed)
     }
 }
 

@@ -24,14 +24,17 @@ use std::sync::Arc;
 
 use mesh_model::NetworkId;
 
+use crate::error::NotEncodable;
 use crate::first_seen::FirstSeen;
-use crate::gateways::{GatewayIndex, RouteKey};
+use crate::index::{GatewayIndex, RouteKey};
 use crate::input::{ClusterKind, EdsEndpoint};
-use crate::modern::{
-    CONNECT_ORIGINATE, gateway_weight, join_host_port, scale_weight, write_workload_metadata,
+use crate::modern::NetworkRules;
+use crate::prepared::{PreparedEndpoint, PreparedService, Transport};
+use crate::rules::{
+    CONNECT_ORIGINATE, gateway_weight, index_u32, join_host_port, scale_weight,
+    write_workload_metadata,
 };
-use crate::prepared::{PreparedEndpoint, PreparedService};
-use crate::view::View;
+use crate::view::{Algorithm, View};
 use crate::wire::{self, AddressRef, EncodeOptions};
 
 /// Candidate lists up to this long keep a precomputed share sum for every `r`; longer ones (rare:
@@ -112,10 +115,8 @@ pub(crate) struct WeightChange<'p> {
     pub(crate) new_weight: u32,
     /// Its new direct bytes up to the weight.
     pub(crate) prefix: &'p [u8],
-    /// mTLS-capable (M3) — the same before and after.
-    pub(crate) mtls: bool,
-    /// Without an address (M2) — the same before and after.
-    pub(crate) no_addresses: bool,
+    /// How it is reached (M2, M3) — the same before and after.
+    pub(crate) transport: Transport,
 }
 
 #[derive(Debug, Clone)]
@@ -155,19 +156,6 @@ struct Member {
     bytes: (usize, usize),
 }
 
-/// Why [`EncodedService::encode_into`] cannot serve a view: use [`View::assignment_prepared`] and
-/// [`wire::encode_into_with`] instead.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum NotEncodable {
-    /// The view reproduces a pre-1.8 profile, which this path does not implement.
-    #[error("the view's profile is not istio-modern: use View::assignment_prepared")]
-    LegacyProfile,
-    /// The service was encoded for another gateway index.
-    #[error("the service was encoded for another gateway index than the view's")]
-    OtherIndex,
-}
-
 impl EncodedService {
     /// Encodes what every modern view of `prepared`'s gateway index may copy.
     pub fn new(prepared: &PreparedService<'_>, options: EncodeOptions) -> Self {
@@ -185,7 +173,14 @@ impl EncodedService {
                 .map(|g| (g.label, g.members.as_slice())),
             |m, buf| {
                 let ep = &endpoints[m.index as usize];
-                write_direct_prefix(ep, m.hbone, m.mtls, options, &mut workload, buf);
+                write_direct_prefix(
+                    ep,
+                    m.transport.hbone,
+                    m.transport.mtls,
+                    options,
+                    &mut workload,
+                    buf,
+                );
             },
         )
     }
@@ -257,7 +252,7 @@ impl EncodedService {
                 let kept_start = shape.members.len();
                 let bytes_start = bytes.len();
                 let (mut wrapping, mut saturating) = (0u32, 0u32);
-                let set_index = slot(sets.len());
+                let set_index = index_u32(sets.len());
                 for m in &list {
                     let position = m.index as usize;
                     if shape.by_input.len() <= position {
@@ -266,11 +261,11 @@ impl EncodedService {
                     shape.by_input[position] = (set_index, NONE);
                     // The direct path's drops: M2 / M9 with gateways, M2 without (M5); M16.
                     let no_host = if enabled {
-                        m.empty_host
+                        m.transport.empty_host
                     } else {
-                        m.no_addresses
+                        m.transport.no_addresses
                     };
-                    if no_host || (sni && !m.mtls) {
+                    if no_host || (sni && !m.transport.mtls) {
                         continue;
                     }
                     let w = if enabled {
@@ -288,7 +283,7 @@ impl EncodedService {
                     }
                     let at = bytes.len();
                     wire::put_weighted_entry(&mut bytes, &scratch, w);
-                    shape.by_input[position].1 = slot(shape.members.len());
+                    shape.by_input[position].1 = index_u32(shape.members.len());
                     shape.members.push(Member {
                         input: m.index,
                         bytes: (at, bytes.len()),
@@ -303,10 +298,10 @@ impl EncodedService {
                 if n <= MAX_PRECOMPUTED_R {
                     for r in 1..=n as u32 {
                         let (mut all, mut no_address) = (0u32, 0u32);
-                        for m in list.iter().filter(|m| m.mtls) {
+                        for m in list.iter().filter(|m| m.transport.mtls) {
                             let share = scaled(m) / r;
                             all = all.wrapping_add(share);
-                            if m.no_addresses {
+                            if m.transport.no_addresses {
                                 no_address = no_address.wrapping_add(share);
                             }
                         }
@@ -315,17 +310,17 @@ impl EncodedService {
                 } else {
                     shape.shares.extend(
                         list.iter()
-                            .filter(|m| m.mtls)
-                            .map(|m| (scaled(m), m.no_addresses)),
+                            .filter(|m| m.transport.mtls)
+                            .map(|m| (scaled(m), m.transport.no_addresses)),
                     );
                 }
                 sets.push(Set {
                     network,
                     route,
                     total: count(&|_| true),
-                    with_address: count(&|m| !m.no_addresses),
-                    mtls: count(&|m| m.mtls),
-                    mtls_no_address: count(&|m| m.mtls && m.no_addresses),
+                    with_address: count(&|m| !m.transport.no_addresses),
+                    mtls: count(&|m| m.transport.mtls),
+                    mtls_no_address: count(&|m| m.transport.mtls && m.transport.no_addresses),
                     kept: kept_start..shape.members.len(),
                     bytes: bytes_start..bytes.len(),
                     wrapping,
@@ -375,7 +370,7 @@ impl EncodedService {
                 scale_weight(c.old_weight, scale),
                 scale_weight(c.new_weight, scale),
             );
-            if c.mtls {
+            if c.transport.mtls {
                 if !set.shares.is_empty() {
                     return None;
                 }
@@ -383,7 +378,7 @@ impl EncodedService {
                 for (r, (all, no_address)) in (1u32..).zip(&mut out.sums[set.sums.clone()]) {
                     let moved = |sum: u32| sum.wrapping_sub(old / r).wrapping_add(new / r);
                     *all = moved(*all);
-                    if c.no_addresses {
+                    if c.transport.no_addresses {
                         *no_address = moved(*no_address);
                     }
                 }
@@ -446,38 +441,14 @@ impl EncodedService {
     /// Appends the `ClusterLoadAssignment` bytes `view` receives for this service: exactly
     /// `wire::encode_into_with(&view.assignment_prepared(prepared)?, options, buf)`.
     pub fn encode_into(&self, view: &View, buf: &mut Vec<u8>) -> Result<(), NotEncodable> {
-        if view.class().profile.is_legacy() {
+        let Algorithm::Modern(routes) = view.algorithm() else {
             return Err(NotEncodable::LegacyProfile);
-        }
+        };
         if !Arc::ptr_eq(view.index(), &self.index) {
             return Err(NotEncodable::OtherIndex);
         }
-        let class = view.class();
-        // M8 / M2a per network, as `modern::compute` decides them.
-        let proxy_net = class.network.as_ref().map(|pn| {
-            self.shape
-                .networks
-                .iter()
-                .position(|n| n.as_ref() == Some(pn))
-        });
-        let same_network = |net: u32| -> bool {
-            match proxy_net {
-                None => true,
-                Some(pos) => {
-                    self.shape
-                        .networks
-                        .get(net as usize)
-                        .is_none_or(Option::is_none)
-                        || pos == Some(net as usize)
-                }
-            }
-        };
-        let visible = |net: u32| -> bool {
-            match (&class.network_view, self.shape.networks.get(net as usize)) {
-                (Some(set), Some(Some(n))) => set.contains(n),
-                _ => true,
-            }
-        };
+        // M8 / M2a per network: the decisions `modern::compute` takes.
+        let networks = NetworkRules::new(view.class(), &self.shape.networks);
 
         buf.extend_from_slice(&self.shape.head);
         let mut direct: Vec<&Set> = Vec::new();
@@ -488,10 +459,10 @@ impl EncodedService {
             gateways.clear();
             let mut admitted_any = false;
             for set in &self.sets[group.sets.clone()] {
-                if !visible(set.network) {
+                if !networks.visible(set.network) {
                     continue;
                 }
-                let same = same_network(set.network);
+                let same = networks.same_network(set.network);
                 // M2: without gateways, or on the proxy's network, address-less members drop.
                 let admitted = if !self.enabled || same {
                     set.with_address
@@ -503,17 +474,10 @@ impl EncodedService {
                     direct.push(set);
                     continue;
                 }
-                let route = view.route(set.route);
+                let route = routes.get(set.route);
                 let candidates = route.map_or(0, |r| r.candidates);
-                let forced = class.network.is_none()
-                    && self
-                        .shape
-                        .networks
-                        .get(set.network as usize)
-                        .is_some_and(Option::is_some)
-                    && candidates > 0;
                 match route {
-                    Some(r) if forced || (!same && candidates > 0) => {
+                    Some(r) if networks.through_gateways(set.network, candidates) => {
                         // M11 / M14 / M15: mTLS members' shares to every reachable gateway.
                         let contributing = if same {
                             set.mtls - set.mtls_no_address
@@ -613,7 +577,7 @@ impl EncodedService {
 }
 
 /// The `LbEndpoint` bytes up to the weight of `ep` on a direct path: what
-/// `modern::direct_endpoint` builds, written from borrowed parts (`workload` is scratch space).
+/// `rules::direct_endpoint` builds, written from borrowed parts (`workload` is scratch space).
 pub(crate) fn write_direct_prefix(
     ep: &EdsEndpoint,
     hbone: bool,
@@ -654,8 +618,4 @@ fn bucket(keys: &[u32], distinct: usize, bounds: &mut Vec<usize>, order: &mut Ve
     }
     bounds.pop();
     bounds.insert(0, 0);
-}
-
-fn slot(i: usize) -> u32 {
-    u32::try_from(i).unwrap_or(u32::MAX)
 }

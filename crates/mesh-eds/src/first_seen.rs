@@ -5,6 +5,8 @@
 use std::collections::HashMap;
 use std::hash::Hash;
 
+use crate::rules::index_u32;
+
 /// Up to this many distinct values are found by a linear scan.
 const LINEAR: usize = 8;
 
@@ -30,14 +32,17 @@ impl<T: Copy + Eq + Hash> FirstSeen<T> {
     /// may short-cut, e.g. on pointer equality), which must agree with `Eq`.
     pub(crate) fn number(&mut self, value: T, same: impl Fn(&T, &T) -> bool) -> u32 {
         let found = if self.values.len() <= LINEAR {
-            self.values.iter().position(|v| same(v, &value)).map(slot)
+            self.values
+                .iter()
+                .position(|v| same(v, &value))
+                .map(index_u32)
         } else {
             self.map.get(&value).copied()
         };
         if let Some(n) = found {
             return n;
         }
-        let n = slot(self.values.len());
+        let n = index_u32(self.values.len());
         self.values.push(value);
         if self.values.len() > LINEAR {
             if self.map.is_empty() {
@@ -64,10 +69,6 @@ impl<T: Copy + Eq + Hash> FirstSeen<T> {
     pub(crate) fn into_values(self) -> Vec<T> {
         self.values
     }
-}
-
-fn slot(i: usize) -> u32 {
-    u32::try_from(i).unwrap_or(u32::MAX)
 }
 
 #[cfg(test)]

@@ -181,7 +181,7 @@ pub fn gateways_are_real(
                     let known = request.endpoints.iter().any(|ep| {
                         ep.locality == l.label
                             && if port == u32::MAX {
-                                crate::modern::join_host_port(ep.address(), ep.port) == address
+                                crate::rules::join_host_port(ep.address(), ep.port) == address
                             } else {
                                 ep.address() == address && ep.port == port
                             }

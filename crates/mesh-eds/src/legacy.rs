@@ -7,11 +7,13 @@ use mesh_model::{NetworkId, TlsMode};
 
 use crate::Profile;
 use crate::assignment::{EndpointAddress, EndpointKind, LbEndpoint, LoadAssignment, LocalityGroup};
+use crate::error::EdsError;
 use crate::explain::{DirectReason, DropReason, GatewayContribution, Outcome, Trace};
-use crate::gateways::LegacyNetworks;
 use crate::input::{ProxyClass, ServiceRequest};
-use crate::modern::{direct_endpoint, selected, wrapping_weight};
-use crate::view::EdsError;
+use crate::rules::{direct_endpoint, selected, workload_metadata, wrapping_weight};
+
+mod networks;
+pub use networks::{LegacyGateway, LegacyNetworks};
 
 /// H1.6: Istio 1.1's maximum load-balancing weight.
 const MAX_WEIGHT: u32 = 128;
@@ -276,13 +278,7 @@ impl LegacyView {
 
     fn direct(&self, ep: &crate::EdsEndpoint, weight: u32, req: &ServiceRequest<'_>) -> LbEndpoint {
         let mtls = ep.tls_mode == TlsMode::Istio && req.mtls_allowed;
-        direct_endpoint(
-            ep,
-            weight,
-            false,
-            mtls,
-            crate::modern::workload_metadata(ep),
-        )
+        direct_endpoint(ep, weight, false, mtls, workload_metadata(ep))
     }
 }
 
@@ -369,7 +365,7 @@ mod profile_tests {
 
     use mesh_model::MeshNetworks;
 
-    use crate::gateways::GatewayIndex;
+    use crate::index::GatewayIndex;
     use crate::input::{ClusterRequest, EdsEndpoint, Features};
     use crate::view::View;
 

@@ -44,9 +44,10 @@
 mod assignment;
 mod document;
 mod encoded;
+mod error;
 mod explain;
 mod first_seen;
-mod gateways;
+mod index;
 mod input;
 mod invariants;
 mod legacy;
@@ -54,17 +55,20 @@ mod modern;
 #[cfg(feature = "oracle")]
 pub mod oracle;
 mod prepared;
-mod snapshot;
+mod rules;
+mod store;
 mod view;
 pub mod wire;
 
 pub use assignment::{EndpointAddress, EndpointKind, LbEndpoint, LoadAssignment, LocalityGroup};
+pub use document::accepted_mesh_networks;
 pub use document::{DocumentEds, ServicePortEndpoints};
-pub use encoded::{EncodedService, NotEncodable};
+pub use encoded::EncodedService;
+pub use error::{EdsError, NotEncodable};
 pub use explain::{
     DirectReason, DropReason, EndpointExplanation, Explanation, GatewayContribution, Outcome,
 };
-pub use gateways::{GatewayIndex, LegacyGateway, LegacyNetworks, accepted_mesh_networks};
+pub use index::GatewayIndex;
 pub use input::{
     ClusterKind, ClusterNameError, ClusterRequest, EdsEndpoint, Features, Health, IpFamily,
     Profile, ProfileError, ProxyClass, ProxyType, ServiceRequest,
@@ -74,10 +78,11 @@ pub use invariants::{
     local_endpoints_never_replaced, locality_weights_are_sums,
     remote_endpoints_use_own_network_gateways,
 };
-pub use modern::{CONNECT_ORIGINATE, scale_weight};
+pub use legacy::{LegacyGateway, LegacyNetworks};
 pub use prepared::PreparedService;
-pub use snapshot::{ApplyStats, Delta, EdsStore, Snapshot, SnapshotReader};
-pub use view::{EdsError, View};
+pub use rules::{CONNECT_ORIGINATE, scale_weight};
+pub use store::{ApplyStats, Delta, EdsStore, Snapshot, SnapshotReader};
+pub use view::View;
 
 /// The README's Rust examples, compiled and run as doctests.
 #[cfg(doctest)]

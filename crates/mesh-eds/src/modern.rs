@@ -1,231 +1,188 @@
-//! The current Istio algorithm (rules M1–M18) for one view and one cluster.
+//! The current Istio algorithm (rules M1–M18): the routes a proxy class has to each gateway list
+//! (M7, M14), the per-network decisions (M2a, M8) that the value path here and the push path
+//! (`encoded`) both take, and the value path itself ([`compute`]).
 
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 
-use mesh_model::TlsMode;
+use mesh_model::NetworkId;
 
-use crate::assignment::{EndpointAddress, EndpointKind, LbEndpoint, LoadAssignment, LocalityGroup};
+use crate::assignment::{LoadAssignment, LocalityGroup};
 use crate::explain::{DirectReason, DropReason, GatewayContribution, Outcome, Trace};
-use crate::gateways::GatewayIndex;
-use crate::input::{ClusterKind, EdsEndpoint, Features, Health, ServiceRequest};
+use crate::index::{GatewayIndex, RouteKey};
+use crate::input::{ClusterKind, IpFamily, ProxyClass, ProxyType};
 use crate::prepared::PreparedService;
-use crate::view::View;
+use crate::rules::{
+    direct_endpoint, gateway_weight, scale_weight, workload_metadata, wrapping_weight,
+};
 
-/// The Envoy internal listener HBONE endpoints are sent to (M3).
-pub const CONNECT_ORIGINATE: &str = "connect_originate";
+/// The gateways an endpoint of one (network, cluster) may use, for one proxy class (M7, M14).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Route {
+    /// Candidates after the proxy-type port filter (M7).
+    pub(crate) candidates: usize,
+    /// Candidates the proxy can reach (M14), as indexes into the gateway index, in M13 order.
+    pub(crate) reachable: Box<[u32]>,
+}
 
-/// M1 and the health part of M2, shared by every profile. Records the drop and returns `false`.
-pub(crate) fn selected<T: Trace>(
-    req: &ServiceRequest<'_>,
-    i: usize,
-    ep: &EdsEndpoint,
-    trace: &mut T,
-) -> bool {
-    let drop = if ep.service_port_name != req.cluster.port_name {
-        Some(DropReason::PortName {
-            wanted: req.cluster.port_name.clone(),
-            found: ep.service_port_name.clone(),
-        })
-    } else if is_hostname_with_port(ep) {
-        Some(DropReason::HostnameAddress {
-            address: ep.address().to_owned(),
-        })
-    } else if !req
-        .cluster
-        .subset_labels
-        .iter()
-        .all(|(k, v)| ep.labels.get(k) == Some(v))
-    {
-        Some(DropReason::NotInSubset {
-            subset: req.cluster.subset.clone(),
-        })
-    } else if ep.health != Health::Healthy {
-        Some(DropReason::NotHealthy { health: ep.health })
-    } else {
-        None
-    };
-    match drop {
-        None => true,
-        Some(d) => {
-            if T::ON {
-                trace.record(i, Outcome::Dropped(d));
-            }
-            false
+/// One proxy class's routes to every list of a gateway index: built once per class.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Routes {
+    /// Per network slot of the index: the route of its whole list.
+    network: Vec<Route>,
+    /// Per (network, cluster) slot of the index.
+    cluster: Vec<Route>,
+}
+
+impl Routes {
+    pub(crate) fn new(index: &GatewayIndex, class: &ProxyClass) -> Self {
+        Self {
+            network: index
+                .network_lists()
+                .map(|list| route(index, class, list))
+                .collect(),
+            cluster: index
+                .cluster_lists()
+                .iter()
+                .map(|list| route(index, class, list))
+                .collect(),
+        }
+    }
+
+    /// M7: the candidates of an endpoint: its (network, cluster) list when that exists, else its
+    /// network's list; `None` when its network has no gateway.
+    pub(crate) fn get(&self, key: RouteKey) -> Option<&Route> {
+        if key.cluster != RouteKey::NONE {
+            self.cluster.get(key.cluster as usize)
+        } else if key.network != RouteKey::NONE {
+            self.network.get(key.network as usize)
+        } else {
+            None
         }
     }
 }
 
-/// M1: a first address that is a non-empty non-IP with a non-zero port (DNS ServiceEntry).
-fn is_hostname_with_port(ep: &EdsEndpoint) -> bool {
-    let a = ep.address();
-    !a.is_empty() && ep.port != 0 && a.parse::<std::net::IpAddr>().is_err()
-}
-
-/// M3: the endpoint is reached through an HBONE tunnel.
-pub(crate) fn sends_hbone(ep: &EdsEndpoint, features: Features) -> bool {
-    ep.hbone_tunnel && (ep.tls_mode != TlsMode::Istio || features.prefer_hbone_send)
-}
-
-/// M10: `w × S`, clipped to `u32::MAX` when `w ≥ floor(u32::MAX / S)`.
-pub fn scale_weight(weight: u32, scale: u32) -> u32 {
-    let scale = scale.max(1);
-    if weight < u32::MAX / scale {
-        weight * scale
-    } else {
-        u32::MAX
-    }
-}
-
-/// Go's `net.JoinHostPort`: IPv6 literals (anything with a `:`) in brackets.
-pub(crate) fn join_host_port(host: &str, port: u32) -> String {
-    if host.contains(':') {
-        format!("[{host}]:{port}")
-    } else {
-        format!("{host}:{port}")
-    }
-}
-
-/// M18: `<workload>;<namespace>;<canonical name>;<canonical revision>;<cluster>`.
-pub(crate) fn workload_metadata(ep: &EdsEndpoint) -> String {
-    let mut out = String::new();
-    write_workload_metadata(ep, &mut out);
-    out
-}
-
-/// [`workload_metadata`] into a buffer it clears first (no allocation once the buffer is big
-/// enough).
-pub(crate) fn write_workload_metadata(ep: &EdsEndpoint, out: &mut String) {
-    out.clear();
-    // One pass over the labels; the first key of each list that is present wins.
-    let (mut name, mut revision): ([Option<&str>; 3], [Option<&str>; 3]) = ([None; 3], [None; 3]);
-    for (k, v) in ep.labels.iter() {
-        let v = Some(v.as_str());
-        match k.as_str() {
-            "service.istio.io/canonical-name" => name[0] = v,
-            "app.kubernetes.io/name" => name[1] = v,
-            "app" => name[2] = v,
-            "service.istio.io/canonical-revision" => revision[0] = v,
-            "app.kubernetes.io/version" => revision[1] = v,
-            "version" => revision[2] = v,
-            _ => {}
+fn route(index: &GatewayIndex, class: &ProxyClass, list: &[u32]) -> Route {
+    let mut candidates = 0;
+    let mut reachable = Vec::new();
+    for &i in list {
+        let g = index.gateway(i);
+        // M7: sidecars ignore HBONE-only gateways (port 0); non-ambient routers keep all.
+        if class.proxy_type == ProxyType::Sidecar && g.port == 0 {
+            continue;
+        }
+        candidates += 1;
+        if reachable_by(class.ip_family, &g.address) {
+            reachable.push(i);
         }
     }
-    let name = name
-        .into_iter()
-        .flatten()
-        .next()
-        .unwrap_or(ep.workload_name.as_str());
-    let revision = revision.into_iter().flatten().next().unwrap_or("latest");
-    let revision = if revision == "latest" { "" } else { revision };
-    let cluster = ep.cluster.as_ref().map_or("", |c| c.as_str());
-    let parts = [
-        ep.workload_name.as_str(),
-        ep.namespace.as_str(),
-        name,
-        revision,
-        cluster,
-    ];
-    out.reserve(parts.iter().map(|p| p.len() + 1).sum());
-    for (i, p) in parts.iter().enumerate() {
-        if i > 0 {
-            out.push(';');
+    Route {
+        candidates,
+        reachable: reachable.into_boxed_slice(),
+    }
+}
+
+/// M14: an IPv4-only proxy reaches IPv4 gateways (IPv4-mapped IPv6 included), an IPv6-only proxy
+/// IPv6 ones; hostnames are unreachable for both; dual-stack and unknown proxies reach all.
+pub(crate) fn reachable_by(family: IpFamily, address: &str) -> bool {
+    match family {
+        IpFamily::Ipv4 => address
+            .parse::<IpAddr>()
+            .is_ok_and(|ip| ip.to_canonical().is_ipv4()),
+        IpFamily::Ipv6 => address
+            .parse::<IpAddr>()
+            .is_ok_and(|ip| ip.to_canonical().is_ipv6()),
+        IpFamily::Dual | IpFamily::Unknown => true,
+    }
+}
+
+/// A service's distinct endpoint networks as a slot holds them: borrowed while preparing, owned in
+/// an encoded service.
+pub(crate) trait NetworkSlot {
+    fn network(&self) -> Option<&NetworkId>;
+}
+
+impl NetworkSlot for Option<&NetworkId> {
+    fn network(&self) -> Option<&NetworkId> {
+        *self
+    }
+}
+
+impl NetworkSlot for Option<NetworkId> {
+    fn network(&self) -> Option<&NetworkId> {
+        self.as_ref()
+    }
+}
+
+/// M2a and M8 for one proxy class over one service's distinct networks: the decisions the value
+/// path and the push path take per network, in one place.
+pub(crate) struct NetworkRules<'a, N> {
+    class: &'a ProxyClass,
+    networks: &'a [N],
+    /// The proxy's network among them: `None` when the proxy has none, `Some(None)` when no
+    /// endpoint is on it.
+    proxy: Option<Option<usize>>,
+}
+
+impl<'a, N: NetworkSlot> NetworkRules<'a, N> {
+    pub(crate) fn new(class: &'a ProxyClass, networks: &'a [N]) -> Self {
+        let proxy = class
+            .network
+            .as_ref()
+            .map(|pn| networks.iter().position(|n| n.network() == Some(pn)));
+        Self {
+            class,
+            networks,
+            proxy,
         }
-        out.push_str(p);
     }
-}
 
-pub(crate) fn direct_endpoint(
-    ep: &EdsEndpoint,
-    weight: u32,
-    hbone: bool,
-    mtls: bool,
-    workload: String,
-) -> LbEndpoint {
-    let address = if hbone {
-        EndpointAddress::Internal {
-            server_listener_name: CONNECT_ORIGINATE.to_owned(),
-            endpoint_id: join_host_port(ep.address(), ep.port),
+    fn named(&self, net: u32) -> bool {
+        self.networks
+            .get(net as usize)
+            .is_some_and(|n| n.network().is_some())
+    }
+
+    /// M8: on the proxy's network iff equal, or either side has no network.
+    pub(crate) fn same_network(&self, net: u32) -> bool {
+        match self.proxy {
+            None => true,
+            Some(pos) => !self.named(net) || pos == Some(net as usize),
         }
-    } else {
-        EndpointAddress::Socket {
-            address: ep.address().to_owned(),
-            port: ep.port,
+    }
+
+    /// M2a: the requested network view ("" is always visible).
+    pub(crate) fn visible(&self, net: u32) -> bool {
+        match (
+            &self.class.network_view,
+            self.networks.get(net as usize).and_then(N::network),
+        ) {
+            (Some(set), Some(n)) => set.contains(n),
+            _ => true,
         }
-    };
-    LbEndpoint {
-        address,
-        weight,
-        kind: EndpointKind::Direct,
-        mtls,
-        network: ep.network.clone(),
-        cluster: ep.cluster.clone(),
-        workload,
+    }
+
+    /// M8 and its exception: endpoints of `net` with `candidates` gateways go through them when
+    /// they are on another network than the proxy, or when the proxy has no network at all.
+    pub(crate) fn through_gateways(&self, net: u32, candidates: usize) -> bool {
+        let forced = self.class.network.is_none() && self.named(net);
+        candidates > 0 && (forced || !self.same_network(net))
     }
 }
 
-/// M11: a gateway endpoint's weight from the sum of its shares (0 is sent as 1).
-pub(crate) fn gateway_weight(sum: u32) -> u32 {
-    if sum == 0 { 1 } else { sum }
-}
-
-/// M13/M18: the endpoint standing in for remote workloads through gateway `g` of `index`.
-pub(crate) fn gateway_endpoint(index: &GatewayIndex, g: u32, weight: u32) -> LbEndpoint {
-    let gw = index.gateway(g);
-    LbEndpoint {
-        address: EndpointAddress::Socket {
-            address: gw.address.clone(),
-            port: gw.port,
-        },
-        weight,
-        kind: EndpointKind::Gateway,
-        mtls: true,
-        network: Some(gw.network.clone()),
-        cluster: gw.cluster.clone(),
-        workload: index.gateway_workload(g).to_owned(),
-    }
-}
-
-/// M12: the wrapping sum of the endpoint weights, unset when the group is empty.
-pub(crate) fn wrapping_weight(endpoints: &[LbEndpoint]) -> Option<u32> {
-    if endpoints.is_empty() {
-        None
-    } else {
-        Some(endpoints.iter().fold(0u32, |a, e| a.wrapping_add(e.weight)))
-    }
-}
-
+/// The value path: the assignment `class` receives for `p`, through `routes` of `index`.
 pub(crate) fn compute<T: Trace>(
-    view: &View,
+    class: &ProxyClass,
+    index: &GatewayIndex,
+    routes: &Routes,
     p: &PreparedService<'_>,
     trace: &mut T,
 ) -> LoadAssignment {
-    let class = view.class();
     let req = &p.request;
-    let enabled = view.enabled();
+    let enabled = index.multi_network_enabled();
     let sni = req.cluster.kind == ClusterKind::SniDnat;
-    let scale = view.scale();
-
-    // Per-view facts about the service's few distinct networks. M8: on the proxy's network iff
-    // equal, or either side has no network. M2a: the requested network view.
-    let proxy_net = class
-        .network
-        .as_ref()
-        .map(|pn| p.networks.iter().position(|n| *n == Some(pn)));
-    let same_network = |net: u32| -> bool {
-        match proxy_net {
-            None => true,
-            Some(pos) => {
-                p.networks.get(net as usize).is_none_or(Option::is_none)
-                    || pos == Some(net as usize)
-            }
-        }
-    };
-    let visible = |net: u32| -> bool {
-        match (&class.network_view, p.networks.get(net as usize)) {
-            (Some(set), Some(Some(n))) => set.contains(*n),
-            _ => true,
-        }
-    };
+    let scale = index.scale_factor().max(1);
+    let networks = NetworkRules::new(class, &p.networks);
 
     let mut localities = Vec::with_capacity(p.groups.len());
     let mut sums: BTreeMap<u32, u32> = BTreeMap::new();
@@ -236,7 +193,7 @@ pub(crate) fn compute<T: Trace>(
             group
                 .per_network
                 .iter()
-                .filter(|&&(n, _)| same_network(n))
+                .filter(|&&(n, _)| networks.same_network(n))
                 .map(|&(_, count)| count as usize)
                 .sum()
         } else {
@@ -249,7 +206,7 @@ pub(crate) fn compute<T: Trace>(
             let idx = m.index as usize;
             let ep = &req.endpoints[idx];
             // M2a: the requested network view ("" is always visible).
-            if !visible(m.network) {
+            if !networks.visible(m.network) {
                 if T::ON
                     && let Some(n) = &ep.network
                 {
@@ -261,9 +218,9 @@ pub(crate) fn compute<T: Trace>(
                 }
                 continue;
             }
-            let same = same_network(m.network);
+            let same = networks.same_network(m.network);
             // M2: no address, and no gateway can stand in for it.
-            if m.no_addresses && (!enabled || same) {
+            if m.transport.no_addresses && (!enabled || same) {
                 if T::ON {
                     trace.record(idx, Outcome::Dropped(DropReason::NoAddress));
                 }
@@ -272,7 +229,7 @@ pub(crate) fn compute<T: Trace>(
             admitted_any = true;
             if !enabled {
                 // M5: no gateway anywhere, groups pass unchanged (M16 still applies).
-                if sni && !m.mtls {
+                if sni && !m.transport.mtls {
                     if T::ON {
                         trace.record(idx, Outcome::Dropped(DropReason::SniDnatNotMtls));
                     }
@@ -283,8 +240,8 @@ pub(crate) fn compute<T: Trace>(
                 out.push(direct_endpoint(
                     ep,
                     w,
-                    m.hbone,
-                    m.mtls,
+                    m.transport.hbone,
+                    m.transport.mtls,
                     workload_metadata(ep),
                 ));
                 if T::ON {
@@ -294,17 +251,15 @@ pub(crate) fn compute<T: Trace>(
                 continue;
             }
             let w = scale_weight(m.weight, scale);
-            let route = view.route(m.route);
+            let route = routes.get(m.route);
             let candidates = route.map_or(0, |r| r.candidates);
-            // M8 exception: a proxy without network goes through gateways when there are some.
-            let forced = class.network.is_none() && ep.network.is_some() && candidates > 0;
             let route = match route {
-                Some(r) if forced || (!same && candidates > 0) => r,
+                Some(r) if networks.through_gateways(m.network, candidates) => r,
                 _ => {
                     // M9: direct path; needs a host.
-                    let drop = if m.empty_host {
+                    let drop = if m.transport.empty_host {
                         Some(DropReason::EmptyHost)
-                    } else if sni && !m.mtls {
+                    } else if sni && !m.transport.mtls {
                         Some(DropReason::SniDnatNotMtls)
                     } else {
                         None
@@ -319,8 +274,8 @@ pub(crate) fn compute<T: Trace>(
                             out.push(direct_endpoint(
                                 ep,
                                 w,
-                                m.hbone,
-                                m.mtls,
+                                m.transport.hbone,
+                                m.transport.mtls,
                                 workload_metadata(ep),
                             ));
                             if T::ON {
@@ -354,13 +309,13 @@ pub(crate) fn compute<T: Trace>(
                 continue;
             }
             // M15 (M17 for HBONE endpoints).
-            if !m.mtls {
+            if !m.transport.mtls {
                 if T::ON {
                     trace.record(
                         idx,
                         Outcome::Dropped(DropReason::NotMtlsCapable {
                             network: ep.network.clone(),
-                            hbone: m.hbone,
+                            hbone: m.transport.hbone,
                         }),
                     );
                 }
@@ -382,7 +337,7 @@ pub(crate) fn compute<T: Trace>(
                             .reachable
                             .iter()
                             .map(|&g| GatewayContribution {
-                                gateway: view.gateway(g).clone(),
+                                gateway: index.gateway(g).clone(),
                                 weight: share,
                             })
                             .collect(),
@@ -396,7 +351,7 @@ pub(crate) fn compute<T: Trace>(
         }
         // M13: gateway endpoints after the direct ones, in gateway order; M18: their shape.
         for (g, sum) in std::mem::take(&mut sums) {
-            out.push(gateway_endpoint(view.index(), g, gateway_weight(sum)));
+            out.push(index.gateway_endpoint(g, gateway_weight(sum)));
         }
         let weight = if !enabled && !sni {
             Some(saturating)
@@ -423,8 +378,14 @@ mod tests {
 
     use super::*;
     use crate::explain::Outcome;
-    use crate::gateways::GatewayIndex;
-    use crate::input::{ClusterRequest, IpFamily, ProxyClass, ProxyType};
+    use mesh_model::TlsMode;
+
+    use crate::assignment::{EndpointAddress, EndpointKind};
+    use crate::index::GatewayIndex;
+    use crate::input::Health;
+    use crate::input::{ClusterRequest, EdsEndpoint, Features, ServiceRequest};
+    use crate::rules::CONNECT_ORIGINATE;
+    use crate::view::View;
 
     fn ep(addr: &str, net: &str, cluster: &str) -> EdsEndpoint {
         EdsEndpoint {
@@ -825,5 +786,18 @@ mod tests {
         latest.workload_name = "w".into();
         std::sync::Arc::make_mut(&mut latest.labels).insert("version".into(), "latest".into());
         assert_eq!(workload_metadata(&latest), "w;ns;w;;");
+    }
+
+    #[test]
+    fn m14_families() {
+        assert!(reachable_by(IpFamily::Ipv4, "10.0.0.1"));
+        assert!(reachable_by(IpFamily::Ipv4, "::ffff:10.0.0.1"));
+        assert!(!reachable_by(IpFamily::Ipv4, "2001:db8::1"));
+        assert!(!reachable_by(IpFamily::Ipv4, "gw.example.com"));
+        assert!(reachable_by(IpFamily::Ipv6, "2001:db8::1"));
+        assert!(!reachable_by(IpFamily::Ipv6, "::ffff:10.0.0.1"));
+        assert!(!reachable_by(IpFamily::Ipv6, "gw.example.com"));
+        assert!(reachable_by(IpFamily::Dual, "gw.example.com"));
+        assert!(reachable_by(IpFamily::Unknown, "2001:db8::1"));
     }
 }

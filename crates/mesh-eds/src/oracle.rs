@@ -35,10 +35,10 @@ pub use store::StoreModel;
 use mesh_model::{Gateway, TlsMode};
 
 use crate::assignment::{EndpointAddress, EndpointKind, LbEndpoint, LoadAssignment, LocalityGroup};
-use crate::gateways::LegacyNetworks;
 use crate::input::{
     ClusterKind, EdsEndpoint, Health, IpFamily, Profile, ProxyClass, ProxyType, ServiceRequest,
 };
+use crate::legacy::LegacyNetworks;
 
 /// Why the oracle gives no answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

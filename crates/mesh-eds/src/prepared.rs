@@ -9,13 +9,9 @@ use mesh_model::{ClusterId, NetworkId, TlsMode};
 
 use crate::explain::NoTrace;
 use crate::first_seen::FirstSeen;
-use crate::gateways::{GatewayIndex, RouteKey};
+use crate::index::{GatewayIndex, RouteKey};
 use crate::input::{EdsEndpoint, ServiceRequest};
-use crate::modern::{selected, sends_hbone};
-
-fn slot(i: usize) -> u32 {
-    u32::try_from(i).unwrap_or(u32::MAX)
-}
+use crate::rules::{index_u32, selected, sends_hbone};
 
 /// What preparing needs of one endpoint (M1/M2 selection, transport M3, weight, where it is),
 /// borrowed from the endpoint or from what a store keeps of it.
@@ -26,16 +22,24 @@ pub(crate) struct Facts<'a> {
     pub(crate) network: Option<&'a NetworkId>,
     pub(crate) cluster: Option<&'a ClusterId>,
     pub(crate) locality: &'a str,
+    pub(crate) transport: Transport,
+    /// The unscaled weight (M3).
+    pub(crate) weight: u32,
+}
+
+/// How an endpoint can be reached, as the rules read it: the same in every facts type (what a
+/// request gives, what a store caches, what preparing keeps), so two of them compare as one
+/// value.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Transport {
     /// The address list is empty (M2).
     pub(crate) no_addresses: bool,
     /// Sent over HBONE (M3).
     pub(crate) hbone: bool,
     /// mTLS-capable (M3).
     pub(crate) mtls: bool,
-    /// No host for a direct endpoint (M9).
+    /// No host for a direct endpoint: no address, or port 0 without HBONE (M9).
     pub(crate) empty_host: bool,
-    /// The unscaled weight (M3).
-    pub(crate) weight: u32,
 }
 
 impl<'a> Facts<'a> {
@@ -47,10 +51,12 @@ impl<'a> Facts<'a> {
             network: ep.network.as_ref(),
             cluster: ep.cluster.as_ref(),
             locality: &ep.locality,
-            no_addresses: ep.addresses.is_empty(),
-            hbone,
-            mtls: ep.tls_mode == TlsMode::Istio && request.mtls_allowed && !hbone,
-            empty_host: ep.address().is_empty() || (!hbone && ep.port == 0),
+            transport: Transport {
+                no_addresses: ep.addresses.is_empty(),
+                hbone,
+                mtls: ep.tls_mode == TlsMode::Istio && request.mtls_allowed && !hbone,
+                empty_host: ep.address().is_empty() || (!hbone && ep.port == 0),
+            },
             weight: ep.weight(),
         }
     }
@@ -107,14 +113,7 @@ pub(crate) struct PreparedEndpoint {
     /// Index in `PreparedService::networks`.
     pub(crate) network: u32,
     pub(crate) route: RouteKey,
-    /// The address list is empty (M2).
-    pub(crate) no_addresses: bool,
-    /// Sent over HBONE (M3).
-    pub(crate) hbone: bool,
-    /// mTLS-capable (M3).
-    pub(crate) mtls: bool,
-    /// No host for a direct endpoint: no address, or port 0 without HBONE (M9).
-    pub(crate) empty_host: bool,
+    pub(crate) transport: Transport,
     /// The unscaled weight (M3).
     pub(crate) weight: u32,
 }
@@ -146,7 +145,7 @@ impl<'a> PreparedService<'a> {
                 networks.sort_unstable();
                 let per_network = networks
                     .chunk_by(|a, b| a == b)
-                    .map(|run| (run[0], slot(run.len())))
+                    .map(|run| (run[0], index_u32(run.len())))
                     .collect();
                 PreparedGroup {
                     label,
@@ -200,7 +199,7 @@ impl<'a> Grouped<'a> {
         let mut last_route: Option<(Option<&NetworkId>, Option<&ClusterId>, RouteKey)> = None;
         for (i, f) in facts.enumerate() {
             if !f.selected {
-                dropped.push(slot(i));
+                dropped.push(index_u32(i));
                 continue;
             }
             let net = f.network;
@@ -217,13 +216,10 @@ impl<'a> Grouped<'a> {
             members.push((
                 label,
                 PreparedEndpoint {
-                    index: slot(i),
+                    index: index_u32(i),
                     network,
                     route,
-                    no_addresses: f.no_addresses,
-                    hbone: f.hbone,
-                    mtls: f.mtls,
-                    empty_host: f.empty_host,
+                    transport: f.transport,
                     weight: f.weight,
                 },
             ));
@@ -231,7 +227,7 @@ impl<'a> Grouped<'a> {
         let networks = networks.into_values();
         let labels = labels.into_values();
         // Label byte order (M3); a counting sort keeps input order within a group.
-        let mut order: Vec<u32> = (0..slot(labels.len())).collect();
+        let mut order: Vec<u32> = (0..index_u32(labels.len())).collect();
         order.sort_unstable_by_key(|&l| labels[l as usize]);
         let mut rank = vec![0u32; labels.len()];
         for (r, &l) in (0u32..).zip(&order) {

@@ -2,44 +2,17 @@
 //! reachable gateways per endpoint network and cluster), built once per class and shared by every
 //! proxy of that class.
 
-use std::net::IpAddr;
 use std::sync::Arc;
 
-use mesh_model::Gateway;
-
 use crate::assignment::LoadAssignment;
+use crate::error::EdsError;
 use crate::explain::{EndpointExplanation, Explanation, NoTrace, Recorder, Trace};
-use crate::gateways::{GatewayIndex, RouteKey};
-use crate::input::{IpFamily, Profile, ProxyClass, ProxyType, ServiceRequest};
-use crate::modern::selected;
+use crate::index::GatewayIndex;
+use crate::input::{ProxyClass, ServiceRequest};
+use crate::legacy::LegacyView;
+use crate::modern::{self, Routes};
 use crate::prepared::PreparedService;
-use crate::{legacy, modern};
-
-/// Why an assignment could not be computed: the input makes that Istio version crash.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum EdsError {
-    /// Istio 1.1.3–1.1.17 divide by the number of IP gateways of a remote network whose gateways are
-    /// all hostnames: istiod panics (rule H1.2).
-    #[error(
-        "{profile}: network {network:?} has gateways but none with an IP address: integer divide by zero (istiod panics, rule H1.2)"
-    )]
-    DivideByZero {
-        /// The profile.
-        profile: Profile,
-        /// The network.
-        network: String,
-    },
-}
-
-/// The gateways an endpoint of one (network, cluster) may use, for one proxy class (M7, M14).
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Route {
-    /// Candidates after the proxy-type port filter (M7).
-    pub(crate) candidates: usize,
-    /// Candidates the proxy can reach (M14), as indexes into the gateway index, in M13 order.
-    pub(crate) reachable: Box<[u32]>,
-}
+use crate::rules::selected;
 
 /// One proxy class's view of the gateway index. Build it once per class ([`View::new`]) and
 /// compute every service's assignment from it: the cost is one pass over the service's endpoints.
@@ -71,41 +44,29 @@ pub(crate) struct Route {
 pub struct View {
     class: ProxyClass,
     index: Arc<GatewayIndex>,
-    scale: u32,
-    /// Per network slot of the index: the route of its whole list.
-    network_routes: Vec<Route>,
-    /// Per (network, cluster) slot of the index.
-    cluster_routes: Vec<Route>,
-    legacy: Option<legacy::LegacyView>,
+    algorithm: Algorithm,
+}
+
+/// What a class's profile computes with: the current rules over the class's routes to every
+/// gateway list, or a pre-1.8 profile's reading of MeshNetworks.
+#[derive(Debug, Clone)]
+pub(crate) enum Algorithm {
+    Modern(Routes),
+    Legacy(LegacyView),
 }
 
 impl View {
     /// Precomputes the class's view of `index`.
     pub fn new(index: &Arc<GatewayIndex>, class: ProxyClass) -> Self {
-        let (mut network_routes, mut cluster_routes, mut legacy) = (Vec::new(), Vec::new(), None);
-        if class.profile.is_legacy() {
-            legacy = Some(legacy::LegacyView::new(
-                index.legacy_networks(),
-                class.profile,
-            ));
+        let algorithm = if class.profile.is_legacy() {
+            Algorithm::Legacy(LegacyView::new(index.legacy_networks(), class.profile))
         } else {
-            network_routes = index
-                .network_lists()
-                .map(|list| route(index, &class, list))
-                .collect();
-            cluster_routes = index
-                .cluster_lists()
-                .iter()
-                .map(|list| route(index, &class, list))
-                .collect();
-        }
+            Algorithm::Modern(Routes::new(index, &class))
+        };
         Self {
-            scale: index.scale_factor().max(1),
             class,
             index: Arc::clone(index),
-            network_routes,
-            cluster_routes,
-            legacy,
+            algorithm,
         }
     }
 
@@ -171,9 +132,9 @@ impl View {
         let explanation = Explanation {
             cluster_name: cla.cluster_name.clone(),
             class: self.class.clone(),
-            scale_factor: match &self.legacy {
-                Some(l) => l.multiplier(),
-                None => self.scale,
+            scale_factor: match &self.algorithm {
+                Algorithm::Legacy(l) => l.multiplier(),
+                Algorithm::Modern(_) => self.index.scale_factor().max(1),
             },
             endpoints,
         };
@@ -185,85 +146,20 @@ impl View {
         prepared: &PreparedService<'_>,
         trace: &mut T,
     ) -> Result<LoadAssignment, EdsError> {
-        match &self.legacy {
-            Some(l) => l.compute(&self.class, &prepared.request, trace),
-            None => Ok(modern::compute(self, prepared, trace)),
+        match &self.algorithm {
+            Algorithm::Legacy(l) => l.compute(&self.class, &prepared.request, trace),
+            Algorithm::Modern(routes) => Ok(modern::compute(
+                &self.class,
+                &self.index,
+                routes,
+                prepared,
+                trace,
+            )),
         }
     }
 
-    pub(crate) fn scale(&self) -> u32 {
-        self.scale
-    }
-
-    pub(crate) fn enabled(&self) -> bool {
-        self.index.multi_network_enabled()
-    }
-
-    pub(crate) fn gateway(&self, i: u32) -> &Gateway {
-        self.index.gateway(i)
-    }
-
-    /// M7: the candidates of an endpoint: its (network, cluster) list when that exists, else its
-    /// network's list; `None` when its network has no gateway.
-    pub(crate) fn route(&self, key: RouteKey) -> Option<&Route> {
-        if key.cluster != RouteKey::NONE {
-            self.cluster_routes.get(key.cluster as usize)
-        } else if key.network != RouteKey::NONE {
-            self.network_routes.get(key.network as usize)
-        } else {
-            None
-        }
-    }
-}
-
-fn route(index: &GatewayIndex, class: &ProxyClass, list: &[u32]) -> Route {
-    let mut candidates = 0;
-    let mut reachable = Vec::new();
-    for &i in list {
-        let g = index.gateway(i);
-        // M7: sidecars ignore HBONE-only gateways (port 0); non-ambient routers keep all.
-        if class.proxy_type == ProxyType::Sidecar && g.port == 0 {
-            continue;
-        }
-        candidates += 1;
-        if reachable_by(class.ip_family, &g.address) {
-            reachable.push(i);
-        }
-    }
-    Route {
-        candidates,
-        reachable: reachable.into_boxed_slice(),
-    }
-}
-
-/// M14: an IPv4-only proxy reaches IPv4 gateways (IPv4-mapped IPv6 included), an IPv6-only proxy
-/// IPv6 ones; hostnames are unreachable for both; dual-stack and unknown proxies reach all.
-pub(crate) fn reachable_by(family: IpFamily, address: &str) -> bool {
-    match family {
-        IpFamily::Ipv4 => address
-            .parse::<IpAddr>()
-            .is_ok_and(|ip| ip.to_canonical().is_ipv4()),
-        IpFamily::Ipv6 => address
-            .parse::<IpAddr>()
-            .is_ok_and(|ip| ip.to_canonical().is_ipv6()),
-        IpFamily::Dual | IpFamily::Unknown => true,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn m14_families() {
-        assert!(reachable_by(IpFamily::Ipv4, "10.0.0.1"));
-        assert!(reachable_by(IpFamily::Ipv4, "::ffff:10.0.0.1"));
-        assert!(!reachable_by(IpFamily::Ipv4, "2001:db8::1"));
-        assert!(!reachable_by(IpFamily::Ipv4, "gw.example.com"));
-        assert!(reachable_by(IpFamily::Ipv6, "2001:db8::1"));
-        assert!(!reachable_by(IpFamily::Ipv6, "::ffff:10.0.0.1"));
-        assert!(!reachable_by(IpFamily::Ipv6, "gw.example.com"));
-        assert!(reachable_by(IpFamily::Dual, "gw.example.com"));
-        assert!(reachable_by(IpFamily::Unknown, "2001:db8::1"));
+    /// What the class's profile computes with.
+    pub(crate) fn algorithm(&self) -> &Algorithm {
+        &self.algorithm
     }
 }

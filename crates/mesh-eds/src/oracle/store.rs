@@ -7,9 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use mesh_model::{ClusterId, Gateway};
 
 use super::{OracleError, assignment, legacy_assignment};
-use crate::gateways::LegacyNetworks;
 use crate::input::{ClusterRequest, EdsEndpoint, Features, ProxyClass, ServiceRequest};
-use crate::snapshot::Delta;
+use crate::legacy::LegacyNetworks;
+use crate::store::Delta;
 use crate::wire::{self, EncodeOptions};
 
 /// One service of the model: its latest request and its shards in cluster order.

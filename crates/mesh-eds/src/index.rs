@@ -1,11 +1,14 @@
-//! The gateway indexes (rules G5–G7), built once from the resolved gateway set and shared by every
-//! view, and MeshNetworks as the pre-1.8 profiles read it (rules H1.2–H1.5).
+//! The gateway index (rules G5–G7), built once from the resolved gateway set (and, for the
+//! pre-1.8 profiles, MeshNetworks as they read it) and shared by every view; it builds its own
+//! gateway endpoints and their wire prefixes.
 
-use std::collections::{BTreeMap, HashMap};
-use std::net::IpAddr;
+use std::collections::HashMap;
 
-use mesh_model::{ClusterId, Gateway, GatewayAddress, MeshNetworks, NetworkId};
+use mesh_model::{ClusterId, Gateway, NetworkId};
 
+use crate::assignment::LbEndpoint;
+use crate::legacy::LegacyNetworks;
+use crate::rules::{self, index_u32};
 use crate::wire::EncodeOptions;
 
 /// The resolved gateway set, indexed as Istio indexes it (rule G5): per network and per
@@ -107,10 +110,10 @@ impl GatewayIndex {
         let mut networks: Vec<NetworkGateways> = Vec::new();
         let mut cluster_lists: Vec<Vec<u32>> = Vec::new();
         for (i, g) in gateways.iter().enumerate() {
-            let i = slot(i);
+            let i = index_u32(i);
             let n = *by_network.entry(g.network.clone()).or_insert_with(|| {
                 networks.push(NetworkGateways::default());
-                slot(networks.len() - 1)
+                index_u32(networks.len() - 1)
             });
             let entry = &mut networks[n as usize];
             entry.all.push(i);
@@ -118,7 +121,7 @@ impl GatewayIndex {
                 Some(list) => cluster_lists[list as usize].push(i),
                 None => {
                     cluster_lists.push(vec![i]);
-                    let list = slot(cluster_lists.len() - 1);
+                    let list = index_u32(cluster_lists.len() - 1);
                     match &g.cluster {
                         None => entry.unclustered = list,
                         Some(c) => {
@@ -149,9 +152,9 @@ impl GatewayIndex {
             legacy: None,
         };
         index.prefixes = [true, false].map(|istio_workload| {
-            (0..slot(index.gateways.len()))
+            (0..index_u32(index.gateways.len()))
                 .map(|g| {
-                    let endpoint = crate::modern::gateway_endpoint(&index, g, 1);
+                    let endpoint = index.gateway_endpoint(g, 1);
                     crate::wire::lb_endpoint_prefix(&endpoint, EncodeOptions { istio_workload })
                 })
                 .collect()
@@ -192,9 +195,9 @@ impl GatewayIndex {
         &self.gateways[i as usize]
     }
 
-    /// The `workload` metadata of gateway `i` (rule M18).
-    pub(crate) fn gateway_workload(&self, i: u32) -> &str {
-        &self.workloads[i as usize]
+    /// The endpoint standing in for remote workloads through gateway `i` (M13/M18).
+    pub(crate) fn gateway_endpoint(&self, i: u32, weight: u32) -> LbEndpoint {
+        rules::gateway_endpoint(self.gateway(i), &self.workloads[i as usize], weight)
     }
 
     /// Gateway `i`'s `LbEndpoint` bytes up to its weight (`wire::lb_endpoint_prefix`).
@@ -249,36 +252,6 @@ impl GatewayIndex {
     }
 }
 
-/// The MeshNetworks document istiod acts on (rule P2 of `spec/meshnetworks.md`): since Istio 1.6
-/// an invalid document is rejected as a whole and the last known good one stays in force — with
-/// no earlier document, none. The legacy profiles (1.1, 1.5) do not validate (H1.5).
-///
-/// ```
-/// use mesh_eds::{Profile, accepted_mesh_networks};
-/// use mesh_model::MeshNetworks;
-/// let bad = MeshNetworks::from_yaml("networks:\n  n1:\n    gateways: [{address: 1.1.1.1}]\n")?; // port 0
-/// assert!(accepted_mesh_networks(&bad, Profile::IstioModern, true, None).networks.is_empty());
-/// assert_eq!(accepted_mesh_networks(&bad, Profile::Istio1_1_3, true, None).networks.len(), 1);
-/// # Ok::<(), mesh_model::MeshNetworksParseError>(())
-/// ```
-pub fn accepted_mesh_networks<'a>(
-    document: &'a MeshNetworks,
-    profile: crate::Profile,
-    resolve_hostname_gateways: bool,
-    last_known_good: Option<&'a MeshNetworks>,
-) -> std::borrow::Cow<'a, MeshNetworks> {
-    use std::borrow::Cow;
-    if profile.is_legacy() || document.validate(resolve_hostname_gateways).is_ok() {
-        Cow::Borrowed(document)
-    } else {
-        last_known_good.map_or_else(|| Cow::Owned(MeshNetworks::default()), Cow::Borrowed)
-    }
-}
-
-fn slot(i: usize) -> u32 {
-    u32::try_from(i).unwrap_or(u32::MAX - 1)
-}
-
 /// Rule G6 with Go's arithmetic: `lcm = x*y/gcd` over 64-bit ints (wrapping), then `uint32(...)`.
 fn scale_factor(sizes: impl Iterator<Item = usize>) -> u32 {
     let mut lcm: i64 = 1;
@@ -303,91 +276,6 @@ fn gcd(mut x: i64, mut y: i64) -> i64 {
         } else {
             return if y == 0 { 1 } else { y };
         }
-    }
-}
-
-/// One gateway entry of a MeshNetworks network, as written, with what the legacy profiles may
-/// resolve it to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LegacyGateway {
-    /// `address` as written (an IP or a hostname); `None` for `registryServiceName` entries.
-    pub address: Option<String>,
-    /// The first DNS answer for a hostname `address` (Istio 1.1.17+ replace the hostname with it at
-    /// load: rule H1.5).
-    pub first_resolved: Option<String>,
-    /// For `registryServiceName` entries (Istio 1.5): the service's external addresses in the
-    /// network's `fromRegistry` clusters.
-    pub registry_addresses: Vec<String>,
-    /// The gateway port.
-    pub port: u32,
-}
-
-/// MeshNetworks as Istio 1.1–1.5 read it: network name → gateway entries, in document order.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct LegacyNetworks {
-    /// Network name (as written; not validated by Istio) → gateways.
-    pub networks: BTreeMap<String, Vec<LegacyGateway>>,
-}
-
-impl LegacyNetworks {
-    /// Reads a MeshNetworks document: hostname answers come from `dns`; `registryServiceName`
-    /// gateways are looked up with `external_addresses(service host, registry)` in each
-    /// `fromRegistry` cluster of the network.
-    ///
-    /// ```
-    /// use std::collections::BTreeMap;
-    /// use mesh_eds::LegacyNetworks;
-    /// use mesh_model::MeshNetworks;
-    /// let mn = MeshNetworks::from_yaml("networks:\n  n1:\n    gateways: [{address: gw.example, port: 80}]\n")?;
-    /// let dns = BTreeMap::from([("gw.example".to_string(), vec!["192.0.2.7".parse().unwrap()])]);
-    /// let legacy = LegacyNetworks::new(&mn, &dns, |_, _| Vec::new());
-    /// assert_eq!(legacy.networks["n1"][0].first_resolved.as_deref(), Some("192.0.2.7"));
-    /// # Ok::<(), mesh_model::MeshNetworksParseError>(())
-    /// ```
-    pub fn new(
-        mesh_networks: &MeshNetworks,
-        dns: &BTreeMap<String, Vec<IpAddr>>,
-        external_addresses: impl Fn(&str, &str) -> Vec<String>,
-    ) -> Self {
-        let mut networks = BTreeMap::new();
-        for (name, net) in &mesh_networks.networks {
-            let registries: Vec<&str> = net.registries().collect();
-            let gws = net
-                .gateways
-                .iter()
-                .map(|g| match &g.gw {
-                    Some(GatewayAddress::Address(a)) => LegacyGateway {
-                        address: Some(a.clone()),
-                        first_resolved: if a.parse::<IpAddr>().is_ok() {
-                            None
-                        } else {
-                            dns.get(a)
-                                .and_then(|ips| ips.first())
-                                .map(ToString::to_string)
-                        },
-                        registry_addresses: Vec::new(),
-                        port: g.port,
-                    },
-                    Some(GatewayAddress::RegistryServiceName(s)) => LegacyGateway {
-                        address: None,
-                        first_resolved: None,
-                        registry_addresses: registries
-                            .iter()
-                            .flat_map(|r| external_addresses(s, r))
-                            .collect(),
-                        port: g.port,
-                    },
-                    _ => LegacyGateway {
-                        address: None,
-                        first_resolved: None,
-                        registry_addresses: Vec::new(),
-                        port: g.port,
-                    },
-                })
-                .collect();
-            networks.insert(name.clone(), gws);
-        }
-        Self { networks }
     }
 }
 

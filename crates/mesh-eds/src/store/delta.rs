@@ -1,0 +1,92 @@
+//! What a caller tells the store ([`Delta`]) and what an apply did ([`ApplyStats`]).
+
+use mesh_model::{ClusterId, Gateway};
+
+use crate::input::{ClusterRequest, EdsEndpoint, ProxyClass};
+use crate::legacy::LegacyNetworks;
+
+/// One change to the store's inputs.
+// Deltas are short-lived messages consumed by `apply`; boxing the endpoint would only add an
+// allocation per upsert.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Delta {
+    /// Adds or replaces (by `key`, in place) one endpoint of a shard; a new key is appended.
+    UpsertEndpoint {
+        /// The service's Envoy cluster. Services are keyed by its name; a request that differs
+        /// in port name or subset labels replaces the service's (the last one wins, counted in
+        /// [`ApplyStats::requests_replaced`]).
+        service: ClusterRequest,
+        /// The registry (cluster) the shard belongs to.
+        cluster: Option<ClusterId>,
+        /// The endpoint's identity within the shard (a pod name, an address).
+        key: String,
+        /// The endpoint.
+        endpoint: EdsEndpoint,
+    },
+    /// Removes one endpoint of a shard (no-op when absent: nothing is encoded again). A service
+    /// left without endpoints at the end of the apply disappears.
+    RemoveEndpoint {
+        /// The service's Envoy cluster.
+        service: ClusterRequest,
+        /// The shard's cluster.
+        cluster: Option<ClusterId>,
+        /// The endpoint's identity.
+        key: String,
+    },
+    /// Replaces a whole shard (registry order). A key given twice keeps its first place and its
+    /// last endpoint, as the same upserts one by one would.
+    ReplaceShard {
+        /// The service's Envoy cluster.
+        service: ClusterRequest,
+        /// The shard's cluster.
+        cluster: Option<ClusterId>,
+        /// `(key, endpoint)` in registry order.
+        endpoints: Vec<(String, EdsEndpoint)>,
+    },
+    /// Removes a shard; a service left without endpoints by it disappears.
+    RemoveShard {
+        /// The service's Envoy cluster.
+        service: ClusterRequest,
+        /// The shard's cluster.
+        cluster: Option<ClusterId>,
+    },
+    /// Sets whether clients may use Istio mTLS to the service's endpoints (default true).
+    MtlsAllowed {
+        /// The service's Envoy cluster.
+        service: ClusterRequest,
+        /// The resolved policy.
+        allowed: bool,
+    },
+    /// Replaces the resolved gateway set (rules G1–G4).
+    Gateways(Vec<Gateway>),
+    /// Replaces MeshNetworks as the legacy profiles read it (`None`: no MeshNetworks).
+    MeshNetworks(Option<LegacyNetworks>),
+    /// Starts serving a proxy class.
+    AddClass(ProxyClass),
+    /// Stops serving a proxy class.
+    RemoveClass(ProxyClass),
+}
+
+/// What one [`crate::EdsStore::apply`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct ApplyStats {
+    /// The version of the published snapshot.
+    pub version: u64,
+    /// Services prepared and encoded again (for the modern-profile classes).
+    pub encoded: usize,
+    /// Services whose only changes were endpoint weights, patched into their encoded form
+    /// (a copy and a few sums instead of a pass over every endpoint).
+    pub patched: usize,
+    /// Services carried over from the previous snapshot untouched.
+    pub reused: usize,
+    /// (service, class) assignments of pre-1.8-profile classes computed.
+    pub legacy_computed: usize,
+    /// Deltas whose [`ClusterRequest`] differed from the one the service had (same Envoy cluster
+    /// name, another port name or subset labels): the last one given wins and selects the
+    /// service's endpoints from then on (rule M1). Counted so that a caller mixing requests
+    /// for one cluster name sees it.
+    pub requests_replaced: usize,
+}
