@@ -508,6 +508,7 @@ impl<'a> Analysis<'a> {
         self.cidr_diagnostics(&mut d);
         self.meshnetworks_diagnostics(&mut d);
         self.control_plane_diagnostics(&mut d);
+        self.watch_diagnostics(&mut d);
         self.consumption_diagnostics(&mut d);
         self.replication_diagnostics(&mut d);
         self.global_vip_diagnostics(&mut d);
@@ -857,11 +858,25 @@ impl<'a> Analysis<'a> {
                 Managed::Primary | Managed::Unknown => {}
             }
         }
-        // A control plane reads the API server of every cluster it manages (itself included).
-        for (&name, &c) in &self.clusters {
-            let Some(p) = self.primary_of(c) else {
-                continue;
-            };
+        // A control plane reads the API server of every cluster it manages (itself included) and
+        // of every cluster it watches (multi-primary: one remote secret each).
+        let watched = self
+            .clusters
+            .values()
+            .filter(|p| self.managed(p) == Managed::Primary)
+            .flat_map(|p| {
+                p.watches
+                    .iter()
+                    .filter_map(|w| self.clusters.get(w.as_str()).copied())
+                    .filter(|w| self.primary_of(w) != Some(p.name.as_str()))
+                    .map(|w| (p.name.as_str(), w))
+            });
+        let managed = self
+            .clusters
+            .values()
+            .filter_map(|&c| self.primary_of(c).map(|p| (p, c)));
+        for (p, c) in managed.chain(watched) {
+            let name = c.name.as_str();
             if let Err(why) = self.api_server_path(p, c) {
                 let mut subjects = vec![
                     Subject::Cluster(p.to_owned()),
@@ -888,6 +903,48 @@ impl<'a> Analysis<'a> {
                     fix,
                 ));
             }
+        }
+    }
+
+    /// Multi-primary: a primary that no other control plane watches, while some do watch others;
+    /// the other primaries see none of its services or endpoints.
+    fn watch_diagnostics(&self, out: &mut Vec<Diagnostic>) {
+        let primaries: Vec<&Cluster> = self
+            .clusters
+            .values()
+            .copied()
+            .filter(|c| self.managed(c) == Managed::Primary)
+            .collect();
+        let watchers: Vec<&&Cluster> = primaries.iter().filter(|p| !p.watches.is_empty()).collect();
+        if watchers.is_empty() || primaries.len() < 2 {
+            return;
+        }
+        for c in &primaries {
+            let name = c.name.as_str();
+            if watchers
+                .iter()
+                .any(|w| w.name.as_str() != name && w.watches.iter().any(|x| x.as_str() == name))
+            {
+                continue;
+            }
+            let others: Vec<&str> = watchers
+                .iter()
+                .map(|w| w.name.as_str())
+                .filter(|w| *w != name)
+                .collect();
+            if others.is_empty() {
+                continue;
+            }
+            out.push(Diagnostic::new(
+                Code::ClusterNotWatched,
+                format!("no other control plane watches cluster {name}"),
+                std::iter::once(Subject::Cluster(name.to_owned())).chain(others.iter().map(|o| Subject::Cluster((*o).to_owned()))).collect(),
+                format!(
+                    "Control planes {} read other clusters through remote secrets, but none names cluster {name} (a remote secret's key is the cluster ID, which must equal that cluster's CLUSTER_ID / values.global.multiCluster.clusterName); their proxies get no endpoints of {name}",
+                    others.join(", ")
+                ),
+                format!("Create a remote secret for {name} in the other primaries (istioctl create-remote-secret --name={name}), or make its cluster ID match the one the secrets name"),
+            ));
         }
     }
 
@@ -1052,10 +1109,23 @@ impl<'a> Analysis<'a> {
                 network: self.network_of_cluster(p).to_owned(),
                 kind: self.group_kind(p, members),
                 clusters: members.iter().map(|m| (*m).to_owned()).collect(),
+                watches: self
+                    .clusters
+                    .get(p)
+                    .map(|c| c.watches.iter().map(ToString::to_string).collect())
+                    .unwrap_or_default(),
             })
             .collect();
         let kind = MeshKind::of(&control_planes);
         let spaces = self.spaces.spaces();
+        // Networks that hold clusters, in separate flat address spaces: "on different networks".
+        let spaces_count = {
+            let used: BTreeSet<&str> = self.cluster_network.values().map(String::as_str).collect();
+            spaces
+                .iter()
+                .filter(|s| s.iter().any(|n| used.contains(n)))
+                .count()
+        };
         let mut networks: BTreeMap<&str, NetworkSummary> = BTreeMap::new();
         for (i, space) in spaces.iter().enumerate() {
             for &n in space {
@@ -1080,6 +1150,7 @@ impl<'a> Analysis<'a> {
             }
         }
         Topology {
+            istio_model: istio_model(kind, &control_planes, spaces_count),
             kind,
             control_planes,
             networks: networks.into_values().collect(),
@@ -1088,6 +1159,27 @@ impl<'a> Analysis<'a> {
                 .map(|s| s.into_iter().map(str::to_owned).collect())
                 .collect(),
         }
+    }
+}
+
+/// The Istio install guide a mesh follows, in its words (istio.io "Install Multi-Primary",
+/// "Install Primary-Remote", each also "on different networks"), else the classification's name.
+fn istio_model(kind: MeshKind, control_planes: &[ControlPlane], spaces: usize) -> String {
+    let watching = control_planes.iter().any(|c| !c.watches.is_empty());
+    let with_remotes = control_planes.iter().any(|c| c.clusters.len() > 1);
+    let base = match kind {
+        MeshKind::MultiPrimary => "multi-primary",
+        MeshKind::SingleControlPlaneVpn | MeshKind::SingleControlPlaneSplitHorizon => {
+            "primary-remote"
+        }
+        MeshKind::Mixed if watching && with_remotes => "multi-primary and primary-remote",
+        MeshKind::Mixed if !watching && control_planes.len() == 1 => "primary-remote",
+        other => return other.as_str().to_owned(),
+    };
+    if spaces > 1 {
+        format!("{base} on different networks")
+    } else {
+        base.to_owned()
     }
 }
 

@@ -26,7 +26,10 @@ fn network_without_gateway_in_primary_remote() {
         codes(&i).contains(&"network-without-gateway".to_owned()),
         "{report}"
     );
-    assert_eq!(report.topology.kind.as_str(), "primary-remote");
+    assert_eq!(
+        report.topology.istio_model,
+        "primary-remote on different networks"
+    );
 }
 
 #[test]
