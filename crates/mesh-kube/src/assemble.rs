@@ -451,6 +451,52 @@ fn imported_service(
     })
 }
 
+/// Parses `list` (the field `field` of `object`), host bits cleared, into `into`.
+fn parse_cidrs<'s>(
+    dump: &str,
+    object: &ObjectRef,
+    field: &str,
+    list: impl IntoIterator<Item = &'s String>,
+    into: &mut Vec<IpNet>,
+) -> Result<(), ImportError> {
+    for (i, c) in list.into_iter().enumerate() {
+        let net: IpNet = c.parse().map_err(|_| {
+            ImportError::field(
+                dump,
+                object,
+                format!("{field}[{i}]"),
+                format!("{c:?} is not a CIDR"),
+            )
+        })?;
+        into.push(net.trunc());
+    }
+    Ok(())
+}
+
+/// The CIDRs read from objects (aggregated), else the caller's; reported either way.
+fn chosen_cidrs(
+    dump: &str,
+    field: String,
+    found: &[IpNet],
+    from: String,
+    given: &[IpNet],
+    missing: &str,
+    report: &mut ImportReport,
+) -> Vec<IpNet> {
+    if found.is_empty() {
+        let value = if given.is_empty() {
+            "none".to_owned()
+        } else {
+            list_text(given)
+        };
+        report.infer(dump, field, value, missing);
+        return given.to_vec();
+    }
+    let out = IpNet::aggregate(&found.to_vec());
+    report.infer(dump, field, list_text(&out), from);
+    out
+}
+
 /// Pod CIDRs: the nodes' `spec.podCIDRs` (else `spec.podCIDR`), aggregated; else the caller's.
 fn pod_cidrs(
     dump: &str,
@@ -470,38 +516,17 @@ fn pod_cidrs(
             n.spec.pod_cidrs.iter().collect()
         };
         nodes += usize::from(!list.is_empty());
-        for (i, c) in list.into_iter().enumerate() {
-            let net: IpNet = c.parse().map_err(|_| {
-                ImportError::field(
-                    dump,
-                    object,
-                    format!("spec.podCIDRs[{i}]"),
-                    format!("{c:?} is not a CIDR"),
-                )
-            })?;
-            nets.push(net.trunc());
-        }
+        parse_cidrs(dump, object, "spec.podCIDRs", list, &mut nets)?;
     }
-    let field = format!("clusters[{id}].podCidrs");
-    if nets.is_empty() {
-        if !given.is_empty() {
-            report.infer(
-                dump,
-                field,
-                list_text(given),
-                "the command line (no node carries spec.podCIDR)",
-            );
-        }
-        return Ok(given.to_vec());
-    }
-    let out = IpNet::aggregate(&nets);
-    report.infer(
+    Ok(chosen_cidrs(
         dump,
-        field,
-        list_text(&out),
+        format!("clusters[{id}].podCidrs"),
+        &nets,
         format!("spec.podCIDR(s) of {nodes} nodes, aggregated"),
-    );
-    Ok(out)
+        given,
+        "no node carries spec.podCIDR(s): --pod-cidr, if given",
+        report,
+    ))
 }
 
 /// Service CIDRs: `ServiceCIDR` objects' `spec.cidrs`; else the caller's.
@@ -514,35 +539,17 @@ fn service_cidrs(
 ) -> Result<Vec<IpNet>, ImportError> {
     let mut nets = Vec::new();
     for (object, s) in &objects.service_cidrs {
-        for (i, c) in s.spec.cidrs.iter().enumerate() {
-            let net: IpNet = c.parse().map_err(|_| {
-                ImportError::field(
-                    dump,
-                    object,
-                    format!("spec.cidrs[{i}]"),
-                    format!("{c:?} is not a CIDR"),
-                )
-            })?;
-            nets.push(net.trunc());
-        }
+        parse_cidrs(dump, object, "spec.cidrs", &s.spec.cidrs, &mut nets)?;
     }
-    let field = format!("clusters[{id}].serviceCidrs");
-    if nets.is_empty() {
-        if given.is_empty() {
-            report.infer(dump, field, "none", "no ServiceCIDR object and none given (--service-cidr): service CIDR overlaps are not checked");
-        } else {
-            report.infer(
-                dump,
-                field,
-                list_text(given),
-                "the command line (no ServiceCIDR object)",
-            );
-        }
-        return Ok(given.to_vec());
-    }
-    let out = IpNet::aggregate(&nets);
-    report.infer(dump, field, list_text(&out), "ServiceCIDR objects");
-    Ok(out)
+    Ok(chosen_cidrs(
+        dump,
+        format!("clusters[{id}].serviceCidrs"),
+        &nets,
+        "ServiceCIDR objects".to_owned(),
+        given,
+        "no ServiceCIDR object (--service-cidr gives them; without, service CIDR overlaps are not checked)",
+        report,
+    ))
 }
 
 fn list_text(nets: &[IpNet]) -> String {

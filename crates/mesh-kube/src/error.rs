@@ -31,8 +31,8 @@ pub enum ImportError {
     Field {
         /// The dump's name.
         cluster: String,
-        /// The object.
-        object: ObjectRef,
+        /// The object (boxed: keeps the error small).
+        object: Box<ObjectRef>,
         /// The field's path in the object (`spec.podCIDRs[0]`).
         field: String,
         /// What is wrong (for Secrets, without the value).
@@ -82,7 +82,7 @@ impl ImportError {
         };
         Self::Field {
             cluster: cluster.to_owned(),
-            object: object.clone(),
+            object: Box::new(object.clone()),
             field: field.into(),
             message,
         }

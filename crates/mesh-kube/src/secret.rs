@@ -146,7 +146,7 @@ pub(crate) fn remote_clusters(
             .chain(secret.string_data.keys())
             .collect();
         if let Some(named) = secret.metadata.annotations.get(label::SECRET_CLUSTER)
-            && !keys.iter().any(|k| *k == named)
+            && !keys.contains(&named)
         {
             report.skip(
                 cluster,
@@ -297,7 +297,7 @@ pub(crate) fn ca_certs(
         ))),
         _ => Err(ImportError::Field {
             cluster: cluster.to_owned(),
-            object: object.clone(),
+            object: Box::new(object.clone()),
             field: "data".into(),
             message: "needs root-cert.pem, ca-cert.pem and cert-chain.pem".into(),
         }),

@@ -14,7 +14,7 @@ const VPN3: &str = include_str!("../data/vpn-cluster3.yaml");
 
 fn run(dumps: &[(&str, &str)]) -> Import {
     let inputs = dumps.iter().map(|(n, d)| ClusterInput::new(n, d)).collect();
-    import(ImportOptions::default(), inputs).unwrap()
+    import(ImportOptions::default(), inputs).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn codes(i: &Import) -> Vec<String> {
