@@ -576,7 +576,7 @@ class ClassRun:
             accepted = []
             for (l, c), (cla, pb) in zip(listeners.items(), served):
                 r = results[(ads.EDS, c)]
-                if "--gateway-in-first-group" in self.flags:
+                if "--gateway-in-first-group" in self.flags and self.profile == "istio-modern":
                     lane.check(f"{self.tag} no duplicate address {c}", not has_duplicate_address(cla))
                 if has_duplicate_address(cla):
                     # gRFC A27: a duplicate endpoint address makes gRPC reject the whole resource.

@@ -388,7 +388,7 @@ pub struct Features {
     /// duplicate endpoint address). With this flag each gateway is written once, in the first
     /// group (in output order) that routes through it, weighted with the shares of every group
     /// (M11 summed over groups); the other groups go without it (their weights, M12, are what
-    /// they keep).
+    /// they keep). The istio-modern profile only: the pre-1.8 profiles reproduce their releases.
     pub gateway_in_first_group: bool,
 }
 

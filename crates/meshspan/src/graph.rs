@@ -10,11 +10,14 @@ use crate::input;
 pub struct Args {
     /// The mesh document (YAML or JSON; `-` for standard input). Default: the built-in example.
     pub file: Option<PathBuf>,
+    /// Import the mesh from kubectl dumps instead of a document.
+    #[command(flatten)]
+    pub dumps: input::Dumps,
 }
 
 /// Runs the command: prints DOT and exits 0; 2 when the file cannot be read or parsed.
 pub fn run(args: &Args) -> ExitCode {
-    let loaded = match input::load_or_exit(args.file.as_deref()) {
+    let loaded = match input::load_or_import(args.file.as_deref(), &args.dumps) {
         Ok(l) => l,
         Err(code) => return code,
     };

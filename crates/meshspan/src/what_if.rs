@@ -10,8 +10,11 @@ use crate::input::{self, Output};
 /// Arguments of `meshspan what-if`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The mesh document (YAML or JSON; `-` for standard input).
-    pub file: PathBuf,
+    /// The mesh document (YAML or JSON; `-` for standard input); or give `--cluster` dumps.
+    pub file: Option<PathBuf>,
+    /// Import the mesh from kubectl dumps instead of a document.
+    #[command(flatten)]
+    pub dumps: input::Dumps,
     /// What fails: `gateway:<network>/<address>`, `link:<a>,<b>`, `partition:<a>,<b>`,
     /// `cluster:<name>` or `api-server:<cluster>`.
     #[arg(long, value_parser = parse_failure)]
@@ -30,7 +33,7 @@ fn parse_failure(s: &str) -> Result<Failure, String> {
 /// one does, 2 when the file cannot be read or parsed or the failure names nothing in the mesh (a
 /// malformed `--fail` is rejected by the argument parser, also with exit 2).
 pub fn run(args: &Args) -> ExitCode {
-    let loaded = match input::load_or_exit(Some(&args.file)) {
+    let loaded = match input::load_or_import(args.file.as_deref(), &args.dumps) {
         Ok(l) => l,
         Err(code) => return code,
     };
