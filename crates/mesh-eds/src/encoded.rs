@@ -128,6 +128,10 @@ struct Group {
     sets: Range<usize>,
 }
 
+/// One group as a view plans it: the group, the sets it keeps directly, and its gateways with the
+/// sum of their shares.
+type GroupPlan<'s> = (&'s Group, Vec<&'s Set>, Vec<(u32, u32)>);
+
 /// The members of one group on one (network, candidate list): they share every view decision.
 #[derive(Debug, Clone)]
 struct Set {
@@ -472,7 +476,7 @@ impl EncodedService {
         }
         // `Features::gateway_in_first_group`: every group planned first, then each gateway
         // written once, in the first group that routes through it, with every group's shares.
-        let mut plans: Vec<(&Group, Vec<&Set>, Vec<(u32, u32)>)> = Vec::new();
+        let mut plans: Vec<GroupPlan<'_>> = Vec::new();
         for group in &self.shape.groups {
             let (mut direct, mut gateways) = (Vec::new(), Vec::new());
             if self.plan(group, &networks, routes, &mut direct, &mut gateways) {
