@@ -58,7 +58,7 @@ const MAX_PRECOMPUTED_R: usize = 8;
 ///     addresses: vec!["10.2.0.1".into()], port: 8080, network: Some("n2".parse()?),
 ///     ..Default::default()
 /// }];
-/// let request = ServiceRequest {
+/// let request = ServiceRequest { locality: mesh_eds::LocalityPolicy::istio_default(),
 ///     cluster: &cluster, endpoints: &endpoints, mtls_allowed: true, features: Default::default(),
 /// };
 /// let prepared = PreparedService::new(&index, request);

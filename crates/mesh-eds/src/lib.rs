@@ -28,7 +28,7 @@
 //!     addresses: vec!["10.2.0.1".into()], port: 8080, network: Some("n2".parse()?),
 //!     ..Default::default()
 //! };
-//! let request = ServiceRequest {
+//! let request = ServiceRequest { locality: mesh_eds::LocalityPolicy::istio_default(),
 //!     cluster: &cluster, endpoints: &[remote], mtls_allowed: true, features: Default::default(),
 //! };
 //! let (cla, why) = view.explain(&request)?;
@@ -51,6 +51,7 @@ mod index;
 mod input;
 mod invariants;
 mod legacy;
+mod locality;
 mod modern;
 #[cfg(feature = "oracle")]
 pub mod oracle;
@@ -79,6 +80,12 @@ pub use invariants::{
     remote_endpoints_use_own_network_gateways,
 };
 pub use legacy::{LegacyGateway, LegacyNetworks};
+pub use locality::{
+    CLUSTER_LABEL, Decision, Distribute, EffectiveSetting, EndpointLabels, Failover, GroupReason,
+    HOSTNAME_LABEL, LocalityLbSetting, LocalityPolicy, MeshLocality, NETWORK_LABEL, REGION_LABEL,
+    SUBZONE_LABEL, Setting, SettingSource, TrafficDistribution, TrafficPolicy, Untouched,
+    ZONE_LABEL, ZoneAwareLbSetting, apply_locality_stage, gateway_label,
+};
 pub use prepared::PreparedService;
 pub use rules::{CONNECT_ORIGINATE, scale_weight};
 pub use store::{ApplyStats, Delta, EdsStore, Snapshot, SnapshotReader};

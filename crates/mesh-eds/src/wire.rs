@@ -141,6 +141,7 @@ mod tests {
             cluster_name: "outbound|80||foo.ns1.svc.cluster.local".to_owned(),
             localities: vec![
                 LocalityGroup {
+                    priority: 0,
                     label: "r1/z1/s1".to_owned(),
                     weight: Some(300),
                     endpoints: vec![
@@ -149,11 +150,13 @@ mod tests {
                     ],
                 },
                 LocalityGroup {
+                    priority: 0,
                     label: String::new(),
                     weight: None,
                     endpoints: vec![],
                 },
                 LocalityGroup {
+                    priority: 0,
                     label: "r2/z2/s2/extra".to_owned(),
                     weight: Some(u32::MAX),
                     endpoints: vec![
@@ -237,6 +240,7 @@ mod tests {
         let a = LoadAssignment {
             cluster_name: "c".to_owned(),
             localities: vec![LocalityGroup {
+                priority: 0,
                 label: "r".to_owned(),
                 weight: Some(1),
                 endpoints: vec![endpoint(socket("1.2.3.4", 80), 1, false, "w")],
@@ -271,6 +275,7 @@ mod tests {
         let a = LoadAssignment {
             cluster_name: String::new(),
             localities: vec![LocalityGroup {
+                priority: 0,
                 label: String::new(),
                 weight: None,
                 endpoints: vec![],
@@ -281,6 +286,7 @@ mod tests {
         let p = to_proto(&LoadAssignment {
             cluster_name: String::new(),
             localities: vec![LocalityGroup {
+                priority: 0,
                 label: String::new(),
                 weight: None,
                 endpoints: vec![endpoint(socket("a", 0), 1, false, "")],

@@ -211,7 +211,7 @@ proptest! {
         mtls_allowed in prop::bool::weighted(0.8),
         prefer_hbone_send in prop::bool::weighted(0.2),
     ) {
-        let request = ServiceRequest {
+        let request = ServiceRequest { locality: mesh_eds::LocalityPolicy::istio_default(),
             cluster: &cluster,
             endpoints: &endpoints,
             mtls_allowed,
@@ -236,7 +236,7 @@ proptest! {
         prefer_hbone_send in prop::bool::weighted(0.2),
         istio_workload in prop::bool::weighted(0.7),
     ) {
-        let request = ServiceRequest {
+        let request = ServiceRequest { locality: mesh_eds::LocalityPolicy::istio_default(),
             cluster: &cluster,
             endpoints: &endpoints,
             mtls_allowed,
@@ -295,7 +295,7 @@ proptest! {
         }), 1..4),
         cluster in cluster_request(),
     ) {
-        let request = ServiceRequest {
+        let request = ServiceRequest { locality: mesh_eds::LocalityPolicy::istio_default(),
             cluster: &cluster,
             endpoints: &endpoints,
             mtls_allowed: true,
@@ -321,6 +321,7 @@ proptest! {
 fn encoded_fast_path_refuses_what_it_cannot_serve() {
     let cluster: ClusterRequest = "outbound|80||foo.ns1".parse().unwrap();
     let request = ServiceRequest {
+        locality: mesh_eds::LocalityPolicy::istio_default(),
         cluster: &cluster,
         endpoints: &[],
         mtls_allowed: true,
@@ -387,7 +388,7 @@ proptest! {
         mtls_allowed in prop::bool::weighted(0.8),
     ) {
         let class = ProxyClass { profile, ..class };
-        let request = ServiceRequest {
+        let request = ServiceRequest { locality: mesh_eds::LocalityPolicy::istio_default(),
             cluster: &cluster,
             endpoints: &endpoints,
             mtls_allowed,
