@@ -55,6 +55,7 @@ mod locality;
 mod modern;
 #[cfg(feature = "oracle")]
 pub mod oracle;
+mod policy;
 mod prepared;
 mod rules;
 mod store;
@@ -81,10 +82,12 @@ pub use invariants::{
 };
 pub use legacy::{LegacyGateway, LegacyNetworks};
 pub use locality::{
-    CLUSTER_LABEL, Decision, Distribute, EffectiveSetting, EndpointLabels, Failover, GroupReason,
-    HOSTNAME_LABEL, LocalityLbSetting, LocalityPolicy, MeshLocality, NETWORK_LABEL, REGION_LABEL,
-    SUBZONE_LABEL, Setting, SettingSource, TrafficDistribution, TrafficPolicy, Untouched,
-    ZONE_LABEL, ZoneAwareLbSetting, apply_locality_stage, gateway_label,
+    Decision, EndpointLabels, GroupReason, Untouched, apply_locality_stage, gateway_label,
+};
+pub use policy::{
+    CLUSTER_LABEL, Distribute, EffectiveSetting, Failover, HOSTNAME_LABEL, LocalityLbSetting,
+    LocalityPolicy, MeshLocality, NETWORK_LABEL, REGION_LABEL, SUBZONE_LABEL, Setting,
+    SettingSource, TrafficDistribution, TrafficPolicy, ZONE_LABEL, ZoneAwareLbSetting,
 };
 pub use prepared::PreparedService;
 pub use rules::{CONNECT_ORIGINATE, scale_weight};

@@ -2,9 +2,9 @@
 //! `to` patterns and reweights them; unclaimed groups are emptied.
 
 use super::parts::matches;
-use super::setting::Distribute;
 use super::{Decision, GroupReason};
 use crate::assignment::LocalityGroup;
+use crate::policy::Distribute;
 
 /// Applies the first rule matching `proxy_locality`; returns false (nothing done) when none does.
 pub(super) fn apply(

@@ -3,9 +3,9 @@
 //! and compact.
 
 use super::parts::{dense_rank, split};
-use super::setting::Failover;
 use super::{Decision, GroupReason};
 use crate::assignment::LocalityGroup;
+use crate::policy::Failover;
 
 /// L12, L13: 0 same subzone, 1 same zone, 2 same region, 3 other region, 4 other region that is
 /// not the first matching rule's target.
@@ -47,21 +47,13 @@ pub(super) fn apply_levels(
     groups: &mut [LocalityGroup],
     reasons: &mut [GroupReason],
 ) {
-    let mut raw = Vec::with_capacity(groups.len());
-    for (group, reason) in groups.iter().zip(reasons.iter_mut()) {
-        let level = level(proxy_locality, &group.label, rules);
-        raw.push(
-            group
-                .priority
-                .wrapping_mul(5)
-                .wrapping_add(u32::from(level)),
-        );
-        reason.decision = Decision::Failover {
-            tier: group.priority,
-            level,
-        };
-    }
-    set_priorities(groups, reasons, &raw);
+    compose(
+        groups,
+        reasons,
+        5,
+        |label| level(proxy_locality, label, rules),
+        |tier, level| Decision::Failover { tier, level },
+    );
 }
 
 /// L21: raw = priority × 3 + bucket, compacted.
@@ -71,28 +63,33 @@ pub(super) fn apply_buckets(
     groups: &mut [LocalityGroup],
     reasons: &mut [GroupReason],
 ) {
+    compose(
+        groups,
+        reasons,
+        3,
+        |label| bucket(proxy_locality, label, rules),
+        |tier, bucket| Decision::ZoneAware { tier, bucket },
+    );
+}
+
+/// raw = entry priority × `base` + the group's rank by locality, then compaction.
+fn compose(
+    groups: &mut [LocalityGroup],
+    reasons: &mut [GroupReason],
+    base: u32,
+    rank: impl Fn(&str) -> u8,
+    decision: impl Fn(u32, u8) -> Decision,
+) {
     let mut raw = Vec::with_capacity(groups.len());
     for (group, reason) in groups.iter().zip(reasons.iter_mut()) {
-        let bucket = bucket(proxy_locality, &group.label, rules);
-        raw.push(
-            group
-                .priority
-                .wrapping_mul(3)
-                .wrapping_add(u32::from(bucket)),
-        );
-        reason.decision = Decision::ZoneAware {
-            tier: group.priority,
-            bucket,
-        };
+        let r = rank(&group.label);
+        raw.push(group.priority.wrapping_mul(base).wrapping_add(u32::from(r)));
+        reason.decision = decision(group.priority, r);
     }
     set_priorities(groups, reasons, &raw);
 }
 
-pub(super) fn set_priorities(
-    groups: &mut [LocalityGroup],
-    reasons: &mut [GroupReason],
-    raw: &[u32],
-) {
+fn set_priorities(groups: &mut [LocalityGroup], reasons: &mut [GroupReason], raw: &[u32]) {
     for ((group, reason), p) in groups.iter_mut().zip(reasons).zip(dense_rank(raw)) {
         group.priority = p;
         reason.priority = p;

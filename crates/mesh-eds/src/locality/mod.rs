@@ -1,7 +1,7 @@
 //! The locality load-balancing stage (`spec/locality-lb.md`, rules L1–L33): what Istio does to a
 //! `ClusterLoadAssignment` after the split-horizon filter. One job: given the groups, the labels
 //! paired with their endpoints, the proxy's locality and labels and the cluster's
-//! [`EffectiveSetting`], set each group's priority and weight, empty groups (`distribute`) or
+//! [`EffectiveSetting`] (module `policy`), set each group's priority and weight, empty groups (`distribute`) or
 //! split them (`failoverPriority`), and say why for each output group.
 //!
 //! Dispatch (L8, L21, L22): no setting → unchanged; zone-aware → unchanged when disabled or for a
@@ -20,15 +20,10 @@ mod distribute;
 mod failover;
 mod paired;
 mod parts;
-mod setting;
 mod tiers;
 
+use crate::policy::{CLUSTER_LABEL, EffectiveSetting, NETWORK_LABEL, Setting};
 pub(crate) use paired::EnginePairs;
-pub use setting::{
-    CLUSTER_LABEL, Distribute, EffectiveSetting, Failover, HOSTNAME_LABEL, LocalityLbSetting,
-    LocalityPolicy, MeshLocality, NETWORK_LABEL, REGION_LABEL, SUBZONE_LABEL, Setting,
-    SettingSource, TrafficDistribution, TrafficPolicy, ZONE_LABEL, ZoneAwareLbSetting,
-};
 
 /// The labels of the IstioEndpoint Istio pairs with each `LbEndpoint` (L1): `label(g, e, key)` is
 /// the value of `key` on endpoint `e` of group `g` of the assignment as it enters the stage.

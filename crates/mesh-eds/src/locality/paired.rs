@@ -2,10 +2,10 @@
 //! endpoint's workload labels augmented with its locality parts, cluster and network; a gateway
 //! endpoint's cluster and network only.
 
-use super::setting::{CLUSTER_LABEL, NETWORK_LABEL, REGION_LABEL, SUBZONE_LABEL, ZONE_LABEL};
 use super::{EndpointLabels, gateway_label, parts::split};
 use crate::assignment::{EndpointKind, LbEndpoint, LoadAssignment};
 use crate::input::EdsEndpoint;
+use crate::policy::{CLUSTER_LABEL, NETWORK_LABEL, REGION_LABEL, SUBZONE_LABEL, ZONE_LABEL};
 
 /// L2: `AugmentLabels` on a registry endpoint: region/zone/subzone from its locality and its
 /// cluster id replace the workload's labels when known; the network label is added unless

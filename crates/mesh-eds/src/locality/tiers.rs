@@ -5,9 +5,9 @@
 use std::collections::BTreeMap;
 
 use super::parts::dense_rank;
-use super::setting::NETWORK_LABEL;
 use super::{Decision, EndpointLabels, GroupReason};
 use crate::assignment::{LbEndpoint, LocalityGroup};
+use crate::policy::NETWORK_LABEL;
 
 /// The parsed entries: keys in order, the fixed values (L15: the last fixed value of a key wins
 /// for every position of that key), and whether the literal first entry is the network key (L17).

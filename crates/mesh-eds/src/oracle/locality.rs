@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::assignment::{EndpointKind, LoadAssignment, LocalityGroup};
 use crate::input::{ProxyClass, ProxyType};
-use crate::locality::{LocalityLbSetting, LocalityPolicy, ZoneAwareLbSetting};
+use crate::policy::{LocalityLbSetting, LocalityPolicy, ZoneAwareLbSetting};
 
 /// What the oracle resolved (L5), in its own terms.
 enum Resolved<'a> {
@@ -44,13 +44,13 @@ pub fn locality_stage(
         } else {
             Resolved::Locality(l, false)
         }
-    } else if policy.traffic_distribution != crate::locality::TrafficDistribution::Any {
+    } else if policy.traffic_distribution != crate::policy::TrafficDistribution::Any {
         let mut keys = vec![
             "topology.istio.io/network".to_string(),
             "topology.kubernetes.io/region".to_string(),
             "topology.kubernetes.io/zone".to_string(),
         ];
-        if policy.traffic_distribution == crate::locality::TrafficDistribution::PreferSameNode {
+        if policy.traffic_distribution == crate::policy::TrafficDistribution::PreferSameNode {
             keys.push("topology.istio.io/subzone".to_string());
             keys.push("kubernetes.io/hostname".to_string());
         }

@@ -311,3 +311,160 @@ proptest! {
         prop_assert_eq!(&default_run, &input);
     }
 }
+
+mod engine {
+    use std::sync::Arc;
+
+    use mesh_eds::wire::EncodeOptions;
+    use mesh_eds::{
+        ClusterRequest, EdsEndpoint, EncodedService, GatewayIndex, LocalityPolicy, NotEncodable,
+        PreparedService, ProxyClass, ServiceRequest, TrafficDistribution, TrafficPolicy, View,
+        apply_locality_stage,
+    };
+    use mesh_model::Gateway;
+
+    fn endpoint(ip: &str, network: &str, cluster: &str, locality: &str) -> EdsEndpoint {
+        EdsEndpoint {
+            addresses: vec![ip.into()],
+            port: 8080,
+            network: network.parse().ok(),
+            cluster: cluster.parse().ok(),
+            locality: locality.into(),
+            tls_mode: mesh_model::TlsMode::Istio,
+            ..Default::default()
+        }
+    }
+
+    fn fixture() -> (Arc<GatewayIndex>, ClusterRequest, Vec<EdsEndpoint>) {
+        let index = Arc::new(GatewayIndex::new([Gateway {
+            network: "n2".parse().expect("fixture"),
+            cluster: "c2".parse().ok(),
+            address: "192.0.2.2".into(),
+            port: 15443,
+            hbone_port: 0,
+            service_account: String::new(),
+        }]));
+        let cluster: ClusterRequest = "outbound|80||foo.ns1.svc.cluster.local"
+            .parse()
+            .expect("fixture");
+        let endpoints = vec![
+            endpoint("10.1.0.1", "n1", "c1", "r1/z1"),
+            endpoint("10.1.0.2", "n1", "c1", "r1/z2"),
+            endpoint("10.2.0.1", "n2", "c2", "r1/z1"),
+            endpoint("10.3.0.1", "n1", "c1", "r2/z1"),
+        ];
+        (index, cluster, endpoints)
+    }
+
+    #[test]
+    fn value_path_applies_the_stage_and_push_path_refuses_it() {
+        let (index, cluster, endpoints) = fixture();
+        let class = ProxyClass {
+            network: "n1".parse().ok(),
+            locality: "r1/z1".into(),
+            ..Default::default()
+        };
+        let view = View::new(&index, class.clone());
+        let policy = LocalityPolicy {
+            destination_rule: Some(TrafficPolicy {
+                outlier_detection: true,
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let request = |locality| ServiceRequest {
+            cluster: &cluster,
+            endpoints: &endpoints,
+            mtls_allowed: true,
+            features: Default::default(),
+            locality,
+        };
+        let plain = view
+            .assignment(&request(LocalityPolicy::istio_default()))
+            .expect("fixture");
+        assert!(plain.localities.iter().all(|g| g.priority == 0));
+        let staged = view.assignment(&request(&policy)).expect("fixture");
+        let mut want = plain.clone();
+        apply_locality_stage(&mut want, &Vec::new(), &class, &policy.effective());
+        assert_eq!(staged, want);
+        // r1/z1 (direct + gateway) 0, r1/z2 1, r2/z1 2: default failover with outlier detection.
+        let priorities: Vec<(String, u32)> = staged
+            .localities
+            .iter()
+            .map(|g| (g.label.clone(), g.priority))
+            .collect();
+        assert_eq!(
+            priorities,
+            [
+                ("r1/z1".into(), 0),
+                ("r1/z2".into(), 1),
+                ("r2/z1".into(), 2)
+            ]
+        );
+        let (_, why) = view.explain(&request(&policy)).expect("fixture");
+        assert_eq!(why.locality.len(), 3);
+        assert!(why.to_string().contains("failover level 2"));
+
+        let prepared = PreparedService::new(&index, request(&policy));
+        let encoded = EncodedService::new(&prepared, EncodeOptions::default());
+        let mut buf = Vec::new();
+        assert_eq!(
+            encoded.encode_into(&view, &mut buf),
+            Err(NotEncodable::LocalityStage)
+        );
+        let prepared = PreparedService::new(&index, request(LocalityPolicy::istio_default()));
+        let encoded = EncodedService::new(&prepared, EncodeOptions::default());
+        encoded.encode_into(&view, &mut buf).expect("fixture");
+        assert_eq!(buf, mesh_eds::wire::encode(&plain));
+    }
+
+    #[test]
+    fn prefer_same_zone_puts_the_gateway_last_l24() {
+        let (index, cluster, endpoints) = fixture();
+        let labels = [
+            (mesh_eds::NETWORK_LABEL, "n1"),
+            (mesh_eds::REGION_LABEL, "r1"),
+            (mesh_eds::ZONE_LABEL, "z1"),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .into_iter()
+        .collect();
+        let policy = LocalityPolicy {
+            traffic_distribution: TrafficDistribution::PreferSameZone,
+            ..Default::default()
+        };
+        let keys: Vec<String> = policy.effective().failover_priority().to_vec();
+        let class = ProxyClass {
+            network: "n1".parse().ok(),
+            locality: "r1/z1".into(),
+            ..Default::default()
+        }
+        .with_labels(&labels, keys.iter().map(String::as_str));
+        let view = View::new(&index, class);
+        let cla = view
+            .assignment(&ServiceRequest {
+                cluster: &cluster,
+                endpoints: &endpoints,
+                mtls_allowed: true,
+                features: Default::default(),
+                locality: &policy,
+            })
+            .expect("fixture");
+        let got: Vec<(String, u32, usize)> = cla
+            .localities
+            .iter()
+            .map(|g| (g.label.clone(), g.priority, g.endpoints.len()))
+            .collect();
+        // Tiers: r1/z1 direct 0; r1/z2 1 (zone); r2/z1 2 (region); the gateway in r1/z1
+        // mismatches network and region: 3 + 2 = 5, the last tier (L24).
+        assert_eq!(
+            got,
+            [
+                ("r1/z1".into(), 0, 1),
+                ("r1/z1".into(), 3, 1),
+                ("r1/z2".into(), 1, 1),
+                ("r2/z1".into(), 2, 1),
+            ]
+        );
+    }
+}
