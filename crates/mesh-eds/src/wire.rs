@@ -7,7 +7,7 @@
 //! The crate `eds-wire-compat` proves, against the `envoy-types` crate, that the bytes decode as
 //! Envoy's own messages and that Envoy's encoding of the same message is the same bytes.
 //!
-//! What a [`LoadAssignment`] becomes (Istio `util.go` `AppendLbEndpointMetadata`, `ConvertLocality`,
+//! What a [`LoadAssignment`](crate::LoadAssignment) becomes (Istio `util.go` `AppendLbEndpointMetadata`, `ConvertLocality`,
 //! `endpoint_builder.go` tunnel rendering; spec rules M3, M12, M18):
 //!
 //! * each locality group → `LocalityLbEndpoints` with `locality` always present (empty for the empty
@@ -25,7 +25,7 @@
 //! the cluster is the last field of the workload string.
 //!
 //! Two ways to get bytes, which agree byte for byte (tested): [`encode`] / [`encode_into`] write
-//! the wire format directly from the [`LoadAssignment`] (the hot path: no intermediate objects, one
+//! the wire format directly from the [`LoadAssignment`](crate::LoadAssignment) (the hot path: no intermediate objects, one
 //! exact-size reservation), and [`to_proto`] builds the [`ClusterLoadAssignment`] message tree for
 //! callers that want prost messages. Envoy's proto3 JSON is [`EnvoyJson`], a `serde::Serialize`
 //! value that streams to any serde writer (one endpoint's message at a time).
