@@ -58,7 +58,7 @@ const MAX_PRECOMPUTED_R: usize = 8;
 ///     addresses: vec!["10.2.0.1".into()], port: 8080, network: Some("n2".parse()?),
 ///     ..Default::default()
 /// }];
-/// let request = ServiceRequest {
+/// let request = ServiceRequest { locality: mesh_eds::LocalityPolicy::istio_default(),
 ///     cluster: &cluster, endpoints: &endpoints, mtls_allowed: true, features: Default::default(),
 /// };
 /// let prepared = PreparedService::new(&index, request);
@@ -77,6 +77,9 @@ pub struct EncodedService {
     sni: bool,
     /// `Features::gateway_in_first_group`.
     gateway_in_first_group: bool,
+    /// The service's locality policy can change what a view receives (L1): this path does not
+    /// apply the stage yet and refuses such views ([`NotEncodable::LocalityStage`]).
+    locality_stage: bool,
     /// What a weight patch leaves alone (unless an entry changes length), shared between the
     /// service and its patched copies.
     shape: Arc<Shape>,
@@ -167,7 +170,7 @@ impl EncodedService {
     pub fn new(prepared: &PreparedService<'_>, options: EncodeOptions) -> Self {
         let endpoints = prepared.request.endpoints;
         let mut workload = String::new();
-        Self::build(
+        let mut encoded = Self::build(
             &prepared.index,
             options,
             prepared.request.cluster.kind == ClusterKind::SniDnat,
@@ -189,7 +192,9 @@ impl EncodedService {
                     buf,
                 );
             },
-        )
+        );
+        encoded.locality_stage = !prepared.request.locality.is_inert();
+        encoded
     }
 
     /// [`EncodedService::new`] with each kept member's `LbEndpoint` bytes up to its weight
@@ -348,6 +353,7 @@ impl EncodedService {
             enabled,
             sni,
             gateway_in_first_group,
+            locality_stage: false,
             shape: Arc::new(shape),
             sets,
             bytes,
@@ -455,6 +461,9 @@ impl EncodedService {
         };
         if !Arc::ptr_eq(view.index(), &self.index) {
             return Err(NotEncodable::OtherIndex);
+        }
+        if self.locality_stage {
+            return Err(NotEncodable::LocalityStage);
         }
         // M8 / M2a per network: the decisions `modern::compute` takes.
         let networks = NetworkRules::new(view.class(), &self.shape.networks);

@@ -28,7 +28,7 @@
 //!     addresses: vec!["10.2.0.1".into()], port: 8080, network: Some("n2".parse()?),
 //!     ..Default::default()
 //! };
-//! let request = ServiceRequest {
+//! let request = ServiceRequest { locality: mesh_eds::LocalityPolicy::istio_default(),
 //!     cluster: &cluster, endpoints: &[remote], mtls_allowed: true, features: Default::default(),
 //! };
 //! let (cla, why) = view.explain(&request)?;
@@ -51,9 +51,11 @@ mod index;
 mod input;
 mod invariants;
 mod legacy;
+mod locality;
 mod modern;
 #[cfg(feature = "oracle")]
 pub mod oracle;
+mod policy;
 mod prepared;
 mod rules;
 mod store;
@@ -79,6 +81,14 @@ pub use invariants::{
     remote_endpoints_use_own_network_gateways,
 };
 pub use legacy::{LegacyGateway, LegacyNetworks};
+pub use locality::{
+    Decision, EndpointLabels, GroupReason, Untouched, apply_locality_stage, gateway_label,
+};
+pub use policy::{
+    CLUSTER_LABEL, Distribute, EffectiveSetting, Failover, HOSTNAME_LABEL, LocalityLbSetting,
+    LocalityPolicy, MeshLocality, NETWORK_LABEL, REGION_LABEL, SUBZONE_LABEL, Setting,
+    SettingSource, TrafficDistribution, TrafficPolicy, ZONE_LABEL, ZoneAwareLbSetting,
+};
 pub use prepared::PreparedService;
 pub use rules::{CONNECT_ORIGINATE, scale_weight};
 pub use store::{ApplyStats, Delta, EdsStore, Snapshot, SnapshotReader};

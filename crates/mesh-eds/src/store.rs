@@ -352,6 +352,7 @@ impl EdsStore {
                     ..
                 } = state;
                 let request = ServiceRequest {
+                    locality: crate::LocalityPolicy::istio_default(),
                     cluster,
                     endpoints: &[],
                     mtls_allowed: self.mtls.get(name).copied().unwrap_or(true),
@@ -634,6 +635,7 @@ impl EdsStore {
     /// The request of one service: its merged endpoints and policy.
     fn request<'a>(&'a self, name: &str, state: &'a ServiceState) -> ServiceRequest<'a> {
         ServiceRequest {
+            locality: crate::LocalityPolicy::istio_default(),
             cluster: &state.cluster,
             endpoints: &state.endpoints,
             mtls_allowed: self.mtls.get(name).copied().unwrap_or(true),
