@@ -475,9 +475,6 @@ impl EncodedService {
             let mut gateways: Vec<(u32, u32)> = Vec::new();
             for group in &self.shape.groups {
                 if self.plan(group, &networks, routes, &mut direct, &mut gateways) {
-                    for (_, sum) in &mut gateways {
-                        *sum = gateway_weight(*sum);
-                    }
                     self.write_group(group, &direct, &gateways, &mut merged, buf);
                 }
             }
@@ -496,7 +493,7 @@ impl EncodedService {
         for (i, (group, direct, gateways)) in plans.iter_mut().enumerate() {
             gateways.retain_mut(|(g, sum)| match totals.get(g) {
                 Some(&(first, total)) if first == i => {
-                    *sum = gateway_weight(total);
+                    *sum = total;
                     true
                 }
                 _ => false,
@@ -509,6 +506,7 @@ impl EncodedService {
     /// A view's decisions for one group (M2, M2a, M7–M9, M11, M14, M15): the sets it keeps
     /// directly in `direct`, and in `gateways` each reachable gateway with the sum of its shares
     /// (M13 order, one entry each). `false` when no member is admitted: no group at all.
+    #[inline(always)] // one loop with `write_group` on the push path's hot path
     fn plan<'s>(
         &'s self,
         group: &Group,
@@ -567,8 +565,9 @@ impl EncodedService {
         admitted_any
     }
 
-    /// Writes one group: its direct sets' cached bytes and `gateways` with their final weights,
-    /// and its weight (M12).
+    /// Writes one group: its direct sets' cached bytes, `gateways` weighted from their share sums
+    /// (M11: 0 is sent as 1), and its weight (M12).
+    #[inline(always)]
     fn write_group(
         &self,
         group: &Group,
@@ -584,7 +583,8 @@ impl EncodedService {
             saturating = saturating.saturating_add(set.saturating);
         }
         let mut gateway_len = 0;
-        for &(g, weight) in gateways {
+        for &(g, sum) in gateways {
+            let weight = gateway_weight(sum);
             wrapping = wrapping.wrapping_add(weight);
             gateway_len +=
                 wire::weighted_entry_len(self.index.gateway_prefix(g, self.options), weight);
@@ -619,7 +619,8 @@ impl EncodedService {
                 }
             }
         }
-        for &(g, weight) in gateways {
+        for &(g, sum) in gateways {
+            let weight = gateway_weight(sum);
             wire::put_weighted_entry(buf, self.index.gateway_prefix(g, self.options), weight);
         }
         if let Some(w) = weight {
