@@ -702,11 +702,11 @@ mod tests {
         }
     }
 
-    fn svc(name: &str) -> ClusterRequest {
+    pub(super) fn svc(name: &str) -> ClusterRequest {
         format!("outbound|80||{name}").parse().unwrap()
     }
 
-    fn ep(addr: &str, net: &str) -> EdsEndpoint {
+    pub(super) fn ep(addr: &str, net: &str) -> EdsEndpoint {
         EdsEndpoint {
             addresses: vec![addr.into()],
             port: 8080,

@@ -373,19 +373,7 @@ pub(super) fn key_hash(key: &str) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn svc(name: &str) -> ClusterRequest {
-        format!("outbound|80||{name}").parse().unwrap()
-    }
-
-    fn ep(addr: &str, net: &str) -> EdsEndpoint {
-        EdsEndpoint {
-            addresses: vec![addr.into()],
-            port: 8080,
-            network: net.parse().ok(),
-            ..EdsEndpoint::default()
-        }
-    }
+    use crate::store::tests::{ep, svc};
 
     #[test]
     fn shards_keep_istio_order_whatever_the_order_of_arrival() {
