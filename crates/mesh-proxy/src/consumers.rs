@@ -363,7 +363,7 @@ pub fn mesh_consumer_warnings(
     let index = eds.shared_index();
     let mut out = Vec::new();
     for cluster in &doc.spec.clusters {
-        let class = eds.class_for_cluster(doc, &cluster.name, mesh_eds::Profile::default());
+        let class = eds.class_for_cluster(&cluster.name, mesh_eds::Profile::default());
         let view = mesh_eds::View::new(&index, class);
         for s in &eds.services {
             // A service the engine cannot compute has no output to warn about.

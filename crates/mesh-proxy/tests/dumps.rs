@@ -13,7 +13,7 @@ type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
 fn computed(mesh: &str, cluster: &str) -> Result<Vec<(LoadAssignment, Explanation)>> {
     let doc = MeshDocument::parse(mesh)?;
     let eds = DocumentEds::new(&doc, Features::default());
-    let class = eds.class_for_cluster(&doc, &cluster.parse()?, Profile::default());
+    let class = eds.class_for_cluster(&cluster.parse()?, Profile::default());
     let view = View::new(&eds.shared_index(), class);
     let mut out = Vec::new();
     for s in &eds.services {
