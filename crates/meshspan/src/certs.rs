@@ -208,7 +208,7 @@ fn check(args: &CheckArgs) -> Result<ExitCode, String> {
     let (origin, bundles) = if args.path.is_dir() {
         (args.path.display().to_string(), read_dir(args)?)
     } else {
-        let loaded = input::load(Some(&args.path))?;
+        let loaded = input::load(&input::MeshSource::file(args.path.clone()))?;
         options = options.with_require_ca_key(false);
         (
             loaded.origin,

@@ -1,7 +1,6 @@
 //! `meshspan check`: parse a mesh document, validate the whole mesh (mesh-topology), print every
 //! diagnostic with its explanation and fix.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::input::{self, Output};
@@ -9,8 +8,8 @@ use crate::input::{self, Output};
 /// Arguments of `meshspan check`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The mesh document (YAML or JSON; `-` for standard input). Default: the built-in example.
-    pub file: Option<PathBuf>,
+    #[command(flatten)]
+    pub mesh: input::MeshSource,
     /// Output format: `text`, or `json` (`{"diagnostics": [...], "topology": {...}}`).
     #[arg(long, short, value_enum, default_value = "text")]
     pub output: Output,
@@ -22,7 +21,7 @@ pub struct Args {
 /// Runs the command: exit 0 when the mesh has no error (warnings and info allowed), 1 when it has
 /// at least one error diagnostic, 2 when the file cannot be read or parsed.
 pub fn run(args: &Args) -> ExitCode {
-    let loaded = match input::load_or_exit(args.file.as_deref()) {
+    let loaded = match input::load_or_exit(&args.mesh) {
         Ok(l) => l,
         Err(code) => return code,
     };

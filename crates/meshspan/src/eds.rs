@@ -4,7 +4,6 @@
 //! endpoint -o json`. Warns (standard error) where Envoy or gRPC would reject or ignore an output.
 
 use std::io::Write as _;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use mesh_eds::{DocumentEds, Features, Profile, ServicePortEndpoints, ServiceRequest, View, wire};
@@ -61,8 +60,8 @@ pub enum EdsOutput {
 /// Arguments of `meshspan eds`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The mesh document (YAML or JSON; `-` for standard input). Default: the built-in example.
-    pub file: Option<PathBuf>,
+    #[command(flatten)]
+    pub mesh: input::MeshSource,
     #[command(flatten)]
     pub target: Target,
     #[command(flatten)]
@@ -86,11 +85,11 @@ pub struct Prepared {
 impl Prepared {
     /// Loads the document and builds the view; the error is the message to print (exit 2).
     pub fn load(
-        file: Option<&std::path::Path>,
+        mesh: &input::MeshSource,
         target: &Target,
         selection: &Selection,
     ) -> Result<Self, String> {
-        let loaded = input::load(file)?;
+        let loaded = input::load(mesh)?;
         let doc: &MeshDocument = &loaded.document;
         let features = Features {
             prefer_hbone_send: selection.prefer_hbone_send,
@@ -134,11 +133,11 @@ impl Prepared {
 
     /// [`Prepared::load`], printing the error and giving exit code 2 on failure.
     pub fn open(
-        file: Option<&std::path::Path>,
+        mesh: &input::MeshSource,
         target: &Target,
         selection: &Selection,
     ) -> Result<Self, ExitCode> {
-        Self::load(file, target, selection).map_err(|e| {
+        Self::load(mesh, target, selection).map_err(|e| {
             eprintln!("meshspan: {e}");
             ExitCode::from(2)
         })
@@ -158,7 +157,7 @@ impl Prepared {
 /// Runs the command: 0 ok, 1 an assignment cannot be computed (that Istio version crashes), 2 the
 /// input cannot be read or the selection is empty.
 pub fn run(args: &Args) -> ExitCode {
-    let prepared = match Prepared::open(args.file.as_deref(), &args.target, &args.selection) {
+    let prepared = match Prepared::open(&args.mesh, &args.target, &args.selection) {
         Ok(p) => p,
         Err(code) => return code,
     };

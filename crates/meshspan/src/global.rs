@@ -31,8 +31,8 @@ pub enum Api {
 /// Arguments of `meshspan global`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The mesh document (YAML or JSON; `-` for standard input). Default: the built-in example.
-    pub file: Option<PathBuf>,
+    #[command(flatten)]
+    pub mesh: input::MeshSource,
     /// The cluster whose control plane gets the configuration.
     #[arg(long)]
     pub cluster: ClusterId,
@@ -66,7 +66,7 @@ pub struct Args {
 /// Runs the command: exit 0 on success, 1 when the configuration cannot be made (for example an
 /// exhausted or overlapping range), 2 when an input cannot be read or parsed.
 pub fn run(args: &Args) -> ExitCode {
-    let loaded = match input::load_or_exit(args.file.as_deref()) {
+    let loaded = match input::load_or_exit(&args.mesh) {
         Ok(l) => l,
         Err(code) => return code,
     };

@@ -1,6 +1,5 @@
 //! `meshspan graph`: the mesh as Graphviz DOT (`meshspan graph mesh.yaml | dot -Tsvg > mesh.svg`).
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::input;
@@ -8,13 +7,13 @@ use crate::input;
 /// Arguments of `meshspan graph`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The mesh document (YAML or JSON; `-` for standard input). Default: the built-in example.
-    pub file: Option<PathBuf>,
+    #[command(flatten)]
+    pub mesh: input::MeshSource,
 }
 
 /// Runs the command: prints DOT and exits 0; 2 when the file cannot be read or parsed.
 pub fn run(args: &Args) -> ExitCode {
-    let loaded = match input::load_or_exit(args.file.as_deref()) {
+    let loaded = match input::load_or_exit(&args.mesh) {
         Ok(l) => l,
         Err(code) => return code,
     };

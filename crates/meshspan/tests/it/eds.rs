@@ -15,6 +15,7 @@ fn meshspan(args: &[&str]) -> Output {
 fn eds_json_is_envoy_proto3_json_with_split_horizon_weights() {
     let out = meshspan(&[
         "eds",
+        "--example",
         "--cluster",
         "cluster1",
         "--service",
@@ -55,6 +56,7 @@ fn eds_json_is_envoy_proto3_json_with_split_horizon_weights() {
 fn eds_pb_writes_one_cluster_and_refuses_several() {
     let out = meshspan(&[
         "eds",
+        "--example",
         "--network",
         "network1",
         "--service",
@@ -71,23 +73,32 @@ fn eds_pb_writes_one_cluster_and_refuses_several() {
     assert_eq!(out.stdout.first(), Some(&0x0a));
     let name = b"outbound|9080||ratings.bookinfo.svc.cluster.local";
     assert!(out.stdout.windows(name.len()).any(|w| w == name));
-    let out = meshspan(&["eds", "--network", "network1", "-o", "pb"]);
+    let out = meshspan(&["eds", "--example", "--network", "network1", "-o", "pb"]);
     assert_eq!(out.status.code(), Some(2));
 }
 
 #[test]
 fn eds_yaml_and_bad_selections() {
-    let out = meshspan(&["eds", "--cluster", "cluster2", "-o", "yaml"]);
+    let out = meshspan(&["eds", "--example", "--cluster", "cluster2", "-o", "yaml"]);
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("clusterName"));
     assert_eq!(
-        meshspan(&["eds", "--cluster", "nope"]).status.code(),
+        meshspan(&["eds", "--example", "--cluster", "nope"])
+            .status
+            .code(),
         Some(2)
     );
     assert_eq!(
-        meshspan(&["eds", "--network", "network1", "--service", "missing.ns"])
-            .status
-            .code(),
+        meshspan(&[
+            "eds",
+            "--example",
+            "--network",
+            "network1",
+            "--service",
+            "missing.ns"
+        ])
+        .status
+        .code(),
         Some(2)
     );
     // neither --network nor --cluster: a usage error
@@ -98,6 +109,7 @@ fn eds_yaml_and_bad_selections() {
 fn explain_names_rules_in_text_and_json() {
     let out = meshspan(&[
         "explain",
+        "--example",
         "--cluster",
         "cluster1",
         "--service",
@@ -112,6 +124,7 @@ fn explain_names_rules_in_text_and_json() {
     );
     let out = meshspan(&[
         "explain",
+        "--example",
         "--cluster",
         "cluster1",
         "--service",
@@ -133,8 +146,8 @@ fn eds_yaml_is_the_json_as_yaml() {
     // The YAML is streamed from the same serializer as the JSON: it must be what the JSON value,
     // serialized as YAML, would be.
     for cluster in ["cluster1", "cluster2"] {
-        let json = meshspan(&["eds", "--cluster", cluster]);
-        let yaml = meshspan(&["eds", "--cluster", cluster, "-o", "yaml"]);
+        let json = meshspan(&["eds", "--example", "--cluster", cluster]);
+        let yaml = meshspan(&["eds", "--example", "--cluster", cluster, "-o", "yaml"]);
         assert!(yaml.status.success());
         let value: Value = serde_json::from_slice(&json.stdout).expect("JSON");
         let expected = serde_saphyr::to_string(&value).expect("YAML");

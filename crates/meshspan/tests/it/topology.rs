@@ -122,10 +122,18 @@ fn check_valid_examples_exit_0() {
         );
     }
     assert_eq!(
-        meshspan(&["check"]).status.code(),
+        meshspan(&["check", "--example"]).status.code(),
         Some(0),
         "built-in example"
     );
+}
+
+#[test]
+fn check_without_a_document_is_a_usage_error() {
+    // `meshspan check $UNSET` must not silently check the built-in example.
+    let out = meshspan(&["check"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--example"));
 }
 
 #[test]
@@ -221,7 +229,7 @@ fn graph_prints_deterministic_dot_with_problems_in_red() {
     let dot = String::from_utf8(a.stdout).expect("utf-8");
     assert!(dot.starts_with("digraph mesh {"));
     assert!(dot.contains("color=red"));
-    let ok = String::from_utf8(meshspan(&["graph"]).stdout).expect("utf-8");
+    let ok = String::from_utf8(meshspan(&["graph", "--example"]).stdout).expect("utf-8");
     assert!(
         ok.contains("subgraph cluster_") && !ok.contains("red"),
         "{ok}"
