@@ -21,7 +21,7 @@ pub struct Args {
 /// Runs the command: exit 0 when the mesh has no error (warnings and info allowed), 1 when it has
 /// at least one error diagnostic, 2 when the file cannot be read or parsed.
 pub fn run(args: &Args) -> ExitCode {
-    let loaded = match input::load_or_exit(&args.mesh) {
+    let loaded = match input::load_or_exit_as(&args.mesh, args.output) {
         Ok(l) => l,
         Err(code) => return code,
     };

@@ -92,8 +92,20 @@ pub fn load(source: &MeshSource) -> Result<Loaded, String> {
 
 /// [`load`], printing the error and giving exit code 2 (cannot read or parse) when it fails.
 pub fn load_or_exit(source: &MeshSource) -> Result<Loaded, std::process::ExitCode> {
+    load_or_exit_as(source, Output::Text)
+}
+
+/// [`load_or_exit`] for a command printing `output`: with JSON, the error is also a JSON object
+/// on standard output (`{"error": {"message": "..."}}`), so a script reading it gets JSON.
+pub fn load_or_exit_as(
+    source: &MeshSource,
+    output: Output,
+) -> Result<Loaded, std::process::ExitCode> {
     load(source).map_err(|e| {
         eprintln!("meshspan: {e}");
+        if output == Output::Json {
+            outln!("{}", serde_json::json!({ "error": { "message": e } }));
+        }
         std::process::ExitCode::from(2)
     })
 }

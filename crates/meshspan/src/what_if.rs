@@ -30,10 +30,11 @@ fn parse_failure(s: &str) -> Result<Failure, String> {
 /// one does, 2 when the file cannot be read or parsed or the failure names nothing in the mesh (a
 /// malformed `--fail` is rejected by the argument parser, also with exit 2).
 pub fn run(args: &Args) -> ExitCode {
-    let loaded = match input::load_or_exit(&input::MeshSource::file(args.file.clone())) {
-        Ok(l) => l,
-        Err(code) => return code,
-    };
+    let loaded =
+        match input::load_or_exit_as(&input::MeshSource::file(args.file.clone()), args.output) {
+            Ok(l) => l,
+            Err(code) => return code,
+        };
     let what = match simulate(&loaded.document, &args.fail) {
         Ok(w) => w,
         Err(e) => {

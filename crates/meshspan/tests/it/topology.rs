@@ -137,6 +137,18 @@ fn check_without_a_document_is_a_usage_error() {
 }
 
 #[test]
+fn check_json_on_an_unreadable_document_prints_a_json_error() {
+    let out = meshspan(&["check", "/nonexistent/mesh.yaml", "-o", "json"]);
+    assert_eq!(out.status.code(), Some(2));
+    let v = json(&out);
+    let message = v["error"]["message"].as_str().expect("error.message");
+    assert!(
+        message.contains("/nonexistent/mesh.yaml: cannot read"),
+        "{message}"
+    );
+}
+
+#[test]
 fn check_unreadable_or_unparsable_exits_2() {
     let out = meshspan(&["check", "/nonexistent/mesh.yaml"]);
     assert_eq!(out.status.code(), Some(2));
