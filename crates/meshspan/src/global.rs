@@ -64,7 +64,8 @@ pub struct Args {
 }
 
 /// Runs the command: exit 0 on success, 1 when the configuration cannot be made (for example an
-/// exhausted or overlapping range), 2 when an input cannot be read or parsed.
+/// exhausted or overlapping range), 2 when an input cannot be read or parsed or `--cluster` names
+/// no cluster of the mesh.
 pub fn run(args: &Args) -> ExitCode {
     let loaded = match input::load_or_exit(&args.mesh) {
         Ok(l) => l,
@@ -101,6 +102,16 @@ pub fn run(args: &Args) -> ExitCode {
     };
     let plan = match mesh_global::plan_for_cluster(spec, &args.cluster, &selector, &vips, api) {
         Ok(p) => p,
+        // A cluster the document does not have is a usage error, like everywhere else.
+        Err(e @ mesh_global::GlobalError::UnknownCluster(_)) => {
+            let names: Vec<&str> = spec.clusters.iter().map(|c| c.name.as_str()).collect();
+            eprintln!(
+                "meshspan: {}: {e}; its clusters: {}",
+                loaded.origin,
+                names.join(", ")
+            );
+            return ExitCode::from(2);
+        }
         Err(e) => {
             eprintln!("meshspan: {}: {e}", loaded.origin);
             return ExitCode::from(1);

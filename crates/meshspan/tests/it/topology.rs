@@ -247,3 +247,23 @@ fn graph_prints_deterministic_dot_with_problems_in_red() {
         "{ok}"
     );
 }
+
+#[test]
+fn global_unknown_cluster_is_a_usage_error_naming_the_clusters() {
+    // One convention: 0 ok, 1 findings, 2 usage or unreadable input.
+    let out = meshspan(&["global", "--example", "--cluster", "east"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("its clusters: cluster1, cluster2"),
+        "{stderr}"
+    );
+    let out = meshspan(&[
+        "global",
+        "--example",
+        "replicated-control-planes",
+        "--cluster",
+        "east",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+}
