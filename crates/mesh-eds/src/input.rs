@@ -14,6 +14,8 @@ use mesh_model::{ClusterId, NetworkId, TlsMode};
 /// use mesh_eds::Profile;
 /// assert_eq!(Profile::default(), Profile::IstioModern);
 /// assert_eq!("istio-1.1.3".parse::<Profile>(), Ok(Profile::Istio1_1_3));
+/// // Every patch release the 1.1.3 profile covers names it.
+/// assert_eq!("istio-1.1.17".parse::<Profile>(), Ok(Profile::Istio1_1_3));
 /// assert_eq!(Profile::Istio1_1_0.to_string(), "istio-1.1.0");
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -66,7 +68,7 @@ impl fmt::Display for Profile {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 #[error(
-    "unknown semantics profile {value:?} (expected istio-modern, istio-1.1.0, istio-1.1.3 or istio-1.5)"
+    "unknown semantics profile {value:?} (expected istio-modern, istio-1.1.0, istio-1.1.3 to istio-1.1.17, or istio-1.5)"
 )]
 pub struct ProfileError {
     /// The offending value.
@@ -76,9 +78,15 @@ pub struct ProfileError {
 impl FromStr for Profile {
     type Err = ProfileError;
     fn from_str(s: &str) -> Result<Self, ProfileError> {
+        // `istio-1.1.N` for 3 ≤ N ≤ 17: the releases the 1.1.3 profile reproduces (H1.2).
+        let covered_patch = s
+            .strip_prefix("istio-1.1.")
+            .and_then(|n| n.parse::<u8>().ok().filter(|_| !n.starts_with('0')))
+            .is_some_and(|n| (3..=17).contains(&n));
         Profile::ALL
             .into_iter()
             .find(|p| p.as_str() == s)
+            .or(covered_patch.then_some(Profile::Istio1_1_3))
             .ok_or_else(|| ProfileError {
                 value: s.to_owned(),
             })
@@ -409,6 +417,27 @@ pub struct ServiceRequest<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn profile_accepts_every_patch_release_it_covers() {
+        for n in 3..=17 {
+            assert_eq!(
+                format!("istio-1.1.{n}").parse::<Profile>(),
+                Ok(Profile::Istio1_1_3)
+            );
+        }
+        for bad in [
+            "istio-1.1.1",
+            "istio-1.1.2",
+            "istio-1.1.18",
+            "istio-1.1.03",
+            "istio-1.1.",
+        ] {
+            assert!(bad.parse::<Profile>().is_err(), "{bad}");
+        }
+        let e = "istio-1.1.2".parse::<Profile>().unwrap_err().to_string();
+        assert!(e.contains("istio-1.1.3 to istio-1.1.17"), "{e}");
+    }
 
     #[test]
     fn cluster_names_round_trip_and_reject_garbage() {

@@ -33,7 +33,8 @@ pub struct Selection {
     /// Only this service port (number).
     #[arg(long)]
     pub port: Option<u16>,
-    /// Semantics: istio-modern (default), istio-1.1.0, istio-1.1.3, istio-1.5.
+    /// Semantics: istio-modern (default), istio-1.1.0, istio-1.1.3 (or any of 1.1.3–1.1.17, e.g.
+    /// istio-1.1.17), istio-1.5.
     #[arg(long, default_value = "istio-modern")]
     pub profile: Profile,
     /// Send HBONE to tunnel-capable endpoints even with a sidecar (PILOT_PREFER_SENDING_HBONE).
