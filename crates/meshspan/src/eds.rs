@@ -106,24 +106,82 @@ impl Prepared {
         let class = match (&target.cluster, &target.network) {
             (Some(c), _) => {
                 if !doc.spec.clusters.iter().any(|x| &x.name == c) {
-                    return Err(format!("{}: no cluster named {c}", loaded.origin));
+                    let names: Vec<&str> =
+                        doc.spec.clusters.iter().map(|c| c.name.as_str()).collect();
+                    return Err(format!(
+                        "{}: no cluster named {c}; its clusters: {}",
+                        loaded.origin,
+                        names.join(", ")
+                    ));
                 }
                 eds.class_for_cluster(c, selection.profile)
             }
-            (None, Some(n)) => DocumentEds::class_for_network(n, selection.profile),
+            (None, Some(n)) => {
+                let mut networks = doc.defined_networks();
+                networks.extend(
+                    doc.spec
+                        .clusters
+                        .iter()
+                        .filter_map(|c| c.network.as_ref())
+                        .map(NetworkId::as_str),
+                );
+                if !networks.contains(n.as_str()) {
+                    return Err(format!(
+                        "{}: no network named {n}; its networks: {}",
+                        loaded.origin,
+                        networks.into_iter().collect::<Vec<_>>().join(", ")
+                    ));
+                }
+                DocumentEds::class_for_network(n, selection.profile)
+            }
             (None, None) => return Err("give --network or --cluster".into()),
         };
         let view = View::new(&eds.shared_index(), class);
-        let selected: Vec<usize> = eds
+        let of_service: Vec<usize> = eds
             .services
             .iter()
             .enumerate()
             .filter(|(_, s)| selection.service.as_ref().is_none_or(|k| &s.service == k))
-            .filter(|(_, s)| selection.port.is_none_or(|p| s.port.port == p))
             .map(|(i, _)| i)
             .collect();
+        if of_service.is_empty() {
+            let mut names: Vec<String> =
+                eds.services.iter().map(|s| s.service.to_string()).collect();
+            names.dedup();
+            return Err(format!(
+                "{}: no service {}; its services: {}",
+                loaded.origin,
+                selection
+                    .service
+                    .as_ref()
+                    .map_or_else(String::new, ToString::to_string),
+                if names.is_empty() {
+                    "none".to_owned()
+                } else {
+                    names.join(", ")
+                }
+            ));
+        }
+        let selected: Vec<usize> = of_service
+            .iter()
+            .copied()
+            .filter(|&i| {
+                selection
+                    .port
+                    .is_none_or(|p| eds.services[i].port.port == p)
+            })
+            .collect();
         if selected.is_empty() {
-            return Err("no service port matches the selection".into());
+            let ports: Vec<String> = of_service
+                .iter()
+                .map(|&i| format!("{} {}", eds.services[i].service, eds.services[i].port.port))
+                .collect();
+            return Err(format!(
+                "{}: no service port {}; the ports: {}",
+                loaded.origin,
+                selection.port.map_or_else(String::new, |p| p.to_string()),
+                ports.join(", ")
+            ));
         }
         Ok(Self {
             eds,

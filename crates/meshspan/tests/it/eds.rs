@@ -154,3 +154,42 @@ fn eds_yaml_is_the_json_as_yaml() {
         assert_eq!(String::from_utf8_lossy(&yaml.stdout), expected);
     }
 }
+
+#[test]
+fn eds_names_what_is_missing_and_lists_what_exists() {
+    let stderr = |args: &[&str]| {
+        let out = meshspan(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let e = stderr(&["eds", "--example", "--network", "nowhere"]);
+    assert!(
+        e.contains("no network named nowhere; its networks: network1, network2"),
+        "{e}"
+    );
+    let e = stderr(&[
+        "eds",
+        "--example",
+        "--network",
+        "network1",
+        "--service",
+        "nope.ns",
+    ]);
+    assert!(e.contains("no service nope.ns; its services: "), "{e}");
+    assert!(e.contains("reviews.bookinfo"), "{e}");
+    let e = stderr(&[
+        "explain",
+        "--example",
+        "--cluster",
+        "cluster1",
+        "--service",
+        "reviews.bookinfo",
+        "--port",
+        "1",
+    ]);
+    assert!(
+        e.contains("no service port 1; the ports: reviews.bookinfo 9080"),
+        "{e}"
+    );
+}
