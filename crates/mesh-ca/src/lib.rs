@@ -54,8 +54,8 @@ pub use bundle::{BundleError, BundleFile, ClusterBundle, PluginFiles, parse_cert
 pub use cert::{Certificate, CertificateError};
 pub use issue::{
     INTERMEDIATE_COMMON_NAME, INTERMEDIATE_LIFETIME_SECS, ISTIOD_SAN, IntermediateCa, IssueError,
-    ORGANIZATION, ROOT_COMMON_NAME, ROOT_LIFETIME_SECS, RootCa, Validity, WORKLOAD_TTL_SECS,
-    WorkloadCert,
+    ORGANIZATION, ROOT_COMMON_NAME, ROOT_LIFETIME_SECS, RootCa, RootProblem, Validity,
+    WORKLOAD_TTL_SECS, WorkloadCert,
 };
 pub use key::{KeyError, KeyPair, PublicKey};
 pub use pem::PemProblem;
