@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::id::{ClusterId, Locality, Namespace, NetworkId, ServiceKey, ServiceName, TrustDomain};
 use crate::meshnetworks::MeshNetworks;
+use crate::null::empty_if_null;
 
 /// The `apiVersion` of the documents this crate reads.
 pub const API_VERSION: &str = "meshspan/v1alpha1";
@@ -58,25 +59,41 @@ pub struct MeshSpec {
     #[serde(default = "default_trust_domain")]
     pub trust_domain: TrustDomain,
     /// Other trust domains accepted as this one.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "empty_if_null"
+    )]
     pub trust_domain_aliases: Vec<TrustDomain>,
     /// The Kubernetes DNS suffix (default `cluster.local`).
     #[serde(default = "default_domain_suffix")]
     pub domain_suffix: String,
     /// The clusters.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "empty_if_null")]
     pub clusters: Vec<Cluster>,
     /// Istio's MeshNetworks document, exactly as istiod reads it.
     #[serde(default, skip_serializing_if = "is_default")]
     pub mesh_networks: MeshNetworks,
     /// Routed connectivity between networks (VPN, peering).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "empty_if_null"
+    )]
     pub links: Vec<Link>,
     /// The services and their endpoints.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "empty_if_null"
+    )]
     pub services: Vec<Service>,
     /// Answers for hostname gateways and hostname external addresses: the libraries do no lookups.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "empty_if_null"
+    )]
     pub dns: BTreeMap<String, Vec<IpAddr>>,
     /// Replicated control planes: the range `<name>.<namespace>.global` virtual IPs are allocated
     /// from (default [`DEFAULT_GLOBAL_VIP_RANGE`], non-routable).
@@ -193,7 +210,11 @@ pub struct ApiServer {
     #[serde(default, skip_serializing_if = "is_default")]
     pub exposure: Exposure,
     /// Further networks that can reach it.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "empty_if_null"
+    )]
     pub reachable_from: Vec<NetworkId>,
 }
 
@@ -214,16 +235,32 @@ pub struct Service {
     /// The namespace.
     pub namespace: Namespace,
     /// The service ports.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "empty_if_null"
+    )]
     pub ports: Vec<ServicePort>,
     /// Clusters that have the Service object (default: those with endpoints).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "empty_if_null"
+    )]
     pub defined_in: Vec<ClusterId>,
     /// LoadBalancer addresses (IPs or hostnames) per cluster: what `registryServiceName` resolves to.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "empty_if_null"
+    )]
     pub external_addresses: BTreeMap<ClusterId, Vec<String>>,
     /// The endpoints, in registry order.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "empty_if_null"
+    )]
     pub endpoints: Vec<Endpoint>,
 }
 
@@ -426,7 +463,7 @@ impl<'de> Deserialize<'de> for Cidr {
 }
 
 fn cidrs<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<IpNet>, D::Error> {
-    Ok(Vec::<Cidr>::deserialize(d)?
+    Ok(empty_if_null::<_, Vec<Cidr>>(d)?
         .into_iter()
         .map(|c| c.0)
         .collect())
@@ -437,7 +474,7 @@ fn some_cidr<'de, D: Deserializer<'de>>(d: D) -> Result<Option<IpNet>, D::Error>
 }
 
 fn ips<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<IpAddr>, D::Error> {
-    Ok(Vec::<Ip>::deserialize(d)?
+    Ok(empty_if_null::<_, Vec<Ip>>(d)?
         .into_iter()
         .map(|c| c.0)
         .collect())

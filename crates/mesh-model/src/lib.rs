@@ -35,6 +35,7 @@ mod document;
 mod gateway;
 mod id;
 mod meshnetworks;
+mod null;
 mod parse;
 mod resolve;
 #[cfg(feature = "proptest")]

@@ -14,12 +14,13 @@ use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::id::is_istio_dns1123_label;
+use crate::null::empty_if_null;
 
 /// Istio's `MeshNetworks`: network name → network.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MeshNetworks {
     /// The networks, keyed by name. Names are not validated by Istio (V7).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "empty_if_null")]
     pub networks: BTreeMap<String, Network>,
 }
 
@@ -27,10 +28,18 @@ pub struct MeshNetworks {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Network {
     /// Which endpoints belong to this network.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "empty_if_null"
+    )]
     pub endpoints: Vec<NetworkEndpoints>,
     /// How other networks reach this one.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "empty_if_null"
+    )]
     pub gateways: Vec<NetworkGateway>,
 }
 

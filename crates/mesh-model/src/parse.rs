@@ -399,6 +399,29 @@ mod tests {
     }
 
     #[test]
+    fn lists_written_without_a_value_are_empty() {
+        let doc = MeshDocument::from_yaml(&format!(
+            "{HEAD}spec:\n  clusters:\n  - name: c1\n    podCidrs:\n  services:\n  - name: a\n    namespace: ns\n    ports:\n    endpoints:\n  links:\n"
+        ))
+        .unwrap();
+        assert!(doc.spec.services[0].endpoints.is_empty());
+        assert!(doc.spec.clusters[0].pod_cidrs.is_empty());
+        let json = r#"{"apiVersion": "meshspan/v1alpha1", "kind": "Mesh", "metadata": {"name": "m"},
+            "spec": {"services": [{"name": "a", "namespace": "ns", "endpoints": null}]}}"#;
+        assert!(
+            MeshDocument::from_json(json).unwrap().spec.services[0]
+                .endpoints
+                .is_empty()
+        );
+        // Istio's MeshNetworks reads null as the default too (protobuf JSON).
+        let doc = MeshDocument::from_yaml(&format!(
+            "{HEAD}spec:\n  meshNetworks:\n    networks:\n      n1:\n        endpoints:\n        gateways:\n"
+        ))
+        .unwrap();
+        assert!(doc.spec.mesh_networks.networks["n1"].endpoints.is_empty());
+    }
+
+    #[test]
     fn bad_cidr_names_path_and_value() {
         assert_eq!(
             err(
