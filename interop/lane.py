@@ -576,6 +576,8 @@ class ClassRun:
             accepted = []
             for (l, c), (cla, pb) in zip(listeners.items(), served):
                 r = results[(ads.EDS, c)]
+                if "--gateway-in-first-group" in self.flags and self.profile == "istio-modern":
+                    lane.check(f"{self.tag} no duplicate address {c}", not has_duplicate_address(cla))
                 if has_duplicate_address(cla):
                     # gRFC A27: a duplicate endpoint address makes gRPC reject the whole resource.
                     lane.check(f"{self.tag} grpc NACK (duplicate address) {c}", r and r[0] == "NACK", r)
@@ -689,9 +691,13 @@ def main():
     parser.add_argument("--deadline", type=float, default=480, help="seconds for the whole lane")
     parser.add_argument("--no-diff", dest="diff", action="store_false")
     parser.add_argument("--no-grpc-traffic", dest="grpc_traffic", action="store_false")
-    parser.add_argument("--flag", action="append", default=[], help="extra meshspan eds flag, run in addition")
+    parser.add_argument("--flag", action="append", default=None,
+                        help="extra meshspan eds flag, run in addition (default: --gateway-in-first-group)")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args()
+    if args.flag is None:
+        # Both ways: Istio's output, and the proposed fix of one gateway in two locality groups.
+        args.flag = ["--gateway-in-first-group"]
     lane = Lane(args)
 
     def on_signal(_sig, _frm):

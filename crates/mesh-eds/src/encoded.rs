@@ -28,7 +28,7 @@ use crate::error::NotEncodable;
 use crate::first_seen::FirstSeen;
 use crate::index::{GatewayIndex, RouteKey};
 use crate::input::{ClusterKind, EdsEndpoint};
-use crate::modern::NetworkRules;
+use crate::modern::{NetworkRules, Routes, first_group_totals};
 use crate::prepared::{PreparedEndpoint, PreparedService, Transport};
 use crate::rules::{
     CONNECT_ORIGINATE, gateway_weight, index_u32, join_host_port, scale_weight,
@@ -75,6 +75,8 @@ pub struct EncodedService {
     options: EncodeOptions,
     enabled: bool,
     sni: bool,
+    /// `Features::gateway_in_first_group`.
+    gateway_in_first_group: bool,
     /// What a weight patch leaves alone (unless an entry changes length), shared between the
     /// service and its patched copies.
     shape: Arc<Shape>,
@@ -126,6 +128,10 @@ struct Group {
     sets: Range<usize>,
 }
 
+/// One group as a view plans it: the group, the sets it keeps directly, and its gateways with the
+/// sum of their shares.
+type GroupPlan<'s> = (&'s Group, Vec<&'s Set>, Vec<(u32, u32)>);
+
 /// The members of one group on one (network, candidate list): they share every view decision.
 #[derive(Debug, Clone)]
 struct Set {
@@ -165,6 +171,7 @@ impl EncodedService {
             &prepared.index,
             options,
             prepared.request.cluster.kind == ClusterKind::SniDnat,
+            prepared.request.features.gateway_in_first_group,
             &prepared.cluster_name,
             &prepared.networks,
             prepared
@@ -193,6 +200,7 @@ impl EncodedService {
         index: &Arc<GatewayIndex>,
         options: EncodeOptions,
         sni: bool,
+        gateway_in_first_group: bool,
         cluster_name: &str,
         networks: &[Option<&NetworkId>],
         groups: impl Iterator<Item = (&'g str, &'g [PreparedEndpoint])> + Clone,
@@ -339,6 +347,7 @@ impl EncodedService {
             options,
             enabled,
             sni,
+            gateway_in_first_group,
             shape: Arc::new(shape),
             sets,
             bytes,
@@ -451,111 +460,162 @@ impl EncodedService {
         let networks = NetworkRules::new(view.class(), &self.shape.networks);
 
         buf.extend_from_slice(&self.shape.head);
-        let mut direct: Vec<&Set> = Vec::new();
-        let mut gateways: Vec<(u32, u32)> = Vec::new();
         let mut merged: Vec<Member> = Vec::new();
+        if !self.gateway_in_first_group {
+            let mut direct: Vec<&Set> = Vec::new();
+            let mut gateways: Vec<(u32, u32)> = Vec::new();
+            for group in &self.shape.groups {
+                if self.plan(group, &networks, routes, &mut direct, &mut gateways) {
+                    for (_, sum) in &mut gateways {
+                        *sum = gateway_weight(*sum);
+                    }
+                    self.write_group(group, &direct, &gateways, &mut merged, buf);
+                }
+            }
+            return Ok(());
+        }
+        // `Features::gateway_in_first_group`: every group planned first, then each gateway
+        // written once, in the first group that routes through it, with every group's shares.
+        let mut plans: Vec<GroupPlan<'_>> = Vec::new();
         for group in &self.shape.groups {
-            direct.clear();
-            gateways.clear();
-            let mut admitted_any = false;
-            for set in &self.sets[group.sets.clone()] {
-                if !networks.visible(set.network) {
-                    continue;
-                }
-                let same = networks.same_network(set.network);
-                // M2: without gateways, or on the proxy's network, address-less members drop.
-                let admitted = if !self.enabled || same {
-                    set.with_address
-                } else {
-                    set.total
-                };
-                admitted_any |= admitted > 0;
-                if !self.enabled {
-                    direct.push(set);
-                    continue;
-                }
-                let route = routes.get(set.route);
-                let candidates = route.map_or(0, |r| r.candidates);
-                match route {
-                    Some(r) if networks.through_gateways(set.network, candidates) => {
-                        // M11 / M14 / M15: mTLS members' shares to every reachable gateway.
-                        let contributing = if same {
-                            set.mtls - set.mtls_no_address
-                        } else {
-                            set.mtls
-                        };
-                        if r.reachable.is_empty() || contributing == 0 {
-                            continue;
-                        }
-                        let share = self.share_sum(set, r.reachable.len(), same);
-                        gateways.extend(r.reachable.iter().map(|&g| (g, share)));
-                    }
-                    _ => direct.push(set),
-                }
-            }
-            if !admitted_any {
-                continue;
-            }
-            // M13: gateways in index order, one entry each.
-            gateways.sort_unstable_by_key(|&(g, _)| g);
-            gateways.dedup_by(|later, first| {
-                let same_gateway = later.0 == first.0;
-                if same_gateway {
-                    first.1 = first.1.wrapping_add(later.1);
-                }
-                same_gateway
-            });
-            let (mut direct_len, mut wrapping, mut saturating) = (0usize, 0u32, 0u32);
-            for set in &direct {
-                direct_len += set.bytes.len();
-                wrapping = wrapping.wrapping_add(set.wrapping);
-                saturating = saturating.saturating_add(set.saturating);
-            }
-            let mut gateway_len = 0;
-            for (g, sum) in &mut gateways {
-                *sum = gateway_weight(*sum);
-                wrapping = wrapping.wrapping_add(*sum);
-                gateway_len +=
-                    wire::weighted_entry_len(self.index.gateway_prefix(*g, self.options), *sum);
-            }
-            // M12: a group's weight.
-            let weight = if !self.enabled && !self.sni {
-                Some(saturating)
-            } else if direct_len == 0 && gateways.is_empty() {
-                None
-            } else {
-                Some(wrapping)
-            };
-            let body = group.locality.len()
-                + direct_len
-                + gateway_len
-                + weight.map_or(0, wire::group_weight_len);
-            buf.reserve(wire::group_field_len(body));
-            wire::put_group_header(buf, body);
-            buf.extend_from_slice(&self.bytes[group.locality.clone()]);
-            match direct.as_slice() {
-                [] => {}
-                [set] => buf.extend_from_slice(&self.bytes[set.bytes.clone()]),
-                sets => {
-                    // Several sets go direct: their members in input order (M3).
-                    merged.clear();
-                    for set in sets {
-                        merged.extend_from_slice(&self.shape.members[set.kept.clone()]);
-                    }
-                    merged.sort_unstable_by_key(|m| m.input);
-                    for m in &merged {
-                        buf.extend_from_slice(&self.bytes[m.bytes.0..m.bytes.1]);
-                    }
-                }
-            }
-            for &(g, weight) in &gateways {
-                wire::put_weighted_entry(buf, self.index.gateway_prefix(g, self.options), weight);
-            }
-            if let Some(w) = weight {
-                wire::put_group_weight(buf, w);
+            let (mut direct, mut gateways) = (Vec::new(), Vec::new());
+            if self.plan(group, &networks, routes, &mut direct, &mut gateways) {
+                plans.push((group, direct, gateways));
             }
         }
+        let totals = first_group_totals(plans.iter().map(|(_, _, g)| g.as_slice()));
+        for (i, (group, direct, gateways)) in plans.iter_mut().enumerate() {
+            gateways.retain_mut(|(g, sum)| match totals.get(g) {
+                Some(&(first, total)) if first == i => {
+                    *sum = gateway_weight(total);
+                    true
+                }
+                _ => false,
+            });
+            self.write_group(group, direct, gateways, &mut merged, buf);
+        }
         Ok(())
+    }
+
+    /// A view's decisions for one group (M2, M2a, M7–M9, M11, M14, M15): the sets it keeps
+    /// directly in `direct`, and in `gateways` each reachable gateway with the sum of its shares
+    /// (M13 order, one entry each). `false` when no member is admitted: no group at all.
+    fn plan<'s>(
+        &'s self,
+        group: &Group,
+        networks: &NetworkRules<'_, Option<NetworkId>>,
+        routes: &Routes,
+        direct: &mut Vec<&'s Set>,
+        gateways: &mut Vec<(u32, u32)>,
+    ) -> bool {
+        direct.clear();
+        gateways.clear();
+        let mut admitted_any = false;
+        for set in &self.sets[group.sets.clone()] {
+            if !networks.visible(set.network) {
+                continue;
+            }
+            let same = networks.same_network(set.network);
+            // M2: without gateways, or on the proxy's network, address-less members drop.
+            let admitted = if !self.enabled || same {
+                set.with_address
+            } else {
+                set.total
+            };
+            admitted_any |= admitted > 0;
+            if !self.enabled {
+                direct.push(set);
+                continue;
+            }
+            let route = routes.get(set.route);
+            let candidates = route.map_or(0, |r| r.candidates);
+            match route {
+                Some(r) if networks.through_gateways(set.network, candidates) => {
+                    // M11 / M14 / M15: mTLS members' shares to every reachable gateway.
+                    let contributing = if same {
+                        set.mtls - set.mtls_no_address
+                    } else {
+                        set.mtls
+                    };
+                    if r.reachable.is_empty() || contributing == 0 {
+                        continue;
+                    }
+                    let share = self.share_sum(set, r.reachable.len(), same);
+                    gateways.extend(r.reachable.iter().map(|&g| (g, share)));
+                }
+                _ => direct.push(set),
+            }
+        }
+        // M13: gateways in index order, one entry each.
+        gateways.sort_unstable_by_key(|&(g, _)| g);
+        gateways.dedup_by(|later, first| {
+            let same_gateway = later.0 == first.0;
+            if same_gateway {
+                first.1 = first.1.wrapping_add(later.1);
+            }
+            same_gateway
+        });
+        admitted_any
+    }
+
+    /// Writes one group: its direct sets' cached bytes and `gateways` with their final weights,
+    /// and its weight (M12).
+    fn write_group(
+        &self,
+        group: &Group,
+        direct: &[&Set],
+        gateways: &[(u32, u32)],
+        merged: &mut Vec<Member>,
+        buf: &mut Vec<u8>,
+    ) {
+        let (mut direct_len, mut wrapping, mut saturating) = (0usize, 0u32, 0u32);
+        for set in direct {
+            direct_len += set.bytes.len();
+            wrapping = wrapping.wrapping_add(set.wrapping);
+            saturating = saturating.saturating_add(set.saturating);
+        }
+        let mut gateway_len = 0;
+        for &(g, weight) in gateways {
+            wrapping = wrapping.wrapping_add(weight);
+            gateway_len +=
+                wire::weighted_entry_len(self.index.gateway_prefix(g, self.options), weight);
+        }
+        // M12: a group's weight.
+        let weight = if !self.enabled && !self.sni {
+            Some(saturating)
+        } else if direct_len == 0 && gateways.is_empty() {
+            None
+        } else {
+            Some(wrapping)
+        };
+        let body = group.locality.len()
+            + direct_len
+            + gateway_len
+            + weight.map_or(0, wire::group_weight_len);
+        buf.reserve(wire::group_field_len(body));
+        wire::put_group_header(buf, body);
+        buf.extend_from_slice(&self.bytes[group.locality.clone()]);
+        match direct {
+            [] => {}
+            [set] => buf.extend_from_slice(&self.bytes[set.bytes.clone()]),
+            sets => {
+                // Several sets go direct: their members in input order (M3).
+                merged.clear();
+                for set in sets {
+                    merged.extend_from_slice(&self.shape.members[set.kept.clone()]);
+                }
+                merged.sort_unstable_by_key(|m| m.input);
+                for m in merged.iter() {
+                    buf.extend_from_slice(&self.bytes[m.bytes.0..m.bytes.1]);
+                }
+            }
+        }
+        for &(g, weight) in gateways {
+            wire::put_weighted_entry(buf, self.index.gateway_prefix(g, self.options), weight);
+        }
+        if let Some(w) = weight {
+            wire::put_group_weight(buf, w);
+        }
     }
 
     /// M11: the sum of `⌊w·S / r⌋` over the set's contributing members (without the address-less

@@ -388,6 +388,16 @@ pub struct Features {
     pub prefer_hbone_send: bool,
     /// `RESOLVE_HOSTNAME_GATEWAYS` (default true): hostname gateways are resolved (G2).
     pub resolve_hostname_gateways: bool,
+    /// Not an istiod flag (default false, Istio's output): the fix proposed in istio#60835 for
+    /// istio#56355. Istio puts a gateway into every locality group with remote endpoints behind
+    /// it, so a network whose endpoints sit in several localities gets the same gateway
+    /// `address:port` in several groups; Envoy keeps only the first copy (envoy#23445: the other
+    /// groups' share of the traffic is lost) and gRPC rejects the whole assignment (gRFC A27:
+    /// duplicate endpoint address). With this flag each gateway is written once, in the first
+    /// group (in output order) that routes through it, weighted with the shares of every group
+    /// (M11 summed over groups); the other groups go without it (their weights, M12, are what
+    /// they keep). The istio-modern profile only: the pre-1.8 profiles reproduce their releases.
+    pub gateway_in_first_group: bool,
 }
 
 impl Default for Features {
@@ -395,6 +405,7 @@ impl Default for Features {
         Self {
             prefer_hbone_send: false,
             resolve_hostname_gateways: true,
+            gateway_in_first_group: false,
         }
     }
 }

@@ -186,6 +186,9 @@ pub(crate) fn compute<T: Trace>(
 
     let mut localities = Vec::with_capacity(p.groups.len());
     let mut sums: BTreeMap<u32, u32> = BTreeMap::new();
+    let first_group = enabled && req.features.gateway_in_first_group;
+    // With `first_group`: per group pushed, its gateways and their share sums.
+    let mut group_sums: Vec<Vec<(u32, u32)>> = Vec::new();
     for group in &p.groups {
         // Room for the members kept directly (a view of a remote service holds a few gateway
         // endpoints, not one entry per member), plus a few gateways.
@@ -350,6 +353,10 @@ pub(crate) fn compute<T: Trace>(
             continue;
         }
         // M13: gateway endpoints after the direct ones, in gateway order; M18: their shape.
+        if first_group {
+            // Written once every group is known (below).
+            group_sums.push(std::mem::take(&mut sums).into_iter().collect());
+        }
         for (g, sum) in std::mem::take(&mut sums) {
             out.push(index.gateway_endpoint(g, gateway_weight(sum)));
         }
@@ -364,10 +371,42 @@ pub(crate) fn compute<T: Trace>(
             endpoints: out,
         });
     }
+    if first_group {
+        // `Features::gateway_in_first_group`: each gateway once, in the first group that routes
+        // through it, weighted with every group's shares.
+        let totals = first_group_totals(group_sums.iter().map(Vec::as_slice));
+        for (i, (group, sums)) in localities.iter_mut().zip(&group_sums).enumerate() {
+            for &(g, _) in sums {
+                if let Some(&(first, total)) = totals.get(&g)
+                    && first == i
+                {
+                    group
+                        .endpoints
+                        .push(index.gateway_endpoint(g, gateway_weight(total)));
+                }
+            }
+            group.weight = wrapping_weight(&group.endpoints);
+        }
+    }
     LoadAssignment {
         cluster_name: p.cluster_name.to_string(),
         localities,
     }
+}
+
+/// `Features::gateway_in_first_group`: per gateway, the first of `groups` (each a list of
+/// (gateway, share sum)) that holds it and the wrapping sum of its shares over all of them.
+pub(crate) fn first_group_totals<'g>(
+    groups: impl Iterator<Item = &'g [(u32, u32)]>,
+) -> BTreeMap<u32, (usize, u32)> {
+    let mut totals: BTreeMap<u32, (usize, u32)> = BTreeMap::new();
+    for (i, gateways) in groups.enumerate() {
+        for &(g, share) in gateways {
+            let entry = totals.entry(g).or_insert((i, 0));
+            entry.1 = entry.1.wrapping_add(share);
+        }
+    }
+    totals
 }
 
 #[cfg(test)]

@@ -117,9 +117,13 @@ pub fn assignment(
 
     let sni_dnat = request.cluster.kind == ClusterKind::SniDnat;
     let mut localities = Vec::new();
+    // Per group: its gateways and the sum of the shares routed through each (M11).
+    let mut gateway_sums: Vec<Vec<(&Gateway, u32)>> = Vec::new();
     for (label, members) in groups {
         let mut group = if multi_network {
-            filter(&set, class, request, label, &members)
+            let (group, sums) = filter(&set, class, request, label, &members);
+            gateway_sums.push(sums);
+            group
         } else {
             // M5: returned unchanged; the locality weight is the pre-filter (saturating) sum.
             let endpoints: Vec<LbEndpoint> = members
@@ -142,10 +146,53 @@ pub fn assignment(
         }
         localities.push(group);
     }
+    if multi_network {
+        // M13: gateway endpoints after the direct ones. With `gateway_in_first_group` (restated
+        // here on purpose, not shared with the engine): a gateway only in the first group that
+        // routes through it, with the shares of every group; M12 over what each group keeps.
+        let first_group = request.features.gateway_in_first_group;
+        for (i, group) in localities.iter_mut().enumerate() {
+            for &(g, sum) in &gateway_sums[i] {
+                if !first_group {
+                    group.endpoints.push(gateway_endpoint(g, sum));
+                    continue;
+                }
+                let first = gateway_sums
+                    .iter()
+                    .position(|sums| sums.iter().any(|(h, _)| *h == g));
+                if first == Some(i) {
+                    let total = gateway_sums
+                        .iter()
+                        .flatten()
+                        .filter(|(h, _)| *h == g)
+                        .fold(0u32, |t, (_, s)| t.wrapping_add(*s));
+                    group.endpoints.push(gateway_endpoint(g, total));
+                }
+            }
+            group.weight = locality_weight(&group.endpoints);
+        }
+    }
     Ok(LoadAssignment {
         cluster_name: request.cluster.name(),
         localities,
     })
+}
+
+/// M11 / M18: the endpoint standing in for remote workloads through `g`, whose shares sum to
+/// `sum` (0 is sent as 1).
+fn gateway_endpoint(g: &Gateway, sum: u32) -> LbEndpoint {
+    LbEndpoint {
+        address: EndpointAddress::Socket {
+            address: g.address.clone(),
+            port: g.port,
+        },
+        weight: if sum == 0 { 1 } else { sum },
+        kind: EndpointKind::Gateway,
+        mtls: true,
+        network: Some(g.network.clone()),
+        cluster: g.cluster.clone(),
+        workload: format!(";;;;{}", g.cluster.as_ref().map_or("", |c| c.as_str())),
+    }
 }
 
 /// The assignment a proxy of `class` receives for `request` under the Istio 1.1 profiles (rules
@@ -559,18 +606,19 @@ fn candidates<'g>(set: &[&'g Gateway], class: &ProxyClass, ep: &EdsEndpoint) -> 
     list
 }
 
-/// M6–M15, M17, M18 for one locality group.
-fn filter(
-    set: &[&Gateway],
+/// M6–M15, M17 for one locality group: the group with its direct endpoints, and its gateways in
+/// M13 order with the sum of the shares routed through each.
+fn filter<'g>(
+    set: &[&'g Gateway],
     class: &ProxyClass,
     request: &ServiceRequest<'_>,
     label: &str,
     members: &[&EdsEndpoint],
-) -> LocalityGroup {
+) -> (LocalityGroup, Vec<(&'g Gateway, u32)>) {
     let scale = scale_factor(set);
     let mut endpoints = Vec::new();
     // Per gateway identity: the summed weight.
-    let mut sums: Vec<(&Gateway, u32)> = Vec::new();
+    let mut sums: Vec<(&'g Gateway, u32)> = Vec::new();
     for ep in members {
         let w = scaled(ep.weight(), scale);
         let candidates = candidates(set, class, ep);
@@ -606,26 +654,14 @@ fn filter(
             .cmp(&(b.address.as_bytes(), b.port))
             .then_with(|| a.cmp(b))
     });
-    for (g, sum) in sums {
-        // M18.
-        endpoints.push(LbEndpoint {
-            address: EndpointAddress::Socket {
-                address: g.address.clone(),
-                port: g.port,
-            },
-            weight: if sum == 0 { 1 } else { sum },
-            kind: EndpointKind::Gateway,
-            mtls: true,
-            network: Some(g.network.clone()),
-            cluster: g.cluster.clone(),
-            workload: format!(";;;;{}", g.cluster.as_ref().map_or("", |c| c.as_str())),
-        });
-    }
-    LocalityGroup {
-        label: label.to_owned(),
-        weight: locality_weight(&endpoints),
-        endpoints,
-    }
+    (
+        LocalityGroup {
+            label: label.to_owned(),
+            weight: None,
+            endpoints,
+        },
+        sums,
+    )
 }
 
 #[cfg(test)]

@@ -494,6 +494,7 @@ impl EdsStore {
                 &next.index,
                 self.options,
                 state.cluster.kind == ClusterKind::SniDnat,
+                self.features.gateway_in_first_group,
                 name,
                 &grouped.networks,
                 grouped.groups(),

@@ -173,6 +173,13 @@ impl MeshDocument {
                     cp.as_str(),
                 );
             }
+            for (j, w) in c.watches.iter().enumerate() {
+                cluster_ref(
+                    &mut errors,
+                    format!("spec.clusters[{i}].watches[{j}]"),
+                    w.as_str(),
+                );
+            }
             if let Some(api) = &c.api_server {
                 for (j, n) in api.reachable_from.iter().enumerate() {
                     network_ref(

@@ -164,6 +164,11 @@ pub struct Cluster {
     /// `mesh-ca` checks from them that every cluster can trust every other.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_certs: Option<CaCerts>,
+    /// Multi-primary: the other clusters whose API servers this cluster's control plane reads, one
+    /// per Istio remote secret (`istio/multiCluster: "true"`). Its remotes (`controlPlane`) are
+    /// read too, listed here or not. Empty for a remote, and for a primary that reads only itself.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub watches: Vec<ClusterId>,
 }
 
 /// A cluster's plug-in CA certificates as inline PEM text, the public files of Istio's `cacerts`

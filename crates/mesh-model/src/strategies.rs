@@ -322,6 +322,7 @@ fn build(
             service_cidrs: vec![service_cidr(i)],
             locality: c.locality.map(locality_name),
             ca_certs: None,
+            watches: Vec::new(),
         })
         .collect();
 

@@ -62,6 +62,9 @@ codes! {
     ApiServerUnreachable = "api-server-unreachable", Error;
     /// Two CIDRs that share a flat address space overlap.
     CidrOverlap = "cidr-overlap", Error;
+    /// Multi-primary: a primary that no other control plane watches (no remote secret names its
+    /// cluster ID), while others watch each other.
+    ClusterNotWatched = "cluster-not-watched", Warning;
     /// A remote names, as its control plane, a cluster that is itself a remote.
     ControlPlaneNotPrimary = "control-plane-not-primary", Error;
     /// A remote cluster's workloads cannot reach their control plane.

@@ -60,6 +60,9 @@ pub enum MeshKind {
     SingleCluster,
     /// Several primaries, each managing only itself (remote services through `.global` names).
     ReplicatedControlPlanes,
+    /// Several primaries, each managing only itself and reading the others' API servers (Istio's
+    /// multi-primary: remote secrets, one service registry per cluster in every control plane).
+    MultiPrimary,
     /// One primary whose remotes share its flat address space.
     SingleControlPlaneVpn,
     /// One primary with remotes on networks joined only by gateways.
@@ -81,7 +84,11 @@ impl MeshKind {
                 ControlPlaneKind::Mixed => Self::Mixed,
             },
             many if many.iter().all(|c| c.kind == ControlPlaneKind::Primary) => {
-                Self::ReplicatedControlPlanes
+                if many.iter().any(|c| !c.watches.is_empty()) {
+                    Self::MultiPrimary
+                } else {
+                    Self::ReplicatedControlPlanes
+                }
             }
             _ => Self::Mixed,
         }
@@ -93,6 +100,7 @@ impl MeshKind {
             Self::Empty => "empty",
             Self::SingleCluster => "single-cluster",
             Self::ReplicatedControlPlanes => "replicated-control-planes",
+            Self::MultiPrimary => "multi-primary",
             Self::SingleControlPlaneVpn => "single-control-plane-vpn",
             Self::SingleControlPlaneSplitHorizon => "single-control-plane-split-horizon",
             Self::Mixed => "mixed",
@@ -139,6 +147,9 @@ pub struct ControlPlane {
     pub kind: ControlPlaneKind,
     /// The primary first, then its remotes, sorted.
     pub clusters: Vec<String>,
+    /// Other clusters whose API servers it reads (multi-primary remote secrets), as written.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub watches: Vec<String>,
 }
 
 /// One network.
@@ -161,6 +172,9 @@ pub struct NetworkSummary {
 pub struct Topology {
     /// The classification.
     pub kind: MeshKind,
+    /// The Istio install guide this mesh follows, in its words: `multi-primary`, `primary-remote`,
+    /// each possibly `on different networks`; otherwise the classification's own words.
+    pub istio_model: String,
     /// The control planes, by primary name.
     pub control_planes: Vec<ControlPlane>,
     /// The networks, by name.
@@ -172,6 +186,9 @@ pub struct Topology {
 impl fmt::Display for Topology {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "topology: {}", self.kind.as_str())?;
+        if self.istio_model != self.kind.as_str() {
+            writeln!(f, "  Istio install guide: {}", self.istio_model)?;
+        }
         for cp in &self.control_planes {
             writeln!(
                 f,
@@ -180,6 +197,9 @@ impl fmt::Display for Topology {
                 cp.kind.describe(),
                 cp.clusters.join(", ")
             )?;
+            if !cp.watches.is_empty() {
+                writeln!(f, "    watches (remote secrets): {}", cp.watches.join(", "))?;
+            }
         }
         for n in &self.networks {
             let name = if n.name.is_empty() {
@@ -213,6 +233,7 @@ mod tests {
             network: String::new(),
             kind,
             clusters: vec!["c".into()],
+            watches: Vec::new(),
         }
     }
 

@@ -10,6 +10,9 @@ use crate::input::{self, Output};
 pub struct Args {
     #[command(flatten)]
     pub mesh: input::MeshSource,
+    /// Import the mesh from kubectl dumps instead of a document.
+    #[command(flatten)]
+    pub dumps: input::Dumps,
     /// Output format: `text`, or `json` (`{"diagnostics": [...], "topology": {...}}`).
     #[arg(long, short, value_enum, default_value = "text")]
     pub output: Output,
@@ -21,7 +24,7 @@ pub struct Args {
 /// Runs the command: exit 0 when the mesh has no error (warnings and info allowed), 1 when it has
 /// at least one error diagnostic, 2 when the file cannot be read or parsed.
 pub fn run(args: &Args) -> ExitCode {
-    let loaded = match input::load_or_exit_as(&args.mesh, args.output) {
+    let loaded = match input::load_or_import(&args.mesh, &args.dumps, args.output) {
         Ok(l) => l,
         Err(code) => return code,
     };

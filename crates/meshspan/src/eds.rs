@@ -40,6 +40,11 @@ pub struct Selection {
     /// Send HBONE to tunnel-capable endpoints even with a sidecar (PILOT_PREFER_SENDING_HBONE).
     #[arg(long)]
     pub prefer_hbone_send: bool,
+    /// Not Istio's output: each gateway once, in the first locality group that routes through it,
+    /// with every group's shares (the fix proposed in istio#60835; Envoy keeps only the first copy
+    /// of a duplicated gateway and gRPC rejects the assignment).
+    #[arg(long)]
+    pub gateway_in_first_group: bool,
 }
 
 /// Output formats of `meshspan eds`.
@@ -94,6 +99,7 @@ impl Prepared {
         let doc: &MeshDocument = &loaded.document;
         let features = Features {
             prefer_hbone_send: selection.prefer_hbone_send,
+            gateway_in_first_group: selection.gateway_in_first_group,
             ..Features::default()
         };
         let eds = DocumentEds::new(doc, features);

@@ -9,11 +9,14 @@ use crate::input;
 pub struct Args {
     #[command(flatten)]
     pub mesh: input::MeshSource,
+    /// Import the mesh from kubectl dumps instead of a document.
+    #[command(flatten)]
+    pub dumps: input::Dumps,
 }
 
 /// Runs the command: prints DOT and exits 0; 2 when the file cannot be read or parsed.
 pub fn run(args: &Args) -> ExitCode {
-    let loaded = match input::load_or_exit(&args.mesh) {
+    let loaded = match input::load_or_import(&args.mesh, &args.dumps, input::Output::Text) {
         Ok(l) => l,
         Err(code) => return code,
     };

@@ -46,10 +46,11 @@ impl Example {
     }
 }
 
-/// Where the mesh document comes from: a file, or a built-in example. Exactly one is required, so
-/// an empty shell variable (`meshspan check $UNSET`) is a usage error, not a silent example.
+/// Where the mesh document comes from: a file, or a built-in example (or, for the commands that
+/// also take [`Dumps`], `--cluster` dumps). Exactly one is required, so an empty shell variable
+/// (`meshspan check $UNSET`) is a usage error, not a silent example.
 #[derive(Debug, Clone, clap::Args)]
-#[group(required = true, multiple = false)]
+#[group(id = MESH_SOURCE, required = true, multiple = false)]
 pub struct MeshSource {
     /// The mesh document (YAML or JSON; `-` for standard input).
     pub file: Option<PathBuf>,
@@ -57,6 +58,9 @@ pub struct MeshSource {
     #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "split-horizon")]
     pub example: Option<Example>,
 }
+
+/// The id of [`MeshSource`]'s argument group, which `--cluster` dumps join.
+const MESH_SOURCE: &str = "mesh-source";
 
 impl MeshSource {
     /// A source reading `file`.
@@ -101,13 +105,16 @@ pub fn load_or_exit_as(
     source: &MeshSource,
     output: Output,
 ) -> Result<Loaded, std::process::ExitCode> {
-    load(source).map_err(|e| {
-        eprintln!("meshspan: {e}");
-        if output == Output::Json {
-            outln!("{}", serde_json::json!({ "error": { "message": e } }));
-        }
-        std::process::ExitCode::from(2)
-    })
+    load(source).map_err(|e| usage_failure(&e, output))
+}
+
+/// Prints `e` (also as `{"error": {"message": …}}` on standard output for JSON) and gives exit 2.
+fn usage_failure(e: &str, output: Output) -> std::process::ExitCode {
+    eprintln!("meshspan: {e}");
+    if output == Output::Json {
+        outln!("{}", serde_json::json!({ "error": { "message": e } }));
+    }
+    std::process::ExitCode::from(2)
 }
 
 /// Reads a file (or standard input for `-`) as text.
@@ -128,4 +135,105 @@ pub enum Output {
     Text,
     /// JSON.
     Json,
+}
+
+/// Kubernetes dumps to import instead of reading a mesh document (mesh-kube does the work).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct Dumps {
+    /// A cluster's `kubectl get namespaces,nodes,pods,services,endpointslices,configmaps,secrets
+    /// -A -o json|yaml` output: `NAME=FILE` (repeat for each cluster).
+    #[arg(long = "cluster", value_name = "NAME=DUMP", group = MESH_SOURCE)]
+    pub clusters: Vec<String>,
+    /// Helm values or an IstioOperator: `NAME=FILE` for one cluster, `FILE` for all.
+    #[arg(long, value_name = "[NAME=]FILE")]
+    pub values: Vec<String>,
+    /// Pod CIDR of a cluster whose nodes carry none: `NAME=CIDR` (repeatable).
+    #[arg(long = "pod-cidr", value_name = "NAME=CIDR")]
+    pub pod_cidrs: Vec<String>,
+    /// Service CIDR of a cluster without ServiceCIDR objects: `NAME=CIDR` (repeatable).
+    #[arg(long = "service-cidr", value_name = "NAME=CIDR")]
+    pub service_cidrs: Vec<String>,
+    /// The mesh ID (default: the values' global.meshID, else the trust domain).
+    #[arg(long = "mesh-id")]
+    pub mesh_id: Option<String>,
+}
+
+fn pair<'a>(flag: &str, s: &'a str) -> Result<(&'a str, &'a str), String> {
+    s.split_once('=')
+        .filter(|(n, v)| !n.is_empty() && !v.is_empty())
+        .ok_or_else(|| format!("{flag} {s:?}: expected NAME=VALUE"))
+}
+
+fn cidrs_for(flag: &str, list: &[String], name: &str) -> Result<Vec<ipnet::IpNet>, String> {
+    let mut out = Vec::new();
+    for s in list {
+        let (n, v) = pair(flag, s)?;
+        if n == name {
+            out.push(
+                v.parse()
+                    .map_err(|_| format!("{flag} {s:?}: {v:?} is not a CIDR"))?,
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// Imports the dumps into a mesh document, with the import's report.
+pub fn import(dumps: &Dumps) -> Result<(Loaded, mesh_kube::ImportReport), String> {
+    let mut files = Vec::new();
+    for c in &dumps.clusters {
+        let (name, path) = pair("--cluster", c)?;
+        files.push((name.to_owned(), read(Path::new(path))?));
+    }
+    let mut values_all = None;
+    let mut values_for = std::collections::BTreeMap::new();
+    for v in &dumps.values {
+        match v.split_once('=') {
+            Some((n, p)) => {
+                values_for.insert(n.to_owned(), read(Path::new(p))?);
+            }
+            None => values_all = Some(read(Path::new(v))?),
+        }
+    }
+    let mut options = mesh_kube::ImportOptions::default();
+    options.mesh_id.clone_from(&dumps.mesh_id);
+    let mut importer = mesh_kube::Importer::new(options);
+    let mut names = Vec::new();
+    for (name, text) in &files {
+        let mut input = mesh_kube::ClusterInput::new(name, text);
+        if let Some(v) = values_for.get(name).or(values_all.as_ref()) {
+            input.values = mesh_kube::ClusterValues::parse(name, v).map_err(|e| e.to_string())?;
+        }
+        input.pod_cidrs = cidrs_for("--pod-cidr", &dumps.pod_cidrs, name)?;
+        input.service_cidrs = cidrs_for("--service-cidr", &dumps.service_cidrs, name)?;
+        importer.add(input).map_err(|e| e.to_string())?;
+        names.push(name.as_str());
+    }
+    let import = importer.finish().map_err(|e| e.to_string())?;
+    Ok((
+        Loaded {
+            origin: format!("imported from {}", names.join(", ")),
+            document: import.document,
+        },
+        import.report,
+    ))
+}
+
+/// A mesh document from `source`, or imported from `dumps` when any are given (the import's
+/// report goes to standard error); exit code 2 on failure, with a JSON error for JSON `output`.
+pub fn load_or_import(
+    source: &MeshSource,
+    dumps: &Dumps,
+    output: Output,
+) -> Result<Loaded, std::process::ExitCode> {
+    if dumps.clusters.is_empty() {
+        return load_or_exit_as(source, output);
+    }
+    match import(dumps) {
+        Ok((loaded, report)) => {
+            eprint!("{report}");
+            Ok(loaded)
+        }
+        Err(e) => Err(usage_failure(&e, output)),
+    }
 }

@@ -18,6 +18,7 @@ mod eds;
 mod explain;
 mod global;
 mod graph;
+mod import;
 mod input;
 mod what_if;
 
@@ -47,6 +48,8 @@ enum Command {
     /// The `.global` ServiceEntries, DestinationRule and DNS config of one cluster (replicated
     /// control planes).
     Global(global::Args),
+    /// Import clusters from kubectl dumps (and Helm values) into a mesh document.
+    Import(import::Args),
     /// What breaks when a gateway, link, network, API server or cluster fails.
     WhatIf(what_if::Args),
     /// Print the mesh as Graphviz DOT, problems in red.
@@ -63,6 +66,7 @@ fn main() -> ExitCode {
         Command::Eds(args) => eds::run(&args),
         Command::Explain(args) => explain::run(&args),
         Command::Global(args) => global::run(&args),
+        Command::Import(args) => import::run(&args),
         Command::WhatIf(args) => what_if::run(&args),
         Command::Graph(args) => graph::run(&args),
     }

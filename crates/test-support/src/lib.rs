@@ -202,6 +202,7 @@ pub fn workload(kind: Workload, seed: u64) -> MeshDocument {
             ],
             locality: Some(localities[i % localities.len()].clone()),
             ca_certs: None,
+            watches: Vec::new(),
         })
         .collect();
 

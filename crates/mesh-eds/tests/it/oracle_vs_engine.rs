@@ -210,12 +210,13 @@ proptest! {
         cluster in cluster_request(),
         mtls_allowed in prop::bool::weighted(0.8),
         prefer_hbone_send in prop::bool::weighted(0.2),
+        gateway_in_first_group in prop::bool::weighted(0.3),
     ) {
         let request = ServiceRequest {
             cluster: &cluster,
             endpoints: &endpoints,
             mtls_allowed,
-            features: Features { prefer_hbone_send, ..Features::default() },
+            features: Features { prefer_hbone_send, gateway_in_first_group, ..Features::default() },
         };
         let index = Arc::new(GatewayIndex::new(gateways.clone()));
         let fast = View::new(&index, class.clone()).assignment(&request);
@@ -234,13 +235,14 @@ proptest! {
         cluster in cluster_request(),
         mtls_allowed in prop::bool::weighted(0.8),
         prefer_hbone_send in prop::bool::weighted(0.2),
+        gateway_in_first_group in prop::bool::weighted(0.3),
         istio_workload in prop::bool::weighted(0.7),
     ) {
         let request = ServiceRequest {
             cluster: &cluster,
             endpoints: &endpoints,
             mtls_allowed,
-            features: Features { prefer_hbone_send, ..Features::default() },
+            features: Features { prefer_hbone_send, gateway_in_first_group, ..Features::default() },
         };
         let index = Arc::new(GatewayIndex::new(gateways.clone()));
         let prepared = PreparedService::new(&index, request);
@@ -294,12 +296,13 @@ proptest! {
             p.cluster = c;
         }), 1..4),
         cluster in cluster_request(),
+        gateway_in_first_group in prop::bool::ANY,
     ) {
         let request = ServiceRequest {
             cluster: &cluster,
             endpoints: &endpoints,
             mtls_allowed: true,
-            features: Features::default(),
+            features: Features { gateway_in_first_group, ..Features::default() },
         };
         let index = Arc::new(GatewayIndex::new(gateways.clone()));
         let prepared = PreparedService::new(&index, request);
@@ -408,4 +411,85 @@ proptest! {
             (fast, slow) => prop_assert!(false, "fast {fast:?} oracle {slow:?}"),
         }
     }
+}
+
+/// `Features::gateway_in_first_group` (istio#60835): one network's endpoints in two localities
+/// behind one gateway. Istio's output has the gateway in both groups; with the flag, once, in the
+/// first group, weighted with both groups' shares — on the value path, the push path and the
+/// oracle alike.
+#[test]
+fn a_gateway_in_two_locality_groups_is_written_once_with_the_flag() {
+    let cluster: ClusterRequest = "outbound|80||foo.ns1".parse().unwrap_or_default();
+    let remote = |address: &str, locality: &str| EdsEndpoint {
+        addresses: vec![address.into()],
+        port: 8080,
+        network: "n2".parse().ok(),
+        locality: locality.into(),
+        tls_mode: TlsMode::Istio,
+        ..EdsEndpoint::default()
+    };
+    let endpoints = [
+        remote("10.2.0.1", "r/a"),
+        remote("10.2.0.2", "r/b"),
+        remote("10.2.0.3", "r/b"),
+    ];
+    let gateways = vec![Gateway {
+        network: "n2".parse().unwrap_or_else(|e| panic!("{e}")),
+        cluster: None,
+        address: "192.0.2.2".into(),
+        port: 15443,
+        hbone_port: 0,
+        service_account: String::new(),
+    }];
+    let index = Arc::new(GatewayIndex::new(gateways.clone()));
+    let class = ProxyClass {
+        network: "n1".parse().ok(),
+        ..ProxyClass::default()
+    };
+    let view = View::new(&index, class.clone());
+    let shape = |flag: bool| {
+        let request = ServiceRequest {
+            cluster: &cluster,
+            endpoints: &endpoints,
+            mtls_allowed: true,
+            features: Features {
+                gateway_in_first_group: flag,
+                ..Features::default()
+            },
+        };
+        let cla = view.assignment(&request).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            Ok(&cla),
+            oracle::assignment(&gateways, &class, &request).as_ref()
+        );
+        let prepared = PreparedService::new(&index, request);
+        let mut pushed = Vec::new();
+        let encoded = EncodedService::new(&prepared, EncodeOptions::default());
+        assert_eq!(encoded.encode_into(&view, &mut pushed), Ok(()));
+        assert_eq!(pushed, wire::encode(&cla));
+        cla.localities
+            .iter()
+            .map(|g| {
+                (
+                    g.label.clone(),
+                    g.weight,
+                    g.endpoints.iter().map(|e| e.weight).collect(),
+                )
+            })
+            .collect::<Vec<(String, Option<u32>, Vec<u32>)>>()
+    };
+    assert_eq!(
+        shape(false),
+        [
+            ("r/a".to_owned(), Some(1), vec![1]),
+            ("r/b".to_owned(), Some(2), vec![2])
+        ]
+    );
+    assert_eq!(
+        shape(true),
+        [
+            ("r/a".to_owned(), Some(3), vec![3]),
+            ("r/b".to_owned(), None, vec![])
+        ]
+    );
 }

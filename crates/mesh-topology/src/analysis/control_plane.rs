@@ -1,5 +1,7 @@
 //! `control-plane-not-primary`, `control-plane-unreachable` and `api-server-unreachable`.
 
+use mesh_model::Cluster;
+
 use super::reachability::{Analysis, Managed};
 use super::text::network_text;
 use crate::diagnostic::{Code, Diagnostic, Subject};
@@ -42,11 +44,25 @@ impl<'a> Analysis<'a> {
                 Managed::Primary | Managed::Unknown => {}
             }
         }
-        // A control plane reads the API server of every cluster it manages (itself included).
-        for (&name, &c) in &self.clusters {
-            let Some(p) = self.primary_of(c) else {
-                continue;
-            };
+        // A control plane reads the API server of every cluster it manages (itself included) and
+        // of every cluster it watches (multi-primary: one remote secret each).
+        let watched = self
+            .clusters
+            .values()
+            .filter(|p| self.managed(p) == Managed::Primary)
+            .flat_map(|p| {
+                p.watches
+                    .iter()
+                    .filter_map(|w| self.clusters.get(w.as_str()).copied())
+                    .filter(|w| self.primary_of(w) != Some(p.name.as_str()))
+                    .map(|w| (p.name.as_str(), w))
+            });
+        let managed = self
+            .clusters
+            .values()
+            .filter_map(|&c| self.primary_of(c).map(|p| (p, c)));
+        for (p, c) in managed.chain(watched) {
+            let name = c.name.as_str();
             if let Err(why) = self.api_server_path(p, c) {
                 let mut subjects = vec![
                     Subject::Cluster(p.to_owned()),
@@ -73,6 +89,48 @@ impl<'a> Analysis<'a> {
                     fix,
                 ));
             }
+        }
+    }
+
+    /// Multi-primary: a primary that no other control plane watches, while some do watch others;
+    /// the other primaries see none of its services or endpoints.
+    pub(super) fn watch_diagnostics(&self, out: &mut Vec<Diagnostic>) {
+        let primaries: Vec<&Cluster> = self
+            .clusters
+            .values()
+            .copied()
+            .filter(|c| self.managed(c) == Managed::Primary)
+            .collect();
+        let watchers: Vec<&&Cluster> = primaries.iter().filter(|p| !p.watches.is_empty()).collect();
+        if watchers.is_empty() || primaries.len() < 2 {
+            return;
+        }
+        for c in &primaries {
+            let name = c.name.as_str();
+            if watchers
+                .iter()
+                .any(|w| w.name.as_str() != name && w.watches.iter().any(|x| x.as_str() == name))
+            {
+                continue;
+            }
+            let others: Vec<&str> = watchers
+                .iter()
+                .map(|w| w.name.as_str())
+                .filter(|w| *w != name)
+                .collect();
+            if others.is_empty() {
+                continue;
+            }
+            out.push(Diagnostic::new(
+                Code::ClusterNotWatched,
+                format!("no other control plane watches cluster {name}"),
+                std::iter::once(Subject::Cluster(name.to_owned())).chain(others.iter().map(|o| Subject::Cluster((*o).to_owned()))).collect(),
+                format!(
+                    "Control planes {} read other clusters through remote secrets, but none names cluster {name} (a remote secret's key is the cluster ID, which must equal that cluster's CLUSTER_ID / values.global.multiCluster.clusterName); their proxies get no endpoints of {name}",
+                    others.join(", ")
+                ),
+                format!("Create a remote secret for {name} in the other primaries (istioctl create-remote-secret --name={name}), or make its cluster ID match the one the secrets name"),
+            ));
         }
     }
 }

@@ -91,6 +91,7 @@ impl<'a> Analysis<'a> {
         self.cidr_diagnostics(&mut d);
         self.meshnetworks_diagnostics(&mut d);
         self.control_plane_diagnostics(&mut d);
+        self.watch_diagnostics(&mut d);
         self.consumption_diagnostics(&mut d);
         self.replication_diagnostics(&mut d);
         self.global_vip_diagnostics(&mut d);

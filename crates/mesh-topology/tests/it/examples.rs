@@ -44,6 +44,7 @@ fn broken_example_shows_every_code_on_purpose() {
         (Code::TrustUnverified, cluster("solo")),
         (Code::UnknownCluster, cluster("nowhere")),
         (Code::UnknownNetwork, network("net-zzz")),
+        (Code::ClusterNotWatched, cluster("west")),
     ];
     for (code, subject) in want {
         assert!(

@@ -324,6 +324,7 @@ fn eds(input: &Value, profile: Profile) -> Result<Value, Unsupported> {
     let features = Features {
         prefer_hbone_send: bool_of(features_v, "prefer_hbone_send", false),
         resolve_hostname_gateways: bool_of(features_v, "resolve_hostname_gateways", true),
+        gateway_in_first_group: bool_of(features_v, "gateway_in_first_group", false),
     };
     let mut mn = mesh_networks(input)?;
     // Rule P2: an invalid document is rejected as a whole (modern); with no earlier one, none.

@@ -1,5 +1,6 @@
 //! The README's commands run as written: every `meshspan …` (or `cargo run … --bin meshspan -- …`)
-//! line of its `sh` blocks, from the project directory.
+//! line of its `sh` blocks, from the project directory (`console` blocks need the reader's own
+//! clusters and are not run).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -8,7 +9,8 @@ fn project_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// The argument lists of the README's meshspan command lines: comments and pipes cut off.
+/// The argument lists of the README's meshspan command lines: comments, pipes and redirections cut
+/// off.
 fn readme_commands() -> Vec<Vec<String>> {
     let readme = std::fs::read_to_string(project_dir().join("README.md")).expect("README.md");
     let mut in_sh = false;
@@ -22,7 +24,8 @@ fn readme_commands() -> Vec<Vec<String>> {
             continue;
         }
         let line = line.split(" #").next().unwrap_or_default();
-        let line = line.split(" |").next().unwrap_or_default().trim();
+        let line = line.split(" |").next().unwrap_or_default();
+        let line = line.split(" >").next().unwrap_or_default().trim();
         let rest = line
             .strip_prefix("cargo run --release --bin meshspan -- ")
             .or_else(|| line.strip_prefix("meshspan "));

@@ -1,0 +1,61 @@
+//! # mesh-kube
+//!
+//! Reads a mesh as it really is: Kubernetes and Istio objects — `kubectl get
+//! namespaces,nodes,pods,services,endpointslices,configmaps,secrets -A -o json|yaml` dumps, one per
+//! cluster, with Helm values or an IstioOperator — turned into a [`mesh_model::MeshDocument`] by
+//! Istio's own derivation rules, so `mesh-topology` can check it and `mesh-eds` compute its EDS.
+//!
+//! No I/O: it takes the dumps' text. Each rule cites the Istio file and function it restates (in
+//! the module docs); the document's fields are described in `docs/mesh-document.md`.
+//!
+//! | what | from | Istio |
+//! |---|---|---|
+//! | cluster ID | values `global.multiCluster.clusterName`, istiod's `CLUSTER_ID`, `Kubernetes` | `features.ClusterName` |
+//! | cluster network | label `topology.istio.io/network` of istiod's namespace, values `global.network` | `network.go` `setNetworkFromNamespace` |
+//! | endpoints | EndpointSlices (not MCS, not FQDN) and their pods | `endpointslice.go` |
+//! | endpoint network | pod label, else cluster, else meshNetworks | `controller.go` `Controller.Network` |
+//! | locality | pod label, else node labels | `controller.go` `getPodLocality` |
+//! | gateways | Services labelled `topology.istio.io/network`, and meshNetworks | `network.go` `getGatewayDetails` |
+//! | watched clusters, API servers | remote secrets (`istio/multiCluster: "true"`) | `secretcontroller.go` `addRemoteConfig` |
+//! | plug-in CA | the `cacerts` Secret (public files only) | |
+//! | pod / service CIDRs | nodes' `spec.podCIDRs`, `ServiceCIDR` objects, else the caller | |
+//!
+//! Every value no object states directly is listed in the [`ImportReport`] with where it came
+//! from; objects of kinds it does not read are counted and listed there too. Secrets' tokens, keys
+//! and client certificates are never read into a field, so they cannot reach the document, the
+//! report or an error.
+//!
+//! ```
+//! use mesh_kube::{ClusterInput, ImportOptions, import};
+//! let dump = r#"
+//! apiVersion: v1
+//! kind: Node
+//! metadata: {name: node-1, labels: {topology.kubernetes.io/region: us-east1}}
+//! spec: {podCIDR: 10.10.0.0/24}
+//! "#;
+//! let import = import(ImportOptions::default(), vec![ClusterInput::new("cluster1", dump)])?;
+//! assert_eq!(import.document.spec.clusters[0].pod_cidrs[0].to_string(), "10.10.0.0/24");
+//! assert!(import.report.inferred.iter().any(|i| i.field.ends_with("podCidrs")));
+//! # Ok::<(), mesh_kube::ImportError>(())
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod assemble;
+mod dump;
+mod endpoints;
+mod error;
+mod gateway;
+mod identity;
+mod label;
+mod locality;
+mod network;
+mod object;
+mod report;
+mod secret;
+
+pub use assemble::{ClusterInput, Import, ImportOptions, Importer, import};
+pub use error::ImportError;
+pub use identity::{ClusterValues, DEFAULT_CLUSTER_ID};
+pub use object::ObjectRef;
+pub use report::{ImportReport, Inferred, Skipped};
