@@ -3,6 +3,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::net::IpAddr;
+
+use ipnet::IpNet;
 
 use crate::document::MeshDocument;
 use crate::id::{ClusterId, NetworkId};
@@ -52,6 +55,45 @@ pub enum ModelError {
     },
     /// Istio's own validation rejects `spec.meshNetworks` (rules V1–V6).
     InvalidMeshNetworks(MeshNetworksErrors),
+    /// Two `podCidrs` of one cluster overlap (one contains the other).
+    OverlappingPodCidrs {
+        /// The second range.
+        path: String,
+        /// The cluster.
+        cluster: ClusterId,
+        /// The second range.
+        cidr: IpNet,
+        /// The first range, which it overlaps.
+        first: IpNet,
+    },
+    /// An endpoint address is outside every `podCidrs` range of its cluster (which lists some),
+    /// or inside another cluster's.
+    EndpointOutsidePodCidrs {
+        /// The address.
+        path: String,
+        /// The address.
+        address: IpAddr,
+        /// The endpoint's cluster.
+        cluster: ClusterId,
+        /// Another cluster whose `podCidrs` hold the address, if any.
+        inside: Option<ClusterId>,
+    },
+    /// Two ports of one service share a name (Istio matches endpoints by port name).
+    DuplicatePortName {
+        /// The second port.
+        path: String,
+        /// The name.
+        name: String,
+        /// The first port.
+        first: String,
+    },
+    /// Two endpoints of one service have the same cluster, addresses and port.
+    DuplicateEndpoint {
+        /// The second endpoint.
+        path: String,
+        /// The first endpoint.
+        first: String,
+    },
 }
 
 impl ModelError {
@@ -62,7 +104,11 @@ impl ModelError {
             | Self::DuplicateService { path, .. }
             | Self::UnknownCluster { path, .. }
             | Self::UnknownNetwork { path, .. }
-            | Self::DegenerateLink { path } => path,
+            | Self::DegenerateLink { path }
+            | Self::OverlappingPodCidrs { path, .. }
+            | Self::EndpointOutsidePodCidrs { path, .. }
+            | Self::DuplicatePortName { path, .. }
+            | Self::DuplicateEndpoint { path, .. } => path,
             Self::InvalidMeshNetworks(_) => "spec.meshNetworks",
         }
     }
@@ -90,6 +136,41 @@ impl fmt::Display for ModelError {
             Self::DegenerateLink { path } => {
                 write!(f, "{path}: a link joins at least two different networks")
             }
+            Self::OverlappingPodCidrs {
+                path,
+                cluster,
+                cidr,
+                first,
+            } => write!(
+                f,
+                "{path}: pod CIDR {cidr} of cluster {:?} overlaps its pod CIDR {first}",
+                cluster.as_str()
+            ),
+            Self::EndpointOutsidePodCidrs {
+                path,
+                address,
+                cluster,
+                inside,
+            } => match inside {
+                Some(other) => write!(
+                    f,
+                    "{path}: {address} of an endpoint in cluster {:?} is inside the pod CIDRs of cluster {:?}",
+                    cluster.as_str(),
+                    other.as_str()
+                ),
+                None => write!(
+                    f,
+                    "{path}: {address} is outside the pod CIDRs of its cluster {:?}",
+                    cluster.as_str()
+                ),
+            },
+            Self::DuplicatePortName { path, name, first } => {
+                write!(f, "{path}: port name {name:?} is already used at {first}")
+            }
+            Self::DuplicateEndpoint { path, first } => write!(
+                f,
+                "{path}: the same endpoint (cluster, addresses, port) as {first}"
+            ),
             Self::InvalidMeshNetworks(e) => {
                 write!(f, "spec.meshNetworks: Istio rejects this MeshNetworks: ")?;
                 let msgs: Vec<String> = e.0.iter().map(ToString::to_string).collect();
@@ -180,6 +261,16 @@ impl MeshDocument {
                     w.as_str(),
                 );
             }
+            for (j, cidr) in c.pod_cidrs.iter().enumerate() {
+                if let Some(first) = c.pod_cidrs[..j].iter().find(|p| overlap(p, cidr)) {
+                    errors.push(ModelError::OverlappingPodCidrs {
+                        path: format!("spec.clusters[{i}].podCidrs[{j}]"),
+                        cluster: c.name.clone(),
+                        cidr: *cidr,
+                        first: *first,
+                    });
+                }
+            }
             if let Some(api) = &c.api_server {
                 for (j, n) in api.reachable_from.iter().enumerate() {
                     network_ref(
@@ -247,7 +338,40 @@ impl MeshDocument {
                     c.as_str(),
                 );
             }
+            let mut port_names: BTreeMap<&str, usize> = BTreeMap::new();
+            for (j, p) in s.ports.iter().enumerate() {
+                if p.name.is_empty() {
+                    continue;
+                }
+                if let Some(first) = port_names.insert(p.name.as_str(), j) {
+                    port_names.insert(p.name.as_str(), first);
+                    errors.push(ModelError::DuplicatePortName {
+                        path: format!("spec.services[{i}].ports[{j}].name"),
+                        name: p.name.clone(),
+                        first: format!("spec.services[{i}].ports[{first}]"),
+                    });
+                }
+            }
+            let mut seen = BTreeMap::new();
             for (j, e) in s.endpoints.iter().enumerate() {
+                if let Some(first) = seen.get(&(&e.cluster, &e.addresses, e.port)) {
+                    errors.push(ModelError::DuplicateEndpoint {
+                        path: format!("spec.services[{i}].endpoints[{j}]"),
+                        first: format!("spec.services[{i}].endpoints[{first}]"),
+                    });
+                } else {
+                    seen.insert((&e.cluster, &e.addresses, e.port), j);
+                }
+                for address in &e.addresses {
+                    if let Some(problem) = pod_cidr_problem(spec, &e.cluster, *address) {
+                        errors.push(ModelError::EndpointOutsidePodCidrs {
+                            path: format!("spec.services[{i}].endpoints[{j}]"),
+                            address: *address,
+                            cluster: e.cluster.clone(),
+                            inside: problem,
+                        });
+                    }
+                }
                 cluster_ref(
                     &mut errors,
                     format!("spec.services[{i}].endpoints[{j}].cluster"),
@@ -263,5 +387,44 @@ impl MeshDocument {
             }
         }
         errors
+    }
+}
+
+/// Whether two ranges share an address (one contains the other).
+fn overlap(a: &IpNet, b: &IpNet) -> bool {
+    a.contains(&b.network()) || b.contains(&a.network())
+}
+
+/// `Some(None)` when `address` is outside every pod CIDR of `cluster` (which lists some of the
+/// address's family), `Some(Some(other))` when it is inside the pod CIDRs of another cluster (and
+/// not its own), `None` when it is where it belongs, no cluster says where pods are, or a
+/// MeshNetworks `fromCidr` range declares it (VMs and other non-pod workloads).
+fn pod_cidr_problem(
+    spec: &crate::document::MeshSpec,
+    cluster: &ClusterId,
+    address: IpAddr,
+) -> Option<Option<ClusterId>> {
+    let own = spec.clusters.iter().find(|c| &c.name == cluster)?;
+    if own.pod_cidrs.iter().any(|p| p.contains(&address)) {
+        return None;
+    }
+    let declared = spec.mesh_networks.networks.values().any(|n| {
+        n.endpoints.iter().any(|e| match e {
+            NetworkEndpoints::FromCidr(c) => c.parse::<IpNet>().is_ok_and(|c| c.contains(&address)),
+            _ => false,
+        })
+    });
+    if declared {
+        return None;
+    }
+    let other = spec
+        .clusters
+        .iter()
+        .find(|c| &c.name != cluster && c.pod_cidrs.iter().any(|p| p.contains(&address)));
+    let same_family = |p: &IpNet| p.addr().is_ipv4() == address.is_ipv4();
+    match other {
+        Some(o) => Some(Some(o.name.clone())),
+        None if own.pod_cidrs.iter().any(same_family) => Some(None),
+        None => None,
     }
 }

@@ -73,8 +73,14 @@ codes! {
     DegenerateLink = "degenerate-link", Warning;
     /// Two clusters share a name.
     DuplicateCluster = "duplicate-cluster", Error;
+    /// Two endpoints of one service have the same cluster, addresses and port.
+    DuplicateEndpoint = "duplicate-endpoint", Warning;
+    /// Two ports of one service share a name.
+    DuplicatePortName = "duplicate-port-name", Error;
     /// Two services share `name.namespace`.
     DuplicateService = "duplicate-service", Error;
+    /// An endpoint address outside its cluster's `podCidrs`, or inside another cluster's.
+    EndpointOutsidePodCidrs = "endpoint-outside-pod-cidrs", Warning;
     /// One gateway address is declared for several networks (Istio leaves this unchecked, V7).
     GatewaySharedByNetworks = "gateway-shared-by-networks", Warning;
     /// A hostname gateway with no DNS answer, or a `registryServiceName` with no external address.
@@ -88,6 +94,8 @@ codes! {
     ModelError = "model-error", Error;
     /// A network whose endpoints are consumed from other, unlinked networks has no gateway.
     NetworkWithoutGateway = "network-without-gateway", Warning;
+    /// Two `podCidrs` of one cluster overlap.
+    PodCidrsOverlap = "pod-cidrs-overlap", Warning;
     /// A registry is `fromRegistry` of several networks.
     RegistryInSeveralNetworks = "registry-in-several-networks", Warning;
     /// An endpoint without a sidecar sits in a network its clients reach only through gateways.

@@ -59,6 +59,64 @@ pub(crate) fn model_diagnostic(doc: &MeshDocument, e: &ModelError) -> Vec<Diagno
                 "List the two (or more) networks the link joins, or remove it",
             )
         }
+        ModelError::OverlappingPodCidrs {
+            cluster,
+            cidr,
+            first,
+            ..
+        } => one(
+            Code::PodCidrsOverlap,
+            format!("pod CIDRs {first} and {cidr} of cluster {cluster} overlap"),
+            vec![
+                Subject::Cluster(cluster.to_string()),
+                Subject::Cidr(first.to_string()),
+                Subject::Cidr(cidr.to_string()),
+            ],
+            format!("{e}: the addresses they share are listed twice, probably a typo in one of them"),
+            "Remove the range contained in the other, or correct the one that was mistyped",
+        ),
+        ModelError::EndpointOutsidePodCidrs {
+            address,
+            cluster,
+            inside,
+            ..
+        } => {
+            let mut subjects = vec![Subject::Cluster(cluster.to_string())];
+            let (message, fix) = match inside {
+                Some(other) => {
+                    subjects.push(Subject::Cluster(other.to_string()));
+                    (
+                        format!("endpoint {address} of cluster {cluster} is in the pod CIDRs of cluster {other}"),
+                        format!("Put the endpoint under cluster {other}, or correct its address"),
+                    )
+                }
+                None => (
+                    format!("endpoint {address} is outside the pod CIDRs of its cluster {cluster}"),
+                    format!("Correct the address, its cluster, or cluster {cluster}'s podCidrs"),
+                ),
+            };
+            one(
+                Code::EndpointOutsidePodCidrs,
+                message,
+                subjects,
+                format!("{e}: a pod's address comes from its own cluster's pod ranges, so the endpoint is probably listed under the wrong cluster or mistyped (a VM or host-network endpoint may be right)"),
+                &fix,
+            )
+        }
+        ModelError::DuplicatePortName { name, first, .. } => one(
+            Code::DuplicatePortName,
+            format!("port name {name:?} is used twice in one service"),
+            service_of(doc, at),
+            format!("{at} repeats the name of {first}: Istio selects endpoints by port name, so one of the two ports gets the other's endpoints"),
+            "Give every port of the service its own name",
+        ),
+        ModelError::DuplicateEndpoint { first, .. } => one(
+            Code::DuplicateEndpoint,
+            format!("{at} repeats the endpoint {first}"),
+            service_of(doc, at),
+            format!("{e}: Istio pushes it twice, so it gets twice the traffic of the others"),
+            "Remove one of the two entries",
+        ),
         ModelError::InvalidMeshNetworks(errors) => errors
             .0
             .iter()
@@ -80,4 +138,14 @@ pub(crate) fn model_diagnostic(doc: &MeshDocument, e: &ModelError) -> Vec<Diagno
             "Correct the document where the message says",
         ),
     }
+}
+
+/// The service (as a subject) a `spec.services[i]…` path is inside.
+fn service_of(doc: &MeshDocument, path: &str) -> Vec<Subject> {
+    path.strip_prefix("spec.services[")
+        .and_then(|r| r.split_once(']'))
+        .and_then(|(i, _)| i.parse::<usize>().ok())
+        .and_then(|i| doc.spec.services.get(i))
+        .map(|s| vec![Subject::Service(s.key().to_string())])
+        .unwrap_or_default()
 }

@@ -45,6 +45,16 @@ fn broken_example_shows_every_code_on_purpose() {
         (Code::UnknownCluster, cluster("nowhere")),
         (Code::UnknownNetwork, network("net-zzz")),
         (Code::ClusterNotWatched, cluster("west")),
+        (
+            Code::DuplicateEndpoint,
+            Subject::Service("orders.shop".into()),
+        ),
+        (
+            Code::DuplicatePortName,
+            Subject::Service("orders.shop".into()),
+        ),
+        (Code::EndpointOutsidePodCidrs, cluster("west-remote")),
+        (Code::PodCidrsOverlap, cluster("solo")),
     ];
     for (code, subject) in want {
         assert!(

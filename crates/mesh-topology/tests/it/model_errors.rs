@@ -29,3 +29,59 @@ fn model_errors_become_diagnostics() {
         .collect();
     assert_eq!(got, want, "{r}");
 }
+
+#[test]
+fn endpoints_ports_and_pod_cidrs_that_cannot_be_right() {
+    let r = check(&mesh(
+        "  clusters:
+  - {name: a, podCidrs: [10.1.0.0/16, 10.1.2.0/24]}
+  - {name: b, podCidrs: [10.2.0.0/16]}
+  - {name: c}
+  services:
+  - name: foo
+    namespace: ns
+    ports: [{name: http, port: 80}, {name: http, port: 8080}, {port: 90}, {port: 91}]
+    endpoints:
+    - {cluster: a, address: 10.1.0.5}
+    - {cluster: a, address: 10.1.0.5}
+    - {cluster: a, address: 10.1.0.5, port: 81}
+    - {cluster: a, address: 10.9.0.5}
+    - {cluster: a, address: 10.2.0.5}
+    - {cluster: c, address: 10.9.0.6}
+    - {cluster: c, address: 10.2.0.6}
+",
+    ));
+    let foo = Subject::Service("foo.ns".into());
+    // Sorted by code, subjects sorted.
+    let want = [
+        (Code::DuplicateEndpoint, vec![foo.clone()]),
+        (Code::DuplicatePortName, vec![foo]),
+        (Code::EndpointOutsidePodCidrs, vec![cluster("a")]),
+        (
+            Code::EndpointOutsidePodCidrs,
+            vec![cluster("a"), cluster("b")],
+        ),
+        (
+            Code::EndpointOutsidePodCidrs,
+            vec![cluster("b"), cluster("c")],
+        ),
+        (
+            Code::PodCidrsOverlap,
+            vec![cluster("a"), cidr("10.1.0.0/16"), cidr("10.1.2.0/24")],
+        ),
+    ];
+    let got: Vec<(Code, Vec<Subject>)> = r
+        .diagnostics
+        .iter()
+        .filter(|d| want.iter().any(|w| w.0 == d.code))
+        .map(|d| (d.code, d.subjects.clone()))
+        .collect();
+    assert_eq!(got, want, "{r}");
+    let texts: Vec<String> = r.diagnostics.iter().map(|d| d.message.clone()).collect();
+    assert!(
+        texts.contains(
+            &"endpoint 10.2.0.5 of cluster a is in the pod CIDRs of cluster b".to_owned()
+        ),
+        "{texts:?}"
+    );
+}
