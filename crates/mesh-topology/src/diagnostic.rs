@@ -65,6 +65,8 @@ codes! {
     /// Multi-primary: a primary that no other control plane watches (no remote secret names its
     /// cluster ID), while others watch each other.
     ClusterNotWatched = "cluster-not-watched", Warning;
+    /// Clusters name each other as control plane in a cycle (a → b → a), so none is a primary.
+    ControlPlaneCycle = "control-plane-cycle", Error;
     /// A remote names, as its control plane, a cluster that is itself a remote.
     ControlPlaneNotPrimary = "control-plane-not-primary", Error;
     /// A remote cluster's workloads cannot reach their control plane.

@@ -54,8 +54,11 @@ impl fmt::Display for Report {
 #[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum MeshKind {
-    /// No control plane at all.
+    /// No control plane at all: no clusters.
     Empty,
+    /// Clusters, but none is a primary (their `controlPlane` chains end in a cycle): no control
+    /// plane runs.
+    NoPrimary,
     /// One primary, no remotes.
     SingleCluster,
     /// Several primaries, each managing only itself (remote services through `.global` names).
@@ -98,6 +101,7 @@ impl MeshKind {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Empty => "empty",
+            Self::NoPrimary => "no-primary",
             Self::SingleCluster => "single-cluster",
             Self::ReplicatedControlPlanes => "replicated-control-planes",
             Self::MultiPrimary => "multi-primary",

@@ -14,6 +14,7 @@ fn broken_example_shows_every_code_on_purpose() {
         (Code::ApiServerUnreachable, cluster("west-remote")),
         (Code::CidrOverlap, cidr("10.10.128.0/17")),
         (Code::CidrOverlap, cidr("10.30.0.0/20")),
+        (Code::ControlPlaneCycle, cluster("loop-a")),
         (Code::ControlPlaneNotPrimary, cluster("chained")),
         (Code::ControlPlaneUnreachable, cluster("west-remote")),
         (Code::DegenerateLink, network("net-c")),
