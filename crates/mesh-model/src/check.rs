@@ -48,6 +48,14 @@ pub enum ModelError {
         /// The name.
         name: String,
     },
+    /// MeshNetworks lists networks, but not this one, which a cluster or endpoint is on. Istio
+    /// accepts it (the network is only a label); it just knows no gateway of it from MeshNetworks.
+    NetworkNotInMeshNetworks {
+        /// Where the network is named.
+        path: String,
+        /// The network.
+        name: NetworkId,
+    },
     /// A link joins fewer than two distinct networks.
     DegenerateLink {
         /// Where the link is.
@@ -104,6 +112,7 @@ impl ModelError {
             | Self::DuplicateService { path, .. }
             | Self::UnknownCluster { path, .. }
             | Self::UnknownNetwork { path, .. }
+            | Self::NetworkNotInMeshNetworks { path, .. }
             | Self::DegenerateLink { path }
             | Self::OverlappingPodCidrs { path, .. }
             | Self::EndpointOutsidePodCidrs { path, .. }
@@ -133,6 +142,11 @@ impl fmt::Display for ModelError {
             Self::UnknownNetwork { path, name } => {
                 write!(f, "{path}: {name:?} names no network of this mesh")
             }
+            Self::NetworkNotInMeshNetworks { path, name } => write!(
+                f,
+                "{path}: network {:?} is not listed in spec.meshNetworks.networks",
+                name.as_str()
+            ),
             Self::DegenerateLink { path } => {
                 write!(f, "{path}: a link joins at least two different networks")
             }
@@ -226,7 +240,30 @@ impl MeshDocument {
                 clusters.insert(c.name.as_str(), i);
             }
         }
-        let networks = self.defined_networks();
+        // Networks exist by being named: a MeshNetworks key, or a cluster's or endpoint's network
+        // (Istio's network is a label). Only meshspan's own references (links, reachableFrom)
+        // can name a network that is nowhere.
+        let mut networks = self.defined_networks();
+        networks.extend(
+            spec.clusters
+                .iter()
+                .filter_map(|c| c.network.as_ref())
+                .chain(
+                    spec.services
+                        .iter()
+                        .flat_map(|s| s.endpoints.iter().filter_map(|e| e.network.as_ref())),
+                )
+                .map(NetworkId::as_str),
+        );
+        let listed = |errors: &mut Vec<ModelError>, path: String, name: &NetworkId| {
+            let nets = &spec.mesh_networks.networks;
+            if !nets.is_empty() && !nets.contains_key(name.as_str()) {
+                errors.push(ModelError::NetworkNotInMeshNetworks {
+                    path,
+                    name: name.clone(),
+                });
+            }
+        };
         let cluster_ref = |errors: &mut Vec<ModelError>, path: String, name: &str| {
             if !clusters.contains_key(name) {
                 errors.push(ModelError::UnknownCluster {
@@ -245,7 +282,7 @@ impl MeshDocument {
         };
         for (i, c) in spec.clusters.iter().enumerate() {
             if let Some(n) = &c.network {
-                network_ref(&mut errors, format!("spec.clusters[{i}].network"), n);
+                listed(&mut errors, format!("spec.clusters[{i}].network"), n);
             }
             if let Some(cp) = &c.control_plane {
                 cluster_ref(
@@ -378,7 +415,7 @@ impl MeshDocument {
                     e.cluster.as_str(),
                 );
                 if let Some(n) = &e.network {
-                    network_ref(
+                    listed(
                         &mut errors,
                         format!("spec.services[{i}].endpoints[{j}].network"),
                         n,

@@ -94,6 +94,9 @@ codes! {
     InvalidMeshnetworks = "invalid-meshnetworks", Error;
     /// A consistency problem `mesh-model` reports that this crate has no more specific code for.
     ModelError = "model-error", Error;
+    /// MeshNetworks lists networks, but not the one a cluster or endpoint is on (Istio accepts it,
+    /// with no gateway for that network).
+    NetworkNotInMeshnetworks = "network-not-in-meshnetworks", Warning;
     /// A network whose endpoints are consumed from other, unlinked networks has no gateway.
     NetworkWithoutGateway = "network-without-gateway", Warning;
     /// Two `podCidrs` of one cluster overlap.
@@ -111,7 +114,7 @@ codes! {
     TrustUnverified = "trust-unverified", Info;
     /// A reference names no cluster.
     UnknownCluster = "unknown-cluster", Error;
-    /// A reference names a network that is not defined.
+    /// A link or `reachableFrom` names a network that nothing defines or uses.
     UnknownNetwork = "unknown-network", Error;
 }
 

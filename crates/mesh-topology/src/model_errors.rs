@@ -43,6 +43,16 @@ pub(crate) fn model_diagnostic(doc: &MeshDocument, e: &ModelError) -> Vec<Diagno
             ),
             "Fix the name, or define the network under spec.meshNetworks.networks (network names must be valid ids)",
         ),
+        ModelError::NetworkNotInMeshNetworks { name, .. } => one(
+            Code::NetworkNotInMeshnetworks,
+            format!("{at} names network {name}, which spec.meshNetworks does not list"),
+            vec![Subject::Network(name.to_string())],
+            format!(
+                "{e} ({}). Istio accepts this: the network is only a label, so its endpoints are on network {name}, but MeshNetworks gives no gateway for it and proxies on other networks get none of its endpoints (unless a gateway labeled topology.istio.io/network={name} is discovered)",
+                doc.spec.mesh_networks.networks.keys().cloned().collect::<Vec<_>>().join(", ")
+            ),
+            &format!("Add {name} to spec.meshNetworks.networks (with its endpoints and gateways), or correct the name"),
+        ),
         ModelError::DegenerateLink { path } => {
             let networks: Vec<String> = path
                 .strip_prefix("spec.links[")

@@ -44,7 +44,8 @@ fn broken_example_shows_every_code_on_purpose() {
         (Code::TrustRootMismatch, cluster("east")),
         (Code::TrustUnverified, cluster("solo")),
         (Code::UnknownCluster, cluster("nowhere")),
-        (Code::UnknownNetwork, network("net-zzz")),
+        (Code::NetworkNotInMeshnetworks, network("net-zzz")),
+        (Code::UnknownNetwork, network("net-yyy")),
         (Code::ClusterNotWatched, cluster("west")),
         (
             Code::DuplicateEndpoint,

@@ -85,3 +85,27 @@ fn endpoints_ports_and_pod_cidrs_that_cannot_be_right() {
         "{texts:?}"
     );
 }
+
+#[test]
+fn a_network_meshnetworks_does_not_list_is_a_warning_and_none_without_meshnetworks() {
+    let listed = "  meshNetworks:\n    networks:\n      n1: {endpoints: [{fromRegistry: a}], gateways: [{address: 192.0.2.1, port: 15443}]}\n";
+    let doc = |meshnetworks: &str| {
+        mesh(&format!(
+            "  clusters: [{{name: a, network: n1}}, {{name: b, network: n2, controlPlane: a}}]
+  services:
+  - name: foo
+    namespace: ns
+    endpoints: [{{cluster: b, address: 10.0.0.1, network: n3}}]
+{meshnetworks}"
+        ))
+    };
+    let r = check(&doc(listed));
+    let d = of(&r, Code::NetworkNotInMeshnetworks);
+    assert_eq!(d.len(), 2, "{r}");
+    assert_eq!(d[0].severity, Severity::Warning);
+    assert!(d[0].explanation.contains("Istio accepts this"), "{}", d[0]);
+    assert!(of(&r, Code::UnknownNetwork).is_empty(), "{r}");
+    let r = check(&doc(""));
+    assert!(of(&r, Code::NetworkNotInMeshnetworks).is_empty(), "{r}");
+    assert!(of(&r, Code::UnknownNetwork).is_empty(), "{r}");
+}
