@@ -209,7 +209,9 @@ pub enum Exposure {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ApiServer {
-    /// `host:port` the control planes use.
+    /// `host:port` the control planes use: an IP (IPv6 in brackets) or a DNS name, and a port
+    /// (checked when parsed).
+    #[serde(deserialize_with = "host_port")]
     pub address: String,
     /// How far it is exposed.
     #[serde(default, skip_serializing_if = "is_default")]
@@ -476,6 +478,40 @@ fn cidrs<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<IpNet>, D::Error> {
 
 fn some_cidr<'de, D: Deserializer<'de>>(d: D) -> Result<Option<IpNet>, D::Error> {
     Ok(Some(Cidr::deserialize(d)?.0))
+}
+
+/// `host:port`: an IP address (IPv6 in brackets) or a DNS name, then a port 1–65535.
+fn host_port<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let s = String::deserialize(d)?;
+    if is_host_port(&s) {
+        Ok(s)
+    } else {
+        Err(de::Error::custom(format!(
+            "{s:?} is not an address: expected host:port (an IP or DNS name, and a port 1-65535, e.g. 10.0.0.1:6443)"
+        )))
+    }
+}
+
+fn is_host_port(s: &str) -> bool {
+    let Some((host, port)) = s.rsplit_once(':') else {
+        return false;
+    };
+    if !port.parse::<u16>().is_ok_and(|p| p != 0) {
+        return false;
+    }
+    if let Some(v6) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        return v6.parse::<std::net::Ipv6Addr>().is_ok();
+    }
+    host.parse::<std::net::Ipv4Addr>().is_ok()
+        || (!host.is_empty()
+            && host.len() <= 253
+            && host.split('.').all(|l| {
+                !l.is_empty()
+                    && l.len() <= 63
+                    && !l.starts_with('-')
+                    && !l.ends_with('-')
+                    && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            }))
 }
 
 fn ips<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<IpAddr>, D::Error> {

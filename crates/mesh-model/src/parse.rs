@@ -399,6 +399,33 @@ mod tests {
     }
 
     #[test]
+    fn api_server_address_is_host_and_port() {
+        let doc = |address: &str| {
+            MeshDocument::from_yaml(&format!(
+                "{HEAD}spec:\n  clusters:\n  - name: c1\n    apiServer: {{address: {address:?}}}\n"
+            ))
+        };
+        for good in ["10.0.0.1:6443", "[fd00::1]:443", "api.example.com:6443"] {
+            assert!(doc(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "not an address",
+            "10.0.0.1",
+            "10.0.0.1:0",
+            "host:port",
+            "[fd00::zz]:443",
+            ":6443",
+        ] {
+            let e = doc(bad).unwrap_err().to_string();
+            assert!(
+                e.starts_with("spec.clusters[0].apiServer.address:")
+                    && e.contains("is not an address"),
+                "{bad}: {e}"
+            );
+        }
+    }
+
+    #[test]
     fn lists_written_without_a_value_are_empty() {
         let doc = MeshDocument::from_yaml(&format!(
             "{HEAD}spec:\n  clusters:\n  - name: c1\n    podCidrs:\n  services:\n  - name: a\n    namespace: ns\n    ports:\n    endpoints:\n  links:\n"
