@@ -307,6 +307,37 @@ pub struct ClusterRequest {
 }
 
 impl ClusterRequest {
+    /// The request for the Envoy cluster `name` of the service port named `port_name`, whose
+    /// subset selects endpoints carrying `subset_labels` (rule M1). A cluster name carries neither
+    /// (`outbound|9080||reviews…` says port 9080, not that it is the port named `http`), so a
+    /// control plane passes them from the service and its DestinationRule; [`FromStr`] leaves
+    /// them empty, which selects only endpoints of an unnamed port.
+    ///
+    /// ```
+    /// use mesh_eds::ClusterRequest;
+    /// let c = ClusterRequest::new(
+    ///     "outbound|9080|v1|reviews.bookinfo.svc.cluster.local",
+    ///     "http",
+    ///     [("version", "v1")],
+    /// )?;
+    /// assert_eq!((c.port, c.port_name.as_str(), c.subset.as_str()), (9080, "http", "v1"));
+    /// assert_eq!(c.subset_labels["version"], "v1");
+    /// # Ok::<(), mesh_eds::ClusterNameError>(())
+    /// ```
+    pub fn new<K: Into<String>, V: Into<String>>(
+        name: &str,
+        port_name: &str,
+        subset_labels: impl IntoIterator<Item = (K, V)>,
+    ) -> Result<Self, ClusterNameError> {
+        let mut request: Self = name.parse()?;
+        port_name.clone_into(&mut request.port_name);
+        request.subset_labels = subset_labels
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect();
+        Ok(request)
+    }
+
     /// The Envoy cluster name.
     pub fn name(&self) -> String {
         let mut name = String::new();
@@ -348,7 +379,10 @@ pub struct ClusterNameError {
 
 impl FromStr for ClusterRequest {
     type Err = ClusterNameError;
-    /// Parses the name; `subset_labels` and `port_name` are left empty for the caller to fill.
+    /// Parses the name alone. A name says neither the service port's name nor the subset's
+    /// labels, so `port_name` and `subset_labels` are left empty: such a request selects only
+    /// endpoints of an unnamed port and ignores subset labels (M1). Use [`ClusterRequest::new`],
+    /// or fill them in, for a service with named ports or subsets.
     fn from_str(name: &str) -> Result<Self, ClusterNameError> {
         let err = |problem| ClusterNameError {
             name: name.to_owned(),
@@ -448,6 +482,46 @@ mod tests {
         }
         let e = "istio-1.1.2".parse::<Profile>().unwrap_err().to_string();
         assert!(e.contains("istio-1.1.3 to istio-1.1.17"), "{e}");
+    }
+
+    #[test]
+    fn a_request_from_new_selects_the_named_port_and_subset() {
+        let name = "outbound|9080|v1|reviews.bookinfo.svc.cluster.local";
+        let endpoint = |port: &str, version: &str| EdsEndpoint {
+            addresses: vec!["10.0.0.1".into()],
+            port: 9080,
+            service_port_name: port.into(),
+            labels: Arc::new(BTreeMap::from([("version".into(), version.into())])),
+            ..Default::default()
+        };
+        let endpoints = [
+            endpoint("http", "v1"),
+            endpoint("http", "v2"),
+            endpoint("grpc", "v1"),
+        ];
+        let selected = |cluster: &ClusterRequest| -> Vec<usize> {
+            let req = ServiceRequest {
+                cluster,
+                endpoints: &endpoints,
+                mtls_allowed: true,
+                features: Features::default(),
+            };
+            (0..endpoints.len())
+                .filter(|&i| {
+                    crate::rules::selected(&req, i, &endpoints[i], &mut crate::explain::NoTrace)
+                })
+                .collect()
+        };
+        let parsed: ClusterRequest = name.parse().unwrap();
+        assert_eq!(
+            selected(&parsed),
+            [] as [usize; 0],
+            "FromStr knows no port name"
+        );
+        let c = ClusterRequest::new(name, "http", [("version", "v1")]).unwrap();
+        assert_eq!(selected(&c), [0]);
+        assert_eq!(c.name(), name);
+        assert!(ClusterRequest::new("inbound|80||foo", "http", [("a", "b")]).is_err());
     }
 
     #[test]
