@@ -368,7 +368,7 @@ fn print_text(origin: &str, report: &TrustReport, now: i64) {
     outln!(
         "{origin}: {} cluster(s), checked at {}",
         clusters.len(),
-        date(now)
+        mesh_ca::utc_date(now)
     );
     outln!("trust matrix (a row's workloads verifying a column's):");
     let mut header = format!("  {:width$}", "");
@@ -411,7 +411,7 @@ fn print_text(origin: &str, report: &TrustReport, now: i64) {
             entry.cluster,
             entry.file,
             entry.certificate,
-            date(entry.not_after),
+            mesh_ca::utc_date(entry.not_after),
             entry.remaining_secs.div_euclid(86_400)
         );
     }
@@ -442,38 +442,4 @@ fn print_json(report: &TrustReport, now: i64) {
         })).collect::<Vec<_>>(),
     });
     outln!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
-}
-
-/// `YYYY-MM-DDTHH:MM:SSZ` of unix seconds (proleptic Gregorian, days-from-civil inverse).
-fn date(unix: i64) -> String {
-    let days = unix.div_euclid(86_400);
-    let secs = unix.rem_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::date;
-
-    #[test]
-    fn dates() {
-        assert_eq!(date(0), "1970-01-01T00:00:00Z");
-        assert_eq!(date(1_767_225_600), "2026-01-01T00:00:00Z");
-        assert_eq!(date(951_825_599), "2000-02-29T11:59:59Z");
-        assert_eq!(date(-1), "1969-12-31T23:59:59Z");
-    }
 }
