@@ -117,11 +117,40 @@ fn split_location(message: &str) -> (&str, Option<Location>) {
 /// Turns a path-tracked field error into a typed error.
 fn field_error(path: String, message: &str) -> DocumentError {
     let (message, location) = split_location(message);
-    unknown_field(&path, message, location).unwrap_or(DocumentError::Invalid {
+    // serde_path_to_error writes `?` for a map key it could not read (a duplicate one): the
+    // error belongs to the map.
+    let path = match path.strip_suffix(".?") {
+        Some(p) => p.to_owned(),
+        None => path,
+    };
+    let message = user_words(message);
+    unknown_field(&path, &message, location).unwrap_or(DocumentError::Invalid {
         path,
-        message: message.to_owned(),
+        message,
         location,
     })
+}
+
+/// The parser's messages in the words of someone writing a document: serde-saphyr addresses
+/// some to the programmer calling it ("set DuplicateKeyPolicy in Options", "use
+/// from_str_multiple").
+fn user_words(message: &str) -> String {
+    const DUPLICATE: &str = "duplicate mapping key: ";
+    const DUPLICATE_HINT: &str = ", set DuplicateKeyPolicy in Options if acceptable";
+    let mut out = message.replace(
+        "; use from_str_multiple or from_str_multiple_with_options",
+        " (`---`): a file holds one mesh document",
+    );
+    while let Some(i) = out.find(DUPLICATE) {
+        let rest = &out[i + DUPLICATE.len()..];
+        let Some(end) = rest.find(DUPLICATE_HINT) else {
+            break;
+        };
+        let key = rest[..end].to_owned();
+        let tail = rest[end + DUPLICATE_HINT.len()..].to_owned();
+        out = format!("{}field {key:?} is given twice{tail}", &out[..i]);
+    }
+    out
 }
 
 impl MeshDocument {
@@ -167,7 +196,7 @@ impl MeshDocument {
             }
             (Err(e), _) => Err(DocumentError::Syntax {
                 format: "YAML",
-                message: e.to_string(),
+                message: user_words(&e.to_string()),
             }),
         }
     }
@@ -396,6 +425,32 @@ mod tests {
         MeshDocument::from_yaml(&format!("{HEAD}spec:\n{spec}"))
             .unwrap_err()
             .to_string()
+    }
+
+    #[test]
+    fn parser_messages_speak_to_the_document_author() {
+        let e = err("  clusters:\n  - name: a\n    name: b\n");
+        assert_eq!(
+            e,
+            r#"spec.clusters[0]: field "name" is given twice (line 7, column 5)"#
+        );
+        let e = MeshDocument::from_yaml(&format!("{HEAD}spec: {{}}\n---\n{HEAD}spec: {{}}\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("multiple YAML documents detected (`---`): a file holds one mesh document"),
+            "{e}"
+        );
+        let e = MeshDocument::from_yaml(&format!("{HEAD}kind: Mesh\nspec: {{}}\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(r#"field "kind" is given twice"#), "{e}");
+        for e in [e, err("  clusters:\n  - name: a\n    name: b\n")] {
+            assert!(
+                !e.contains("DuplicateKeyPolicy") && !e.contains(".?"),
+                "{e}"
+            );
+        }
     }
 
     #[test]
