@@ -216,9 +216,31 @@ impl fmt::Display for Topology {
             } else {
                 format!("gateways {}", n.gateways.join(", "))
             };
+            let shared: Vec<&str> = self
+                .address_spaces
+                .get(n.address_space)
+                .into_iter()
+                .flatten()
+                .filter(|m| **m != n.name)
+                .map(|m| {
+                    if m.is_empty() {
+                        "(default)"
+                    } else {
+                        m.as_str()
+                    }
+                })
+                .collect();
+            let space = if shared.is_empty() {
+                "its own: other networks reach it only through gateways".to_owned()
+            } else {
+                format!(
+                    "shared with {}: pods reach each other by IP",
+                    shared.join(", ")
+                )
+            };
             writeln!(
                 f,
-                "  network {name}: clusters [{}], {gws}, address space {}",
+                "  network {name}: clusters [{}], {gws}, flat address space {} ({space})",
                 n.clusters.join(", "),
                 n.address_space
             )?;

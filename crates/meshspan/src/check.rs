@@ -65,12 +65,12 @@ pub fn run(args: &Args) -> ExitCode {
         },
         Output::Text => {
             outln!(
-                "mesh {} ({}): {} clusters, {} networks, {} services",
+                "mesh {} ({}): {}, {}, {}",
                 doc.metadata.name,
                 loaded.origin,
-                doc.spec.clusters.len(),
-                doc.defined_networks().len(),
-                doc.spec.services.len()
+                counted(doc.spec.clusters.len(), "cluster"),
+                counted(doc.defined_networks().len(), "network"),
+                counted(doc.spec.services.len(), "service")
             );
             outln!("{report}");
             for (proxies, w) in &consumers {
@@ -82,5 +82,14 @@ pub fn run(args: &Args) -> ExitCode {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// `1 service`, `2 services`.
+fn counted(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
     }
 }

@@ -267,3 +267,30 @@ fn global_unknown_cluster_is_a_usage_error_naming_the_clusters() {
     ]);
     assert_eq!(out.status.code(), Some(0));
 }
+
+#[test]
+fn check_text_counts_in_words_and_explains_address_spaces() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let file = dir.join("one-of-each.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: meshspan/v1alpha1\nkind: Mesh\nmetadata: {name: one}\nspec:\n  clusters: [{name: a, network: n1}]\n  services: [{name: s, namespace: ns}]\n",
+    )
+    .unwrap();
+    let out = meshspan(&["check", file.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("1 cluster, 1 network, 1 service\n"), "{text}");
+    assert!(
+        text.contains(
+            "flat address space 0 (its own: other networks reach it only through gateways)"
+        ),
+        "{text}"
+    );
+    let out = meshspan(&["check", "--example", "vpn"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(": pods reach each other by IP)"), "{text}");
+    assert!(
+        !text.contains(" services,") || text.contains("s services"),
+        "{text}"
+    );
+}
