@@ -120,6 +120,16 @@ pub enum IpFamily {
 }
 
 impl IpFamily {
+    /// The text form: `ipv4`, `ipv6`, `dual` or `unknown` (as the conformance cases write it).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ipv4 => "ipv4",
+            Self::Ipv6 => "ipv6",
+            Self::Dual => "dual",
+            Self::Unknown => "unknown",
+        }
+    }
+
     /// The family of a set of proxy addresses, as Istio derives it (M14): all IPv4 (IPv4-mapped
     /// IPv6 included) → `Ipv4`, all IPv6 → `Ipv6`, both → `Dual`, none → `Unknown`.
     ///

@@ -107,10 +107,10 @@ fn to_json(ex: &Explanation) -> Value {
         "proxy": {
             "network": ex.class.network.as_ref().map_or("", |n| n.as_str()),
             "cluster": ex.class.cluster.as_ref().map_or("", |c| c.as_str()),
-            "ip_family": format!("{:?}", ex.class.ip_family),
+            "ipFamily": ex.class.ip_family.as_str(),
             "profile": ex.class.profile.as_str(),
         },
-        "scale_factor": ex.scale_factor,
+        "scaleFactor": ex.scale_factor,
         "endpoints": endpoints,
     })
 }

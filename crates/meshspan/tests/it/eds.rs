@@ -138,7 +138,7 @@ fn explain_names_rules_in_text_and_json() {
     assert_eq!(eps[3]["outcome"], "gateways");
     assert_eq!(eps[3]["rule"], "M11");
     assert_eq!(eps[3]["gateways"][0]["weight"], 4);
-    assert_eq!(v[0]["scale_factor"], 3);
+    assert_eq!(v[0]["scaleFactor"], 3);
 }
 
 #[test]
@@ -192,4 +192,39 @@ fn eds_names_what_is_missing_and_lists_what_exists() {
         e.contains("no service port 1; the ports: reviews.bookinfo 9080"),
         "{e}"
     );
+}
+
+/// Every key of a JSON value, recursively.
+fn keys(v: &serde_json::Value, out: &mut Vec<String>) {
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, v) in m {
+                out.push(k.clone());
+                keys(v, out);
+            }
+        }
+        serde_json::Value::Array(a) => a.iter().for_each(|v| keys(v, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn explain_json_is_camel_case_like_check_json() {
+    let out = meshspan(&[
+        "explain",
+        "--example",
+        "--cluster",
+        "cluster1",
+        "--service",
+        "reviews.bookinfo",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut all = Vec::new();
+    keys(&v, &mut all);
+    assert!(all.iter().all(|k| !k.contains('_')), "{all:?}");
+    assert_eq!(v[0]["proxy"]["ipFamily"], "ipv4");
+    assert!(v[0]["scaleFactor"].is_u64(), "{v}");
 }
