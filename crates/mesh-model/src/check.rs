@@ -63,6 +63,15 @@ pub enum ModelError {
     },
     /// Istio's own validation rejects `spec.meshNetworks` (rules V1–V6).
     InvalidMeshNetworks(MeshNetworksErrors),
+    /// `spec.meshNetworks` has a field Istio ignores (P1): most likely a typo.
+    IgnoredMeshNetworksField {
+        /// The object that holds it (`spec.meshNetworks.networks.n1.gateways[0]`).
+        path: String,
+        /// The field as written.
+        field: String,
+        /// The known field closest to it, when one is close.
+        suggestion: Option<&'static str>,
+    },
     /// Two `podCidrs` of one cluster overlap (one contains the other).
     OverlappingPodCidrs {
         /// The second range.
@@ -117,7 +126,8 @@ impl ModelError {
             | Self::OverlappingPodCidrs { path, .. }
             | Self::EndpointOutsidePodCidrs { path, .. }
             | Self::DuplicatePortName { path, .. }
-            | Self::DuplicateEndpoint { path, .. } => path,
+            | Self::DuplicateEndpoint { path, .. }
+            | Self::IgnoredMeshNetworksField { path, .. } => path,
             Self::InvalidMeshNetworks(_) => "spec.meshNetworks",
         }
     }
@@ -185,6 +195,17 @@ impl fmt::Display for ModelError {
                 f,
                 "{path}: the same endpoint (cluster, addresses, port) as {first}"
             ),
+            Self::IgnoredMeshNetworksField {
+                path,
+                field,
+                suggestion,
+            } => {
+                write!(f, "{path}: Istio ignores the unknown field {field:?}")?;
+                match suggestion {
+                    Some(s) => write!(f, " (did you mean {s:?}?)"),
+                    None => Ok(()),
+                }
+            }
             Self::InvalidMeshNetworks(e) => {
                 write!(f, "spec.meshNetworks: Istio rejects this MeshNetworks: ")?;
                 let msgs: Vec<String> = e.0.iter().map(ToString::to_string).collect();
@@ -317,6 +338,17 @@ impl MeshDocument {
                     );
                 }
             }
+        }
+        for f in &spec.mesh_networks.ignored_fields {
+            errors.push(ModelError::IgnoredMeshNetworksField {
+                path: if f.path.is_empty() {
+                    "spec.meshNetworks".to_owned()
+                } else {
+                    format!("spec.meshNetworks.{}", f.path)
+                },
+                field: f.field.clone(),
+                suggestion: f.suggestion,
+            });
         }
         if let Err(e) = spec.mesh_networks.validate(true) {
             errors.push(ModelError::InvalidMeshNetworks(e));

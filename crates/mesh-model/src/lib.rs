@@ -40,6 +40,7 @@ mod parse;
 mod resolve;
 #[cfg(feature = "proptest")]
 pub mod strategies;
+mod suggest;
 
 pub use check::ModelError;
 pub use document::{
@@ -55,8 +56,8 @@ pub use id::{
     SpiffeId, TrustDomain,
 };
 pub use meshnetworks::{
-    GatewayAddress, MeshNetworks, MeshNetworksError, MeshNetworksErrors, MeshNetworksParseError,
-    Network, NetworkEndpoints, NetworkErrorKind, NetworkGateway,
+    GatewayAddress, IgnoredField, MeshNetworks, MeshNetworksError, MeshNetworksErrors,
+    MeshNetworksParseError, Network, NetworkEndpoints, NetworkErrorKind, NetworkGateway,
 };
 pub use parse::DocumentError;
 pub use resolve::NetworkResolver;

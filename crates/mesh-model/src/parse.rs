@@ -347,18 +347,7 @@ fn unknown_field(path: &str, message: &str, location: Option<Location>) -> Optio
         .map(|c| c.trim_matches('`'))
         .filter(|c| !c.is_empty())
         .collect();
-    let suggestion = expected
-        .iter()
-        .map(|cand| (strsim::damerau_levenshtein(field, cand), *cand))
-        .filter(|(d, cand)| *d <= 2.max(cand.len() / 3))
-        .min()
-        .map(|(_, c)| c.to_owned())
-        .or_else(|| {
-            expected
-                .iter()
-                .find(|c| c.eq_ignore_ascii_case(field))
-                .map(|c| (*c).to_owned())
-        });
+    let suggestion = crate::suggest::closest(field, &expected).map(str::to_owned);
     // serde_path_to_error puts the unknown key itself at the end of the path; the error belongs to
     // the object that holds it.
     let parent = path

@@ -92,6 +92,8 @@ codes! {
     GlobalVipOverlap = "global-vip-overlap", Error;
     /// Istio's own validation rejects the MeshNetworks section (V1–V6).
     InvalidMeshnetworks = "invalid-meshnetworks", Error;
+    /// `meshNetworks` has a field Istio ignores (most likely a typo: `gateway:`, `adress:`).
+    MeshnetworksUnknownField = "meshnetworks-unknown-field", Warning;
     /// A consistency problem `mesh-model` reports that this crate has no more specific code for.
     ModelError = "model-error", Error;
     /// MeshNetworks lists networks, but not the one a cluster or endpoint is on (Istio accepts it,

@@ -127,6 +127,28 @@ pub(crate) fn model_diagnostic(doc: &MeshDocument, e: &ModelError) -> Vec<Diagno
             format!("{e}: Istio pushes it twice, so it gets twice the traffic of the others"),
             "Remove one of the two entries",
         ),
+        ModelError::IgnoredMeshNetworksField {
+            field, suggestion, ..
+        } => {
+            let network = at
+                .strip_prefix("spec.meshNetworks.networks.")
+                .map(|r| r.split(['.', '[']).next().unwrap_or(r));
+            one(
+                Code::MeshnetworksUnknownField,
+                match suggestion {
+                    Some(s) => format!("{at}: unknown field {field:?} (did you mean {s:?}?)"),
+                    None => format!("{at}: unknown field {field:?}"),
+                },
+                network
+                    .map(|n| vec![Subject::Network(n.to_owned())])
+                    .unwrap_or_default(),
+                format!("{e}: istiod reads MeshNetworks as protobuf JSON and drops fields it does not know without a word, so whatever this line meant to configure is not configured"),
+                &match suggestion {
+                    Some(s) => format!("Rename {field:?} to {s:?}"),
+                    None => format!("Remove {field:?}, or rename it to a MeshNetworks field"),
+                },
+            )
+        }
         ModelError::InvalidMeshNetworks(errors) => errors
             .0
             .iter()

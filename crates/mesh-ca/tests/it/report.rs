@@ -409,7 +409,7 @@ fn intermediate_outliving_its_root_by_seconds_is_tolerated_and_dates_are_printed
     let report = matrix(&[bundle_of(&skewed(late, "c2", &mut rng))], NOW + late);
     let found = problems(&report, "c2", "c2");
     assert!(
-        matches!(&found[..], [TrustProblem::IntermediateOutlivesRoot { .. }]),
+        matches!(found, [TrustProblem::IntermediateOutlivesRoot { .. }]),
         "{found:?}"
     );
     assert_eq!(

@@ -33,6 +33,7 @@ fn broken_example_shows_every_code_on_purpose() {
         ),
         (Code::GlobalVipOverlap, Subject::Cidr("10.96.0.0/16".into())),
         (Code::InvalidMeshnetworks, network("legacy")),
+        (Code::MeshnetworksUnknownField, network("legacy")),
         (Code::NetworkWithoutGateway, network("net-c")),
         (Code::RegistryInSeveralNetworks, cluster("east")),
         (

@@ -109,3 +109,28 @@ fn a_network_meshnetworks_does_not_list_is_a_warning_and_none_without_meshnetwor
     assert!(of(&r, Code::NetworkNotInMeshnetworks).is_empty(), "{r}");
     assert!(of(&r, Code::UnknownNetwork).is_empty(), "{r}");
 }
+
+#[test]
+fn meshnetworks_typos_are_warnings_with_did_you_mean() {
+    let r = check(&mesh(
+        "  clusters: [{name: a, network: n1}]
+  meshNetworks:
+    networks:
+      n1:
+        endpoints: [{fromRegistery: a}]
+        gateway: [{address: 192.0.2.1, port: 15443}]
+",
+    ));
+    let d = of(&r, Code::MeshnetworksUnknownField);
+    let messages: Vec<&str> = d.iter().map(|d| d.message.as_str()).collect();
+    assert_eq!(
+        messages,
+        [
+            r#"spec.meshNetworks.networks.n1.endpoints[0]: unknown field "fromRegistery" (did you mean "fromRegistry"?)"#,
+            r#"spec.meshNetworks.networks.n1: unknown field "gateway" (did you mean "gateways"?)"#,
+        ],
+        "{r}"
+    );
+    assert!(d.iter().all(|d| d.severity == Severity::Warning));
+    assert!(d.iter().all(|d| d.subjects == [network("n1")]));
+}
