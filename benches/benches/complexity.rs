@@ -84,6 +84,7 @@ fn bench(c: &mut Criterion) {
         group.bench_function(BenchmarkId::new("localities x networks", n), |b| {
             b.iter(|| {
                 let request = ServiceRequest {
+                    locality: mesh_eds::LocalityPolicy::istio_default(),
                     cluster: &cluster,
                     endpoints: &endpoints,
                     mtls_allowed: true,

@@ -64,6 +64,7 @@ fn assignment(n: usize) -> LoadAssignment {
                 .map(|e| e.weight)
                 .fold(0u32, u32::wrapping_add);
             LocalityGroup {
+                priority: 0,
                 label: (*label).to_owned(),
                 weight: Some(weight),
                 endpoints,

@@ -131,7 +131,7 @@ fn run(u: &mut Unstructured<'_>) -> Result<()> {
         },
         port_name: "http".to_owned(),
     };
-    let request = ServiceRequest {
+    let request = ServiceRequest { locality: mesh_eds::LocalityPolicy::istio_default(),
         cluster: &cluster_request,
         endpoints: &endpoints,
         mtls_allowed: u.ratio(4, 5)?,

@@ -118,6 +118,7 @@ fn expected(a: &LoadAssignment) -> endpoint::ClusterLoadAssignment {
                     }),
                     lb_endpoints: g.endpoints.iter().map(expected_endpoint).collect(),
                     load_balancing_weight: g.weight.map(|value| pb::UInt32Value { value }),
+                    priority: g.priority,
                     ..Default::default()
                 }
             })
@@ -310,8 +311,10 @@ fn assignment() -> impl Strategy<Value = LoadAssignment> {
         label,
         proptest::option::of(weight()),
         proptest::collection::vec(lb_endpoint(), 0..6),
+        prop_oneof![Just(0u32), 1u32..4, any::<u32>()],
     )
-        .prop_map(|(label, weight, endpoints)| LocalityGroup {
+        .prop_map(|(label, weight, endpoints, priority)| LocalityGroup {
+            priority,
             label,
             weight,
             endpoints,
@@ -403,16 +406,19 @@ fn istio_shaped_assignment() {
         cluster_name: "outbound|8080||foo.ns1.svc.cluster.local".to_owned(),
         localities: vec![
             LocalityGroup {
+                priority: 0,
                 label: "us-east/a/1".to_owned(),
                 weight: Some(3),
                 endpoints: vec![direct, hbone],
             },
             LocalityGroup {
+                priority: 0,
                 label: "us-west".to_owned(),
                 weight: Some(4_294_967_295),
                 endpoints: vec![gateway],
             },
             LocalityGroup {
+                priority: 0,
                 label: "eu".to_owned(),
                 weight: None,
                 endpoints: vec![],

@@ -21,6 +21,9 @@ pub struct LocalityGroup {
     pub label: String,
     /// The locality weight; `None` = unset (rule M12: an emptied group).
     pub weight: Option<u32>,
+    /// The Envoy priority: 0 unless the locality stage assigned one (rules L12–L22); the
+    /// priorities of an assignment are dense from 0.
+    pub priority: u32,
     /// The endpoints, in output order.
     pub endpoints: Vec<LbEndpoint>,
 }

@@ -157,6 +157,7 @@ impl DocumentEds {
     /// built with.
     pub fn request<'a>(&self, service: &'a ServicePortEndpoints) -> ServiceRequest<'a> {
         ServiceRequest {
+            locality: crate::LocalityPolicy::istio_default(),
             cluster: &service.cluster,
             endpoints: &service.endpoints,
             mtls_allowed: true,

@@ -58,7 +58,7 @@ const MAX_PRECOMPUTED_R: usize = 8;
 ///     addresses: vec!["10.2.0.1".into()], port: 8080, network: Some("n2".parse()?),
 ///     ..Default::default()
 /// }];
-/// let request = ServiceRequest {
+/// let request = ServiceRequest { locality: mesh_eds::LocalityPolicy::istio_default(),
 ///     cluster: &cluster, endpoints: &endpoints, mtls_allowed: true, features: Default::default(),
 /// };
 /// let prepared = PreparedService::new(&index, request);
@@ -77,6 +77,9 @@ pub struct EncodedService {
     sni: bool,
     /// `Features::gateway_in_first_group`.
     gateway_in_first_group: bool,
+    /// The service's locality policy can change what a view receives (L1): this path does not
+    /// apply the stage yet and refuses such views ([`NotEncodable::LocalityStage`]).
+    locality_stage: bool,
     /// What a weight patch leaves alone (unless an entry changes length), shared between the
     /// service and its patched copies.
     shape: Arc<Shape>,
@@ -167,7 +170,7 @@ impl EncodedService {
     pub fn new(prepared: &PreparedService<'_>, options: EncodeOptions) -> Self {
         let endpoints = prepared.request.endpoints;
         let mut workload = String::new();
-        Self::build(
+        let mut encoded = Self::build(
             &prepared.index,
             options,
             prepared.request.cluster.kind == ClusterKind::SniDnat,
@@ -189,7 +192,9 @@ impl EncodedService {
                     buf,
                 );
             },
-        )
+        );
+        encoded.locality_stage = !prepared.request.locality.is_inert();
+        encoded
     }
 
     /// [`EncodedService::new`] with each kept member's `LbEndpoint` bytes up to its weight
@@ -348,6 +353,7 @@ impl EncodedService {
             enabled,
             sni,
             gateway_in_first_group,
+            locality_stage: false,
             shape: Arc::new(shape),
             sets,
             bytes,
@@ -456,6 +462,9 @@ impl EncodedService {
         if !Arc::ptr_eq(view.index(), &self.index) {
             return Err(NotEncodable::OtherIndex);
         }
+        if self.locality_stage {
+            return Err(NotEncodable::LocalityStage);
+        }
         // M8 / M2a per network: the decisions `modern::compute` takes.
         let networks = NetworkRules::new(view.class(), &self.shape.networks);
 
@@ -466,9 +475,6 @@ impl EncodedService {
             let mut gateways: Vec<(u32, u32)> = Vec::new();
             for group in &self.shape.groups {
                 if self.plan(group, &networks, routes, &mut direct, &mut gateways) {
-                    for (_, sum) in &mut gateways {
-                        *sum = gateway_weight(*sum);
-                    }
                     self.write_group(group, &direct, &gateways, &mut merged, buf);
                 }
             }
@@ -487,7 +493,7 @@ impl EncodedService {
         for (i, (group, direct, gateways)) in plans.iter_mut().enumerate() {
             gateways.retain_mut(|(g, sum)| match totals.get(g) {
                 Some(&(first, total)) if first == i => {
-                    *sum = gateway_weight(total);
+                    *sum = total;
                     true
                 }
                 _ => false,
@@ -500,6 +506,7 @@ impl EncodedService {
     /// A view's decisions for one group (M2, M2a, M7–M9, M11, M14, M15): the sets it keeps
     /// directly in `direct`, and in `gateways` each reachable gateway with the sum of its shares
     /// (M13 order, one entry each). `false` when no member is admitted: no group at all.
+    #[inline(always)] // one loop with `write_group` on the push path's hot path
     fn plan<'s>(
         &'s self,
         group: &Group,
@@ -558,8 +565,9 @@ impl EncodedService {
         admitted_any
     }
 
-    /// Writes one group: its direct sets' cached bytes and `gateways` with their final weights,
-    /// and its weight (M12).
+    /// Writes one group: its direct sets' cached bytes, `gateways` weighted from their share sums
+    /// (M11: 0 is sent as 1), and its weight (M12).
+    #[inline(always)]
     fn write_group(
         &self,
         group: &Group,
@@ -575,7 +583,8 @@ impl EncodedService {
             saturating = saturating.saturating_add(set.saturating);
         }
         let mut gateway_len = 0;
-        for &(g, weight) in gateways {
+        for &(g, sum) in gateways {
+            let weight = gateway_weight(sum);
             wrapping = wrapping.wrapping_add(weight);
             gateway_len +=
                 wire::weighted_entry_len(self.index.gateway_prefix(g, self.options), weight);
@@ -610,7 +619,8 @@ impl EncodedService {
                 }
             }
         }
-        for &(g, weight) in gateways {
+        for &(g, sum) in gateways {
+            let weight = gateway_weight(sum);
             wire::put_weighted_entry(buf, self.index.gateway_prefix(g, self.options), weight);
         }
         if let Some(w) = weight {

@@ -6,6 +6,7 @@ use std::fmt;
 use mesh_model::{ClusterId, Gateway, NetworkId};
 
 use crate::input::{Health, IpFamily, ProxyClass};
+use crate::locality::GroupReason;
 
 /// What the engine did with one input endpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -329,6 +330,9 @@ pub struct Explanation {
     pub scale_factor: u32,
     /// One entry per input endpoint, in input order.
     pub endpoints: Vec<EndpointExplanation>,
+    /// One entry per output group, in output order, when the locality stage ran: why it has its
+    /// priority and weight (rules L8–L22). Empty when the cluster's policy cannot change anything.
+    pub locality: Vec<GroupReason>,
 }
 
 impl fmt::Display for Explanation {
@@ -353,6 +357,21 @@ impl fmt::Display for Explanation {
                 e.cluster.as_ref().map_or("\"\"", ClusterId::as_str),
                 e.locality,
                 e.outcome
+            )?;
+        }
+        if !self.locality.is_empty() {
+            writeln!(
+                f,
+                "  locality stage (proxy locality {:?}):",
+                self.class.locality
+            )?;
+        }
+        for (i, g) in self.locality.iter().enumerate() {
+            let weight = g.weight.map_or("unset".to_owned(), |w| w.to_string());
+            writeln!(
+                f,
+                "  group {i} (from group {}): priority {}, weight {weight}: {}",
+                g.source, g.priority, g.decision
             )?;
         }
         Ok(())

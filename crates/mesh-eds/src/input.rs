@@ -8,6 +8,8 @@ use std::sync::Arc;
 
 use mesh_model::{ClusterId, NetworkId, TlsMode};
 
+use crate::policy::LocalityPolicy;
+
 /// Which Istio release's split-horizon semantics to reproduce (`spec/split-horizon-eds.md`).
 ///
 /// ```
@@ -102,6 +104,9 @@ pub enum ProxyType {
     Sidecar,
     /// A gateway (ingress, egress, east-west), non-ambient: keeps every candidate gateway (M7).
     Router,
+    /// An ambient waypoint. Its split-horizon rules are out of scope (it is read as a router,
+    /// M7); the locality stage skips zone-aware settings for it (L22).
+    Waypoint,
 }
 
 /// The IP families of a proxy's addresses (rule M14).
@@ -196,7 +201,7 @@ pub struct ProxyClass {
     ///         ..Default::default()
     ///     },
     /// ];
-    /// let request = ServiceRequest {
+    /// let request = ServiceRequest { locality: mesh_eds::LocalityPolicy::istio_default(),
     ///     cluster: &cluster, endpoints: &endpoints, mtls_allowed: true, features: Default::default(),
     /// };
     /// let index = std::sync::Arc::new(GatewayIndex::new([]));
@@ -211,6 +216,47 @@ pub struct ProxyClass {
     pub network_view: Option<BTreeSet<NetworkId>>,
     /// The semantics to reproduce.
     pub profile: Profile,
+    /// The proxy's locality `region/zone/subzone` as Istio holds it (L2, L28); `""` = none (L26).
+    /// Read only by the locality stage.
+    pub locality: String,
+    /// The proxy's labels as the locality stage needs them (L2, L15–L19): `None` = the proxy has
+    /// no labels at all (failoverPriority then splits nothing, L19); `Some` = its values of just
+    /// the label keys some failoverPriority in the mesh names ([`ProxyClass::with_labels`]), so
+    /// proxies that differ only in other labels share a class and a view.
+    pub labels: Option<BTreeMap<String, String>>,
+}
+
+impl ProxyClass {
+    /// Sets [`ProxyClass::labels`] from all of a proxy's labels, keeping the values of `keys`
+    /// only (the keys of every failoverPriority in the mesh, without `=value`).
+    ///
+    /// ```
+    /// use std::collections::BTreeMap;
+    /// use mesh_eds::ProxyClass;
+    /// let all = BTreeMap::from([("app".to_owned(), "a".to_owned()), ("v".to_owned(), "1".to_owned())]);
+    /// let class = ProxyClass::default().with_labels(&all, ["v"]);
+    /// assert_eq!(class.labels, Some(BTreeMap::from([("v".to_owned(), "1".to_owned())])));
+    /// let none = ProxyClass::default().with_labels(&BTreeMap::new(), ["v"]);
+    /// assert_eq!(none.labels, None);
+    /// ```
+    #[must_use]
+    pub fn with_labels<'k>(
+        mut self,
+        labels: &BTreeMap<String, String>,
+        keys: impl IntoIterator<Item = &'k str>,
+    ) -> Self {
+        self.labels = if labels.is_empty() {
+            None
+        } else {
+            Some(
+                keys.into_iter()
+                    .filter_map(|k| labels.get_key_value(k))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+            )
+        };
+        self
+    }
 }
 
 /// An endpoint's health (M2: only healthy endpoints are sent).
@@ -467,6 +513,10 @@ pub struct ServiceRequest<'a> {
     pub mtls_allowed: bool,
     /// Feature flags.
     pub features: Features,
+    /// The cluster's locality load-balancing policy (merged DestinationRule, the service's
+    /// `trafficDistribution`, the mesh settings), read by the locality stage after split-horizon
+    /// (L1). [`LocalityPolicy::istio_default`] leaves the assignment as split-horizon made it.
+    pub locality: &'a LocalityPolicy,
 }
 
 #[cfg(test)]
@@ -515,6 +565,7 @@ mod tests {
                 endpoints: &endpoints,
                 mtls_allowed: true,
                 features: Features::default(),
+                locality: LocalityPolicy::istio_default(),
             };
             (0..endpoints.len())
                 .filter(|&i| {

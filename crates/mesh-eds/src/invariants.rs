@@ -261,7 +261,7 @@ pub fn deterministic<E>(
 ///     addresses: vec!["10.1.0.1".into()], port: 8080, network: Some("n2".parse()?),
 ///     ..Default::default()
 /// }];
-/// let request = ServiceRequest {
+/// let request = ServiceRequest { locality: mesh_eds::LocalityPolicy::istio_default(),
 ///     cluster: &cluster, endpoints: &endpoints, mtls_allowed: true, features: Default::default(),
 /// };
 /// let view = View::new(&Arc::new(GatewayIndex::new(gateways.clone())), class.clone());
@@ -306,6 +306,7 @@ mod tests {
         LoadAssignment {
             cluster_name: "c".into(),
             localities: vec![LocalityGroup {
+                priority: 0,
                 label: String::new(),
                 weight,
                 endpoints,
@@ -331,6 +332,7 @@ mod tests {
         let cluster = ClusterRequest::default();
         let endpoints = [remote_endpoint()];
         let request = ServiceRequest {
+            locality: crate::LocalityPolicy::istio_default(),
             cluster: &cluster,
             endpoints: &endpoints,
             mtls_allowed: true,

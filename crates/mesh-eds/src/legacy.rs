@@ -134,6 +134,7 @@ impl LegacyView {
                     }
                 }
                 localities.push(LocalityGroup {
+                    priority: 0,
                     label: label.to_owned(),
                     weight: Some(sum),
                     endpoints: out,
@@ -262,6 +263,7 @@ impl LegacyView {
                 wrapping_weight(&out)
             };
             localities.push(LocalityGroup {
+                priority: 0,
                 label: label.to_owned(),
                 weight,
                 endpoints: out,
@@ -331,16 +333,19 @@ mod tests {
         };
         let mut ls = vec![
             LocalityGroup {
+                priority: 0,
                 label: "a".into(),
                 weight: Some(300),
                 endpoints: vec![ep(200), ep(100)],
             },
             LocalityGroup {
+                priority: 0,
                 label: "b".into(),
                 weight: Some(100),
                 endpoints: vec![ep(100)],
             },
             LocalityGroup {
+                priority: 0,
                 label: "c".into(),
                 weight: None,
                 endpoints: vec![],
@@ -406,6 +411,7 @@ mod profile_tests {
             .collect();
         let cluster = ClusterRequest::default();
         let cla = View::new(&Arc::new(index), class).assignment(&ServiceRequest {
+            locality: crate::LocalityPolicy::istio_default(),
             cluster: &cluster,
             endpoints: &endpoints,
             mtls_allowed: true,

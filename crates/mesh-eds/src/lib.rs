@@ -74,6 +74,7 @@
 //! };
 //! let request = ServiceRequest {
 //!     cluster: &cluster, endpoints: &[remote], mtls_allowed: true, features: Default::default(),
+//!     locality: mesh_eds::LocalityPolicy::istio_default(),
 //! };
 //! let (cla, why) = view.explain(&request)?;
 //! assert_eq!(cla.localities[0].endpoints[0].weight, 1);
@@ -93,9 +94,11 @@ mod index;
 mod input;
 mod invariants;
 mod legacy;
+mod locality;
 mod modern;
 #[cfg(feature = "oracle")]
 pub mod oracle;
+mod policy;
 mod prepared;
 mod rules;
 mod store;
@@ -121,6 +124,14 @@ pub use invariants::{
     remote_endpoints_use_own_network_gateways,
 };
 pub use legacy::{LegacyGateway, LegacyNetworks};
+pub use locality::{
+    Decision, EndpointLabels, GroupReason, Untouched, apply_locality_stage, gateway_label,
+};
+pub use policy::{
+    CLUSTER_LABEL, Distribute, EffectiveSetting, Failover, HOSTNAME_LABEL, LocalityLbSetting,
+    LocalityPolicy, MeshLocality, NETWORK_LABEL, REGION_LABEL, SUBZONE_LABEL, Setting,
+    SettingSource, TrafficDistribution, TrafficPolicy, ZONE_LABEL, ZoneAwareLbSetting,
+};
 pub use prepared::PreparedService;
 pub use rules::{CONNECT_ORIGINATE, scale_weight};
 pub use store::{ApplyStats, Delta, EdsStore, Snapshot, SnapshotReader};

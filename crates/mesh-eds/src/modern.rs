@@ -366,6 +366,7 @@ pub(crate) fn compute<T: Trace>(
             wrapping_weight(&out)
         };
         localities.push(LocalityGroup {
+            priority: 0,
             label: group.label.to_owned(),
             weight,
             endpoints: out,
@@ -490,6 +491,7 @@ mod tests {
             );
             let (cla, ex) = view
                 .explain(&ServiceRequest {
+                    locality: crate::LocalityPolicy::istio_default(),
                     cluster: &self.cluster,
                     endpoints,
                     mtls_allowed: self.mtls_allowed,

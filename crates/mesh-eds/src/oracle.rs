@@ -13,6 +13,9 @@
 //! * the scale factor (G6) is computed exactly (128-bit) and then truncated to 32 bits as Istio's
 //!   `uint32(...)` does, 0 read as 1 (M4) — Go's 64-bit wrapping only differs past 2^63.
 //!
+//! [`locality_stage`] restates the locality load-balancing stage (rules L5–L21 of
+//! `spec/locality-lb.md`) on its own.
+//!
 //! [`assignment`] covers [`Profile::IstioModern`]; [`legacy_assignment`] covers the Istio 1.1
 //! profiles ([`Profile::Istio1_1_0`], [`Profile::Istio1_1_3`], rules H1.1–H1.6). `istio-1.5` is not
 //! stated as rules in the spec (only in its history table) and is answered with
@@ -29,7 +32,9 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
+mod locality;
 mod store;
+pub use locality::locality_stage;
 pub use store::StoreModel;
 
 use mesh_model::{Gateway, TlsMode};
@@ -78,7 +83,7 @@ pub enum OracleError {
 ///     addresses: vec!["10.1.0.1".into()], port: 8080, network: Some("n2".parse()?),
 ///     tls_mode: TlsMode::Istio, ..Default::default()
 /// }];
-/// let request = ServiceRequest {
+/// let request = ServiceRequest { locality: mesh_eds::LocalityPolicy::istio_default(),
 ///     cluster: &cluster, endpoints: &endpoints, mtls_allowed: true, features: Default::default(),
 /// };
 /// let cla = oracle::assignment(&gateways, &class, &request)?;
@@ -134,6 +139,7 @@ pub fn assignment(
                 .iter()
                 .fold(0u32, |sum, e| sum.saturating_add(e.weight));
             LocalityGroup {
+                priority: 0,
                 label: label.to_owned(),
                 weight: Some(weight),
                 endpoints,
@@ -218,7 +224,7 @@ fn gateway_endpoint(g: &Gateway, sum: u32) -> LbEndpoint {
 ///     ..Default::default()
 /// };
 /// let endpoints = [ep("n1"), ep("n2"), ep("n2")];
-/// let request = ServiceRequest {
+/// let request = ServiceRequest { locality: mesh_eds::LocalityPolicy::istio_default(),
 ///     cluster: &cluster, endpoints: &endpoints, mtls_allowed: true, features: Default::default(),
 /// };
 /// let cla = oracle::legacy_assignment(Some(&networks), &class, &request)?;
@@ -300,6 +306,7 @@ pub fn legacy_assignment(
                 .iter()
                 .fold(0u32, |sum, e| sum.saturating_add(e.weight));
             localities.push(LocalityGroup {
+                priority: 0,
                 label: label.to_owned(),
                 weight: Some(weight),
                 endpoints,
@@ -357,6 +364,7 @@ pub fn legacy_assignment(
             locality_weight(&endpoints)
         };
         localities.push(LocalityGroup {
+            priority: 0,
             label: label.to_owned(),
             weight,
             endpoints,
@@ -656,6 +664,7 @@ fn filter<'g>(
     });
     (
         LocalityGroup {
+            priority: 0,
             label: label.to_owned(),
             weight: None,
             endpoints,
@@ -713,6 +722,7 @@ mod tests {
     fn legacy_profiles_are_not_covered() {
         let cluster = crate::ClusterRequest::default();
         let request = ServiceRequest {
+            locality: crate::LocalityPolicy::istio_default(),
             cluster: &cluster,
             endpoints: &[],
             mtls_allowed: true,
@@ -755,6 +765,7 @@ mod tests {
             workload: String::new(),
         };
         let group = |weight, endpoints| LocalityGroup {
+            priority: 0,
             label: String::new(),
             weight,
             endpoints,

@@ -71,7 +71,7 @@ impl<'a> Facts<'a> {
 /// let index = Arc::new(GatewayIndex::new([]));
 /// let cluster: ClusterRequest = "outbound|80||foo.ns1".parse()?;
 /// let endpoints = [EdsEndpoint { addresses: vec!["10.0.0.1".into()], port: 80, ..Default::default() }];
-/// let request = ServiceRequest {
+/// let request = ServiceRequest { locality: mesh_eds::LocalityPolicy::istio_default(),
 ///     cluster: &cluster, endpoints: &endpoints, mtls_allowed: true, features: Default::default(),
 /// };
 /// let prepared = PreparedService::new(&index, request);
@@ -286,6 +286,7 @@ mod tests {
             .collect();
         let cluster: crate::ClusterRequest = "outbound|80||foo.ns1".parse().unwrap_or_default();
         let request = ServiceRequest {
+            locality: crate::LocalityPolicy::istio_default(),
             cluster: &cluster,
             endpoints: &endpoints,
             mtls_allowed: true,

@@ -6,6 +6,30 @@
 //! a copy of cached pieces). Applying deltas re-encodes only the services they touch; no work is
 //! done per (service, class) pair until a reader asks. The pre-1.8 profiles, which the fast path
 //! does not implement, keep their bytes per (service, class), recomputed when touched.
+//!
+//! # Inside
+//!
+//! * **Services and shards** (`service`): each service's endpoints in Istio's order (shards by
+//!   cluster id, registry order within), with each endpoint's (shard, key). A per-shard
+//!   `hashbrown` table of positions, looked up by the key itself, finds an upsert's slot; within
+//!   an apply a new key is appended and a removal leaves a tombstone, and `settle` restores the
+//!   order once (a stable sort by shard), so every delta costs O(1) expected whatever shard it
+//!   names. A service left without endpoints at the end of an apply disappears.
+//! * **The re-encoding cache** (`service`): next to each endpoint, what re-encoding needs (its
+//!   facts with shared ids, and its direct bytes in one contiguous arena per service, compacted
+//!   when replaced entries outweigh live ones), so re-encoding a touched service reads none of
+//!   the scattered endpoint strings.
+//! * **Weight patches** (`service::patch`): when the only changes to a service since its last
+//!   encoding are endpoint weights (and direct bytes: nothing that decides where an endpoint
+//!   goes), its encoded form is patched: each changed entry rewritten and its weight's shares
+//!   moved in its set's sums (wrapping sums are invertible); the copy shares everything a weight
+//!   does not change with the service it patches.
+//! * **Snapshots** (`snapshot`): one `EncodedService` per service (shared by `Arc` with the
+//!   previous snapshot when untouched) in a table sorted by name, whose names are shared between
+//!   versions while no service comes or goes; the next snapshot merges the sorted touched names
+//!   into it (each found by galloping from the previous one). A class's bytes are written when
+//!   read; pre-1.8 classes keep bytes per (service, class). A gateway, MeshNetworks or
+//!   encode-options change builds a new index and re-encodes every service.
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -328,6 +352,7 @@ impl EdsStore {
                     ..
                 } = state;
                 let request = ServiceRequest {
+                    locality: crate::LocalityPolicy::istio_default(),
                     cluster,
                     endpoints: &[],
                     mtls_allowed: self.mtls.get(name).copied().unwrap_or(true),
@@ -610,6 +635,7 @@ impl EdsStore {
     /// The request of one service: its merged endpoints and policy.
     fn request<'a>(&'a self, name: &str, state: &'a ServiceState) -> ServiceRequest<'a> {
         ServiceRequest {
+            locality: crate::LocalityPolicy::istio_default(),
             cluster: &state.cluster,
             endpoints: &state.endpoints,
             mtls_allowed: self.mtls.get(name).copied().unwrap_or(true),

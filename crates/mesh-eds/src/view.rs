@@ -6,10 +6,11 @@ use std::sync::Arc;
 
 use crate::assignment::LoadAssignment;
 use crate::error::EdsError;
-use crate::explain::{EndpointExplanation, Explanation, NoTrace, Recorder, Trace};
+use crate::explain::{EndpointExplanation, Explanation, NoTrace, Outcome, Recorder, Trace};
 use crate::index::GatewayIndex;
 use crate::input::{ProxyClass, ServiceRequest};
 use crate::legacy::LegacyView;
+use crate::locality::{EnginePairs, GroupReason, apply_locality_stage};
 use crate::modern::{self, Routes};
 use crate::prepared::PreparedService;
 use crate::rules::selected;
@@ -32,7 +33,7 @@ use crate::rules::selected;
 ///     ..Default::default()
 /// };
 /// let endpoints = [ep("10.0.0.1", "n1"), ep("10.1.0.1", "n2")];
-/// let cla = view.assignment(&ServiceRequest {
+/// let cla = view.assignment(&ServiceRequest { locality: mesh_eds::LocalityPolicy::istio_default(),
 ///     cluster: &cluster, endpoints: &endpoints, mtls_allowed: true, features: Default::default(),
 /// })?;
 /// let got: Vec<String> = cla.localities[0].endpoints.iter()
@@ -45,6 +46,25 @@ pub struct View {
     class: ProxyClass,
     index: Arc<GatewayIndex>,
     algorithm: Algorithm,
+}
+
+/// A trace that also notes, in emission order, the input index of every endpoint sent directly:
+/// what pairs the output's direct endpoints with their labels for the locality stage.
+struct DirectOrder<'t, T> {
+    inner: &'t mut T,
+    order: Vec<usize>,
+}
+
+impl<T: Trace> Trace for DirectOrder<'_, T> {
+    const ON: bool = true;
+    fn record(&mut self, index: usize, outcome: Outcome) {
+        if matches!(outcome, Outcome::Direct { .. }) {
+            self.order.push(index);
+        }
+        if T::ON {
+            self.inner.record(index, outcome);
+        }
+    }
 }
 
 /// What a class's profile computes with: the current rules over the class's routes to every
@@ -111,7 +131,7 @@ impl View {
             let i = i as usize;
             selected(request, i, &request.endpoints[i], &mut rec);
         }
-        let cla = self.run(&prepared, &mut rec)?;
+        let (cla, locality) = self.run_staged(&prepared, &mut rec)?;
         let endpoints = request
             .endpoints
             .iter()
@@ -137,6 +157,7 @@ impl View {
                 Algorithm::Modern(_) => self.index.scale_factor().max(1),
             },
             endpoints,
+            locality,
         };
         Ok((cla, explanation))
     }
@@ -146,16 +167,46 @@ impl View {
         prepared: &PreparedService<'_>,
         trace: &mut T,
     ) -> Result<LoadAssignment, EdsError> {
-        match &self.algorithm {
-            Algorithm::Legacy(l) => l.compute(&self.class, &prepared.request, trace),
-            Algorithm::Modern(routes) => Ok(modern::compute(
-                &self.class,
-                &self.index,
-                routes,
-                prepared,
-                trace,
-            )),
+        Ok(self.run_staged(prepared, trace)?.0)
+    }
+
+    /// Split-horizon, then the locality stage (L1) when the cluster's policy can change the
+    /// output: the assignment and why each group has its priority and weight (empty when the
+    /// stage did not run). The pre-1.8 profiles predate the stage and skip it.
+    fn run_staged<T: Trace>(
+        &self,
+        prepared: &PreparedService<'_>,
+        trace: &mut T,
+    ) -> Result<(LoadAssignment, Vec<GroupReason>), EdsError> {
+        let routes = match &self.algorithm {
+            Algorithm::Legacy(l) => {
+                return Ok((
+                    l.compute(&self.class, &prepared.request, trace)?,
+                    Vec::new(),
+                ));
+            }
+            Algorithm::Modern(routes) => routes,
+        };
+        let policy = prepared.request.locality;
+        if policy.is_inert() {
+            let cla = modern::compute(&self.class, &self.index, routes, prepared, trace);
+            return Ok((cla, Vec::new()));
         }
+        let effective = policy.effective();
+        // Labels are read only by failoverPriority, and only for a proxy with labels (L19).
+        let needs_labels = !effective.failover_priority().is_empty() && self.class.labels.is_some();
+        let mut order = DirectOrder {
+            inner: trace,
+            order: Vec::new(),
+        };
+        let mut cla = if needs_labels {
+            modern::compute(&self.class, &self.index, routes, prepared, &mut order)
+        } else {
+            modern::compute(&self.class, &self.index, routes, prepared, order.inner)
+        };
+        let pairs = EnginePairs::new(&cla, prepared.request.endpoints, &order.order);
+        let reasons = apply_locality_stage(&mut cla, &pairs, &self.class, &effective);
+        Ok((cla, reasons))
     }
 
     /// What the class's profile computes with.

@@ -7,7 +7,7 @@
 //! The crate `eds-wire-compat` proves, against the `envoy-types` crate, that the bytes decode as
 //! Envoy's own messages and that Envoy's encoding of the same message is the same bytes.
 //!
-//! What a [`LoadAssignment`] becomes (Istio `util.go` `AppendLbEndpointMetadata`, `ConvertLocality`,
+//! What a [`LoadAssignment`](crate::LoadAssignment) becomes (Istio `util.go` `AppendLbEndpointMetadata`, `ConvertLocality`,
 //! `endpoint_builder.go` tunnel rendering; spec rules M3, M12, M18):
 //!
 //! * each locality group → `LocalityLbEndpoints` with `locality` always present (empty for the empty
@@ -25,7 +25,7 @@
 //! the cluster is the last field of the workload string.
 //!
 //! Two ways to get bytes, which agree byte for byte (tested): [`encode`] / [`encode_into`] write
-//! the wire format directly from the [`LoadAssignment`] (the hot path: no intermediate objects, one
+//! the wire format directly from the [`LoadAssignment`](crate::LoadAssignment) (the hot path: no intermediate objects, one
 //! exact-size reservation), and [`to_proto`] builds the [`ClusterLoadAssignment`] message tree for
 //! callers that want prost messages. Envoy's proto3 JSON is [`EnvoyJson`], a `serde::Serialize`
 //! value that streams to any serde writer (one endpoint's message at a time).
@@ -141,6 +141,7 @@ mod tests {
             cluster_name: "outbound|80||foo.ns1.svc.cluster.local".to_owned(),
             localities: vec![
                 LocalityGroup {
+                    priority: 0,
                     label: "r1/z1/s1".to_owned(),
                     weight: Some(300),
                     endpoints: vec![
@@ -149,11 +150,13 @@ mod tests {
                     ],
                 },
                 LocalityGroup {
+                    priority: 0,
                     label: String::new(),
                     weight: None,
                     endpoints: vec![],
                 },
                 LocalityGroup {
+                    priority: 0,
                     label: "r2/z2/s2/extra".to_owned(),
                     weight: Some(u32::MAX),
                     endpoints: vec![
@@ -237,6 +240,7 @@ mod tests {
         let a = LoadAssignment {
             cluster_name: "c".to_owned(),
             localities: vec![LocalityGroup {
+                priority: 0,
                 label: "r".to_owned(),
                 weight: Some(1),
                 endpoints: vec![endpoint(socket("1.2.3.4", 80), 1, false, "w")],
@@ -271,6 +275,7 @@ mod tests {
         let a = LoadAssignment {
             cluster_name: String::new(),
             localities: vec![LocalityGroup {
+                priority: 0,
                 label: String::new(),
                 weight: None,
                 endpoints: vec![],
@@ -281,6 +286,7 @@ mod tests {
         let p = to_proto(&LoadAssignment {
             cluster_name: String::new(),
             localities: vec![LocalityGroup {
+                priority: 0,
                 label: String::new(),
                 weight: None,
                 endpoints: vec![endpoint(socket("a", 0), 1, false, "")],

@@ -167,7 +167,7 @@ fn why_not_sent(e: &HeldEndpoint, why: &Explanation) -> String {
 /// use mesh_eds::{ClusterRequest, EdsEndpoint, GatewayIndex, ProxyClass, ServiceRequest, View};
 /// let cluster: ClusterRequest = "outbound|80||foo.ns1.svc.cluster.local".parse()?;
 /// let endpoints = [EdsEndpoint { addresses: vec!["10.0.0.1".into()], port: 80, ..Default::default() }];
-/// let request = ServiceRequest { cluster: &cluster, endpoints: &endpoints, mtls_allowed: true, features: Default::default() };
+/// let request = ServiceRequest { locality: mesh_eds::LocalityPolicy::istio_default(), cluster: &cluster, endpoints: &endpoints, mtls_allowed: true, features: Default::default() };
 /// let view = View::new(&std::sync::Arc::new(GatewayIndex::new([])), ProxyClass::default());
 /// let (cla, why) = view.explain(&request)?;
 /// let held = mesh_proxy::parse_dump(r#"[{"name": "outbound|80||foo.ns1.svc.cluster.local", "hostStatuses": [

@@ -2,7 +2,8 @@
 //! split-horizon EDS and MeshNetworks behaviour, as data) through the libraries.
 //!
 //! The case format is mapped onto the library API here (`conformance/case.rs`), never inside the
-//! engine; the comparison rules of `check` are in `conformance/compare.rs`.
+//! engine; the comparison rules of `check` are in `conformance/compare.rs`; `locality_lb` cases
+//! (the locality stage, rules L1–L33) are mapped and compared in `conformance/locality.rs`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -11,6 +12,7 @@ use serde_json::{Value, json};
 
 mod case;
 mod compare;
+mod locality;
 
 /// Arguments of `meshspan conformance`.
 #[derive(Debug, clap::Args)]

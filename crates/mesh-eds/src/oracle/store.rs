@@ -179,6 +179,7 @@ impl StoreModel {
         let service = self.services.get(name)?;
         let endpoints = self.endpoints(name)?;
         let request = ServiceRequest {
+            locality: crate::LocalityPolicy::istio_default(),
             cluster: &service.request,
             endpoints: &endpoints,
             mtls_allowed: self.mtls.get(name).copied().unwrap_or(true),

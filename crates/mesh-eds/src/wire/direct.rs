@@ -391,6 +391,24 @@ pub(crate) fn put_group_weight(buf: &mut Vec<u8>, weight: u32) {
     put_u32_value(buf, 3, weight);
 }
 
+/// Length of a group's `priority` field (field 5, varint): 0 when the priority is 0, which proto3
+/// does not write.
+pub(crate) fn group_priority_len(priority: u32) -> usize {
+    if priority == 0 {
+        0
+    } else {
+        1 + varint_len(u64::from(priority))
+    }
+}
+
+/// Writes a group's `priority` field, nothing when it is 0 (proto3).
+pub(crate) fn put_group_priority(buf: &mut Vec<u8>, priority: u32) {
+    if priority != 0 {
+        buf.push(key(5, 0));
+        put_varint(buf, u64::from(priority));
+    }
+}
+
 /// Length of the `endpoints` field (one group) whose body is `body` bytes.
 pub(crate) fn group_field_len(body: usize) -> usize {
     field_len(body)
@@ -424,7 +442,7 @@ fn group_len(group: &LocalityGroup, options: EncodeOptions) -> usize {
     if let Some(weight) = group.weight {
         len += field_len(u32_value_len(weight));
     }
-    len
+    len + group_priority_len(group.priority)
 }
 
 fn put_group(buf: &mut Vec<u8>, group: &LocalityGroup, body: usize, options: EncodeOptions) {
@@ -436,6 +454,7 @@ fn put_group(buf: &mut Vec<u8>, group: &LocalityGroup, body: usize, options: Enc
     if let Some(weight) = group.weight {
         put_u32_value(buf, 3, weight);
     }
+    put_group_priority(buf, group.priority);
 }
 
 /// The exact number of bytes [`encode`] produces for `assignment`.
@@ -486,7 +505,7 @@ pub fn encode_into(assignment: &LoadAssignment, buf: &mut Vec<u8>) {
 /// };
 /// let a = LoadAssignment {
 ///     cluster_name: "c".into(),
-///     localities: vec![LocalityGroup { label: String::new(), weight: None, endpoints: vec![endpoint] }],
+///     localities: vec![LocalityGroup { priority: 0, label: String::new(), weight: None, endpoints: vec![endpoint] }],
 /// };
 /// let (mut with, mut without) = (Vec::new(), Vec::new());
 /// wire::encode_into_with(&a, wire::EncodeOptions::default(), &mut with);

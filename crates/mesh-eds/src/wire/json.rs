@@ -454,8 +454,10 @@ mod tests {
             prop_oneof![text(), "[a-z]{0,3}(/[a-z]{0,3}){0,3}"],
             proptest::option::of(any::<u32>()),
             proptest::collection::vec(any_endpoint(), 0..4),
+            prop_oneof![Just(0u32), any::<u32>()],
         )
-            .prop_map(|(label, weight, endpoints)| LocalityGroup {
+            .prop_map(|(label, weight, endpoints, priority)| LocalityGroup {
+                priority,
                 label,
                 weight,
                 endpoints,

@@ -34,7 +34,7 @@ pub struct LocalityLbEndpoints {
     /// Field 3: the locality weight (`google.protobuf.UInt32Value`).
     #[prost(message, optional, tag = "3")]
     pub load_balancing_weight: Option<UInt32Value>,
-    /// Field 5: the priority (Istio's split horizon always uses 0).
+    /// Field 5: the priority (0 unless the locality stage set one; proto3 omits 0).
     #[prost(uint32, tag = "5")]
     pub priority: u32,
 }
@@ -182,7 +182,7 @@ pub struct UInt32Value {
 ///
 /// let assignment = LoadAssignment {
 ///     cluster_name: "outbound|80||foo.ns1.svc.cluster.local".into(),
-///     localities: vec![LocalityGroup {
+///     localities: vec![LocalityGroup { priority: 0,
 ///         label: "us-east/a".into(),
 ///         weight: Some(2),
 ///         endpoints: vec![LbEndpoint {
@@ -227,7 +227,7 @@ pub(super) fn group_header(group: &LocalityGroup) -> LocalityLbEndpoints {
         }),
         lb_endpoints: Vec::new(),
         load_balancing_weight: group.weight.map(|value| UInt32Value { value }),
-        priority: 0,
+        priority: group.priority,
     }
 }
 

@@ -105,7 +105,7 @@ proptest! {
         if sni {
             cluster.kind = ClusterKind::SniDnat;
         }
-        let request = ServiceRequest {
+        let request = ServiceRequest { locality: mesh_eds::LocalityPolicy::istio_default(),
             cluster: &cluster,
             endpoints: &endpoints,
             mtls_allowed,

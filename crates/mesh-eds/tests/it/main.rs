@@ -2,6 +2,7 @@
 
 mod incremental;
 mod invariants;
+mod locality;
 mod oracle_vs_engine;
 mod readers;
 mod scale;

@@ -212,7 +212,7 @@ proptest! {
         prefer_hbone_send in prop::bool::weighted(0.2),
         gateway_in_first_group in prop::bool::weighted(0.3),
     ) {
-        let request = ServiceRequest {
+        let request = ServiceRequest { locality: mesh_eds::LocalityPolicy::istio_default(),
             cluster: &cluster,
             endpoints: &endpoints,
             mtls_allowed,
@@ -238,7 +238,7 @@ proptest! {
         gateway_in_first_group in prop::bool::weighted(0.3),
         istio_workload in prop::bool::weighted(0.7),
     ) {
-        let request = ServiceRequest {
+        let request = ServiceRequest { locality: mesh_eds::LocalityPolicy::istio_default(),
             cluster: &cluster,
             endpoints: &endpoints,
             mtls_allowed,
@@ -298,7 +298,7 @@ proptest! {
         cluster in cluster_request(),
         gateway_in_first_group in prop::bool::ANY,
     ) {
-        let request = ServiceRequest {
+        let request = ServiceRequest { locality: mesh_eds::LocalityPolicy::istio_default(),
             cluster: &cluster,
             endpoints: &endpoints,
             mtls_allowed: true,
@@ -324,6 +324,7 @@ proptest! {
 fn encoded_fast_path_refuses_what_it_cannot_serve() {
     let cluster: ClusterRequest = "outbound|80||foo.ns1".parse().unwrap();
     let request = ServiceRequest {
+        locality: mesh_eds::LocalityPolicy::istio_default(),
         cluster: &cluster,
         endpoints: &[],
         mtls_allowed: true,
@@ -390,7 +391,7 @@ proptest! {
         mtls_allowed in prop::bool::weighted(0.8),
     ) {
         let class = ProxyClass { profile, ..class };
-        let request = ServiceRequest {
+        let request = ServiceRequest { locality: mesh_eds::LocalityPolicy::istio_default(),
             cluster: &cluster,
             endpoints: &endpoints,
             mtls_allowed,
@@ -449,6 +450,7 @@ fn a_gateway_in_two_locality_groups_is_written_once_with_the_flag() {
     let view = View::new(&index, class.clone());
     let shape = |flag: bool| {
         let request = ServiceRequest {
+            locality: mesh_eds::LocalityPolicy::istio_default(),
             cluster: &cluster,
             endpoints: &endpoints,
             mtls_allowed: true,

@@ -27,6 +27,7 @@ fn scattered(n: usize) -> Vec<EdsEndpoint> {
 
 fn request<'a>(cluster: &'a ClusterRequest, endpoints: &'a [EdsEndpoint]) -> ServiceRequest<'a> {
     ServiceRequest {
+        locality: mesh_eds::LocalityPolicy::istio_default(),
         cluster,
         endpoints,
         mtls_allowed: true,

@@ -13,7 +13,7 @@ use mesh_model::{ClusterId, Gateway, GatewaySource, MeshNetworks, NetworkId, Tls
 use serde_json::{Map, Value, json};
 
 /// Why a case cannot be run.
-type Unsupported = String;
+pub(super) type Unsupported = String;
 
 /// `{"id", "actual"}` (plus `actual_other_variants`), or `{"id", "unsupported"}`.
 pub fn eval(case: &Value) -> Value {
@@ -53,6 +53,7 @@ fn eval_case(case: &Value) -> Result<(Value, Map<String, Value>), Unsupported> {
             }
             Ok((actual, variants))
         }
+        "locality_lb" => Ok((super::locality::eval(input)?, Map::new())),
         "meshnetworks_validation" => Ok((validation(input)?, Map::new())),
         "meshnetworks_parse" => Ok((parse(input)?, Map::new())),
         "gateway_set" => {
@@ -275,6 +276,7 @@ fn proxy(p: &Value, profile: Profile) -> Result<ProxyClass, Unsupported> {
         ip_family,
         network_view,
         profile,
+        ..ProxyClass::default()
     })
 }
 
@@ -377,6 +379,7 @@ fn eds(input: &Value, profile: Profile) -> Result<Value, Unsupported> {
     );
     let view = View::new(&Arc::new(index), class);
     let request = ServiceRequest {
+        locality: mesh_eds::LocalityPolicy::istio_default(),
         cluster: &cluster,
         endpoints: &endpoints,
         mtls_allowed,

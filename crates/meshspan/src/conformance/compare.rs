@@ -136,10 +136,15 @@ pub fn check(cases: &[Value]) -> Report {
         let actual = result.get("actual").unwrap_or(&Value::Null);
         let expected = c.get("expected").unwrap_or(&Value::Null);
         let order = c.get("expected_order").and_then(Value::as_str);
+        let compared = if kind == "locality_lb" {
+            super::locality::compare(c, actual)
+        } else {
+            compare(kind, expected, actual, order)
+        };
         report.rows.push(Row {
             id: id.clone(),
             profile,
-            status: status(compare(kind, expected, actual, order)),
+            status: status(compared),
         });
         if let Some(Value::Object(variants)) = c.get("expected_other_variants") {
             for (name, v) in variants {

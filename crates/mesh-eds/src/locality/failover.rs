@@ -1,0 +1,121 @@
+//! Group-level priorities: locality failover levels (L12–L14) and zone-aware regional buckets
+//! (L21). Both compose with the priority a group enters with (a failoverPriority tier, or 0)
+//! and compact.
+
+use super::parts::{dense_rank, split};
+use super::{Decision, GroupReason};
+use crate::assignment::LocalityGroup;
+use crate::policy::Failover;
+
+/// L12, L13: 0 same subzone, 1 same zone, 2 same region, 3 other region, 4 other region that is
+/// not the first matching rule's target.
+pub(crate) fn level(proxy: &str, group: &str, rules: &[Failover]) -> u8 {
+    let (pr, pz, ps) = split(proxy);
+    let (gr, gz, gs) = split(group);
+    if pr == gr && pz == gz && ps == gs {
+        return 0;
+    }
+    if pr == gr && pz == gz {
+        return 1;
+    }
+    if pr == gr {
+        return 2;
+    }
+    match rules.iter().find(|r| r.from == pr) {
+        Some(rule) if rule.to != gr => 4,
+        _ => 3,
+    }
+}
+
+/// L21: 0 the proxy's region, 1 the first matching rule's target region, else 2.
+pub(crate) fn bucket(proxy: &str, group: &str, rules: &[Failover]) -> u8 {
+    let pr = split(proxy).0;
+    let gr = split(group).0;
+    if pr == gr {
+        return 0;
+    }
+    match rules.iter().find(|r| r.from == pr) {
+        Some(rule) if rule.to == gr => 1,
+        _ => 2,
+    }
+}
+
+/// L14: raw = priority × 5 + level, compacted.
+pub(super) fn apply_levels(
+    rules: &[Failover],
+    proxy_locality: &str,
+    groups: &mut [LocalityGroup],
+    reasons: &mut [GroupReason],
+) {
+    compose(
+        groups,
+        reasons,
+        5,
+        |label| level(proxy_locality, label, rules),
+        |tier, level| Decision::Failover { tier, level },
+    );
+}
+
+/// L21: raw = priority × 3 + bucket, compacted.
+pub(super) fn apply_buckets(
+    rules: &[Failover],
+    proxy_locality: &str,
+    groups: &mut [LocalityGroup],
+    reasons: &mut [GroupReason],
+) {
+    compose(
+        groups,
+        reasons,
+        3,
+        |label| bucket(proxy_locality, label, rules),
+        |tier, bucket| Decision::ZoneAware { tier, bucket },
+    );
+}
+
+/// raw = entry priority × `base` + the group's rank by locality, then compaction.
+fn compose(
+    groups: &mut [LocalityGroup],
+    reasons: &mut [GroupReason],
+    base: u32,
+    rank: impl Fn(&str) -> u8,
+    decision: impl Fn(u32, u8) -> Decision,
+) {
+    let mut raw = Vec::with_capacity(groups.len());
+    for (group, reason) in groups.iter().zip(reasons.iter_mut()) {
+        let r = rank(&group.label);
+        raw.push(group.priority.wrapping_mul(base).wrapping_add(u32::from(r)));
+        reason.decision = decision(group.priority, r);
+    }
+    set_priorities(groups, reasons, &raw);
+}
+
+fn set_priorities(groups: &mut [LocalityGroup], reasons: &mut [GroupReason], raw: &[u32]) {
+    for ((group, reason), p) in groups.iter_mut().zip(reasons).zip(dense_rank(raw)) {
+        group.priority = p;
+        reason.priority = p;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn levels_and_buckets() {
+        let rules = [Failover {
+            from: "r1".into(),
+            to: "r2".into(),
+        }];
+        let p = "r1/z1/s1";
+        let got: Vec<u8> = ["r1/z1/s1", "r1/z1/s2", "r1/z2", "r2", "r3", ""]
+            .iter()
+            .map(|g| level(p, g, &rules))
+            .collect();
+        assert_eq!(got, [0, 1, 2, 3, 4, 4]);
+        assert_eq!(level("", "", &rules), 0);
+        assert_eq!(level("", "r1", &rules), 3);
+        assert_eq!(bucket(p, "r1/z9", &rules), 0);
+        assert_eq!(bucket(p, "r2/z1", &rules), 1);
+        assert_eq!(bucket(p, "r3", &rules), 2);
+    }
+}
