@@ -42,6 +42,13 @@ struct AddArgs {
     /// Cluster names, comma-separated.
     #[arg(long = "cluster", value_delimiter = ',', required = true)]
     clusters: Vec<String>,
+    #[command(flatten)]
+    issue: IssueArgs,
+}
+
+/// What `init` and `add` issue with.
+#[derive(Debug, clap::Args)]
+struct IssueArgs {
     /// Trust domain the self-check of the written bundles uses.
     #[arg(long, default_value = "cluster.local")]
     trust_domain: String,
@@ -62,15 +69,8 @@ struct InitArgs {
     /// `ca-key.pem`, `root-cert.pem`, `cert-chain.pem`. Existing files are never overwritten.
     #[arg(long)]
     out: PathBuf,
-    /// Trust domain the self-check of the written bundles uses.
-    #[arg(long, default_value = "cluster.local")]
-    trust_domain: String,
-    /// Seed for keys and serial numbers (reproducible output). Default: from the OS.
-    #[arg(long)]
-    seed: Option<u64>,
-    /// Issue time, unix seconds. Default: now.
-    #[arg(long)]
-    now: Option<i64>,
+    #[command(flatten)]
+    issue: IssueArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -148,10 +148,10 @@ fn rng_for(seed: Option<u64>) -> Result<ChaCha20Rng, String> {
 }
 
 fn init(args: &InitArgs) -> Result<ExitCode, String> {
-    let now = now_or(args.now)?;
-    let trust_domain = TrustDomain::new(&args.trust_domain).map_err(|e| e.to_string())?;
+    let now = now_or(args.issue.now)?;
+    let trust_domain = TrustDomain::new(&args.issue.trust_domain).map_err(|e| e.to_string())?;
     let clusters = cluster_names(&args.clusters)?;
-    let mut rng = rng_for(args.seed)?;
+    let mut rng = rng_for(args.issue.seed)?;
     let root = RootCa::generate(&mut rng, now).map_err(|e| e.to_string())?;
     issue_and_write(
         &root,
@@ -165,14 +165,14 @@ fn init(args: &InitArgs) -> Result<ExitCode, String> {
 }
 
 fn add(args: &AddArgs) -> Result<ExitCode, String> {
-    let now = now_or(args.now)?;
-    let trust_domain = TrustDomain::new(&args.trust_domain).map_err(|e| e.to_string())?;
+    let now = now_or(args.issue.now)?;
+    let trust_domain = TrustDomain::new(&args.issue.trust_domain).map_err(|e| e.to_string())?;
     let clusters = cluster_names(&args.clusters)?;
     let cert = input::read(&args.root.join("root-cert.pem"))?;
     let key = input::read(&args.root.join("root-key.pem"))?;
     let root =
         RootCa::from_pem(&cert, &key).map_err(|e| format!("{}: {e}", args.root.display()))?;
-    let mut rng = rng_for(args.seed)?;
+    let mut rng = rng_for(args.issue.seed)?;
     issue_and_write(
         &root,
         false,
