@@ -71,12 +71,45 @@ pub enum IssueError {
         /// The name.
         value: String,
     },
+    /// The root given to [`RootCa::from_pem`] is not one certificate with its key.
+    #[error("the root CA cannot be used: {problem}")]
+    InvalidRoot {
+        /// What is wrong with it.
+        problem: RootProblem,
+    },
     /// The certificate encoder failed.
     #[error("certificate encoding failed: {detail}")]
     Encoding {
         /// rcgen's description.
         detail: String,
     },
+}
+
+/// Why an existing root cannot issue (see [`RootCa::from_pem`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RootProblem {
+    /// `root-cert.pem` holds no certificate, or more than one.
+    #[error("root-cert.pem holds {count} certificates, not one")]
+    CertificateCount {
+        /// How many it holds.
+        count: usize,
+    },
+    /// `root-cert.pem` is not PEM text.
+    #[error("root-cert.pem: {0}")]
+    Pem(crate::pem::PemProblem),
+    /// `root-cert.pem` holds no certificate X.509 parsers accept.
+    #[error("root-cert.pem: {0}")]
+    Certificate(CertificateError),
+    /// `root-key.pem` does not parse.
+    #[error("root-key.pem: {0}")]
+    Key(crate::key::KeyError),
+    /// The certificate is not a CA that may sign certificates.
+    #[error("root-cert.pem is not a CA certificate that may sign certificates")]
+    NotCa,
+    /// The key is not the certificate's.
+    #[error("root-key.pem is not the key of root-cert.pem")]
+    KeyMismatch,
 }
 
 impl From<rcgen::Error> for IssueError {
@@ -166,6 +199,59 @@ fn ca_params<R: CryptoRng + ?Sized>(
     Ok(params)
 }
 
+/// What an [`Issuer`] needs of an existing CA certificate: its subject exactly as encoded (the
+/// child's issuer name must equal it byte for byte), its key id, and CA key usages.
+fn issuer_params(der: &[u8], key: &KeyPair) -> Result<CertificateParams, IssueError> {
+    use x509_parser::der_parser::asn1_rs::Tag;
+    let encoding = |detail: String| IssueError::Encoding { detail };
+    let (_, x509) =
+        x509_parser::parse_x509_certificate(der).map_err(|e| encoding(e.to_string()))?;
+    let mut params = CertificateParams::default();
+    let mut dn = DistinguishedName::new();
+    for attribute in x509.subject().iter_attributes() {
+        let oid: Vec<u64> = attribute
+            .attr_type()
+            .iter()
+            .map(Iterator::collect)
+            .ok_or_else(|| encoding("subject attribute OID too long".into()))?;
+        let value = attribute
+            .as_str()
+            .map_err(|e| encoding(format!("subject attribute: {e}")))?
+            .to_owned();
+        let value = match attribute.attr_value().tag() {
+            Tag::PrintableString => rcgen::DnValue::PrintableString(
+                value
+                    .try_into()
+                    .map_err(|e: rcgen::Error| encoding(e.to_string()))?,
+            ),
+            Tag::Ia5String => rcgen::DnValue::Ia5String(
+                value
+                    .try_into()
+                    .map_err(|e: rcgen::Error| encoding(e.to_string()))?,
+            ),
+            _ => rcgen::DnValue::Utf8String(value),
+        };
+        dn.push(DnType::from_oid(&oid), value);
+    }
+    params.distinguished_name = dn;
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    let ski = x509
+        .iter_extensions()
+        .find_map(|ext| match ext.parsed_extension() {
+            x509_parser::extensions::ParsedExtension::SubjectKeyIdentifier(id) => {
+                Some(id.0.to_vec())
+            }
+            _ => None,
+        });
+    params.key_identifier_method =
+        KeyIdMethod::PreSpecified(ski.unwrap_or_else(|| key.public_key().key_identifier()));
+    Ok(params)
+}
+
 /// A self-signed root CA (`O=Istio, CN=Root CA`, `CA:true`).
 ///
 /// ```
@@ -230,6 +316,52 @@ impl RootCa {
         })?;
         Ok(Self {
             issuer: Issuer::new(params, key),
+            pem: certificate.to_pem(),
+            certificate,
+        })
+    }
+
+    /// An existing root, to issue more intermediates under it: `root-cert.pem` and
+    /// `root-key.pem` as [`RootCa::cert_pem`] and [`KeyPair::to_pem`] write them (or Istio's
+    /// `tools/certs`). The intermediates it issues name the root's own subject and key id.
+    ///
+    /// ```
+    /// use mesh_ca::RootCa;
+    /// use rand_chacha::ChaCha20Rng;
+    /// use rand_core::SeedableRng;
+    ///
+    /// let mut rng = ChaCha20Rng::seed_from_u64(7);
+    /// let now = 1_767_225_600;
+    /// let root = RootCa::generate(&mut rng, now)?;
+    /// let again = RootCa::from_pem(root.cert_pem(), &root.key().to_pem())?;
+    /// let c3 = again.generate_intermediate(&"c3".parse()?, &mut rng, now)?;
+    /// assert_eq!(c3.certificate().issuer(), root.certificate().subject());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn from_pem(cert_pem: &str, key_pem: &str) -> Result<Self, IssueError> {
+        let invalid = |problem| IssueError::InvalidRoot { problem };
+        let ders: Vec<Vec<u8>> = crate::pem::pem_sections(cert_pem.as_bytes())
+            .map_err(|p| invalid(RootProblem::Pem(p)))?
+            .into_iter()
+            .filter(|(kind, _)| *kind == rustls_pki_types::pem::SectionKind::Certificate)
+            .map(|(_, der)| der)
+            .collect();
+        let [der] = ders.as_slice() else {
+            return Err(invalid(RootProblem::CertificateCount { count: ders.len() }));
+        };
+        let certificate =
+            Certificate::from_der(der).map_err(|e| invalid(RootProblem::Certificate(e)))?;
+        if !certificate.may_sign_certificates() {
+            return Err(invalid(RootProblem::NotCa));
+        }
+        let key = KeyPair::from_pem(key_pem).map_err(|e| invalid(RootProblem::Key(e)))?;
+        if certificate.public_key() != Some(key.public_key()) {
+            return Err(invalid(RootProblem::KeyMismatch));
+        }
+        let params = issuer_params(der, &key)?;
+        let issuer = Issuer::new(params, key);
+        Ok(Self {
+            issuer,
             pem: certificate.to_pem(),
             certificate,
         })
@@ -437,6 +569,40 @@ mod tests {
     use rand_core::SeedableRng;
 
     use super::*;
+
+    #[test]
+    fn a_root_read_back_issues_intermediates_trusted_by_the_first_ones() {
+        let now = 1_767_225_600;
+        let mut rng = ChaCha20Rng::seed_from_u64(3);
+        let root = RootCa::generate(&mut rng, now).unwrap();
+        let again = RootCa::from_pem(root.cert_pem(), &root.key().to_pem()).unwrap();
+        let td = mesh_model::TrustDomain::new("cluster.local").unwrap();
+        let bundles: Vec<crate::ClusterBundle> = [(&root, "c1"), (&again, "c3")]
+            .into_iter()
+            .map(|(r, name)| {
+                let cluster = ClusterId::new(name).unwrap();
+                let ca = r.generate_intermediate(&cluster, &mut rng, now).unwrap();
+                crate::ClusterBundle::new(cluster, td.clone(), ca.plugin_files())
+            })
+            .collect();
+        let report =
+            crate::TrustReport::build(&bundles, now, &crate::ReportOptions::default()).unwrap();
+        assert!(report.all_trusted(), "{report:?}");
+        // A key that is not the root's, and a file without a certificate, are named.
+        let other = KeyPair::generate(&mut rng).to_pem();
+        assert_eq!(
+            RootCa::from_pem(root.cert_pem(), &other).unwrap_err(),
+            IssueError::InvalidRoot {
+                problem: RootProblem::KeyMismatch
+            }
+        );
+        assert_eq!(
+            RootCa::from_pem("", &root.key().to_pem()).unwrap_err(),
+            IssueError::InvalidRoot {
+                problem: RootProblem::CertificateCount { count: 0 }
+            }
+        );
+    }
 
     #[test]
     fn times_outside_x509_are_errors() {

@@ -43,6 +43,7 @@
 
 mod bundle;
 mod cert;
+mod date;
 mod issue;
 mod key;
 mod pem;
@@ -52,13 +53,17 @@ mod verify;
 
 pub use bundle::{BundleError, BundleFile, ClusterBundle, PluginFiles, parse_certificates};
 pub use cert::{Certificate, CertificateError};
+pub use date::utc_date;
 pub use issue::{
     INTERMEDIATE_COMMON_NAME, INTERMEDIATE_LIFETIME_SECS, ISTIOD_SAN, IntermediateCa, IssueError,
-    ORGANIZATION, ROOT_COMMON_NAME, ROOT_LIFETIME_SECS, RootCa, Validity, WORKLOAD_TTL_SECS,
-    WorkloadCert,
+    ORGANIZATION, ROOT_COMMON_NAME, ROOT_LIFETIME_SECS, RootCa, RootProblem, Validity,
+    WORKLOAD_TTL_SECS, WorkloadCert,
 };
 pub use key::{KeyError, KeyPair, PublicKey};
 pub use pem::PemProblem;
-pub use report::{ExpiryEntry, ExpiryHorizon, ReportOptions, TrustCell, TrustProblem, TrustReport};
+pub use report::{
+    ExpiryEntry, ExpiryHorizon, OUTLIVES_ROOT_TOLERANCE_SECS, ReportOptions, TrustCell,
+    TrustProblem, TrustReport,
+};
 pub use rotation::{RotationAction, RotationError, RotationPlan, RotationStep, plan_root_rotation};
 pub use verify::{TrustBundle, VerifyError};

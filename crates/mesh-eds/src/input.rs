@@ -16,6 +16,8 @@ use crate::policy::LocalityPolicy;
 /// use mesh_eds::Profile;
 /// assert_eq!(Profile::default(), Profile::IstioModern);
 /// assert_eq!("istio-1.1.3".parse::<Profile>(), Ok(Profile::Istio1_1_3));
+/// // Every patch release the 1.1.3 profile covers names it.
+/// assert_eq!("istio-1.1.17".parse::<Profile>(), Ok(Profile::Istio1_1_3));
 /// assert_eq!(Profile::Istio1_1_0.to_string(), "istio-1.1.0");
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -68,7 +70,7 @@ impl fmt::Display for Profile {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 #[error(
-    "unknown semantics profile {value:?} (expected istio-modern, istio-1.1.0, istio-1.1.3 or istio-1.5)"
+    "unknown semantics profile {value:?} (expected istio-modern, istio-1.1.0, istio-1.1.3 to istio-1.1.17, or istio-1.5)"
 )]
 pub struct ProfileError {
     /// The offending value.
@@ -78,9 +80,15 @@ pub struct ProfileError {
 impl FromStr for Profile {
     type Err = ProfileError;
     fn from_str(s: &str) -> Result<Self, ProfileError> {
+        // `istio-1.1.N` for 3 ≤ N ≤ 17: the releases the 1.1.3 profile reproduces (H1.2).
+        let covered_patch = s
+            .strip_prefix("istio-1.1.")
+            .and_then(|n| n.parse::<u8>().ok().filter(|_| !n.starts_with('0')))
+            .is_some_and(|n| (3..=17).contains(&n));
         Profile::ALL
             .into_iter()
             .find(|p| p.as_str() == s)
+            .or(covered_patch.then_some(Profile::Istio1_1_3))
             .ok_or_else(|| ProfileError {
                 value: s.to_owned(),
             })
@@ -117,6 +125,16 @@ pub enum IpFamily {
 }
 
 impl IpFamily {
+    /// The text form: `ipv4`, `ipv6`, `dual` or `unknown` (as the conformance cases write it).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ipv4 => "ipv4",
+            Self::Ipv6 => "ipv6",
+            Self::Dual => "dual",
+            Self::Unknown => "unknown",
+        }
+    }
+
     /// The family of a set of proxy addresses, as Istio derives it (M14): all IPv4 (IPv4-mapped
     /// IPv6 included) → `Ipv4`, all IPv6 → `Ipv6`, both → `Dual`, none → `Unknown`.
     ///
@@ -345,6 +363,37 @@ pub struct ClusterRequest {
 }
 
 impl ClusterRequest {
+    /// The request for the Envoy cluster `name` of the service port named `port_name`, whose
+    /// subset selects endpoints carrying `subset_labels` (rule M1). A cluster name carries neither
+    /// (`outbound|9080||reviews…` says port 9080, not that it is the port named `http`), so a
+    /// control plane passes them from the service and its DestinationRule; [`FromStr`] leaves
+    /// them empty, which selects only endpoints of an unnamed port.
+    ///
+    /// ```
+    /// use mesh_eds::ClusterRequest;
+    /// let c = ClusterRequest::new(
+    ///     "outbound|9080|v1|reviews.bookinfo.svc.cluster.local",
+    ///     "http",
+    ///     [("version", "v1")],
+    /// )?;
+    /// assert_eq!((c.port, c.port_name.as_str(), c.subset.as_str()), (9080, "http", "v1"));
+    /// assert_eq!(c.subset_labels["version"], "v1");
+    /// # Ok::<(), mesh_eds::ClusterNameError>(())
+    /// ```
+    pub fn new<K: Into<String>, V: Into<String>>(
+        name: &str,
+        port_name: &str,
+        subset_labels: impl IntoIterator<Item = (K, V)>,
+    ) -> Result<Self, ClusterNameError> {
+        let mut request: Self = name.parse()?;
+        port_name.clone_into(&mut request.port_name);
+        request.subset_labels = subset_labels
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect();
+        Ok(request)
+    }
+
     /// The Envoy cluster name.
     pub fn name(&self) -> String {
         let mut name = String::new();
@@ -386,7 +435,10 @@ pub struct ClusterNameError {
 
 impl FromStr for ClusterRequest {
     type Err = ClusterNameError;
-    /// Parses the name; `subset_labels` and `port_name` are left empty for the caller to fill.
+    /// Parses the name alone. A name says neither the service port's name nor the subset's
+    /// labels, so `port_name` and `subset_labels` are left empty: such a request selects only
+    /// endpoints of an unnamed port and ignores subset labels (M1). Use [`ClusterRequest::new`],
+    /// or fill them in, for a service with named ports or subsets.
     fn from_str(name: &str) -> Result<Self, ClusterNameError> {
         let err = |problem| ClusterNameError {
             name: name.to_owned(),
@@ -470,6 +522,68 @@ pub struct ServiceRequest<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn profile_accepts_every_patch_release_it_covers() {
+        for n in 3..=17 {
+            assert_eq!(
+                format!("istio-1.1.{n}").parse::<Profile>(),
+                Ok(Profile::Istio1_1_3)
+            );
+        }
+        for bad in [
+            "istio-1.1.1",
+            "istio-1.1.2",
+            "istio-1.1.18",
+            "istio-1.1.03",
+            "istio-1.1.",
+        ] {
+            assert!(bad.parse::<Profile>().is_err(), "{bad}");
+        }
+        let e = "istio-1.1.2".parse::<Profile>().unwrap_err().to_string();
+        assert!(e.contains("istio-1.1.3 to istio-1.1.17"), "{e}");
+    }
+
+    #[test]
+    fn a_request_from_new_selects_the_named_port_and_subset() {
+        let name = "outbound|9080|v1|reviews.bookinfo.svc.cluster.local";
+        let endpoint = |port: &str, version: &str| EdsEndpoint {
+            addresses: vec!["10.0.0.1".into()],
+            port: 9080,
+            service_port_name: port.into(),
+            labels: Arc::new(BTreeMap::from([("version".into(), version.into())])),
+            ..Default::default()
+        };
+        let endpoints = [
+            endpoint("http", "v1"),
+            endpoint("http", "v2"),
+            endpoint("grpc", "v1"),
+        ];
+        let selected = |cluster: &ClusterRequest| -> Vec<usize> {
+            let req = ServiceRequest {
+                cluster,
+                endpoints: &endpoints,
+                mtls_allowed: true,
+                features: Features::default(),
+                locality: LocalityPolicy::istio_default(),
+            };
+            (0..endpoints.len())
+                .filter(|&i| {
+                    crate::rules::selected(&req, i, &endpoints[i], &mut crate::explain::NoTrace)
+                })
+                .collect()
+        };
+        let parsed: ClusterRequest = name.parse().unwrap();
+        assert_eq!(
+            selected(&parsed),
+            [] as [usize; 0],
+            "FromStr knows no port name"
+        );
+        let c = ClusterRequest::new(name, "http", [("version", "v1")]).unwrap();
+        assert_eq!(selected(&c), [0]);
+        assert_eq!(c.name(), name);
+        assert!(ClusterRequest::new("inbound|80||foo", "http", [("a", "b")]).is_err());
+    }
 
     #[test]
     fn cluster_names_round_trip_and_reject_garbage() {

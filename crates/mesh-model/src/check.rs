@@ -3,6 +3,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::net::IpAddr;
+
+use ipnet::IpNet;
 
 use crate::document::MeshDocument;
 use crate::id::{ClusterId, NetworkId};
@@ -45,6 +48,14 @@ pub enum ModelError {
         /// The name.
         name: String,
     },
+    /// MeshNetworks lists networks, but not this one, which a cluster or endpoint is on. Istio
+    /// accepts it (the network is only a label); it just knows no gateway of it from MeshNetworks.
+    NetworkNotInMeshNetworks {
+        /// Where the network is named.
+        path: String,
+        /// The network.
+        name: NetworkId,
+    },
     /// A link joins fewer than two distinct networks.
     DegenerateLink {
         /// Where the link is.
@@ -52,6 +63,54 @@ pub enum ModelError {
     },
     /// Istio's own validation rejects `spec.meshNetworks` (rules V1–V6).
     InvalidMeshNetworks(MeshNetworksErrors),
+    /// `spec.meshNetworks` has a field Istio ignores (P1): most likely a typo.
+    IgnoredMeshNetworksField {
+        /// The object that holds it (`spec.meshNetworks.networks.n1.gateways[0]`).
+        path: String,
+        /// The field as written.
+        field: String,
+        /// The known field closest to it, when one is close.
+        suggestion: Option<&'static str>,
+    },
+    /// Two `podCidrs` of one cluster overlap (one contains the other).
+    OverlappingPodCidrs {
+        /// The second range.
+        path: String,
+        /// The cluster.
+        cluster: ClusterId,
+        /// The second range.
+        cidr: IpNet,
+        /// The first range, which it overlaps.
+        first: IpNet,
+    },
+    /// An endpoint address is outside every `podCidrs` range of its cluster (which lists some),
+    /// or inside another cluster's.
+    EndpointOutsidePodCidrs {
+        /// The address.
+        path: String,
+        /// The address.
+        address: IpAddr,
+        /// The endpoint's cluster.
+        cluster: ClusterId,
+        /// Another cluster whose `podCidrs` hold the address, if any.
+        inside: Option<ClusterId>,
+    },
+    /// Two ports of one service share a name (Istio matches endpoints by port name).
+    DuplicatePortName {
+        /// The second port.
+        path: String,
+        /// The name.
+        name: String,
+        /// The first port.
+        first: String,
+    },
+    /// Two endpoints of one service have the same cluster, addresses and port.
+    DuplicateEndpoint {
+        /// The second endpoint.
+        path: String,
+        /// The first endpoint.
+        first: String,
+    },
 }
 
 impl ModelError {
@@ -62,7 +121,13 @@ impl ModelError {
             | Self::DuplicateService { path, .. }
             | Self::UnknownCluster { path, .. }
             | Self::UnknownNetwork { path, .. }
-            | Self::DegenerateLink { path } => path,
+            | Self::NetworkNotInMeshNetworks { path, .. }
+            | Self::DegenerateLink { path }
+            | Self::OverlappingPodCidrs { path, .. }
+            | Self::EndpointOutsidePodCidrs { path, .. }
+            | Self::DuplicatePortName { path, .. }
+            | Self::DuplicateEndpoint { path, .. }
+            | Self::IgnoredMeshNetworksField { path, .. } => path,
             Self::InvalidMeshNetworks(_) => "spec.meshNetworks",
         }
     }
@@ -87,8 +152,59 @@ impl fmt::Display for ModelError {
             Self::UnknownNetwork { path, name } => {
                 write!(f, "{path}: {name:?} names no network of this mesh")
             }
+            Self::NetworkNotInMeshNetworks { path, name } => write!(
+                f,
+                "{path}: network {:?} is not listed in spec.meshNetworks.networks",
+                name.as_str()
+            ),
             Self::DegenerateLink { path } => {
                 write!(f, "{path}: a link joins at least two different networks")
+            }
+            Self::OverlappingPodCidrs {
+                path,
+                cluster,
+                cidr,
+                first,
+            } => write!(
+                f,
+                "{path}: pod CIDR {cidr} of cluster {:?} overlaps its pod CIDR {first}",
+                cluster.as_str()
+            ),
+            Self::EndpointOutsidePodCidrs {
+                path,
+                address,
+                cluster,
+                inside,
+            } => match inside {
+                Some(other) => write!(
+                    f,
+                    "{path}: {address} of an endpoint in cluster {:?} is inside the pod CIDRs of cluster {:?}",
+                    cluster.as_str(),
+                    other.as_str()
+                ),
+                None => write!(
+                    f,
+                    "{path}: {address} is outside the pod CIDRs of its cluster {:?}",
+                    cluster.as_str()
+                ),
+            },
+            Self::DuplicatePortName { path, name, first } => {
+                write!(f, "{path}: port name {name:?} is already used at {first}")
+            }
+            Self::DuplicateEndpoint { path, first } => write!(
+                f,
+                "{path}: the same endpoint (cluster, addresses, port) as {first}"
+            ),
+            Self::IgnoredMeshNetworksField {
+                path,
+                field,
+                suggestion,
+            } => {
+                write!(f, "{path}: Istio ignores the unknown field {field:?}")?;
+                match suggestion {
+                    Some(s) => write!(f, " (did you mean {s:?}?)"),
+                    None => Ok(()),
+                }
             }
             Self::InvalidMeshNetworks(e) => {
                 write!(f, "spec.meshNetworks: Istio rejects this MeshNetworks: ")?;
@@ -145,7 +261,30 @@ impl MeshDocument {
                 clusters.insert(c.name.as_str(), i);
             }
         }
-        let networks = self.defined_networks();
+        // Networks exist by being named: a MeshNetworks key, or a cluster's or endpoint's network
+        // (Istio's network is a label). Only meshspan's own references (links, reachableFrom)
+        // can name a network that is nowhere.
+        let mut networks = self.defined_networks();
+        networks.extend(
+            spec.clusters
+                .iter()
+                .filter_map(|c| c.network.as_ref())
+                .chain(
+                    spec.services
+                        .iter()
+                        .flat_map(|s| s.endpoints.iter().filter_map(|e| e.network.as_ref())),
+                )
+                .map(NetworkId::as_str),
+        );
+        let listed = |errors: &mut Vec<ModelError>, path: String, name: &NetworkId| {
+            let nets = &spec.mesh_networks.networks;
+            if !nets.is_empty() && !nets.contains_key(name.as_str()) {
+                errors.push(ModelError::NetworkNotInMeshNetworks {
+                    path,
+                    name: name.clone(),
+                });
+            }
+        };
         let cluster_ref = |errors: &mut Vec<ModelError>, path: String, name: &str| {
             if !clusters.contains_key(name) {
                 errors.push(ModelError::UnknownCluster {
@@ -164,7 +303,7 @@ impl MeshDocument {
         };
         for (i, c) in spec.clusters.iter().enumerate() {
             if let Some(n) = &c.network {
-                network_ref(&mut errors, format!("spec.clusters[{i}].network"), n);
+                listed(&mut errors, format!("spec.clusters[{i}].network"), n);
             }
             if let Some(cp) = &c.control_plane {
                 cluster_ref(
@@ -180,6 +319,16 @@ impl MeshDocument {
                     w.as_str(),
                 );
             }
+            for (j, cidr) in c.pod_cidrs.iter().enumerate() {
+                if let Some(first) = c.pod_cidrs[..j].iter().find(|p| overlap(p, cidr)) {
+                    errors.push(ModelError::OverlappingPodCidrs {
+                        path: format!("spec.clusters[{i}].podCidrs[{j}]"),
+                        cluster: c.name.clone(),
+                        cidr: *cidr,
+                        first: *first,
+                    });
+                }
+            }
             if let Some(api) = &c.api_server {
                 for (j, n) in api.reachable_from.iter().enumerate() {
                     network_ref(
@@ -189,6 +338,17 @@ impl MeshDocument {
                     );
                 }
             }
+        }
+        for f in &spec.mesh_networks.ignored_fields {
+            errors.push(ModelError::IgnoredMeshNetworksField {
+                path: if f.path.is_empty() {
+                    "spec.meshNetworks".to_owned()
+                } else {
+                    format!("spec.meshNetworks.{}", f.path)
+                },
+                field: f.field.clone(),
+                suggestion: f.suggestion,
+            });
         }
         if let Err(e) = spec.mesh_networks.validate(true) {
             errors.push(ModelError::InvalidMeshNetworks(e));
@@ -247,14 +407,47 @@ impl MeshDocument {
                     c.as_str(),
                 );
             }
+            let mut port_names: BTreeMap<&str, usize> = BTreeMap::new();
+            for (j, p) in s.ports.iter().enumerate() {
+                if p.name.is_empty() {
+                    continue;
+                }
+                if let Some(first) = port_names.insert(p.name.as_str(), j) {
+                    port_names.insert(p.name.as_str(), first);
+                    errors.push(ModelError::DuplicatePortName {
+                        path: format!("spec.services[{i}].ports[{j}].name"),
+                        name: p.name.clone(),
+                        first: format!("spec.services[{i}].ports[{first}]"),
+                    });
+                }
+            }
+            let mut seen = BTreeMap::new();
             for (j, e) in s.endpoints.iter().enumerate() {
+                if let Some(first) = seen.get(&(&e.cluster, &e.addresses, e.port)) {
+                    errors.push(ModelError::DuplicateEndpoint {
+                        path: format!("spec.services[{i}].endpoints[{j}]"),
+                        first: format!("spec.services[{i}].endpoints[{first}]"),
+                    });
+                } else {
+                    seen.insert((&e.cluster, &e.addresses, e.port), j);
+                }
+                for address in &e.addresses {
+                    if let Some(problem) = pod_cidr_problem(spec, &e.cluster, *address) {
+                        errors.push(ModelError::EndpointOutsidePodCidrs {
+                            path: format!("spec.services[{i}].endpoints[{j}]"),
+                            address: *address,
+                            cluster: e.cluster.clone(),
+                            inside: problem,
+                        });
+                    }
+                }
                 cluster_ref(
                     &mut errors,
                     format!("spec.services[{i}].endpoints[{j}].cluster"),
                     e.cluster.as_str(),
                 );
                 if let Some(n) = &e.network {
-                    network_ref(
+                    listed(
                         &mut errors,
                         format!("spec.services[{i}].endpoints[{j}].network"),
                         n,
@@ -263,5 +456,44 @@ impl MeshDocument {
             }
         }
         errors
+    }
+}
+
+/// Whether two ranges share an address (one contains the other).
+fn overlap(a: &IpNet, b: &IpNet) -> bool {
+    a.contains(&b.network()) || b.contains(&a.network())
+}
+
+/// `Some(None)` when `address` is outside every pod CIDR of `cluster` (which lists some of the
+/// address's family), `Some(Some(other))` when it is inside the pod CIDRs of another cluster (and
+/// not its own), `None` when it is where it belongs, no cluster says where pods are, or a
+/// MeshNetworks `fromCidr` range declares it (VMs and other non-pod workloads).
+fn pod_cidr_problem(
+    spec: &crate::document::MeshSpec,
+    cluster: &ClusterId,
+    address: IpAddr,
+) -> Option<Option<ClusterId>> {
+    let own = spec.clusters.iter().find(|c| &c.name == cluster)?;
+    if own.pod_cidrs.iter().any(|p| p.contains(&address)) {
+        return None;
+    }
+    let declared = spec.mesh_networks.networks.values().any(|n| {
+        n.endpoints.iter().any(|e| match e {
+            NetworkEndpoints::FromCidr(c) => c.parse::<IpNet>().is_ok_and(|c| c.contains(&address)),
+            _ => false,
+        })
+    });
+    if declared {
+        return None;
+    }
+    let other = spec
+        .clusters
+        .iter()
+        .find(|c| &c.name != cluster && c.pod_cidrs.iter().any(|p| p.contains(&address)));
+    let same_family = |p: &IpNet| p.addr().is_ipv4() == address.is_ipv4();
+    match other {
+        Some(o) => Some(Some(o.name.clone())),
+        None if own.pod_cidrs.iter().any(same_family) => Some(None),
+        None => None,
     }
 }

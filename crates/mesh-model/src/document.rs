@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::id::{ClusterId, Locality, Namespace, NetworkId, ServiceKey, ServiceName, TrustDomain};
 use crate::meshnetworks::MeshNetworks;
+use crate::null::empty_if_null;
 
 /// The `apiVersion` of the documents this crate reads.
 pub const API_VERSION: &str = "meshspan/v1alpha1";
@@ -58,25 +59,41 @@ pub struct MeshSpec {
     #[serde(default = "default_trust_domain")]
     pub trust_domain: TrustDomain,
     /// Other trust domains accepted as this one.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "empty_if_null"
+    )]
     pub trust_domain_aliases: Vec<TrustDomain>,
     /// The Kubernetes DNS suffix (default `cluster.local`).
     #[serde(default = "default_domain_suffix")]
     pub domain_suffix: String,
     /// The clusters.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "empty_if_null")]
     pub clusters: Vec<Cluster>,
     /// Istio's MeshNetworks document, exactly as istiod reads it.
     #[serde(default, skip_serializing_if = "is_default")]
     pub mesh_networks: MeshNetworks,
     /// Routed connectivity between networks (VPN, peering).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "empty_if_null"
+    )]
     pub links: Vec<Link>,
     /// The services and their endpoints.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "empty_if_null"
+    )]
     pub services: Vec<Service>,
     /// Answers for hostname gateways and hostname external addresses: the libraries do no lookups.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "empty_if_null"
+    )]
     pub dns: BTreeMap<String, Vec<IpAddr>>,
     /// Replicated control planes: the range `<name>.<namespace>.global` virtual IPs are allocated
     /// from (default [`DEFAULT_GLOBAL_VIP_RANGE`], non-routable).
@@ -192,13 +209,19 @@ pub enum Exposure {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ApiServer {
-    /// `host:port` the control planes use.
+    /// `host:port` the control planes use: an IP (IPv6 in brackets) or a DNS name, and a port
+    /// (checked when parsed).
+    #[serde(deserialize_with = "host_port")]
     pub address: String,
     /// How far it is exposed.
     #[serde(default, skip_serializing_if = "is_default")]
     pub exposure: Exposure,
     /// Further networks that can reach it.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "empty_if_null"
+    )]
     pub reachable_from: Vec<NetworkId>,
 }
 
@@ -219,16 +242,32 @@ pub struct Service {
     /// The namespace.
     pub namespace: Namespace,
     /// The service ports.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "empty_if_null"
+    )]
     pub ports: Vec<ServicePort>,
     /// Clusters that have the Service object (default: those with endpoints).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "empty_if_null"
+    )]
     pub defined_in: Vec<ClusterId>,
     /// LoadBalancer addresses (IPs or hostnames) per cluster: what `registryServiceName` resolves to.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "empty_if_null"
+    )]
     pub external_addresses: BTreeMap<ClusterId, Vec<String>>,
     /// The endpoints, in registry order.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "empty_if_null"
+    )]
     pub endpoints: Vec<Endpoint>,
 }
 
@@ -431,7 +470,7 @@ impl<'de> Deserialize<'de> for Cidr {
 }
 
 fn cidrs<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<IpNet>, D::Error> {
-    Ok(Vec::<Cidr>::deserialize(d)?
+    Ok(empty_if_null::<_, Vec<Cidr>>(d)?
         .into_iter()
         .map(|c| c.0)
         .collect())
@@ -441,8 +480,42 @@ fn some_cidr<'de, D: Deserializer<'de>>(d: D) -> Result<Option<IpNet>, D::Error>
     Ok(Some(Cidr::deserialize(d)?.0))
 }
 
+/// `host:port`: an IP address (IPv6 in brackets) or a DNS name, then a port 1–65535.
+fn host_port<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let s = String::deserialize(d)?;
+    if is_host_port(&s) {
+        Ok(s)
+    } else {
+        Err(de::Error::custom(format!(
+            "{s:?} is not an address: expected host:port (an IP or DNS name, and a port 1-65535, e.g. 10.0.0.1:6443)"
+        )))
+    }
+}
+
+fn is_host_port(s: &str) -> bool {
+    let Some((host, port)) = s.rsplit_once(':') else {
+        return false;
+    };
+    if !port.parse::<u16>().is_ok_and(|p| p != 0) {
+        return false;
+    }
+    if let Some(v6) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        return v6.parse::<std::net::Ipv6Addr>().is_ok();
+    }
+    host.parse::<std::net::Ipv4Addr>().is_ok()
+        || (!host.is_empty()
+            && host.len() <= 253
+            && host.split('.').all(|l| {
+                !l.is_empty()
+                    && l.len() <= 63
+                    && !l.starts_with('-')
+                    && !l.ends_with('-')
+                    && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            }))
+}
+
 fn ips<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<IpAddr>, D::Error> {
-    Ok(Vec::<Ip>::deserialize(d)?
+    Ok(empty_if_null::<_, Vec<Ip>>(d)?
         .into_iter()
         .map(|c| c.0)
         .collect())

@@ -28,6 +28,28 @@ pub struct Gateway {
 }
 
 impl Gateway {
+    /// A gateway of `network` at `address:port`, as MeshNetworks declares one: from no registry
+    /// (`cluster: None`), no HBONE port, no known service account. Set those fields after, when
+    /// the gateway was discovered in a registry.
+    ///
+    /// ```
+    /// use mesh_model::Gateway;
+    /// let g = Gateway::new("network2".parse()?, "192.0.2.20", 15443);
+    /// assert_eq!(g.to_string(), "192.0.2.20:15443 (network network2)");
+    /// assert_eq!(g.cluster, None);
+    /// # Ok::<(), mesh_model::IdError>(())
+    /// ```
+    pub fn new(network: NetworkId, address: impl Into<String>, port: u32) -> Self {
+        Self {
+            network,
+            cluster: None,
+            address: address.into(),
+            port,
+            hbone_port: 0,
+            service_account: String::new(),
+        }
+    }
+
     /// The address as an IP, when it is one.
     pub fn ip(&self) -> Option<IpAddr> {
         self.address.parse().ok()

@@ -35,10 +35,12 @@ mod document;
 mod gateway;
 mod id;
 mod meshnetworks;
+mod null;
 mod parse;
 mod resolve;
 #[cfg(feature = "proptest")]
 pub mod strategies;
+mod suggest;
 
 pub use check::ModelError;
 pub use document::{
@@ -54,8 +56,8 @@ pub use id::{
     SpiffeId, TrustDomain,
 };
 pub use meshnetworks::{
-    GatewayAddress, MeshNetworks, MeshNetworksError, MeshNetworksErrors, MeshNetworksParseError,
-    Network, NetworkEndpoints, NetworkErrorKind, NetworkGateway,
+    GatewayAddress, IgnoredField, MeshNetworks, MeshNetworksError, MeshNetworksErrors,
+    MeshNetworksParseError, Network, NetworkEndpoints, NetworkErrorKind, NetworkGateway,
 };
 pub use parse::DocumentError;
 pub use resolve::NetworkResolver;

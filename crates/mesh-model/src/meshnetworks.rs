@@ -16,23 +16,198 @@ use serde::{Deserialize, Serialize, Serializer};
 use crate::id::is_istio_dns1123_label;
 
 /// Istio's `MeshNetworks`: network name → network.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Equality compares what Istio acts on, the networks; [`MeshNetworks::ignored_fields`] is not
+/// part of it.
+#[derive(Debug, Clone, Default, Eq, Serialize)]
 pub struct MeshNetworks {
     /// The networks, keyed by name. Names are not validated by Istio (V7).
-    #[serde(default)]
     pub networks: BTreeMap<String, Network>,
+    /// Fields the text had that Istio ignores (P1), in text order: most likely typos
+    /// (`gateway:`, `fromRegistery:`). Never serialized.
+    #[serde(skip)]
+    pub ignored_fields: Vec<IgnoredField>,
+}
+
+impl PartialEq for MeshNetworks {
+    fn eq(&self, other: &Self) -> bool {
+        self.networks == other.networks
+    }
+}
+
+/// A field of a MeshNetworks text that Istio ignores (rule P1).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct IgnoredField {
+    /// The object that holds it, relative to the MeshNetworks document (`networks.n1.gateways[0]`,
+    /// or `""` for the document itself).
+    pub path: String,
+    /// The field as written.
+    pub field: String,
+    /// The known field closest to it, when one is close.
+    pub suggestion: Option<&'static str>,
 }
 
 /// One network of [`MeshNetworks`].
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Network {
     /// Which endpoints belong to this network.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub endpoints: Vec<NetworkEndpoints>,
     /// How other networks reach this one.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub gateways: Vec<NetworkGateway>,
 }
+
+/// The known fields (protobuf-JSON and proto names) of each MeshNetworks message.
+const MESH_NETWORKS_FIELDS: &[&str] = &["networks"];
+const NETWORK_FIELDS: &[&str] = &["endpoints", "gateways"];
+const ENDPOINTS_FIELDS: &[&str] = &["fromCidr", "fromRegistry", "from_cidr", "from_registry"];
+const GATEWAY_FIELDS: &[&str] = &[
+    "registryServiceName",
+    "registry_service_name",
+    "address",
+    "port",
+    "locality",
+];
+
+/// Reads a map's keys one by one: `known` ones through `read`, the others skipped (Istio ignores
+/// them, P1) and recorded with a suggestion.
+fn read_map<'de, A: de::MapAccess<'de>>(
+    mut map: A,
+    known: &'static [&'static str],
+    ignored: &mut Vec<(String, Option<&'static str>)>,
+    mut read: impl FnMut(&str, &mut A) -> Result<(), A::Error>,
+) -> Result<(), A::Error> {
+    while let Some(key) = map.next_key::<String>()? {
+        if known.contains(&key.as_str()) {
+            read(&key, &mut map)?;
+        } else {
+            map.next_value::<de::IgnoredAny>()?;
+            let suggestion = crate::suggest::closest(&key, known);
+            ignored.push((key, suggestion));
+        }
+    }
+    Ok(())
+}
+
+/// A value with the fields its text had that Istio ignores, relative to it.
+struct Tracked<T> {
+    value: T,
+    ignored: Vec<IgnoredField>,
+}
+
+impl<T> Tracked<T> {
+    fn new(value: T, path: &str, own: Vec<(String, Option<&'static str>)>) -> Self {
+        let ignored = own
+            .into_iter()
+            .map(|(field, suggestion)| IgnoredField {
+                path: path.to_owned(),
+                field,
+                suggestion,
+            })
+            .collect();
+        Self { value, ignored }
+    }
+
+    /// Moves the children's ignored fields under `prefix`.
+    fn adopt(&mut self, prefix: &str, children: Vec<IgnoredField>) {
+        for mut f in children {
+            f.path = if f.path.is_empty() {
+                prefix.to_owned()
+            } else {
+                format!("{prefix}.{}", f.path)
+            };
+            self.ignored.push(f);
+        }
+    }
+}
+
+/// Implements `Deserialize` for `Tracked<$t>` through a map visitor, and for `$t` by dropping
+/// what was tracked.
+macro_rules! tracked_deserialize {
+    ($t:ty, $expecting:literal, $visit:ident) => {
+        impl<'de> Deserialize<'de> for Tracked<$t> {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct V;
+                impl<'de> de::Visitor<'de> for V {
+                    type Value = Tracked<$t>;
+                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                        f.write_str($expecting)
+                    }
+                    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                        Ok(Tracked::new(<$t>::default(), "", Vec::new()))
+                    }
+                    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+                        self.visit_unit()
+                    }
+                    fn visit_map<A: de::MapAccess<'de>>(
+                        self,
+                        map: A,
+                    ) -> Result<Self::Value, A::Error> {
+                        $visit(map)
+                    }
+                }
+                d.deserialize_map(V)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $t {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                Ok(Tracked::<$t>::deserialize(d)?.value)
+            }
+        }
+    };
+}
+
+/// A list that may be written as null (empty).
+fn list<'de, A: de::MapAccess<'de>, T: Deserialize<'de>>(map: &mut A) -> Result<Vec<T>, A::Error> {
+    Ok(map.next_value::<Option<Vec<T>>>()?.unwrap_or_default())
+}
+
+fn visit_mesh_networks<'de, A: de::MapAccess<'de>>(
+    map: A,
+) -> Result<Tracked<MeshNetworks>, A::Error> {
+    let mut own = Vec::new();
+    let mut networks: BTreeMap<String, Tracked<Network>> = BTreeMap::new();
+    read_map(map, MESH_NETWORKS_FIELDS, &mut own, |_, m| {
+        networks = m.next_value::<Option<_>>()?.unwrap_or_default();
+        Ok(())
+    })?;
+    let mut out = Tracked::new(MeshNetworks::default(), "", own);
+    for (name, n) in networks {
+        out.adopt(&format!("networks.{name}"), n.ignored);
+        out.value.networks.insert(name, n.value);
+    }
+    out.value.ignored_fields = out.ignored.clone();
+    Ok(out)
+}
+
+fn visit_network<'de, A: de::MapAccess<'de>>(map: A) -> Result<Tracked<Network>, A::Error> {
+    let mut own = Vec::new();
+    let mut endpoints: Vec<Tracked<NetworkEndpoints>> = Vec::new();
+    let mut gateways: Vec<Tracked<NetworkGateway>> = Vec::new();
+    read_map(map, NETWORK_FIELDS, &mut own, |key, m| {
+        if key == "endpoints" {
+            endpoints = list(m)?;
+        } else {
+            gateways = list(m)?;
+        }
+        Ok(())
+    })?;
+    let mut out = Tracked::new(Network::default(), "", own);
+    for (i, e) in endpoints.into_iter().enumerate() {
+        out.adopt(&format!("endpoints[{i}]"), e.ignored);
+        out.value.endpoints.push(e.value);
+    }
+    for (i, g) in gateways.into_iter().enumerate() {
+        out.adopt(&format!("gateways[{i}]"), g.ignored);
+        out.value.gateways.push(g.value);
+    }
+    Ok(out)
+}
+
+tracked_deserialize!(MeshNetworks, "a MeshNetworks object", visit_mesh_networks);
+tracked_deserialize!(Network, "a network object", visit_network);
 
 impl Network {
     /// The registries (cluster ids, as written) this network lists with `fromRegistry`, in order.
@@ -45,7 +220,7 @@ impl Network {
 }
 
 /// `NetworkEndpoints`: the oneof `fromCidr` | `fromRegistry` (either may be absent: rule P3).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum NetworkEndpoints {
     /// `fromCidr`: endpoint IPs in this CIDR belong to the network (kept as written: V2 validates it).
@@ -53,6 +228,7 @@ pub enum NetworkEndpoints {
     /// `fromRegistry`: every endpoint of this registry (cluster) belongs to the network.
     FromRegistry(String),
     /// Neither field was set.
+    #[default]
     Unset,
 }
 
@@ -67,7 +243,7 @@ pub enum GatewayAddress {
 }
 
 /// `IstioNetworkGateway`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NetworkGateway {
     /// Where the gateway is; `None` when neither field was given (legal, ignored at runtime: P3).
     pub gw: Option<GatewayAddress>,
@@ -77,28 +253,38 @@ pub struct NetworkGateway {
     pub locality: String,
 }
 
-/// Fields of a oneof-bearing message, as they came in (both spellings accepted).
-#[derive(Deserialize)]
-struct RawEndpoints {
-    #[serde(default, alias = "from_cidr", rename = "fromCidr")]
-    from_cidr: Option<String>,
-    #[serde(default, alias = "from_registry", rename = "fromRegistry")]
-    from_registry: Option<String>,
+fn visit_endpoints<'de, A: de::MapAccess<'de>>(
+    map: A,
+) -> Result<Tracked<NetworkEndpoints>, A::Error> {
+    let mut own = Vec::new();
+    let (mut from_cidr, mut from_registry) = (None, None);
+    read_map(map, ENDPOINTS_FIELDS, &mut own, |key, m| {
+        let value: Option<String> = m.next_value()?;
+        if key == "fromCidr" || key == "from_cidr" {
+            from_cidr = value;
+        } else {
+            from_registry = value;
+        }
+        Ok(())
+    })?;
+    let value = match (from_cidr, from_registry) {
+        (Some(_), Some(_)) => {
+            return Err(de::Error::custom(
+                "both fromCidr and fromRegistry are set, but they are a oneof",
+            ));
+        }
+        (Some(c), None) => NetworkEndpoints::FromCidr(c),
+        (None, Some(r)) => NetworkEndpoints::FromRegistry(r),
+        (None, None) => NetworkEndpoints::Unset,
+    };
+    Ok(Tracked::new(value, "", own))
 }
 
-impl<'de> Deserialize<'de> for NetworkEndpoints {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let raw = RawEndpoints::deserialize(d)?;
-        match (raw.from_cidr, raw.from_registry) {
-            (Some(_), Some(_)) => Err(de::Error::custom(
-                "both fromCidr and fromRegistry are set, but they are a oneof",
-            )),
-            (Some(c), None) => Ok(Self::FromCidr(c)),
-            (None, Some(r)) => Ok(Self::FromRegistry(r)),
-            (None, None) => Ok(Self::Unset),
-        }
-    }
-}
+tracked_deserialize!(
+    NetworkEndpoints,
+    "a NetworkEndpoints object",
+    visit_endpoints
+);
 
 impl Serialize for NetworkEndpoints {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -121,50 +307,56 @@ enum ProtoU32 {
     Text(String),
 }
 
-#[derive(Deserialize)]
-struct RawGateway {
-    #[serde(
-        default,
-        alias = "registry_service_name",
-        rename = "registryServiceName"
-    )]
-    registry_service_name: Option<String>,
-    #[serde(default)]
-    address: Option<String>,
-    #[serde(default)]
-    port: Option<ProtoU32>,
-    #[serde(default)]
-    locality: Option<String>,
+fn visit_gateway<'de, A: de::MapAccess<'de>>(map: A) -> Result<Tracked<NetworkGateway>, A::Error> {
+    let mut own = Vec::new();
+    let (mut registry_service_name, mut address, mut port, mut locality) = (
+        None::<String>,
+        None::<String>,
+        None::<ProtoU32>,
+        None::<String>,
+    );
+    read_map(map, GATEWAY_FIELDS, &mut own, |key, m| {
+        match key {
+            "registryServiceName" | "registry_service_name" => {
+                registry_service_name = m.next_value()?;
+            }
+            "address" => address = m.next_value()?,
+            "port" => port = m.next_value()?,
+            _ => locality = m.next_value()?,
+        }
+        Ok(())
+    })?;
+    let gw = match (registry_service_name, address) {
+        (Some(_), Some(_)) => {
+            return Err(de::Error::custom(
+                "both registryServiceName and address are set, but they are a oneof",
+            ));
+        }
+        (Some(s), None) => Some(GatewayAddress::RegistryServiceName(s)),
+        (None, Some(a)) => Some(GatewayAddress::Address(a)),
+        (None, None) => None,
+    };
+    let port = match port {
+        None => 0,
+        Some(ProtoU32::Number(n)) => u32::try_from(n)
+            .map_err(|_| de::Error::custom(format!("port {n} does not fit a uint32")))?,
+        Some(ProtoU32::Text(t)) => t
+            .parse::<u32>()
+            .map_err(|_| de::Error::custom(format!("port {t:?} is not a uint32")))?,
+    };
+    let value = NetworkGateway {
+        gw,
+        port,
+        locality: locality.unwrap_or_default(),
+    };
+    Ok(Tracked::new(value, "", own))
 }
 
-impl<'de> Deserialize<'de> for NetworkGateway {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let raw = RawGateway::deserialize(d)?;
-        let gw = match (raw.registry_service_name, raw.address) {
-            (Some(_), Some(_)) => {
-                return Err(de::Error::custom(
-                    "both registryServiceName and address are set, but they are a oneof",
-                ));
-            }
-            (Some(s), None) => Some(GatewayAddress::RegistryServiceName(s)),
-            (None, Some(a)) => Some(GatewayAddress::Address(a)),
-            (None, None) => None,
-        };
-        let port = match raw.port {
-            None => 0,
-            Some(ProtoU32::Number(n)) => u32::try_from(n)
-                .map_err(|_| de::Error::custom(format!("port {n} does not fit a uint32")))?,
-            Some(ProtoU32::Text(t)) => t
-                .parse::<u32>()
-                .map_err(|_| de::Error::custom(format!("port {t:?} is not a uint32")))?,
-        };
-        Ok(Self {
-            gw,
-            port,
-            locality: raw.locality.unwrap_or_default(),
-        })
-    }
-}
+tracked_deserialize!(
+    NetworkGateway,
+    "an IstioNetworkGateway object",
+    visit_gateway
+);
 
 impl Serialize for NetworkGateway {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -551,6 +743,60 @@ mod tests {
         let n1 = &mn.networks["n1"];
         assert_eq!(n1.endpoints, [NetworkEndpoints::FromRegistry("c1".into())]);
         assert_eq!(n1.gateways[0].port, 15443);
+        let ignored: Vec<(&str, &str)> = mn
+            .ignored_fields
+            .iter()
+            .map(|f| (f.path.as_str(), f.field.as_str()))
+            .collect();
+        assert_eq!(
+            ignored,
+            [
+                ("networks.n1", "bogus"),
+                ("networks.n1.gateways[0]", "extra")
+            ]
+        );
+    }
+
+    #[test]
+    fn typos_are_ignored_as_istio_does_and_recorded_with_a_suggestion() {
+        let mn = MeshNetworks::from_yaml(
+            "networks:\n  n1:\n    endpoints: [{fromRegistery: c1}, {fromRegistry: c2}]\n    gateway: [{address: 1.1.1.1, port: 15443}]\n    gateways: [{adress: 1.1.1.2, port: 15443}]\n",
+        )
+        .unwrap();
+        // Istio's parse: the misspelt fields are dropped.
+        let n1 = &mn.networks["n1"];
+        assert_eq!(
+            n1.endpoints,
+            [
+                NetworkEndpoints::Unset,
+                NetworkEndpoints::FromRegistry("c2".into())
+            ]
+        );
+        assert_eq!(n1.gateways.len(), 1);
+        assert_eq!(n1.gateways[0].gw, None);
+        let ignored: Vec<(&str, &str, Option<&str>)> = mn
+            .ignored_fields
+            .iter()
+            .map(|f| (f.path.as_str(), f.field.as_str(), f.suggestion))
+            .collect();
+        assert_eq!(
+            ignored,
+            [
+                ("networks.n1", "gateway", Some("gateways")),
+                (
+                    "networks.n1.endpoints[0]",
+                    "fromRegistery",
+                    Some("fromRegistry")
+                ),
+                ("networks.n1.gateways[0]", "adress", Some("address")),
+            ]
+        );
+        // What Istio acts on is equal with or without them.
+        let clean = MeshNetworks::from_yaml(
+            "networks:\n  n1:\n    endpoints: [{}, {fromRegistry: c2}]\n    gateways: [{port: 15443}]\n",
+        )
+        .unwrap();
+        assert_eq!(mn, clean);
     }
 
     #[test]

@@ -117,11 +117,40 @@ fn split_location(message: &str) -> (&str, Option<Location>) {
 /// Turns a path-tracked field error into a typed error.
 fn field_error(path: String, message: &str) -> DocumentError {
     let (message, location) = split_location(message);
-    unknown_field(&path, message, location).unwrap_or(DocumentError::Invalid {
+    // serde_path_to_error writes `?` for a map key it could not read (a duplicate one): the
+    // error belongs to the map.
+    let path = match path.strip_suffix(".?") {
+        Some(p) => p.to_owned(),
+        None => path,
+    };
+    let message = user_words(message);
+    unknown_field(&path, &message, location).unwrap_or(DocumentError::Invalid {
         path,
-        message: message.to_owned(),
+        message,
         location,
     })
+}
+
+/// The parser's messages in the words of someone writing a document: serde-saphyr addresses
+/// some to the programmer calling it ("set DuplicateKeyPolicy in Options", "use
+/// from_str_multiple").
+fn user_words(message: &str) -> String {
+    const DUPLICATE: &str = "duplicate mapping key: ";
+    const DUPLICATE_HINT: &str = ", set DuplicateKeyPolicy in Options if acceptable";
+    let mut out = message.replace(
+        "; use from_str_multiple or from_str_multiple_with_options",
+        " (`---`): a file holds one mesh document",
+    );
+    while let Some(i) = out.find(DUPLICATE) {
+        let rest = &out[i + DUPLICATE.len()..];
+        let Some(end) = rest.find(DUPLICATE_HINT) else {
+            break;
+        };
+        let key = rest[..end].to_owned();
+        let tail = rest[end + DUPLICATE_HINT.len()..].to_owned();
+        out = format!("{}field {key:?} is given twice{tail}", &out[..i]);
+    }
+    out
 }
 
 impl MeshDocument {
@@ -167,7 +196,7 @@ impl MeshDocument {
             }
             (Err(e), _) => Err(DocumentError::Syntax {
                 format: "YAML",
-                message: e.to_string(),
+                message: user_words(&e.to_string()),
             }),
         }
     }
@@ -318,18 +347,7 @@ fn unknown_field(path: &str, message: &str, location: Option<Location>) -> Optio
         .map(|c| c.trim_matches('`'))
         .filter(|c| !c.is_empty())
         .collect();
-    let suggestion = expected
-        .iter()
-        .map(|cand| (strsim::damerau_levenshtein(field, cand), *cand))
-        .filter(|(d, cand)| *d <= 2.max(cand.len() / 3))
-        .min()
-        .map(|(_, c)| c.to_owned())
-        .or_else(|| {
-            expected
-                .iter()
-                .find(|c| c.eq_ignore_ascii_case(field))
-                .map(|c| (*c).to_owned())
-        });
+    let suggestion = crate::suggest::closest(field, &expected).map(str::to_owned);
     // serde_path_to_error puts the unknown key itself at the end of the path; the error belongs to
     // the object that holds it.
     let parent = path
@@ -396,6 +414,82 @@ mod tests {
         MeshDocument::from_yaml(&format!("{HEAD}spec:\n{spec}"))
             .unwrap_err()
             .to_string()
+    }
+
+    #[test]
+    fn parser_messages_speak_to_the_document_author() {
+        let e = err("  clusters:\n  - name: a\n    name: b\n");
+        assert_eq!(
+            e,
+            r#"spec.clusters[0]: field "name" is given twice (line 7, column 5)"#
+        );
+        let e = MeshDocument::from_yaml(&format!("{HEAD}spec: {{}}\n---\n{HEAD}spec: {{}}\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("multiple YAML documents detected (`---`): a file holds one mesh document"),
+            "{e}"
+        );
+        let e = MeshDocument::from_yaml(&format!("{HEAD}kind: Mesh\nspec: {{}}\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(r#"field "kind" is given twice"#), "{e}");
+        for e in [e, err("  clusters:\n  - name: a\n    name: b\n")] {
+            assert!(
+                !e.contains("DuplicateKeyPolicy") && !e.contains(".?"),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn api_server_address_is_host_and_port() {
+        let doc = |address: &str| {
+            MeshDocument::from_yaml(&format!(
+                "{HEAD}spec:\n  clusters:\n  - name: c1\n    apiServer: {{address: {address:?}}}\n"
+            ))
+        };
+        for good in ["10.0.0.1:6443", "[fd00::1]:443", "api.example.com:6443"] {
+            assert!(doc(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "not an address",
+            "10.0.0.1",
+            "10.0.0.1:0",
+            "host:port",
+            "[fd00::zz]:443",
+            ":6443",
+        ] {
+            let e = doc(bad).unwrap_err().to_string();
+            assert!(
+                e.starts_with("spec.clusters[0].apiServer.address:")
+                    && e.contains("is not an address"),
+                "{bad}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn lists_written_without_a_value_are_empty() {
+        let doc = MeshDocument::from_yaml(&format!(
+            "{HEAD}spec:\n  clusters:\n  - name: c1\n    podCidrs:\n  services:\n  - name: a\n    namespace: ns\n    ports:\n    endpoints:\n  links:\n"
+        ))
+        .unwrap();
+        assert!(doc.spec.services[0].endpoints.is_empty());
+        assert!(doc.spec.clusters[0].pod_cidrs.is_empty());
+        let json = r#"{"apiVersion": "meshspan/v1alpha1", "kind": "Mesh", "metadata": {"name": "m"},
+            "spec": {"services": [{"name": "a", "namespace": "ns", "endpoints": null}]}}"#;
+        assert!(
+            MeshDocument::from_json(json).unwrap().spec.services[0]
+                .endpoints
+                .is_empty()
+        );
+        // Istio's MeshNetworks reads null as the default too (protobuf JSON).
+        let doc = MeshDocument::from_yaml(&format!(
+            "{HEAD}spec:\n  meshNetworks:\n    networks:\n      n1:\n        endpoints:\n        gateways:\n"
+        ))
+        .unwrap();
+        assert!(doc.spec.mesh_networks.networks["n1"].endpoints.is_empty());
     }
 
     #[test]

@@ -492,7 +492,10 @@ fn build(
             trust_domain_aliases: Vec::new(),
             domain_suffix: "cluster.local".to_owned(),
             clusters: cluster_specs,
-            mesh_networks: MeshNetworks { networks },
+            mesh_networks: MeshNetworks {
+                networks,
+                ..Default::default()
+            },
             links,
             services,
             dns,

@@ -65,6 +65,8 @@ codes! {
     /// Multi-primary: a primary that no other control plane watches (no remote secret names its
     /// cluster ID), while others watch each other.
     ClusterNotWatched = "cluster-not-watched", Warning;
+    /// Clusters name each other as control plane in a cycle (a → b → a), so none is a primary.
+    ControlPlaneCycle = "control-plane-cycle", Error;
     /// A remote names, as its control plane, a cluster that is itself a remote.
     ControlPlaneNotPrimary = "control-plane-not-primary", Error;
     /// A remote cluster's workloads cannot reach their control plane.
@@ -73,8 +75,14 @@ codes! {
     DegenerateLink = "degenerate-link", Warning;
     /// Two clusters share a name.
     DuplicateCluster = "duplicate-cluster", Error;
+    /// Two endpoints of one service have the same cluster, addresses and port.
+    DuplicateEndpoint = "duplicate-endpoint", Warning;
+    /// Two ports of one service share a name.
+    DuplicatePortName = "duplicate-port-name", Error;
     /// Two services share `name.namespace`.
     DuplicateService = "duplicate-service", Error;
+    /// An endpoint address outside its cluster's `podCidrs`, or inside another cluster's.
+    EndpointOutsidePodCidrs = "endpoint-outside-pod-cidrs", Warning;
     /// One gateway address is declared for several networks (Istio leaves this unchecked, V7).
     GatewaySharedByNetworks = "gateway-shared-by-networks", Warning;
     /// A hostname gateway with no DNS answer, or a `registryServiceName` with no external address.
@@ -84,10 +92,17 @@ codes! {
     GlobalVipOverlap = "global-vip-overlap", Error;
     /// Istio's own validation rejects the MeshNetworks section (V1–V6).
     InvalidMeshnetworks = "invalid-meshnetworks", Error;
+    /// `meshNetworks` has a field Istio ignores (most likely a typo: `gateway:`, `adress:`).
+    MeshnetworksUnknownField = "meshnetworks-unknown-field", Warning;
     /// A consistency problem `mesh-model` reports that this crate has no more specific code for.
     ModelError = "model-error", Error;
+    /// MeshNetworks lists networks, but not the one a cluster or endpoint is on (Istio accepts it,
+    /// with no gateway for that network).
+    NetworkNotInMeshnetworks = "network-not-in-meshnetworks", Warning;
     /// A network whose endpoints are consumed from other, unlinked networks has no gateway.
     NetworkWithoutGateway = "network-without-gateway", Warning;
+    /// Two `podCidrs` of one cluster overlap.
+    PodCidrsOverlap = "pod-cidrs-overlap", Warning;
     /// A registry is `fromRegistry` of several networks.
     RegistryInSeveralNetworks = "registry-in-several-networks", Warning;
     /// An endpoint without a sidecar sits in a network its clients reach only through gateways.
@@ -101,7 +116,7 @@ codes! {
     TrustUnverified = "trust-unverified", Info;
     /// A reference names no cluster.
     UnknownCluster = "unknown-cluster", Error;
-    /// A reference names a network that is not defined.
+    /// A link or `reachableFrom` names a network that nothing defines or uses.
     UnknownNetwork = "unknown-network", Error;
 }
 

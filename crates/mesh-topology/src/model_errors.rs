@@ -43,6 +43,16 @@ pub(crate) fn model_diagnostic(doc: &MeshDocument, e: &ModelError) -> Vec<Diagno
             ),
             "Fix the name, or define the network under spec.meshNetworks.networks (network names must be valid ids)",
         ),
+        ModelError::NetworkNotInMeshNetworks { name, .. } => one(
+            Code::NetworkNotInMeshnetworks,
+            format!("{at} names network {name}, which spec.meshNetworks does not list"),
+            vec![Subject::Network(name.to_string())],
+            format!(
+                "{e} ({}). Istio accepts this: the network is only a label, so its endpoints are on network {name}, but MeshNetworks gives no gateway for it and proxies on other networks get none of its endpoints (unless a gateway labeled topology.istio.io/network={name} is discovered)",
+                doc.spec.mesh_networks.networks.keys().cloned().collect::<Vec<_>>().join(", ")
+            ),
+            &format!("Add {name} to spec.meshNetworks.networks (with its endpoints and gateways), or correct the name"),
+        ),
         ModelError::DegenerateLink { path } => {
             let networks: Vec<String> = path
                 .strip_prefix("spec.links[")
@@ -57,6 +67,86 @@ pub(crate) fn model_diagnostic(doc: &MeshDocument, e: &ModelError) -> Vec<Diagno
                 networks.iter().map(|n| Subject::Network(n.clone())).collect(),
                 format!("{path} lists [{}]: a link connects at least two networks, so this one does nothing", networks.join(", ")),
                 "List the two (or more) networks the link joins, or remove it",
+            )
+        }
+        ModelError::OverlappingPodCidrs {
+            cluster,
+            cidr,
+            first,
+            ..
+        } => one(
+            Code::PodCidrsOverlap,
+            format!("pod CIDRs {first} and {cidr} of cluster {cluster} overlap"),
+            vec![
+                Subject::Cluster(cluster.to_string()),
+                Subject::Cidr(first.to_string()),
+                Subject::Cidr(cidr.to_string()),
+            ],
+            format!("{e}: the addresses they share are listed twice, probably a typo in one of them"),
+            "Remove the range contained in the other, or correct the one that was mistyped",
+        ),
+        ModelError::EndpointOutsidePodCidrs {
+            address,
+            cluster,
+            inside,
+            ..
+        } => {
+            let mut subjects = vec![Subject::Cluster(cluster.to_string())];
+            let (message, fix) = match inside {
+                Some(other) => {
+                    subjects.push(Subject::Cluster(other.to_string()));
+                    (
+                        format!("endpoint {address} of cluster {cluster} is in the pod CIDRs of cluster {other}"),
+                        format!("Put the endpoint under cluster {other}, or correct its address"),
+                    )
+                }
+                None => (
+                    format!("endpoint {address} is outside the pod CIDRs of its cluster {cluster}"),
+                    format!("Correct the address, its cluster, or cluster {cluster}'s podCidrs"),
+                ),
+            };
+            one(
+                Code::EndpointOutsidePodCidrs,
+                message,
+                subjects,
+                format!("{e}: a pod's address comes from its own cluster's pod ranges, so the endpoint is probably listed under the wrong cluster or mistyped (a VM or host-network endpoint may be right)"),
+                &fix,
+            )
+        }
+        ModelError::DuplicatePortName { name, first, .. } => one(
+            Code::DuplicatePortName,
+            format!("port name {name:?} is used twice in one service"),
+            service_of(doc, at),
+            format!("{at} repeats the name of {first}: Istio selects endpoints by port name, so one of the two ports gets the other's endpoints"),
+            "Give every port of the service its own name",
+        ),
+        ModelError::DuplicateEndpoint { first, .. } => one(
+            Code::DuplicateEndpoint,
+            format!("{at} repeats the endpoint {first}"),
+            service_of(doc, at),
+            format!("{e}: Istio pushes it twice, so it gets twice the traffic of the others"),
+            "Remove one of the two entries",
+        ),
+        ModelError::IgnoredMeshNetworksField {
+            field, suggestion, ..
+        } => {
+            let network = at
+                .strip_prefix("spec.meshNetworks.networks.")
+                .map(|r| r.split(['.', '[']).next().unwrap_or(r));
+            one(
+                Code::MeshnetworksUnknownField,
+                match suggestion {
+                    Some(s) => format!("{at}: unknown field {field:?} (did you mean {s:?}?)"),
+                    None => format!("{at}: unknown field {field:?}"),
+                },
+                network
+                    .map(|n| vec![Subject::Network(n.to_owned())])
+                    .unwrap_or_default(),
+                format!("{e}: istiod reads MeshNetworks as protobuf JSON and drops fields it does not know without a word, so whatever this line meant to configure is not configured"),
+                &match suggestion {
+                    Some(s) => format!("Rename {field:?} to {s:?}"),
+                    None => format!("Remove {field:?}, or rename it to a MeshNetworks field"),
+                },
             )
         }
         ModelError::InvalidMeshNetworks(errors) => errors
@@ -80,4 +170,14 @@ pub(crate) fn model_diagnostic(doc: &MeshDocument, e: &ModelError) -> Vec<Diagno
             "Correct the document where the message says",
         ),
     }
+}
+
+/// The service (as a subject) a `spec.services[i]…` path is inside.
+fn service_of(doc: &MeshDocument, path: &str) -> Vec<Subject> {
+    path.strip_prefix("spec.services[")
+        .and_then(|r| r.split_once(']'))
+        .and_then(|(i, _)| i.parse::<usize>().ok())
+        .and_then(|i| doc.spec.services.get(i))
+        .map(|s| vec![Subject::Service(s.key().to_string())])
+        .unwrap_or_default()
 }

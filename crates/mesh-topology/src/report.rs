@@ -54,8 +54,11 @@ impl fmt::Display for Report {
 #[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum MeshKind {
-    /// No control plane at all.
+    /// No control plane at all: no clusters.
     Empty,
+    /// Clusters, but none is a primary (their `controlPlane` chains end in a cycle): no control
+    /// plane runs.
+    NoPrimary,
     /// One primary, no remotes.
     SingleCluster,
     /// Several primaries, each managing only itself (remote services through `.global` names).
@@ -98,6 +101,7 @@ impl MeshKind {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Empty => "empty",
+            Self::NoPrimary => "no-primary",
             Self::SingleCluster => "single-cluster",
             Self::ReplicatedControlPlanes => "replicated-control-planes",
             Self::MultiPrimary => "multi-primary",
@@ -212,9 +216,31 @@ impl fmt::Display for Topology {
             } else {
                 format!("gateways {}", n.gateways.join(", "))
             };
+            let shared: Vec<&str> = self
+                .address_spaces
+                .get(n.address_space)
+                .into_iter()
+                .flatten()
+                .filter(|m| **m != n.name)
+                .map(|m| {
+                    if m.is_empty() {
+                        "(default)"
+                    } else {
+                        m.as_str()
+                    }
+                })
+                .collect();
+            let space = if shared.is_empty() {
+                "its own: other networks reach it only through gateways".to_owned()
+            } else {
+                format!(
+                    "shared with {}: pods reach each other by IP",
+                    shared.join(", ")
+                )
+            };
             writeln!(
                 f,
-                "  network {name}: clusters [{}], {gws}, address space {}",
+                "  network {name}: clusters [{}], {gws}, flat address space {} ({space})",
                 n.clusters.join(", "),
                 n.address_space
             )?;

@@ -113,7 +113,11 @@ pub(crate) fn trust_diagnostics(
                 Subject::Cluster(verifier.to_string()),
                 Subject::Cluster(peer.to_string()),
             ],
-            format!("checked with mesh-ca at {now}: {}", why.join("; ")),
+            format!(
+                "checked with mesh-ca at {}: {}",
+                mesh_ca::utc_date(now),
+                why.join("; ")
+            ),
             fix,
         ));
     }

@@ -28,6 +28,36 @@ enum Certs {
     Init(InitArgs),
     /// Check the bundles: the trust matrix, its failures with reasons, and what expires first.
     Check(CheckArgs),
+    /// Add clusters' bundles under the existing root of a directory `init` wrote (its
+    /// `root-cert.pem` and `root-key.pem`).
+    Add(AddArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct AddArgs {
+    /// The directory holding `root-cert.pem` and `root-key.pem`; each new cluster's bundle is
+    /// written to `<root>/<cluster>/`. Existing files are never overwritten.
+    #[arg(long)]
+    root: PathBuf,
+    /// Cluster names, comma-separated.
+    #[arg(long = "cluster", value_delimiter = ',', required = true)]
+    clusters: Vec<String>,
+    #[command(flatten)]
+    issue: IssueArgs,
+}
+
+/// What `init` and `add` issue with.
+#[derive(Debug, clap::Args)]
+struct IssueArgs {
+    /// Trust domain the self-check of the written bundles uses.
+    #[arg(long, default_value = "cluster.local")]
+    trust_domain: String,
+    /// Seed for keys and serial numbers (reproducible output). Default: from the OS.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Issue time, unix seconds. Default: now.
+    #[arg(long)]
+    now: Option<i64>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -39,15 +69,8 @@ struct InitArgs {
     /// `ca-key.pem`, `root-cert.pem`, `cert-chain.pem`. Existing files are never overwritten.
     #[arg(long)]
     out: PathBuf,
-    /// Trust domain the self-check of the written bundles uses.
-    #[arg(long, default_value = "cluster.local")]
-    trust_domain: String,
-    /// Seed for keys and serial numbers (reproducible output). Default: from the OS.
-    #[arg(long)]
-    seed: Option<u64>,
-    /// Issue time, unix seconds. Default: now.
-    #[arg(long)]
-    now: Option<i64>,
+    #[command(flatten)]
+    issue: IssueArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -78,6 +101,7 @@ pub fn run(args: &Args) -> ExitCode {
     let result = match &args.command {
         Certs::Init(a) => init(a),
         Certs::Check(a) => check(a),
+        Certs::Add(a) => add(a),
     };
     result.unwrap_or_else(|message| {
         eprintln!("meshspan: {message}");
@@ -103,34 +127,87 @@ fn os_seed() -> Result<[u8; 32], String> {
     Ok(seed)
 }
 
-fn init(args: &InitArgs) -> Result<ExitCode, String> {
-    let now = now_or(args.now)?;
-    let trust_domain = TrustDomain::new(&args.trust_domain).map_err(|e| e.to_string())?;
-    let clusters = args
-        .clusters
-        .iter()
-        .map(|c| ClusterId::new(c.trim()).map_err(|e| e.to_string()))
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut rng = match args.seed {
+/// Distinct, valid cluster names: checked before anything is generated or written.
+fn cluster_names(names: &[String]) -> Result<Vec<ClusterId>, String> {
+    let mut clusters: Vec<ClusterId> = Vec::new();
+    for name in names {
+        let c = ClusterId::new(name.trim()).map_err(|e| e.to_string())?;
+        if clusters.contains(&c) {
+            return Err(format!("cluster {c} is named twice"));
+        }
+        clusters.push(c);
+    }
+    Ok(clusters)
+}
+
+fn rng_for(seed: Option<u64>) -> Result<ChaCha20Rng, String> {
+    Ok(match seed {
         Some(seed) => ChaCha20Rng::seed_from_u64(seed),
         None => ChaCha20Rng::from_seed(os_seed()?),
-    };
+    })
+}
+
+fn init(args: &InitArgs) -> Result<ExitCode, String> {
+    let now = now_or(args.issue.now)?;
+    let trust_domain = TrustDomain::new(&args.issue.trust_domain).map_err(|e| e.to_string())?;
+    let clusters = cluster_names(&args.clusters)?;
+    let mut rng = rng_for(args.issue.seed)?;
     let root = RootCa::generate(&mut rng, now).map_err(|e| e.to_string())?;
-    let mut writes: Vec<(PathBuf, String, bool)> = vec![
-        (
-            args.out.join("root-cert.pem"),
-            root.cert_pem().to_owned(),
-            false,
-        ),
-        (args.out.join("root-key.pem"), root.key().to_pem(), true),
-    ];
+    issue_and_write(
+        &root,
+        true,
+        &clusters,
+        &args.out,
+        &trust_domain,
+        &mut rng,
+        now,
+    )
+}
+
+fn add(args: &AddArgs) -> Result<ExitCode, String> {
+    let now = now_or(args.issue.now)?;
+    let trust_domain = TrustDomain::new(&args.issue.trust_domain).map_err(|e| e.to_string())?;
+    let clusters = cluster_names(&args.clusters)?;
+    let cert = input::read(&args.root.join("root-cert.pem"))?;
+    let key = input::read(&args.root.join("root-key.pem"))?;
+    let root =
+        RootCa::from_pem(&cert, &key).map_err(|e| format!("{}: {e}", args.root.display()))?;
+    let mut rng = rng_for(args.issue.seed)?;
+    issue_and_write(
+        &root,
+        false,
+        &clusters,
+        &args.root,
+        &trust_domain,
+        &mut rng,
+        now,
+    )
+}
+
+/// Issues one intermediate per cluster under `root`, writes each cluster's bundle to
+/// `out/<cluster>/` (and, when `with_root`, the root's files to `out/`), refusing before writing
+/// anything when a file exists, and self-checks the new bundles' trust.
+fn issue_and_write(
+    root: &RootCa,
+    with_root: bool,
+    clusters: &[ClusterId],
+    out: &Path,
+    trust_domain: &TrustDomain,
+    rng: &mut ChaCha20Rng,
+    now: i64,
+) -> Result<ExitCode, String> {
+    let mut writes: Vec<(PathBuf, String, bool)> = Vec::new();
+    if with_root {
+        writes.push((out.join("root-cert.pem"), root.cert_pem().to_owned(), false));
+        writes.push((out.join("root-key.pem"), root.key().to_pem(), true));
+    }
     let mut bundles = Vec::new();
-    for cluster in &clusters {
+    for cluster in clusters {
         let ca = root
-            .generate_intermediate(cluster, &mut rng, now)
+            .generate_intermediate(cluster, rng, now)
             .map_err(|e| format!("cluster {cluster}: {e}"))?;
         let files = ca.plugin_files();
-        let dir = args.out.join(cluster.as_str());
+        let dir = out.join(cluster.as_str());
         for file in BundleFile::ALL {
             if let Some(bytes) = files.get(file) {
                 writes.push((
@@ -160,19 +237,20 @@ fn init(args: &InitArgs) -> Result<ExitCode, String> {
     let report =
         TrustReport::build(&bundles, now, &ReportOptions::default()).map_err(|e| e.to_string())?;
     outln!(
-        "wrote a root CA and {} cluster bundle(s) to {} ({})",
+        "wrote {}{} cluster bundle(s) to {} ({})",
+        if with_root { "a root CA and " } else { "" },
         clusters.len(),
-        args.out.display(),
+        out.display(),
         if report.all_trusted() {
             "every cluster trusts every other"
         } else {
             "SELF-CHECK FAILED"
         }
     );
-    for cluster in &clusters {
+    for cluster in clusters {
         outln!(
             "  kubectl create secret generic cacerts -n istio-system --from-file={}/",
-            args.out.join(cluster.as_str()).display()
+            out.join(cluster.as_str()).display()
         );
     }
     Ok(if report.all_trusted() {
@@ -208,7 +286,7 @@ fn check(args: &CheckArgs) -> Result<ExitCode, String> {
     let (origin, bundles) = if args.path.is_dir() {
         (args.path.display().to_string(), read_dir(args)?)
     } else {
-        let loaded = input::load(Some(&args.path))?;
+        let loaded = input::load(&input::MeshSource::file(args.path.clone()))?;
         options = options.with_require_ca_key(false);
         (
             loaded.origin,
@@ -216,6 +294,13 @@ fn check(args: &CheckArgs) -> Result<ExitCode, String> {
         )
     };
     if bundles.is_empty() {
+        if args.path.is_dir() {
+            // A directory is given to be checked: finding no bundle in it is a mistake.
+            return Err(format!(
+                "{origin}: no cluster bundle found (expected a sub-directory per cluster with {})",
+                BundleFile::ALL.map(BundleFile::file_name).join(", ")
+            ));
+        }
         outln!("{origin}: no cluster carries CA certificates; nothing to check");
         return Ok(ExitCode::SUCCESS);
     }
@@ -283,7 +368,7 @@ fn print_text(origin: &str, report: &TrustReport, now: i64) {
     outln!(
         "{origin}: {} cluster(s), checked at {}",
         clusters.len(),
-        date(now)
+        mesh_ca::utc_date(now)
     );
     outln!("trust matrix (a row's workloads verifying a column's):");
     let mut header = format!("  {:width$}", "");
@@ -326,7 +411,7 @@ fn print_text(origin: &str, report: &TrustReport, now: i64) {
             entry.cluster,
             entry.file,
             entry.certificate,
-            date(entry.not_after),
+            mesh_ca::utc_date(entry.not_after),
             entry.remaining_secs.div_euclid(86_400)
         );
     }
@@ -357,38 +442,4 @@ fn print_json(report: &TrustReport, now: i64) {
         })).collect::<Vec<_>>(),
     });
     outln!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
-}
-
-/// `YYYY-MM-DDTHH:MM:SSZ` of unix seconds (proleptic Gregorian, days-from-civil inverse).
-fn date(unix: i64) -> String {
-    let days = unix.div_euclid(86_400);
-    let secs = unix.rem_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::date;
-
-    #[test]
-    fn dates() {
-        assert_eq!(date(0), "1970-01-01T00:00:00Z");
-        assert_eq!(date(1_767_225_600), "2026-01-01T00:00:00Z");
-        assert_eq!(date(951_825_599), "2000-02-29T11:59:59Z");
-        assert_eq!(date(-1), "1969-12-31T23:59:59Z");
-    }
 }

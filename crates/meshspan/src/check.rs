@@ -1,7 +1,6 @@
 //! `meshspan check`: parse a mesh document, validate the whole mesh (mesh-topology), print every
 //! diagnostic with its explanation and fix.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::input::{self, Output};
@@ -9,8 +8,8 @@ use crate::input::{self, Output};
 /// Arguments of `meshspan check`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The mesh document (YAML or JSON; `-` for standard input). Default: the built-in example.
-    pub file: Option<PathBuf>,
+    #[command(flatten)]
+    pub mesh: input::MeshSource,
     /// Import the mesh from kubectl dumps instead of a document.
     #[command(flatten)]
     pub dumps: input::Dumps,
@@ -25,7 +24,7 @@ pub struct Args {
 /// Runs the command: exit 0 when the mesh has no error (warnings and info allowed), 1 when it has
 /// at least one error diagnostic, 2 when the file cannot be read or parsed.
 pub fn run(args: &Args) -> ExitCode {
-    let loaded = match input::load_or_import(args.file.as_deref(), &args.dumps) {
+    let loaded = match input::load_or_import(&args.mesh, &args.dumps, args.output) {
         Ok(l) => l,
         Err(code) => return code,
     };
@@ -66,12 +65,12 @@ pub fn run(args: &Args) -> ExitCode {
         },
         Output::Text => {
             outln!(
-                "mesh {} ({}): {} clusters, {} networks, {} services",
+                "mesh {} ({}): {}, {}, {}",
                 doc.metadata.name,
                 loaded.origin,
-                doc.spec.clusters.len(),
-                doc.defined_networks().len(),
-                doc.spec.services.len()
+                counted(doc.spec.clusters.len(), "cluster"),
+                counted(doc.defined_networks().len(), "network"),
+                counted(doc.spec.services.len(), "service")
             );
             outln!("{report}");
             for (proxies, w) in &consumers {
@@ -83,5 +82,14 @@ pub fn run(args: &Args) -> ExitCode {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// `1 service`, `2 services`.
+fn counted(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
     }
 }

@@ -42,7 +42,7 @@ pub fn run(args: &Args) -> ExitCode {
         Ok(d) => d,
         Err(e) => return fail(&format!("{}: {e}", args.dump.display())),
     };
-    let mesh = match input::load(Some(&args.mesh)) {
+    let mesh = match input::load(&input::MeshSource::file(args.mesh.clone())) {
         Ok(l) => l,
         Err(e) => return fail(&e),
     };
@@ -72,7 +72,11 @@ pub fn run(args: &Args) -> ExitCode {
         network: if cluster.is_some() { None } else { network },
         cluster,
     };
-    let prepared = match Prepared::load(Some(&args.mesh), &target, &args.selection) {
+    let prepared = match Prepared::load(
+        &input::MeshSource::file(args.mesh.clone()),
+        &target,
+        &args.selection,
+    ) {
         Ok(p) => p,
         Err(e) => return fail(&e),
     };

@@ -4,7 +4,6 @@
 //! endpoint -o json`. Warns (standard error) where Envoy or gRPC would reject or ignore an output.
 
 use std::io::Write as _;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use mesh_eds::{DocumentEds, Features, Profile, ServicePortEndpoints, ServiceRequest, View, wire};
@@ -34,7 +33,8 @@ pub struct Selection {
     /// Only this service port (number).
     #[arg(long)]
     pub port: Option<u16>,
-    /// Semantics: istio-modern (default), istio-1.1.0, istio-1.1.3, istio-1.5.
+    /// Semantics: istio-modern (default), istio-1.1.0, istio-1.1.3 (or any of 1.1.3–1.1.17, e.g.
+    /// istio-1.1.17), istio-1.5.
     #[arg(long, default_value = "istio-modern")]
     pub profile: Profile,
     /// Send HBONE to tunnel-capable endpoints even with a sidecar (PILOT_PREFER_SENDING_HBONE).
@@ -66,8 +66,8 @@ pub enum EdsOutput {
 /// Arguments of `meshspan eds`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The mesh document (YAML or JSON; `-` for standard input). Default: the built-in example.
-    pub file: Option<PathBuf>,
+    #[command(flatten)]
+    pub mesh: input::MeshSource,
     #[command(flatten)]
     pub target: Target,
     #[command(flatten)]
@@ -91,11 +91,11 @@ pub struct Prepared {
 impl Prepared {
     /// Loads the document and builds the view; the error is the message to print (exit 2).
     pub fn load(
-        file: Option<&std::path::Path>,
+        mesh: &input::MeshSource,
         target: &Target,
         selection: &Selection,
     ) -> Result<Self, String> {
-        let loaded = input::load(file)?;
+        let loaded = input::load(mesh)?;
         let doc: &MeshDocument = &loaded.document;
         let features = Features {
             prefer_hbone_send: selection.prefer_hbone_send,
@@ -112,24 +112,82 @@ impl Prepared {
         let class = match (&target.cluster, &target.network) {
             (Some(c), _) => {
                 if !doc.spec.clusters.iter().any(|x| &x.name == c) {
-                    return Err(format!("{}: no cluster named {c}", loaded.origin));
+                    let names: Vec<&str> =
+                        doc.spec.clusters.iter().map(|c| c.name.as_str()).collect();
+                    return Err(format!(
+                        "{}: no cluster named {c}; its clusters: {}",
+                        loaded.origin,
+                        names.join(", ")
+                    ));
                 }
                 eds.class_for_cluster(c, selection.profile)
             }
-            (None, Some(n)) => DocumentEds::class_for_network(n, selection.profile),
+            (None, Some(n)) => {
+                let mut networks = doc.defined_networks();
+                networks.extend(
+                    doc.spec
+                        .clusters
+                        .iter()
+                        .filter_map(|c| c.network.as_ref())
+                        .map(NetworkId::as_str),
+                );
+                if !networks.contains(n.as_str()) {
+                    return Err(format!(
+                        "{}: no network named {n}; its networks: {}",
+                        loaded.origin,
+                        networks.into_iter().collect::<Vec<_>>().join(", ")
+                    ));
+                }
+                DocumentEds::class_for_network(n, selection.profile)
+            }
             (None, None) => return Err("give --network or --cluster".into()),
         };
         let view = View::new(&eds.shared_index(), class);
-        let selected: Vec<usize> = eds
+        let of_service: Vec<usize> = eds
             .services
             .iter()
             .enumerate()
             .filter(|(_, s)| selection.service.as_ref().is_none_or(|k| &s.service == k))
-            .filter(|(_, s)| selection.port.is_none_or(|p| s.port.port == p))
             .map(|(i, _)| i)
             .collect();
+        if of_service.is_empty() {
+            let mut names: Vec<String> =
+                eds.services.iter().map(|s| s.service.to_string()).collect();
+            names.dedup();
+            return Err(format!(
+                "{}: no service {}; its services: {}",
+                loaded.origin,
+                selection
+                    .service
+                    .as_ref()
+                    .map_or_else(String::new, ToString::to_string),
+                if names.is_empty() {
+                    "none".to_owned()
+                } else {
+                    names.join(", ")
+                }
+            ));
+        }
+        let selected: Vec<usize> = of_service
+            .iter()
+            .copied()
+            .filter(|&i| {
+                selection
+                    .port
+                    .is_none_or(|p| eds.services[i].port.port == p)
+            })
+            .collect();
         if selected.is_empty() {
-            return Err("no service port matches the selection".into());
+            let ports: Vec<String> = of_service
+                .iter()
+                .map(|&i| format!("{} {}", eds.services[i].service, eds.services[i].port.port))
+                .collect();
+            return Err(format!(
+                "{}: no service port {}; the ports: {}",
+                loaded.origin,
+                selection.port.map_or_else(String::new, |p| p.to_string()),
+                ports.join(", ")
+            ));
         }
         Ok(Self {
             eds,
@@ -140,11 +198,11 @@ impl Prepared {
 
     /// [`Prepared::load`], printing the error and giving exit code 2 on failure.
     pub fn open(
-        file: Option<&std::path::Path>,
+        mesh: &input::MeshSource,
         target: &Target,
         selection: &Selection,
     ) -> Result<Self, ExitCode> {
-        Self::load(file, target, selection).map_err(|e| {
+        Self::load(mesh, target, selection).map_err(|e| {
             eprintln!("meshspan: {e}");
             ExitCode::from(2)
         })
@@ -164,7 +222,7 @@ impl Prepared {
 /// Runs the command: 0 ok, 1 an assignment cannot be computed (that Istio version crashes), 2 the
 /// input cannot be read or the selection is empty.
 pub fn run(args: &Args) -> ExitCode {
-    let prepared = match Prepared::open(args.file.as_deref(), &args.target, &args.selection) {
+    let prepared = match Prepared::open(&args.mesh, &args.target, &args.selection) {
         Ok(p) => p,
         Err(code) => return code,
     };

@@ -1,20 +1,19 @@
 //! `meshspan explain`: for one proxy class and one service, why each endpoint is sent directly,
 //! replaced by which gateways with what weight, or dropped — naming the rule.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use mesh_eds::{Explanation, Outcome};
 use serde_json::{Value, json};
 
 use crate::eds::{Prepared, Selection, Target};
-use crate::input::Output;
+use crate::input::{self, Output};
 
 /// Arguments of `meshspan explain`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The mesh document (YAML or JSON; `-` for standard input). Default: the built-in example.
-    pub file: Option<PathBuf>,
+    #[command(flatten)]
+    pub mesh: input::MeshSource,
     #[command(flatten)]
     pub target: Target,
     #[command(flatten)]
@@ -27,7 +26,7 @@ pub struct Args {
 /// Runs the command: 0 ok, 1 an assignment cannot be computed, 2 unreadable input or empty
 /// selection.
 pub fn run(args: &Args) -> ExitCode {
-    let prepared = match Prepared::open(args.file.as_deref(), &args.target, &args.selection) {
+    let prepared = match Prepared::open(&args.mesh, &args.target, &args.selection) {
         Ok(p) => p,
         Err(code) => return code,
     };
@@ -108,10 +107,10 @@ fn to_json(ex: &Explanation) -> Value {
         "proxy": {
             "network": ex.class.network.as_ref().map_or("", |n| n.as_str()),
             "cluster": ex.class.cluster.as_ref().map_or("", |c| c.as_str()),
-            "ip_family": format!("{:?}", ex.class.ip_family),
+            "ipFamily": ex.class.ip_family.as_str(),
             "profile": ex.class.profile.as_str(),
         },
-        "scale_factor": ex.scale_factor,
+        "scaleFactor": ex.scale_factor,
         "endpoints": endpoints,
     })
 }

@@ -31,8 +31,8 @@ pub enum Api {
 /// Arguments of `meshspan global`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The mesh document (YAML or JSON; `-` for standard input). Default: the built-in example.
-    pub file: Option<PathBuf>,
+    #[command(flatten)]
+    pub mesh: input::MeshSource,
     /// The cluster whose control plane gets the configuration.
     #[arg(long)]
     pub cluster: ClusterId,
@@ -64,9 +64,10 @@ pub struct Args {
 }
 
 /// Runs the command: exit 0 on success, 1 when the configuration cannot be made (for example an
-/// exhausted or overlapping range), 2 when an input cannot be read or parsed.
+/// exhausted or overlapping range), 2 when an input cannot be read or parsed or `--cluster` names
+/// no cluster of the mesh.
 pub fn run(args: &Args) -> ExitCode {
-    let loaded = match input::load_or_exit(args.file.as_deref()) {
+    let loaded = match input::load_or_exit(&args.mesh) {
         Ok(l) => l,
         Err(code) => return code,
     };
@@ -101,6 +102,16 @@ pub fn run(args: &Args) -> ExitCode {
     };
     let plan = match mesh_global::plan_for_cluster(spec, &args.cluster, &selector, &vips, api) {
         Ok(p) => p,
+        // A cluster the document does not have is a usage error, like everywhere else.
+        Err(e @ mesh_global::GlobalError::UnknownCluster(_)) => {
+            let names: Vec<&str> = spec.clusters.iter().map(|c| c.name.as_str()).collect();
+            eprintln!(
+                "meshspan: {}: {e}; its clusters: {}",
+                loaded.origin,
+                names.join(", ")
+            );
+            return ExitCode::from(2);
+        }
         Err(e) => {
             eprintln!("meshspan: {}: {e}", loaded.origin);
             return ExitCode::from(1);

@@ -1,6 +1,5 @@
 //! `meshspan graph`: the mesh as Graphviz DOT (`meshspan graph mesh.yaml | dot -Tsvg > mesh.svg`).
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::input;
@@ -8,8 +7,8 @@ use crate::input;
 /// Arguments of `meshspan graph`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The mesh document (YAML or JSON; `-` for standard input). Default: the built-in example.
-    pub file: Option<PathBuf>,
+    #[command(flatten)]
+    pub mesh: input::MeshSource,
     /// Import the mesh from kubectl dumps instead of a document.
     #[command(flatten)]
     pub dumps: input::Dumps,
@@ -17,7 +16,7 @@ pub struct Args {
 
 /// Runs the command: prints DOT and exits 0; 2 when the file cannot be read or parsed.
 pub fn run(args: &Args) -> ExitCode {
-    let loaded = match input::load_or_import(args.file.as_deref(), &args.dumps) {
+    let loaded = match input::load_or_import(&args.mesh, &args.dumps, input::Output::Text) {
         Ok(l) => l,
         Err(code) => return code,
     };

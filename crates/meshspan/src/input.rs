@@ -1,13 +1,76 @@
-//! Reading the mesh document: a file, standard input (`-`), or the built-in example.
+//! Reading the mesh document: a file, standard input (`-`), or a built-in example asked for with
+//! `--example`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use mesh_model::MeshDocument;
 
-/// The built-in example mesh used when no file is given.
-pub const DEFAULT_MESH: &str = include_str!("../../../examples/split-horizon.yaml");
-/// How the default mesh is named in messages.
-pub const DEFAULT_MESH_NAME: &str = "<built-in example: examples/split-horizon.yaml>";
+/// The built-in example meshes (`examples/*.yaml`), asked for with `--example [NAME]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Example {
+    /// One control plane, two networks joined by gateways (split-horizon EDS).
+    SplitHorizon,
+    /// Replicated control planes with `.global` names.
+    ReplicatedControlPlanes,
+    /// One control plane over a VPN.
+    Vpn,
+    /// A mix of the three.
+    Mixed,
+    /// A mesh with one of every problem `check` finds.
+    Broken,
+}
+
+impl Example {
+    /// The example's file name under `examples/`.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Self::SplitHorizon => "split-horizon.yaml",
+            Self::ReplicatedControlPlanes => "replicated-control-planes.yaml",
+            Self::Vpn => "vpn.yaml",
+            Self::Mixed => "mixed.yaml",
+            Self::Broken => "broken.yaml",
+        }
+    }
+
+    /// The example's text.
+    pub fn text(self) -> &'static str {
+        match self {
+            Self::SplitHorizon => include_str!("../../../examples/split-horizon.yaml"),
+            Self::ReplicatedControlPlanes => {
+                include_str!("../../../examples/replicated-control-planes.yaml")
+            }
+            Self::Vpn => include_str!("../../../examples/vpn.yaml"),
+            Self::Mixed => include_str!("../../../examples/mixed.yaml"),
+            Self::Broken => include_str!("../../../examples/broken.yaml"),
+        }
+    }
+}
+
+/// Where the mesh document comes from: a file, or a built-in example (or, for the commands that
+/// also take [`Dumps`], `--cluster` dumps). Exactly one is required, so an empty shell variable
+/// (`meshspan check $UNSET`) is a usage error, not a silent example.
+#[derive(Debug, Clone, clap::Args)]
+#[group(id = MESH_SOURCE, required = true, multiple = false)]
+pub struct MeshSource {
+    /// The mesh document (YAML or JSON; `-` for standard input).
+    pub file: Option<PathBuf>,
+    /// Use a built-in example mesh instead of a file (default: split-horizon).
+    #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "split-horizon")]
+    pub example: Option<Example>,
+}
+
+/// The id of [`MeshSource`]'s argument group, which `--cluster` dumps join.
+const MESH_SOURCE: &str = "mesh-source";
+
+impl MeshSource {
+    /// A source reading `file`.
+    pub fn file(file: PathBuf) -> Self {
+        Self {
+            file: Some(file),
+            example: None,
+        }
+    }
+}
 
 /// A mesh document and where it came from.
 pub struct Loaded {
@@ -17,22 +80,41 @@ pub struct Loaded {
     pub document: MeshDocument,
 }
 
-/// Reads and parses `file` (or the built-in example). The error is the message to print.
-pub fn load(file: Option<&Path>) -> Result<Loaded, String> {
-    let (origin, text) = match file {
-        None => (DEFAULT_MESH_NAME.to_owned(), DEFAULT_MESH.to_owned()),
-        Some(p) => (p.display().to_string(), read(p)?),
+/// Reads and parses the document of `source`. The error is the message to print.
+pub fn load(source: &MeshSource) -> Result<Loaded, String> {
+    let (origin, text) = match (&source.file, source.example) {
+        (Some(p), _) => (p.display().to_string(), read(p)?),
+        (None, Some(e)) => (
+            format!("<built-in example: examples/{}>", e.file_name()),
+            e.text().to_owned(),
+        ),
+        (None, None) => return Err("no mesh document: give FILE, `-` or --example".into()),
     };
     let document = MeshDocument::parse(&text).map_err(|e| format!("{origin}: {e}"))?;
     Ok(Loaded { origin, document })
 }
 
 /// [`load`], printing the error and giving exit code 2 (cannot read or parse) when it fails.
-pub fn load_or_exit(file: Option<&Path>) -> Result<Loaded, std::process::ExitCode> {
-    load(file).map_err(|e| {
-        eprintln!("meshspan: {e}");
-        std::process::ExitCode::from(2)
-    })
+pub fn load_or_exit(source: &MeshSource) -> Result<Loaded, std::process::ExitCode> {
+    load_or_exit_as(source, Output::Text)
+}
+
+/// [`load_or_exit`] for a command printing `output`: with JSON, the error is also a JSON object
+/// on standard output (`{"error": {"message": "..."}}`), so a script reading it gets JSON.
+pub fn load_or_exit_as(
+    source: &MeshSource,
+    output: Output,
+) -> Result<Loaded, std::process::ExitCode> {
+    load(source).map_err(|e| usage_failure(&e, output))
+}
+
+/// Prints `e` (also as `{"error": {"message": …}}` on standard output for JSON) and gives exit 2.
+fn usage_failure(e: &str, output: Output) -> std::process::ExitCode {
+    eprintln!("meshspan: {e}");
+    if output == Output::Json {
+        outln!("{}", serde_json::json!({ "error": { "message": e } }));
+    }
+    std::process::ExitCode::from(2)
 }
 
 /// Reads a file (or standard input for `-`) as text.
@@ -60,7 +142,7 @@ pub enum Output {
 pub struct Dumps {
     /// A cluster's `kubectl get namespaces,nodes,pods,services,endpointslices,configmaps,secrets
     /// -A -o json|yaml` output: `NAME=FILE` (repeat for each cluster).
-    #[arg(long = "cluster", value_name = "NAME=DUMP")]
+    #[arg(long = "cluster", value_name = "NAME=DUMP", group = MESH_SOURCE)]
     pub clusters: Vec<String>,
     /// Helm values or an IstioOperator: `NAME=FILE` for one cluster, `FILE` for all.
     #[arg(long, value_name = "[NAME=]FILE")]
@@ -137,30 +219,21 @@ pub fn import(dumps: &Dumps) -> Result<(Loaded, mesh_kube::ImportReport), String
     ))
 }
 
-/// A mesh document from `file`, or imported from `dumps` when any are given (the import's report
-/// goes to standard error); exit code 2 on failure.
+/// A mesh document from `source`, or imported from `dumps` when any are given (the import's
+/// report goes to standard error); exit code 2 on failure, with a JSON error for JSON `output`.
 pub fn load_or_import(
-    file: Option<&Path>,
+    source: &MeshSource,
     dumps: &Dumps,
+    output: Output,
 ) -> Result<Loaded, std::process::ExitCode> {
     if dumps.clusters.is_empty() {
-        return load_or_exit(file);
+        return load_or_exit_as(source, output);
     }
-    let result = match file {
-        Some(f) => Err(format!(
-            "give a mesh document ({}) or --cluster dumps, not both",
-            f.display()
-        )),
-        None => import(dumps),
-    };
-    match result {
+    match import(dumps) {
         Ok((loaded, report)) => {
             eprint!("{report}");
             Ok(loaded)
         }
-        Err(e) => {
-            eprintln!("meshspan: {e}");
-            Err(std::process::ExitCode::from(2))
-        }
+        Err(e) => Err(usage_failure(&e, output)),
     }
 }

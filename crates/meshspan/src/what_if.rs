@@ -1,6 +1,5 @@
 //! `meshspan what-if`: what breaks when one thing fails.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use mesh_topology::{Failure, simulate};
@@ -10,8 +9,8 @@ use crate::input::{self, Output};
 /// Arguments of `meshspan what-if`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The mesh document (YAML or JSON; `-` for standard input); or give `--cluster` dumps.
-    pub file: Option<PathBuf>,
+    #[command(flatten)]
+    pub mesh: input::MeshSource,
     /// Import the mesh from kubectl dumps instead of a document.
     #[command(flatten)]
     pub dumps: input::Dumps,
@@ -33,7 +32,7 @@ fn parse_failure(s: &str) -> Result<Failure, String> {
 /// one does, 2 when the file cannot be read or parsed or the failure names nothing in the mesh (a
 /// malformed `--fail` is rejected by the argument parser, also with exit 2).
 pub fn run(args: &Args) -> ExitCode {
-    let loaded = match input::load_or_import(args.file.as_deref(), &args.dumps) {
+    let loaded = match input::load_or_import(&args.mesh, &args.dumps, args.output) {
         Ok(l) => l,
         Err(code) => return code,
     };

@@ -321,7 +321,10 @@ pub fn workload(kind: Workload, seed: u64) -> MeshDocument {
             trust_domain_aliases: Vec::new(),
             domain_suffix: "cluster.local".to_owned(),
             clusters,
-            mesh_networks: MeshNetworks { networks },
+            mesh_networks: MeshNetworks {
+                networks,
+                ..Default::default()
+            },
             links: Vec::new(),
             services,
             dns: BTreeMap::new(),

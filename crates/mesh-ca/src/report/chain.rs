@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use mesh_model::{ClusterId, SpiffeId};
 
-use super::problem::TrustProblem;
+use super::problem::{OUTLIVES_ROOT_TOLERANCE_SECS, TrustProblem};
 use crate::bundle::{BundleFile, ParsedBundle};
 use crate::cert::Certificate;
 use crate::key::CaKey;
@@ -215,7 +215,11 @@ pub(super) fn diagnose(
     }
     if let Some(anchor) = anchor {
         for &(cert, _) in &path {
-            if cert.not_after() > anchor.not_after() {
+            if cert.not_after()
+                > anchor
+                    .not_after()
+                    .saturating_add(OUTLIVES_ROOT_TOLERANCE_SECS)
+            {
                 problems.push(TrustProblem::IntermediateOutlivesRoot {
                     cluster: p.clone(),
                     certificate: cert.subject().to_owned(),

@@ -25,7 +25,7 @@ use crate::cert::Certificate;
 use crate::verify::VerifyError;
 use chain::{SignatureCache, diagnose, probe};
 pub use expiry::{ExpiryEntry, ExpiryHorizon};
-pub use problem::{TrustCell, TrustProblem};
+pub use problem::{OUTLIVES_ROOT_TOLERANCE_SECS, TrustCell, TrustProblem};
 
 /// How the report is computed.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,7 +5,14 @@ use std::fmt;
 use mesh_model::{ClusterId, TrustDomain};
 
 use crate::bundle::BundleFile;
+use crate::date::utc_date;
 use crate::verify::VerifyError;
+
+/// How much longer than its root an intermediate may be valid before
+/// [`TrustProblem::IntermediateOutlivesRoot`] is reported: one hour. Istio's `tools/certs`
+/// makes the root and each intermediate in separate `openssl` runs with the same lifetime, so
+/// an intermediate typically ends 1–3 seconds after its root; that is clock skew, not a plan.
+pub const OUTLIVES_ROOT_TOLERANCE_SECS: i64 = 3600;
 
 /// One reason a verifier cannot trust a peer (or, for warnings, a risk that does not break trust
 /// yet). Each names the cluster whose material is at fault.
@@ -99,8 +106,9 @@ pub enum TrustProblem {
         /// The time of the check.
         now: i64,
     },
-    /// An intermediate is valid longer than the root it chains to: it will stop verifying when
-    /// the root expires. A warning: trust is not broken yet.
+    /// An intermediate is valid longer than the root it chains to, by more than
+    /// [`OUTLIVES_ROOT_TOLERANCE_SECS`](crate::OUTLIVES_ROOT_TOLERANCE_SECS): it will stop
+    /// verifying when the root expires. A warning: trust is not broken yet.
     IntermediateOutlivesRoot {
         /// The cluster.
         cluster: ClusterId,
@@ -238,7 +246,9 @@ impl fmt::Display for TrustProblem {
                 now,
             } => write!(
                 f,
-                "{cluster}: {file}: {certificate} expired at {not_after} (now {now})"
+                "{cluster}: {file}: {certificate} expired at {} (now {})",
+                utc_date(*not_after),
+                utc_date(*now)
             ),
             Self::NotYetValid {
                 cluster,
@@ -248,7 +258,9 @@ impl fmt::Display for TrustProblem {
                 now,
             } => write!(
                 f,
-                "{cluster}: {file}: {certificate} is not valid before {not_before} (now {now})"
+                "{cluster}: {file}: {certificate} is not valid before {} (now {})",
+                utc_date(*not_before),
+                utc_date(*now)
             ),
             Self::IntermediateOutlivesRoot {
                 cluster,
@@ -257,7 +269,10 @@ impl fmt::Display for TrustProblem {
                 root_not_after,
             } => write!(
                 f,
-                "{cluster}: {certificate} is valid until {not_after}, after its root ({root_not_after})"
+                "{cluster}: {certificate} is valid until {}, after its root ({}, by more than the {}-second tolerance)",
+                utc_date(*not_after),
+                utc_date(*root_not_after),
+                OUTLIVES_ROOT_TOLERANCE_SECS
             ),
             Self::TrustDomainNotAccepted {
                 verifier,

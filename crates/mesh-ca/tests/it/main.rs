@@ -14,8 +14,9 @@ mod rotation;
 
 use mesh_ca::{
     BundleError, BundleFile, Certificate, ClusterBundle, IntermediateCa, IssueError, KeyPair,
-    PemProblem, PluginFiles, PublicKey, ReportOptions, RootCa, RotationAction, RotationPlan,
-    TrustBundle, TrustProblem, TrustReport, Validity, VerifyError, plan_root_rotation,
+    OUTLIVES_ROOT_TOLERANCE_SECS, PemProblem, PluginFiles, PublicKey, ReportOptions, RootCa,
+    RotationAction, RotationPlan, TrustBundle, TrustProblem, TrustReport, Validity, VerifyError,
+    plan_root_rotation,
 };
 use mesh_model::{ClusterId, MeshDocument, SpiffeId, TrustDomain};
 use proptest::prelude::*;

@@ -385,6 +385,45 @@ fn expired_and_not_yet_valid() {
 }
 
 #[test]
+fn intermediate_outliving_its_root_by_seconds_is_tolerated_and_dates_are_printed() {
+    let mut rng = rng(38);
+    let root = RootCa::new(
+        KeyPair::generate(&mut rng),
+        Validity::starting_at(NOW, 100 * DAY as u64),
+        &mut rng,
+    )
+    .unwrap();
+    // As Istio's tools/certs makes them: the intermediate a few seconds after the root.
+    let skewed = |secs: i64, name: &str, rng: &mut _| {
+        root.issue_intermediate(
+            &cluster(name),
+            KeyPair::generate(rng),
+            Validity::starting_at(NOW + secs, 100 * DAY as u64),
+            rng,
+        )
+        .unwrap()
+    };
+    let report = matrix(&[bundle_of(&skewed(3, "c1", &mut rng))], NOW + 10);
+    assert_eq!(problems(&report, "c1", "c1"), []);
+    let late = OUTLIVES_ROOT_TOLERANCE_SECS + 1;
+    let report = matrix(&[bundle_of(&skewed(late, "c2", &mut rng))], NOW + late);
+    let found = problems(&report, "c2", "c2");
+    assert!(
+        matches!(found, [TrustProblem::IntermediateOutlivesRoot { .. }]),
+        "{found:?}"
+    );
+    assert_eq!(
+        found[0].to_string(),
+        format!(
+            "c2: O=Istio, CN=Intermediate CA, L=c2 is valid until {}, after its root ({}, by more than the 3600-second tolerance)",
+            mesh_ca::utc_date(NOW + late + 100 * DAY),
+            mesh_ca::utc_date(NOW + 100 * DAY)
+        )
+    );
+    assert!(found[0].to_string().contains("T01:00:01Z"), "{}", found[0]);
+}
+
+#[test]
 fn intermediate_outliving_its_root_is_a_warning() {
     let mut rng = rng(37);
     let root = RootCa::new(

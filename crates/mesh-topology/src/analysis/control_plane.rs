@@ -1,5 +1,7 @@
 //! `control-plane-not-primary`, `control-plane-unreachable` and `api-server-unreachable`.
 
+use std::collections::BTreeSet;
+
 use mesh_model::Cluster;
 
 use super::reachability::{Analysis, Managed};
@@ -8,15 +10,51 @@ use crate::diagnostic::{Code, Diagnostic, Subject};
 
 impl<'a> Analysis<'a> {
     pub(super) fn control_plane_diagnostics(&self, out: &mut Vec<Diagnostic>) {
+        let mut cycles: BTreeSet<Vec<&str>> = BTreeSet::new();
+        for &c in self.clusters.values() {
+            if let ChainEnd::Cycle(cycle) = self.chain_end(c) {
+                cycles.insert(cycle);
+            }
+        }
+        for cycle in &cycles {
+            let ring: Vec<&str> = cycle.iter().chain(cycle.first()).copied().collect();
+            let first = cycle[0];
+            let others: Vec<&str> = cycle[1..].to_vec();
+            out.push(Diagnostic::new(
+                Code::ControlPlaneCycle,
+                format!("controlPlane cycle: {}", ring.join(" → ")),
+                cycle.iter().map(|c| Subject::Cluster((*c).to_owned())).collect(),
+                format!("each of these clusters names the next as its controlPlane, so none of them is a primary: no istiod runs in any of {}, and neither they nor clusters managed by them get a control plane", cycle.join(", ")),
+                format!("Make one of them a primary (e.g. remove controlPlane from cluster {first}) and set controlPlane of {} to it", others.join(", ")),
+            ));
+        }
+        let in_cycle = |n: &str| cycles.iter().any(|c| c.contains(&n));
         for (&name, &c) in &self.clusters {
             match self.managed(c) {
-                Managed::NotPrimary(cp, cp_of_cp) => out.push(Diagnostic::new(
-                    Code::ControlPlaneNotPrimary,
-                    format!("cluster {name} is managed by cluster {cp}, which is itself a remote of {cp_of_cp}"),
-                    vec![Subject::Cluster(name.to_owned()), Subject::Cluster(cp.to_owned())],
-                    format!("Only a primary runs a control plane: cluster {cp} names {cp_of_cp} as its controlPlane, so no istiod runs in {cp} to manage {name}"),
-                    format!("Set controlPlane of cluster {name} to {cp_of_cp} (the primary), or make {cp} a primary"),
-                )),
+                Managed::NotPrimary(..) if in_cycle(name) => {}
+                Managed::NotPrimary(cp, cp_of_cp) => {
+                    let (why, fix) = match self.chain_end(c) {
+                        ChainEnd::Primary(p) => (
+                            format!("cluster {cp} names {cp_of_cp} as its controlPlane"),
+                            format!("Set controlPlane of cluster {name} to {p} (the primary its chain ends in), or make {cp} a primary"),
+                        ),
+                        ChainEnd::Cycle(cycle) => (
+                            format!("cluster {cp} leads into the controlPlane cycle of {}", cycle.join(", ")),
+                            format!("Set controlPlane of cluster {name} to a primary, or make {cp} a primary"),
+                        ),
+                        ChainEnd::Unknown => (
+                            format!("cluster {cp} names {cp_of_cp} as its controlPlane, and that chain ends in no primary"),
+                            format!("Set controlPlane of cluster {name} to a primary, or make {cp} a primary"),
+                        ),
+                    };
+                    out.push(Diagnostic::new(
+                        Code::ControlPlaneNotPrimary,
+                        format!("cluster {name} is managed by cluster {cp}, which is itself a remote of {cp_of_cp}"),
+                        vec![Subject::Cluster(name.to_owned()), Subject::Cluster(cp.to_owned())],
+                        format!("Only a primary runs a control plane: {why}, so no istiod runs in {cp} to manage {name}"),
+                        fix,
+                    ));
+                }
                 Managed::Removed(cp) => out.push(Diagnostic::new(
                     Code::ControlPlaneUnreachable,
                     format!("workloads of cluster {name} cannot reach their control plane in cluster {cp}"),
@@ -92,6 +130,32 @@ impl<'a> Analysis<'a> {
         }
     }
 
+    /// Where following `controlPlane` from `c` ends: a primary, a cycle (its members from the
+    /// least name on, in chain order), or a name that is no cluster.
+    fn chain_end(&self, c: &'a Cluster) -> ChainEnd<'a> {
+        let mut seen: Vec<&'a str> = vec![c.name.as_str()];
+        let mut at = c;
+        loop {
+            let next = at.managing_control_plane().as_str();
+            if next == at.name.as_str() {
+                return ChainEnd::Primary(next);
+            }
+            if let Some(i) = seen.iter().position(|s| *s == next) {
+                let mut cycle = seen[i..].to_vec();
+                let least = (0..cycle.len()).min_by_key(|&k| cycle[k]).unwrap_or(0);
+                cycle.rotate_left(least);
+                return ChainEnd::Cycle(cycle);
+            }
+            match self.clusters.get(next) {
+                Some(n) => {
+                    seen.push(next);
+                    at = n;
+                }
+                None => return ChainEnd::Unknown,
+            }
+        }
+    }
+
     /// Multi-primary: a primary that no other control plane watches, while some do watch others;
     /// the other primaries see none of its services or endpoints.
     pub(super) fn watch_diagnostics(&self, out: &mut Vec<Diagnostic>) {
@@ -133,4 +197,14 @@ impl<'a> Analysis<'a> {
             ));
         }
     }
+}
+
+/// Where a chain of `controlPlane` references ends.
+enum ChainEnd<'a> {
+    /// At this primary.
+    Primary(&'a str),
+    /// In this cycle.
+    Cycle(Vec<&'a str>),
+    /// At a name that is no cluster (or was removed).
+    Unknown,
 }

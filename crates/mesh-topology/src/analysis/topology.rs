@@ -23,7 +23,11 @@ impl<'a> Analysis<'a> {
                     .unwrap_or_default(),
             })
             .collect();
-        let kind = MeshKind::of(&control_planes);
+        let kind = if control_planes.is_empty() && !self.clusters.is_empty() {
+            MeshKind::NoPrimary
+        } else {
+            MeshKind::of(&control_planes)
+        };
         let spaces = self.spaces.spaces();
         // Networks that hold clusters, in separate flat address spaces: "on different networks".
         let spaces_count = {

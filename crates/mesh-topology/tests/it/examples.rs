@@ -14,6 +14,7 @@ fn broken_example_shows_every_code_on_purpose() {
         (Code::ApiServerUnreachable, cluster("west-remote")),
         (Code::CidrOverlap, cidr("10.10.128.0/17")),
         (Code::CidrOverlap, cidr("10.30.0.0/20")),
+        (Code::ControlPlaneCycle, cluster("loop-a")),
         (Code::ControlPlaneNotPrimary, cluster("chained")),
         (Code::ControlPlaneUnreachable, cluster("west-remote")),
         (Code::DegenerateLink, network("net-c")),
@@ -32,6 +33,7 @@ fn broken_example_shows_every_code_on_purpose() {
         ),
         (Code::GlobalVipOverlap, Subject::Cidr("10.96.0.0/16".into())),
         (Code::InvalidMeshnetworks, network("legacy")),
+        (Code::MeshnetworksUnknownField, network("legacy")),
         (Code::NetworkWithoutGateway, network("net-c")),
         (Code::RegistryInSeveralNetworks, cluster("east")),
         (
@@ -43,8 +45,19 @@ fn broken_example_shows_every_code_on_purpose() {
         (Code::TrustRootMismatch, cluster("east")),
         (Code::TrustUnverified, cluster("solo")),
         (Code::UnknownCluster, cluster("nowhere")),
-        (Code::UnknownNetwork, network("net-zzz")),
+        (Code::NetworkNotInMeshnetworks, network("net-zzz")),
+        (Code::UnknownNetwork, network("net-yyy")),
         (Code::ClusterNotWatched, cluster("west")),
+        (
+            Code::DuplicateEndpoint,
+            Subject::Service("orders.shop".into()),
+        ),
+        (
+            Code::DuplicatePortName,
+            Subject::Service("orders.shop".into()),
+        ),
+        (Code::EndpointOutsidePodCidrs, cluster("west-remote")),
+        (Code::PodCidrsOverlap, cluster("solo")),
     ];
     for (code, subject) in want {
         assert!(

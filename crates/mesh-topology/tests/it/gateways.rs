@@ -101,3 +101,26 @@ fn gateway_unresolved_and_shared() {
         ]
     );
 }
+
+#[test]
+fn gateway_unresolved_in_one_cluster_of_a_shared_network_names_that_cluster() {
+    let r = check(&mesh(
+        "  clusters: [{name: a, network: n1}, {name: b, network: n1}, {name: c, network: n2}]
+  meshNetworks:
+    networks:
+      n1:
+        endpoints: [{fromRegistry: a}, {fromRegistry: b}]
+        gateways: [{registryServiceName: eastwest.istio-system.svc.cluster.local, port: 15443}]
+      n2: {endpoints: [{fromRegistry: c}], gateways: [{address: 192.0.2.2, port: 15443}]}
+  services:
+  - {name: eastwest, namespace: istio-system, externalAddresses: {a: [192.0.2.1]}}
+",
+    ));
+    let d = of(&r, Code::GatewayUnresolved);
+    assert_eq!(d.len(), 1, "{r}");
+    assert_eq!(
+        d[0].message,
+        "gateway eastwest.istio-system.svc.cluster.local of network n1 has no external address in cluster b (it resolves in cluster a)"
+    );
+    assert!(d[0].subjects.contains(&cluster("b")), "{}", d[0]);
+}

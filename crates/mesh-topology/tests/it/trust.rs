@@ -111,3 +111,17 @@ fn trust_unverified_without_material_or_time() {
             .is_empty()
     );
 }
+
+#[test]
+fn trust_diagnostics_print_dates_not_unix_seconds() {
+    let r = check_with(
+        &MeshDocument::parse(BROKEN).unwrap(),
+        &CheckOptions::at(NOW),
+    );
+    let d = of(&r, Code::TrustRootMismatch);
+    assert!(!d.is_empty(), "{r}");
+    for d in d {
+        assert!(d.explanation.contains("at 2026-01-01T00:00:00Z"), "{d}");
+        assert!(!d.to_string().contains(&NOW.to_string()), "{d}");
+    }
+}

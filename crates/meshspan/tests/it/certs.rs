@@ -187,3 +187,63 @@ fn check_a_mesh_document_with_ca_certs() {
     assert!(stdout.contains("c2 -> c2: [different-roots]"), "{stdout}");
     assert!(!stdout.contains("c1 -> c2"), "{stdout}");
 }
+
+#[test]
+fn check_of_a_directory_without_bundles_is_an_error() {
+    let dir = temp_dir("empty");
+    fs::create_dir_all(dir.join("not-a-cluster")).expect("mkdir");
+    let out = meshspan(&["certs", "check", path(&dir), "--now", NOW]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no cluster bundle found"), "{stderr}");
+}
+
+#[test]
+fn init_validates_cluster_names_before_writing_anything() {
+    let dir = temp_dir("twice");
+    let out = init(&dir, "a,a", "1");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cluster a is named twice"));
+    assert!(!dir.exists(), "nothing written");
+}
+
+#[test]
+fn add_issues_a_new_cluster_under_the_existing_root() {
+    let dir = temp_dir("add");
+    assert_eq!(init(&dir, "c1,c2", "5").status.code(), Some(0));
+    let add = |cluster: &str| {
+        meshspan(&[
+            "certs",
+            "add",
+            "--root",
+            path(&dir),
+            "--cluster",
+            cluster,
+            "--seed",
+            "6",
+            "--now",
+            NOW,
+        ])
+    };
+    let out = add("c3");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        read(dir.join("c3/root-cert.pem")),
+        read(dir.join("root-cert.pem"))
+    );
+    // The three clusters trust each other.
+    let out = meshspan(&["certs", "check", path(&dir), "--now", NOW, "-o", "json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // Never overwrites an existing cluster's bundle.
+    assert_eq!(add("c1").status.code(), Some(2));
+}

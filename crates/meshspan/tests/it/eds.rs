@@ -15,6 +15,7 @@ fn meshspan(args: &[&str]) -> Output {
 fn eds_json_is_envoy_proto3_json_with_split_horizon_weights() {
     let out = meshspan(&[
         "eds",
+        "--example",
         "--cluster",
         "cluster1",
         "--service",
@@ -55,6 +56,7 @@ fn eds_json_is_envoy_proto3_json_with_split_horizon_weights() {
 fn eds_pb_writes_one_cluster_and_refuses_several() {
     let out = meshspan(&[
         "eds",
+        "--example",
         "--network",
         "network1",
         "--service",
@@ -71,23 +73,32 @@ fn eds_pb_writes_one_cluster_and_refuses_several() {
     assert_eq!(out.stdout.first(), Some(&0x0a));
     let name = b"outbound|9080||ratings.bookinfo.svc.cluster.local";
     assert!(out.stdout.windows(name.len()).any(|w| w == name));
-    let out = meshspan(&["eds", "--network", "network1", "-o", "pb"]);
+    let out = meshspan(&["eds", "--example", "--network", "network1", "-o", "pb"]);
     assert_eq!(out.status.code(), Some(2));
 }
 
 #[test]
 fn eds_yaml_and_bad_selections() {
-    let out = meshspan(&["eds", "--cluster", "cluster2", "-o", "yaml"]);
+    let out = meshspan(&["eds", "--example", "--cluster", "cluster2", "-o", "yaml"]);
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("clusterName"));
     assert_eq!(
-        meshspan(&["eds", "--cluster", "nope"]).status.code(),
+        meshspan(&["eds", "--example", "--cluster", "nope"])
+            .status
+            .code(),
         Some(2)
     );
     assert_eq!(
-        meshspan(&["eds", "--network", "network1", "--service", "missing.ns"])
-            .status
-            .code(),
+        meshspan(&[
+            "eds",
+            "--example",
+            "--network",
+            "network1",
+            "--service",
+            "missing.ns"
+        ])
+        .status
+        .code(),
         Some(2)
     );
     // neither --network nor --cluster: a usage error
@@ -98,6 +109,7 @@ fn eds_yaml_and_bad_selections() {
 fn explain_names_rules_in_text_and_json() {
     let out = meshspan(&[
         "explain",
+        "--example",
         "--cluster",
         "cluster1",
         "--service",
@@ -112,6 +124,7 @@ fn explain_names_rules_in_text_and_json() {
     );
     let out = meshspan(&[
         "explain",
+        "--example",
         "--cluster",
         "cluster1",
         "--service",
@@ -125,7 +138,12 @@ fn explain_names_rules_in_text_and_json() {
     assert_eq!(eps[3]["outcome"], "gateways");
     assert_eq!(eps[3]["rule"], "M11");
     assert_eq!(eps[3]["gateways"][0]["weight"], 4);
-    assert_eq!(v[0]["scale_factor"], 3);
+    assert_eq!(v[0]["scaleFactor"], 3);
+    // One convention with check -o json: camelCase keys, text forms of enums.
+    let mut all = Vec::new();
+    keys(&v, &mut all);
+    assert!(all.iter().all(|k| !k.contains('_')), "{all:?}");
+    assert_eq!(v[0]["proxy"]["ipFamily"], "ipv4");
 }
 
 #[test]
@@ -133,11 +151,64 @@ fn eds_yaml_is_the_json_as_yaml() {
     // The YAML is streamed from the same serializer as the JSON: it must be what the JSON value,
     // serialized as YAML, would be.
     for cluster in ["cluster1", "cluster2"] {
-        let json = meshspan(&["eds", "--cluster", cluster]);
-        let yaml = meshspan(&["eds", "--cluster", cluster, "-o", "yaml"]);
+        let json = meshspan(&["eds", "--example", "--cluster", cluster]);
+        let yaml = meshspan(&["eds", "--example", "--cluster", cluster, "-o", "yaml"]);
         assert!(yaml.status.success());
         let value: Value = serde_json::from_slice(&json.stdout).expect("JSON");
         let expected = serde_saphyr::to_string(&value).expect("YAML");
         assert_eq!(String::from_utf8_lossy(&yaml.stdout), expected);
+    }
+}
+
+#[test]
+fn eds_names_what_is_missing_and_lists_what_exists() {
+    let stderr = |args: &[&str]| {
+        let out = meshspan(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let e = stderr(&["eds", "--example", "--network", "nowhere"]);
+    assert!(
+        e.contains("no network named nowhere; its networks: network1, network2"),
+        "{e}"
+    );
+    let e = stderr(&[
+        "eds",
+        "--example",
+        "--network",
+        "network1",
+        "--service",
+        "nope.ns",
+    ]);
+    assert!(e.contains("no service nope.ns; its services: "), "{e}");
+    assert!(e.contains("reviews.bookinfo"), "{e}");
+    let e = stderr(&[
+        "explain",
+        "--example",
+        "--cluster",
+        "cluster1",
+        "--service",
+        "reviews.bookinfo",
+        "--port",
+        "1",
+    ]);
+    assert!(
+        e.contains("no service port 1; the ports: reviews.bookinfo 9080"),
+        "{e}"
+    );
+}
+
+/// Every key of a JSON value, recursively.
+fn keys(v: &serde_json::Value, out: &mut Vec<String>) {
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, v) in m {
+                out.push(k.clone());
+                keys(v, out);
+            }
+        }
+        serde_json::Value::Array(a) => a.iter().for_each(|v| keys(v, out)),
+        _ => {}
     }
 }

@@ -3,5 +3,6 @@
 mod certs;
 mod conformance;
 mod eds;
+mod readme;
 mod stdout;
 mod topology;

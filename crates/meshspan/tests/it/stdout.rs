@@ -37,8 +37,8 @@ fn every_command_exits_quietly_when_its_reader_is_gone() {
         .join("../../../shared/conformance/istio-eds-cases.json");
     let cases = cases.to_str().expect("utf-8 path");
     let mut commands: Vec<Vec<&str>> = vec![
-        vec!["check"],
-        vec!["check", "-o", "json"],
+        vec!["check", "--example"],
+        vec!["check", "--example", "-o", "json"],
         vec!["check", &broken],
         vec!["what-if", &split, "--fail", "cluster:cluster2"],
         vec![
@@ -49,11 +49,12 @@ fn every_command_exits_quietly_when_its_reader_is_gone() {
             "-o",
             "json",
         ],
-        vec!["graph"],
-        vec!["eds", "--cluster", "cluster1"],
-        vec!["eds", "--cluster", "cluster1", "-o", "yaml"],
+        vec!["graph", "--example"],
+        vec!["eds", "--example", "--cluster", "cluster1"],
+        vec!["eds", "--example", "--cluster", "cluster1", "-o", "yaml"],
         vec![
             "eds",
+            "--example",
             "--cluster",
             "cluster1",
             "--service",
@@ -63,6 +64,7 @@ fn every_command_exits_quietly_when_its_reader_is_gone() {
         ],
         vec![
             "explain",
+            "--example",
             "--cluster",
             "cluster1",
             "--service",

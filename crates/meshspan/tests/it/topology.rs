@@ -122,9 +122,29 @@ fn check_valid_examples_exit_0() {
         );
     }
     assert_eq!(
-        meshspan(&["check"]).status.code(),
+        meshspan(&["check", "--example"]).status.code(),
         Some(0),
         "built-in example"
+    );
+}
+
+#[test]
+fn check_without_a_document_is_a_usage_error() {
+    // `meshspan check $UNSET` must not silently check the built-in example.
+    let out = meshspan(&["check"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--example"));
+}
+
+#[test]
+fn check_json_on_an_unreadable_document_prints_a_json_error() {
+    let out = meshspan(&["check", "/nonexistent/mesh.yaml", "-o", "json"]);
+    assert_eq!(out.status.code(), Some(2));
+    let v = json(&out);
+    let message = v["error"]["message"].as_str().expect("error.message");
+    assert!(
+        message.contains("/nonexistent/mesh.yaml: cannot read"),
+        "{message}"
     );
 }
 
@@ -221,9 +241,56 @@ fn graph_prints_deterministic_dot_with_problems_in_red() {
     let dot = String::from_utf8(a.stdout).expect("utf-8");
     assert!(dot.starts_with("digraph mesh {"));
     assert!(dot.contains("color=red"));
-    let ok = String::from_utf8(meshspan(&["graph"]).stdout).expect("utf-8");
+    let ok = String::from_utf8(meshspan(&["graph", "--example"]).stdout).expect("utf-8");
     assert!(
         ok.contains("subgraph cluster_") && !ok.contains("red"),
         "{ok}"
+    );
+}
+
+#[test]
+fn global_unknown_cluster_is_a_usage_error_naming_the_clusters() {
+    // One convention: 0 ok, 1 findings, 2 usage or unreadable input.
+    let out = meshspan(&["global", "--example", "--cluster", "east"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("its clusters: cluster1, cluster2"),
+        "{stderr}"
+    );
+    let out = meshspan(&[
+        "global",
+        "--example",
+        "replicated-control-planes",
+        "--cluster",
+        "east",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn check_text_counts_in_words_and_explains_address_spaces() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let file = dir.join("one-of-each.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: meshspan/v1alpha1\nkind: Mesh\nmetadata: {name: one}\nspec:\n  clusters: [{name: a, network: n1}]\n  services: [{name: s, namespace: ns}]\n",
+    )
+    .unwrap();
+    let out = meshspan(&["check", file.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("1 cluster, 1 network, 1 service\n"), "{text}");
+    assert!(
+        text.contains(
+            "flat address space 0 (its own: other networks reach it only through gateways)"
+        ),
+        "{text}"
+    );
+    let out = meshspan(&["check", "--example", "vpn"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(": pods reach each other by IP)"), "{text}");
+    assert!(
+        !text.contains(" services,") || text.contains("s services"),
+        "{text}"
     );
 }
