@@ -9,8 +9,8 @@ use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
 use mesh_ca::{
-    BundleFile, Certificate, ClusterBundle, KeyPair, PluginFiles, PublicKey, ReportOptions,
-    RootCa, TrustBundle, TrustReport, parse_certificates,
+    BundleFile, Certificate, ClusterBundle, KeyPair, PluginFiles, PublicKey, ReportOptions, RootCa,
+    TrustBundle, TrustReport, parse_certificates,
 };
 use mesh_model::{ClusterId, TrustDomain};
 use rand_chacha::ChaCha20Rng;
@@ -56,9 +56,11 @@ fuzz_target!(|data: &[u8]| {
     }
     let fuzzed = ClusterBundle::new(ClusterId::new("fuzzed").expect("id"), trust_domain(), files);
     for at in [NOW, i64::MIN, i64::MAX] {
-        if let Ok(report) =
-            TrustReport::build(&[valid().clone(), fuzzed.clone()], at, &ReportOptions::default())
-        {
+        if let Ok(report) = TrustReport::build(
+            &[valid().clone(), fuzzed.clone()],
+            at,
+            &ReportOptions::default(),
+        ) {
             assert_eq!(report.cells().len(), 4);
             let _ = report.failures().count();
             let _ = report.expiry().first();

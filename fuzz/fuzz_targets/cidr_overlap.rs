@@ -31,7 +31,12 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(parent.len(), p.len());
     for (i, up) in parent.iter().enumerate() {
         if let Some(j) = *up {
-            assert!(p[j].trunc().contains(&p[i].trunc()), "{} should contain {}", p[j], p[i]);
+            assert!(
+                p[j].trunc().contains(&p[i].trunc()),
+                "{} should contain {}",
+                p[j],
+                p[i]
+            );
         }
     }
     let pairs = overlapping_pairs(&p);
@@ -52,6 +57,11 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     for &(i, j) in &pairs {
-        assert!(group_of[i].is_some() && group_of[i] == group_of[j], "{} {}", p[i], p[j]);
+        assert!(
+            group_of[i].is_some() && group_of[i] == group_of[j],
+            "{} {}",
+            p[i],
+            p[j]
+        );
     }
 });

@@ -12,28 +12,41 @@ use libfuzzer_sys::fuzz_target;
 use mesh_eds::oracle::{OracleError, StoreModel};
 use mesh_eds::{
     ClusterRequest, Delta, EdsEndpoint, EdsStore, Features, Health, IpFamily, LegacyGateway,
-    LegacyNetworks, Profile, ProxyClass, ProxyType, wire,
+    LegacyNetworks, Profile, ProxyClass, ProxyType, ServeError, wire,
 };
 use mesh_model::{ClusterId, Gateway, NetworkId, TlsMode};
 
 /// Mostly a few names (so keys, shards and networks meet), sometimes one of many.
 fn name(u: &mut Unstructured<'_>, prefix: &str, few: u8, many: u8) -> Result<String> {
-    let i = if u.ratio(3, 4)? { u.int_in_range(0..=few)? } else { u.int_in_range(0..=many)? };
+    let i = if u.ratio(3, 4)? {
+        u.int_in_range(0..=few)?
+    } else {
+        u.int_in_range(0..=many)?
+    };
     Ok(format!("{prefix}{i}"))
 }
 
 fn network(u: &mut Unstructured<'_>) -> Result<Option<NetworkId>> {
-    Ok(if u.ratio(1, 5)? { None } else { name(u, "n", 3, 40)?.parse().ok() })
+    Ok(if u.ratio(1, 5)? {
+        None
+    } else {
+        name(u, "n", 3, 40)?.parse().ok()
+    })
 }
 
 fn cluster(u: &mut Unstructured<'_>) -> Result<Option<ClusterId>> {
-    Ok(if u.ratio(1, 5)? { None } else { name(u, "c", 3, 40)?.parse().ok() })
+    Ok(if u.ratio(1, 5)? {
+        None
+    } else {
+        name(u, "c", 3, 40)?.parse().ok()
+    })
 }
 
 fn service(u: &mut Unstructured<'_>) -> Result<ClusterRequest> {
     let host = name(u, "svc-", 2, 6)?;
-    let mut request: ClusterRequest =
-        format!("outbound|80||{host}.ns").parse().unwrap_or_default();
+    let mut request: ClusterRequest = format!("outbound|80||{host}.ns")
+        .parse()
+        .unwrap_or_default();
     // Now and then another selection under the same cluster name (the last one wins).
     if u.ratio(1, 16)? {
         request.port_name = "http".into();
@@ -56,20 +69,41 @@ fn endpoint(u: &mut Unstructured<'_>) -> Result<EdsEndpoint> {
         0 => Vec::new(),
         1 => vec![String::new()],
         2 => vec!["ep.example.com".into()],
-        _ => vec![format!("10.{}.{}.{}", u.int_in_range(0..=3u8)?, u.arbitrary::<u8>()?, u.arbitrary::<u8>()?)],
+        _ => vec![format!(
+            "10.{}.{}.{}",
+            u.int_in_range(0..=3u8)?,
+            u.arbitrary::<u8>()?,
+            u.arbitrary::<u8>()?
+        )],
     };
     Ok(EdsEndpoint {
         addresses,
         port: if u.ratio(1, 10)? { 0 } else { 8080 },
-        service_port_name: if u.ratio(1, 4)? { "grpc".into() } else { "http".into() },
+        service_port_name: if u.ratio(1, 4)? {
+            "grpc".into()
+        } else {
+            "http".into()
+        },
         network: network(u)?,
         cluster: cluster(u)?,
-        locality: if u.ratio(1, 5)? { String::new() } else { format!("r{}/{}", u.int_in_range(0..=2u8)?, name(u, "z", 2, 30)?) },
-        tls_mode: if u.ratio(1, 4)? { TlsMode::Disabled } else { TlsMode::Istio },
+        locality: if u.ratio(1, 5)? {
+            String::new()
+        } else {
+            format!("r{}/{}", u.int_in_range(0..=2u8)?, name(u, "z", 2, 30)?)
+        },
+        tls_mode: if u.ratio(1, 4)? {
+            TlsMode::Disabled
+        } else {
+            TlsMode::Istio
+        },
         hbone_tunnel: u.ratio(1, 8)?,
         lb_weight: weight(u)?,
         workload_name: name(u, "w", 3, 3)?,
-        health: if u.ratio(1, 8)? { Health::Unhealthy } else { Health::Healthy },
+        health: if u.ratio(1, 8)? {
+            Health::Unhealthy
+        } else {
+            Health::Healthy
+        },
         ..EdsEndpoint::default()
     })
 }
@@ -98,8 +132,16 @@ fn mesh_networks(u: &mut Unstructured<'_>) -> Result<Option<LegacyNetworks>> {
         let entries = (0..u.int_in_range(0..=2u8)?)
             .map(|_| {
                 Ok(LegacyGateway {
-                    address: Some(if u.ratio(1, 4)? { "gw.example.com".into() } else { format!("192.0.2.{}", u.int_in_range(1..=6u8)?) }),
-                    first_resolved: if u.arbitrary()? { Some("192.0.2.9".into()) } else { None },
+                    address: Some(if u.ratio(1, 4)? {
+                        "gw.example.com".into()
+                    } else {
+                        format!("192.0.2.{}", u.int_in_range(1..=6u8)?)
+                    }),
+                    first_resolved: if u.arbitrary()? {
+                        Some("192.0.2.9".into())
+                    } else {
+                        None
+                    },
                     registry_addresses: Vec::new(),
                     port: 15443,
                 })
@@ -112,10 +154,18 @@ fn mesh_networks(u: &mut Unstructured<'_>) -> Result<Option<LegacyNetworks>> {
 
 fn class(u: &mut Unstructured<'_>) -> Result<ProxyClass> {
     Ok(ProxyClass {
-        proxy_type: if u.ratio(1, 4)? { ProxyType::Router } else { ProxyType::Sidecar },
+        proxy_type: if u.ratio(1, 4)? {
+            ProxyType::Router
+        } else {
+            ProxyType::Sidecar
+        },
         network: network(u)?,
         cluster: cluster(u)?,
-        ip_family: if u.ratio(1, 4)? { IpFamily::Ipv6 } else { IpFamily::Unknown },
+        ip_family: if u.ratio(1, 4)? {
+            IpFamily::Ipv6
+        } else {
+            IpFamily::Unknown
+        },
         profile: match u.int_in_range(0..=7u8)? {
             0 => Profile::Istio1_1_3,
             1 => Profile::Istio1_1_0,
@@ -129,15 +179,32 @@ fn class(u: &mut Unstructured<'_>) -> Result<ProxyClass> {
 fn delta(u: &mut Unstructured<'_>) -> Result<Delta> {
     let key = |u: &mut Unstructured<'_>| name(u, "k", 4, 200);
     Ok(match u.int_in_range(0..=15u8)? {
-        0..=5 => Delta::UpsertEndpoint { service: service(u)?, cluster: cluster(u)?, key: key(u)?, endpoint: endpoint(u)? },
-        6..=8 => Delta::RemoveEndpoint { service: service(u)?, cluster: cluster(u)?, key: key(u)? },
+        0..=5 => Delta::UpsertEndpoint {
+            service: service(u)?,
+            cluster: cluster(u)?,
+            key: key(u)?,
+            endpoint: endpoint(u)?,
+        },
+        6..=8 => Delta::RemoveEndpoint {
+            service: service(u)?,
+            cluster: cluster(u)?,
+            key: key(u)?,
+        },
         9 => Delta::ReplaceShard {
             service: service(u)?,
             cluster: cluster(u)?,
-            endpoints: (0..u.int_in_range(0..=64usize)?).map(|_| Ok((key(u)?, endpoint(u)?))).collect::<Result<_>>()?,
+            endpoints: (0..u.int_in_range(0..=64usize)?)
+                .map(|_| Ok((key(u)?, endpoint(u)?)))
+                .collect::<Result<_>>()?,
         },
-        10 => Delta::RemoveShard { service: service(u)?, cluster: cluster(u)? },
-        11 => Delta::MtlsAllowed { service: service(u)?, allowed: u.arbitrary()? },
+        10 => Delta::RemoveShard {
+            service: service(u)?,
+            cluster: cluster(u)?,
+        },
+        11 => Delta::MtlsAllowed {
+            service: service(u)?,
+            allowed: u.arbitrary()?,
+        },
         12 => Delta::Gateways(gateways(u)?),
         13 => Delta::MeshNetworks(mesh_networks(u)?),
         14 => Delta::AddClass(class(u)?),
@@ -146,22 +213,45 @@ fn delta(u: &mut Unstructured<'_>) -> Result<Delta> {
 }
 
 fn run(u: &mut Unstructured<'_>) -> Result<()> {
-    let features = Features { prefer_hbone_send: u.ratio(1, 5)?, ..Features::default() };
-    let options = wire::EncodeOptions { istio_workload: !u.ratio(1, 4)? };
+    let features = Features {
+        prefer_hbone_send: u.ratio(1, 5)?,
+        ..Features::default()
+    };
+    let options = wire::EncodeOptions {
+        istio_workload: !u.ratio(1, 4)?,
+    };
     let mut store = EdsStore::new(features).with_encode_options(options);
     let mut model = StoreModel::new(features).with_encode_options(options);
     for _ in 0..u.int_in_range(1..=8u8)? {
-        let batch = (0..u.int_in_range(1..=24usize)?).map(|_| delta(u)).collect::<Result<Vec<_>>>()?;
+        let batch = (0..u.int_in_range(1..=24usize)?)
+            .map(|_| delta(u))
+            .collect::<Result<Vec<_>>>()?;
         store.apply(batch.clone());
         model.apply(&batch);
         let snapshot = store.load();
-        assert!(*snapshot == store.full_rebuild(), "snapshot == full rebuild");
+        assert!(
+            *snapshot == store.full_rebuild(),
+            "snapshot == full rebuild"
+        );
         assert!(snapshot.classes().eq(model.classes()), "classes");
         assert!(snapshot.services().eq(model.services()), "services");
         for name in model.services() {
-            assert_eq!(store.endpoints(name).map(<[_]>::to_vec), model.endpoints(name), "{name}");
+            assert_eq!(
+                store.endpoints(name).map(<[_]>::to_vec),
+                model.endpoints(name),
+                "{name}"
+            );
             for class in model.classes() {
-                let got = snapshot.encoded(class, name).expect("served");
+                let got = snapshot.encoded(class, name);
+                assert!(
+                    !matches!(
+                        got,
+                        Err(ServeError::UnknownClass { .. }
+                            | ServeError::UnknownCluster { .. }
+                            | ServeError::Push(_))
+                    ),
+                    "{name} for {class:?}: served by the model, not by the snapshot: {got:?}"
+                );
                 match model.expected(class, name).expect("served") {
                     Err(OracleError::ProfileNotCovered { .. }) => {}
                     Err(_) => assert!(got.is_err(), "{name} for {class:?}: Istio fails"),

@@ -84,9 +84,8 @@ fn print_pushes(snapshot: &Snapshot, cluster: &str) -> Result<(), prost::DecodeE
     for class in snapshot.classes() {
         let net = class.network.as_ref().map_or("-", |n| n.as_str());
         match snapshot.encoded(class, cluster) {
-            Some(Ok(bytes)) => println!("  sidecar on {net}: {}", show(&bytes)?),
-            Some(Err(e)) => println!("  sidecar on {net}: error {e}"),
-            None => println!("  sidecar on {net}: (no such cluster)"),
+            Ok(bytes) => println!("  sidecar on {net}: {}", show(&bytes)?),
+            Err(e) => println!("  sidecar on {net}: {e}"),
         }
     }
     Ok(())

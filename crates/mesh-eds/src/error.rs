@@ -1,5 +1,6 @@
-//! Why the engine gives no answer: [`EdsError`] (the input makes that Istio version crash) and
-//! [`NotEncodable`] (the push path cannot serve a view).
+//! Why the engine gives no answer: [`EdsError`] (the input makes that Istio version crash),
+//! [`NotEncodable`] (the push path cannot serve a view) and [`ServeError`] (a snapshot has no
+//! answer for what was asked).
 
 use crate::input::Profile;
 
@@ -37,4 +38,30 @@ pub enum NotEncodable {
         "the service's locality policy needs the locality stage, which the push path does not apply yet: use View::assignment_prepared"
     )]
     LocalityStage,
+}
+
+/// Why [`crate::Snapshot::encode_into`] wrote nothing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServeError {
+    /// The snapshot serves no view for this proxy class: the store was not given it
+    /// ([`crate::Delta::SetClasses`]).
+    #[error("the snapshot serves no view for the proxy class {class}")]
+    UnknownClass {
+        /// The class asked for, as `Debug` prints it.
+        class: String,
+    },
+    /// No service of the snapshot has this Envoy cluster name.
+    #[error("the snapshot has no service with the Envoy cluster name {cluster_name:?}")]
+    UnknownCluster {
+        /// The cluster name asked for.
+        cluster_name: String,
+    },
+    /// The class's Istio version fails on this service (rule H1.2).
+    #[error(transparent)]
+    Eds(#[from] EdsError),
+    /// The push path refused the view (a store invariant broken: every view of a snapshot
+    /// shares the index its services were encoded for).
+    #[error(transparent)]
+    Push(#[from] NotEncodable),
 }

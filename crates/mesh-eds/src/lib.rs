@@ -44,8 +44,8 @@
 //!
 //! // What a sidecar on n1 is pushed: ClusterLoadAssignment bytes, n2's endpoint through its gateway.
 //! let mut bytes = Vec::new();
-//! reader.load().encode_into(&on("n1")?, &reviews.name(), &mut bytes).ok_or("no such cluster")??;
-//! let cla = store.assignment(&on("n1")?, &reviews.name()).ok_or("no such cluster")??;
+//! reader.load().encode_into(&on("n1")?, &reviews.name(), &mut bytes)?;
+//! let cla = store.assignment(&on("n1")?, &reviews.name())?;
 //! assert_eq!(format!("{:?}", cla.localities[0].endpoints[0].address).contains("192.0.2.2"), true);
 //! assert_eq!(bytes, mesh_eds::wire::encode(&cla));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -109,7 +109,7 @@ pub use assignment::{EndpointAddress, EndpointKind, LbEndpoint, LoadAssignment, 
 pub use document::accepted_mesh_networks;
 pub use document::{DocumentEds, ServicePortEndpoints};
 pub use encoded::EncodedService;
-pub use error::{EdsError, NotEncodable};
+pub use error::{EdsError, NotEncodable, ServeError};
 pub use explain::{
     DirectReason, DropReason, EndpointExplanation, Explanation, GatewayContribution, Outcome,
 };

@@ -40,7 +40,7 @@ use mesh_model::Gateway;
 
 use crate::assignment::LoadAssignment;
 use crate::encoded::{EncodedService, write_direct_prefix};
-use crate::error::EdsError;
+use crate::error::{EdsError, ServeError};
 use crate::index::GatewayIndex;
 use crate::input::{
     ClusterKind, ClusterRequest, EdsEndpoint, Features, ProxyClass, ServiceRequest,
@@ -83,9 +83,9 @@ pub use snapshot::{Snapshot, SnapshotReader};
 ///     },
 /// ]);
 /// // What a sidecar on n1 is pushed: bytes, written from the encoded service.
-/// let bytes = reader.load().encoded(&n1, "outbound|80||foo.ns1").unwrap()?;
+/// let bytes = reader.load().encoded(&n1, "outbound|80||foo.ns1")?;
 /// // The same as the value path, which the writer side offers for inspection.
-/// let cla = store.assignment(&n1, "outbound|80||foo.ns1").unwrap()?;
+/// let cla = store.assignment(&n1, "outbound|80||foo.ns1")?;
 /// assert_eq!(cla.localities[0].endpoints.len(), 1); // the n2 gateway
 /// assert_eq!(bytes, mesh_eds::wire::encode(&cla));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -604,19 +604,25 @@ impl EdsStore {
     }
 
     /// What `class` receives for `cluster_name` from the current inputs, as a value (computed on
-    /// each call; the published snapshot holds bytes): for inspection and explanations.
+    /// each call; the published snapshot holds bytes): for inspection and explanations. Any
+    /// class is answered, served or not; an unknown service is [`ServeError::UnknownCluster`].
     pub fn assignment(
         &self,
         class: &ProxyClass,
         cluster_name: &str,
-    ) -> Option<Result<LoadAssignment, EdsError>> {
-        let state = self.services.get(cluster_name)?;
+    ) -> Result<LoadAssignment, ServeError> {
+        let state = self
+            .services
+            .get(cluster_name)
+            .ok_or_else(|| ServeError::UnknownCluster {
+                cluster_name: cluster_name.to_owned(),
+            })?;
         let snapshot = self.load();
         let view = match snapshot.view(class) {
             Some(view) => Arc::clone(view),
             None => Arc::new(View::new(&snapshot.index, class.clone())),
         };
-        Some(view.assignment(&self.request(cluster_name, state)))
+        Ok(view.assignment(&self.request(cluster_name, state))?)
     }
 
     /// The bytes a pre-1.8-profile view gets (through the value path).
@@ -786,12 +792,17 @@ mod tests {
             service: svc("c"),
             cluster: None,
         }]);
-        assert!(
-            reader
-                .load()
-                .encoded(&class("n1"), "outbound|80||c")
-                .is_none()
+        assert_eq!(
+            reader.load().encoded(&class("n1"), "outbound|80||c"),
+            Err(crate::ServeError::UnknownCluster {
+                cluster_name: "outbound|80||c".into()
+            })
         );
+        // A class never added is said to be unknown, not an empty answer.
+        assert!(matches!(
+            reader.load().encoded(&class("n9"), "outbound|80||a"),
+            Err(crate::ServeError::UnknownClass { class }) if class.contains("n9")
+        ));
         assert_eq!(*reader.load(), store.full_rebuild());
     }
 
@@ -812,7 +823,7 @@ mod tests {
             },
         ]);
         let endpoints = |store: &EdsStore| {
-            let bytes = store.load().encoded(&class("n1"), "outbound|80||a")?.ok()?;
+            let bytes = store.load().encoded(&class("n1"), "outbound|80||a").ok()?;
             let cla: wire::ClusterLoadAssignment = prost::Message::decode(bytes.as_slice()).ok()?;
             Some(
                 cla.endpoints
@@ -985,7 +996,7 @@ mod tests {
             key: "1".into(),
         }]);
         let a = |s: &Snapshot| {
-            let bytes = s.encoded(&class("n1"), "outbound|80||a")?.ok()?;
+            let bytes = s.encoded(&class("n1"), "outbound|80||a").ok()?;
             let cla: wire::ClusterLoadAssignment = prost::Message::decode(bytes.as_slice()).ok()?;
             Some(cla.endpoints.len())
         };

@@ -38,7 +38,7 @@ struct Service {
 /// let class = ProxyClass::default();
 /// let expected = model.expected(&class, "outbound|80||foo.ns1").and_then(Result::ok);
 /// assert!(expected.is_some());
-/// assert_eq!(store.load().encoded(&class, "outbound|80||foo.ns1").and_then(Result::ok), expected);
+/// assert_eq!(store.load().encoded(&class, "outbound|80||foo.ns1").ok(), expected);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, Default)]

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 
 use crate::encoded::EncodedService;
-use crate::error::EdsError;
+use crate::error::{EdsError, ServeError};
 use crate::index::GatewayIndex;
 use crate::input::ProxyClass;
 use crate::view::View;
@@ -150,42 +150,47 @@ impl Snapshot {
     }
 
     /// Appends the `ClusterLoadAssignment` bytes `class` receives for the Envoy cluster
-    /// `cluster_name` to `buf`: `None` when the class or the cluster is not served, an error when
-    /// the class's Istio version would fail on it (rule H1.2).
+    /// `cluster_name` to `buf`. Writes nothing and says why when the class is not served or no
+    /// service has that name ([`ServeError`]), or when the class's Istio version fails on the
+    /// service (rule H1.2, [`ServeError::Eds`]).
     pub fn encode_into(
         &self,
         class: &ProxyClass,
         cluster_name: &str,
         buf: &mut Vec<u8>,
-    ) -> Option<Result<(), EdsError>> {
-        let i = self.classes.binary_search(class).ok()?;
-        let slot = self.services.get(cluster_name)?;
+    ) -> Result<(), ServeError> {
+        let i = self
+            .classes
+            .binary_search(class)
+            .map_err(|_| ServeError::UnknownClass {
+                class: format!("{class:?}"),
+            })?;
+        let unknown = || ServeError::UnknownCluster {
+            cluster_name: cluster_name.to_owned(),
+        };
+        let slot = self.services.get(cluster_name).ok_or_else(unknown)?;
         if let Some(Some(legacy)) = slot.legacy.get(i) {
-            return Some(match legacy.as_ref() {
+            return match &**legacy {
                 Ok(bytes) => {
                     buf.extend_from_slice(bytes);
                     Ok(())
                 }
-                Err(e) => Err(e.clone()),
-            });
+                Err(e) => Err(ServeError::Eds(e.clone())),
+            };
         }
-        let written = slot.encoded.as_ref()?.encode_into(&self.views[i], buf);
-        // Every modern view of this snapshot shares the index its services were encoded for.
+        let encoded = slot.encoded.as_ref().ok_or_else(unknown)?;
+        let written = encoded.encode_into(&self.views[i], buf);
+        // Every modern view of this snapshot shares the index its services were encoded for, so
+        // the push path always serves it.
         debug_assert!(written.is_ok(), "{written:?}");
-        written.ok().map(Ok)
+        Ok(written?)
     }
 
     /// [`Snapshot::encode_into`] a new buffer.
-    pub fn encoded(
-        &self,
-        class: &ProxyClass,
-        cluster_name: &str,
-    ) -> Option<Result<Vec<u8>, EdsError>> {
+    pub fn encoded(&self, class: &ProxyClass, cluster_name: &str) -> Result<Vec<u8>, ServeError> {
         let mut buf = Vec::new();
-        Some(
-            self.encode_into(class, cluster_name, &mut buf)?
-                .map(|()| buf),
-        )
+        self.encode_into(class, cluster_name, &mut buf)?;
+        Ok(buf)
     }
 
     /// The classes served, sorted.

@@ -23,7 +23,7 @@ fn endpoint(i: u32, weight: u32) -> EdsEndpoint {
 
 /// (endpoints, weight of the first) of one service in a snapshot.
 fn observed(snapshot: &Snapshot, class: &ProxyClass, name: &str) -> Option<(usize, u32)> {
-    let bytes = snapshot.encoded(class, name)?.ok()?;
+    let bytes = snapshot.encoded(class, name).ok()?;
     let cla = ClusterLoadAssignment::decode(bytes.as_slice()).ok()?;
     let endpoints: Vec<_> = cla.endpoints.iter().flat_map(|l| &l.lb_endpoints).collect();
     let weight = endpoints.first()?.load_balancing_weight.as_ref()?.value;

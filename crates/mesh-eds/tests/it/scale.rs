@@ -101,13 +101,10 @@ fn many_localities_times_many_networks_encode_in_linear_memory() {
                 }),
         ),
     );
-    let bytes = store
-        .load()
-        .encoded(&class, &cluster.name())
-        .and_then(Result::ok);
+    let bytes = store.load().encoded(&class, &cluster.name()).ok();
     let cla = store
         .assignment(&class, &cluster.name())
-        .and_then(Result::ok)
+        .ok()
         .map(|c| wire::encode(&c));
     assert!(bytes.is_some());
     assert_eq!(bytes, cla);
