@@ -5,7 +5,7 @@ use std::fmt;
 
 use mesh_model::{ClusterId, Gateway, NetworkId};
 
-use crate::input::{Health, IpFamily, ProxyClass};
+use crate::input::{Health, IpFamily, ProxyClass, SelectionNote};
 use crate::locality::GroupReason;
 
 /// What the engine did with one input endpoint.
@@ -328,6 +328,9 @@ pub struct Explanation {
     pub class: ProxyClass,
     /// The scale factor used (M4).
     pub scale_factor: u32,
+    /// What the request selects where that may surprise (M1): a subset without labels, and a
+    /// request without a port name when that dropped an endpoint.
+    pub selection: Vec<SelectionNote>,
     /// One entry per input endpoint, in input order.
     pub endpoints: Vec<EndpointExplanation>,
     /// One entry per output group, in output order, when the locality stage ran: why it has its
@@ -346,6 +349,9 @@ impl fmt::Display for Explanation {
             self.class.profile,
             self.scale_factor
         )?;
+        for note in &self.selection {
+            writeln!(f, "  note: {note}")?;
+        }
         for e in &self.endpoints {
             writeln!(
                 f,

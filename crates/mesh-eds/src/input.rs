@@ -325,6 +325,36 @@ impl EdsEndpoint {
     }
 }
 
+/// What a [`ClusterRequest`] selects where that may surprise its caller (rule M1).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum SelectionNote {
+    /// The request names no service port: only endpoints of an unnamed port are selected (a
+    /// request parsed from a cluster name has none; [`ClusterRequest::new`] takes it).
+    UnnamedPort,
+    /// The request names a subset but carries no labels for it: every endpoint of the port is
+    /// selected, as a DestinationRule subset without labels selects (pass the subset's labels
+    /// to [`ClusterRequest::new`]).
+    SubsetWithoutLabels {
+        /// The subset's name.
+        subset: String,
+    },
+}
+
+impl fmt::Display for SelectionNote {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::UnnamedPort => f.write_str(
+                "the request names no service port: only endpoints of an unnamed port are selected (M1)",
+            ),
+            Self::SubsetWithoutLabels { subset } => write!(
+                f,
+                "subset {subset:?} carries no labels: every endpoint of the port is selected (M1)"
+            ),
+        }
+    }
+}
+
 /// The two shapes of Envoy cluster a proxy asks endpoints for.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[non_exhaustive]
@@ -392,6 +422,35 @@ impl ClusterRequest {
             .map(|(k, v)| (k.into(), v.into()))
             .collect();
         Ok(request)
+    }
+
+    /// What this request selects that may not be what its caller meant (rule M1): a subset
+    /// name without labels selects every endpoint of the port, as a DestinationRule subset
+    /// without labels does ([`SelectionNote::SubsetWithoutLabels`]); a request without a port
+    /// name selects only endpoints of an unnamed port ([`SelectionNote::UnnamedPort`]).
+    ///
+    /// ```
+    /// use mesh_eds::{ClusterRequest, SelectionNote};
+    /// let parsed: ClusterRequest = "outbound|9080|v1|reviews.ns.svc.cluster.local".parse()?;
+    /// assert_eq!(parsed.selection_notes(), [
+    ///     SelectionNote::UnnamedPort,
+    ///     SelectionNote::SubsetWithoutLabels { subset: "v1".into() },
+    /// ]);
+    /// let full = ClusterRequest::new(&parsed.name(), "http", [("version", "v1")])?;
+    /// assert!(full.selection_notes().is_empty());
+    /// # Ok::<(), mesh_eds::ClusterNameError>(())
+    /// ```
+    pub fn selection_notes(&self) -> Vec<SelectionNote> {
+        let mut notes = Vec::new();
+        if self.port_name.is_empty() {
+            notes.push(SelectionNote::UnnamedPort);
+        }
+        if !self.subset.is_empty() && self.subset_labels.is_empty() {
+            notes.push(SelectionNote::SubsetWithoutLabels {
+                subset: self.subset.clone(),
+            });
+        }
+        notes
     }
 
     /// The Envoy cluster name.

@@ -116,7 +116,7 @@ pub use explain::{
 pub use index::GatewayIndex;
 pub use input::{
     ClusterKind, ClusterNameError, ClusterRequest, EdsEndpoint, Features, Health, IpFamily,
-    Profile, ProfileError, ProxyClass, ProxyType, ServiceRequest,
+    Profile, ProfileError, ProxyClass, ProxyType, SelectionNote, ServiceRequest,
 };
 pub use invariants::{
     InvariantViolation, check_invariants, deterministic, gateways_are_real,

@@ -6,9 +6,11 @@ use std::sync::Arc;
 
 use crate::assignment::LoadAssignment;
 use crate::error::EdsError;
-use crate::explain::{EndpointExplanation, Explanation, NoTrace, Outcome, Recorder, Trace};
+use crate::explain::{
+    DropReason, EndpointExplanation, Explanation, NoTrace, Outcome, Recorder, Trace,
+};
 use crate::index::GatewayIndex;
-use crate::input::{ProxyClass, ServiceRequest};
+use crate::input::{ProxyClass, SelectionNote, ServiceRequest};
 use crate::legacy::LegacyView;
 use crate::locality::{EnginePairs, GroupReason, apply_locality_stage};
 use crate::modern::{self, Routes};
@@ -148,7 +150,12 @@ impl View {
                     outcome: o?,
                 })
             })
-            .collect();
+            .collect::<Vec<_>>();
+        let port_drop = endpoints.iter().any(|e: &EndpointExplanation| {
+            matches!(e.outcome, Outcome::Dropped(DropReason::PortName { .. }))
+        });
+        let mut selection = request.cluster.selection_notes();
+        selection.retain(|n| port_drop || *n != SelectionNote::UnnamedPort);
         let explanation = Explanation {
             cluster_name: cla.cluster_name.clone(),
             class: self.class.clone(),
@@ -156,6 +163,7 @@ impl View {
                 Algorithm::Legacy(l) => l.multiplier(),
                 Algorithm::Modern(_) => self.index.scale_factor().max(1),
             },
+            selection,
             endpoints,
             locality,
         };

@@ -111,6 +111,7 @@ fn to_json(ex: &Explanation) -> Value {
             "profile": ex.class.profile.as_str(),
         },
         "scaleFactor": ex.scale_factor,
+        "notes": ex.selection.iter().map(ToString::to_string).collect::<Vec<_>>(),
         "endpoints": endpoints,
     })
 }

@@ -6,3 +6,4 @@ mod locality;
 mod oracle_vs_engine;
 mod readers;
 mod scale;
+mod selection;
