@@ -36,7 +36,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
-use mesh_model::Gateway;
+use mesh_model::{ClusterId, Gateway};
 
 use crate::assignment::LoadAssignment;
 use crate::encoded::{EncodedService, write_direct_prefix};
@@ -115,6 +115,7 @@ pub struct EdsStore {
 struct Changes {
     dirty: Vec<Arc<str>>,
     requests_replaced: usize,
+    cluster_differs: usize,
     gateways: bool,
     legacy: bool,
     /// The encode options changed since the last apply.
@@ -217,6 +218,7 @@ impl EdsStore {
         let mut stats = ApplyStats {
             version: old.version + 1,
             requests_replaced: changes.requests_replaced,
+            cluster_differs: changes.cluster_differs,
             ..ApplyStats::default()
         };
         let services = self.next_services(&old, &next, &changes.dirty, &mut stats);
@@ -251,6 +253,7 @@ impl EdsStore {
                     if let Some(state) =
                         self.service(&service, &mut changes.dirty, &mut changes.requests_replaced)
                     {
+                        changes.cluster_differs += usize::from(differs(&cluster, &endpoint));
                         state.upsert(cluster, key, endpoint);
                     }
                 }
@@ -275,6 +278,10 @@ impl EdsStore {
                     if let Some(state) =
                         self.service(&service, &mut changes.dirty, &mut changes.requests_replaced)
                     {
+                        changes.cluster_differs += endpoints
+                            .iter()
+                            .filter(|(_, e)| differs(&cluster, e))
+                            .count();
                         state.replace_shard(cluster, endpoints);
                     }
                 }
@@ -693,6 +700,13 @@ impl EdsStore {
     }
 }
 
+/// Whether an endpoint names another cluster than the shard it is given in: the endpoint's own
+/// cluster is what the rules read ([`Delta::UpsertEndpoint`]), counted in
+/// [`ApplyStats::cluster_differs`].
+fn differs(shard: &Option<ClusterId>, endpoint: &EdsEndpoint) -> bool {
+    endpoint.cluster.is_some() && endpoint.cluster != *shard
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -980,6 +994,52 @@ mod tests {
         assert_eq!(s.requests_replaced, 1);
         assert_eq!(store.services["outbound|80||a"].cluster, subset);
         assert_eq!(*store.load(), store.full_rebuild());
+    }
+
+    #[test]
+    fn an_endpoint_naming_another_cluster_than_its_shard_is_counted() {
+        let mut store = EdsStore::new(Features::default());
+        let own = |c: &str| EdsEndpoint {
+            cluster: c.parse().ok(),
+            ..ep("10.1.0.1", "n1")
+        };
+        let c1: Option<ClusterId> = "c1".parse().ok();
+        let s = store.apply([
+            Delta::AddClass(class("n1")),
+            // Same cluster, and none of its own: nothing to count.
+            Delta::UpsertEndpoint {
+                service: svc("a"),
+                cluster: c1.clone(),
+                key: "1".into(),
+                endpoint: own("c1"),
+            },
+            Delta::UpsertEndpoint {
+                service: svc("a"),
+                cluster: c1.clone(),
+                key: "2".into(),
+                endpoint: ep("10.1.0.2", "n1"),
+            },
+        ]);
+        assert_eq!(s.cluster_differs, 0);
+        let s = store.apply([
+            Delta::UpsertEndpoint {
+                service: svc("a"),
+                cluster: c1.clone(),
+                key: "3".into(),
+                endpoint: own("c2"),
+            },
+            Delta::ReplaceShard {
+                service: svc("b"),
+                cluster: c1,
+                endpoints: vec![("1".into(), own("c2")), ("2".into(), own("c1"))],
+            },
+        ]);
+        assert_eq!(s.cluster_differs, 2);
+        // The endpoint keeps its own cluster: the shard's does not overwrite it.
+        let kept = store
+            .endpoints("outbound|80||a")
+            .map(|e| e[2].cluster.clone());
+        assert_eq!(kept, Some("c2".parse().ok()));
     }
 
     #[test]

@@ -18,7 +18,9 @@ pub enum Delta {
         /// in port name or subset labels replaces the service's (the last one wins, counted in
         /// [`ApplyStats::requests_replaced`]).
         service: ClusterRequest,
-        /// The registry (cluster) the shard belongs to.
+        /// The registry (cluster) the shard belongs to: it keys and orders the shards. The
+        /// endpoint's own `cluster` is not replaced by it and is what the rules read; an
+        /// endpoint naming another cluster is counted in [`ApplyStats::cluster_differs`].
         cluster: Option<ClusterId>,
         /// The endpoint's identity within the shard (a pod name, an address).
         key: String,
@@ -89,4 +91,11 @@ pub struct ApplyStats {
     /// service's endpoints from then on (rule M1). Counted so that a caller mixing requests
     /// for one cluster name sees it.
     pub requests_replaced: usize,
+    /// Endpoints given (upserted or in a replaced shard) with a `cluster` of their own that is
+    /// not the shard's. The shard's cluster only keys and orders shards (Istio's
+    /// `ShardKey.Cluster`); the endpoint's own cluster is what the rules and the `istio`
+    /// metadata read (Istio's `IstioEndpoint.Locality.ClusterID`), so a mismatch is not an
+    /// error — the two differ in Istio too for endpoints another registry reports — but
+    /// usually a caller's slip, counted so that it is not silent.
+    pub cluster_differs: usize,
 }

@@ -27,7 +27,9 @@ fn explain(cluster: &ClusterRequest, endpoints: &[EdsEndpoint]) -> mesh_eds::Exp
         mtls_allowed: true,
         features: Default::default(),
     };
-    view.explain(&request).map(|(_, ex)| ex).expect("modern profile")
+    view.explain(&request)
+        .map(|(_, ex)| ex)
+        .expect("modern profile")
 }
 
 #[test]
@@ -54,8 +56,14 @@ fn a_parsed_request_says_it_selects_only_unnamed_ports_and_every_subset_member()
     ));
     assert!(!matches!(ex.endpoints[1].outcome, Outcome::Dropped(_)));
     let text = ex.to_string();
-    assert!(text.contains("note: subset \"v1\" carries no labels"), "{text}");
-    assert!(text.contains("note: the request names no service port"), "{text}");
+    assert!(
+        text.contains("note: subset \"v1\" carries no labels"),
+        "{text}"
+    );
+    assert!(
+        text.contains("note: the request names no service port"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -72,5 +80,9 @@ fn a_full_request_has_no_notes_and_an_unnamed_port_note_needs_a_drop() {
     let unnamed: ClusterRequest = "outbound|9080||reviews.ns.svc.cluster.local"
         .parse()
         .expect("a cluster name");
-    assert!(explain(&unnamed, &[endpoint("", "v1")]).selection.is_empty());
+    assert!(
+        explain(&unnamed, &[endpoint("", "v1")])
+            .selection
+            .is_empty()
+    );
 }
