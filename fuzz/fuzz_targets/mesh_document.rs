@@ -11,7 +11,7 @@ fuzz_target!(|data: &[u8]| {
     };
     for parsed in [MeshDocument::from_yaml(text), MeshDocument::from_json(text)] {
         let Ok(doc) = parsed else { continue };
-        let _ = doc.check();
+        let _ = doc.consistency_errors();
         let _ = doc.spec.gateways(true);
         let resolver = NetworkResolver::new(&doc.spec);
         for s in &doc.spec.services {

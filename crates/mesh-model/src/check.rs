@@ -236,17 +236,22 @@ impl MeshDocument {
         }
     }
 
-    /// Every consistency problem of the document, in document order. Empty when it is consistent.
+    /// Every consistency problem of the document itself, in document order: references to
+    /// clusters, networks and services that are not defined, duplicates, values out of range.
+    /// Empty when the document is consistent. This is not the mesh analysis:
+    /// `mesh_topology::check` runs these and then every diagnostic of the mesh it describes
+    /// (CIDR overlaps, unreachable API servers, gateways, trust), which is what `meshspan check`
+    /// prints.
     ///
     /// ```
     /// use mesh_model::{MeshDocument, ModelError};
     /// let doc = MeshDocument::from_yaml(
     ///     "apiVersion: meshspan/v1alpha1\nkind: Mesh\nmetadata: {name: m}\nspec:\n  clusters: [{name: a}, {name: a}]\n",
     /// )?;
-    /// assert_eq!(doc.check()[0].to_string(), r#"spec.clusters[1].name: cluster "a" is already defined at spec.clusters[0]"#);
+    /// assert_eq!(doc.consistency_errors()[0].to_string(), r#"spec.clusters[1].name: cluster "a" is already defined at spec.clusters[0]"#);
     /// # Ok::<(), mesh_model::DocumentError>(())
     /// ```
-    pub fn check(&self) -> Vec<ModelError> {
+    pub fn consistency_errors(&self) -> Vec<ModelError> {
         let spec = &self.spec;
         let mut errors = Vec::new();
         let mut clusters: BTreeMap<&str, usize> = BTreeMap::new();

@@ -21,7 +21,7 @@
 //!     namespace: ns1
 //!     endpoints: [{cluster: c1, address: 10.0.0.1}]
 //! "#)?;
-//! assert!(doc.check().is_empty());
+//! assert!(doc.consistency_errors().is_empty());
 //! let networks = NetworkResolver::new(&doc.spec);
 //! let ep = &doc.spec.services[0].endpoints[0];
 //! assert_eq!(networks.network_of(ep).map(|n| n.as_str()), Some("n1"));

@@ -11,7 +11,7 @@
 //! use proptest::test_runner::TestRunner;
 //! let mut runner = TestRunner::deterministic();
 //! let doc = mesh_document(MeshSize::default()).new_tree(&mut runner).unwrap().current();
-//! assert!(doc.check().is_empty());
+//! assert!(doc.consistency_errors().is_empty());
 //! ```
 
 use std::collections::BTreeMap;

@@ -14,7 +14,7 @@ proptest! {
 
     #[test]
     fn generated_meshes_round_trip_through_yaml_and_json(doc in mesh_document(MeshSize::default())) {
-        prop_assert!(doc.check().is_empty(), "{:?}", doc.check());
+        prop_assert!(doc.consistency_errors().is_empty(), "{:?}", doc.consistency_errors());
         let yaml = doc.to_yaml();
         prop_assert_eq!(&MeshDocument::from_yaml(&yaml).unwrap(), &doc, "yaml:\n{}", yaml);
         let json = doc.to_json();
@@ -117,7 +117,11 @@ fn each_kind_of_bad_document_names_path_and_value() {
         "{HEAD}  clusters: [{{name: a}}, {{name: b}}, {{name: a}}]\n"
     ))
     .unwrap();
-    let errors: Vec<String> = doc.check().iter().map(ToString::to_string).collect();
+    let errors: Vec<String> = doc
+        .consistency_errors()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
     assert_eq!(
         errors,
         [r#"spec.clusters[2].name: cluster "a" is already defined at spec.clusters[0]"#]
@@ -139,7 +143,11 @@ fn references_to_missing_clusters_and_networks() {
         "{HEAD}  clusters:\n  - {{name: a, network: n1, controlPlane: z}}\n  links: [{{networks: [n1, n9]}}]\n  services:\n  - name: foo\n    namespace: ns\n    endpoints: [{{cluster: q, address: 10.0.0.1}}]\n"
     ))
     .unwrap();
-    let errors: Vec<String> = doc.check().iter().map(ToString::to_string).collect();
+    let errors: Vec<String> = doc
+        .consistency_errors()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
     assert_eq!(
         errors,
         [
@@ -162,10 +170,10 @@ fn examples_are_valid_and_round_trip() {
         let doc = MeshDocument::from_yaml(&std::fs::read_to_string(&path).unwrap())
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         assert!(
-            doc.check().is_empty(),
+            doc.consistency_errors().is_empty(),
             "{}: {:?}",
             path.display(),
-            doc.check()
+            doc.consistency_errors()
         );
         assert_eq!(MeshDocument::from_yaml(&doc.to_yaml()).unwrap(), doc);
         seen += 1;

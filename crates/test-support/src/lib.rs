@@ -386,13 +386,17 @@ mod tests {
         assert_eq!(small.spec.clusters.len(), 2);
         assert_eq!(small.spec.services.len(), 100);
         assert_eq!(endpoints(&small), 1_000);
-        assert!(small.check().is_empty(), "{:?}", small.check());
+        assert!(
+            small.consistency_errors().is_empty(),
+            "{:?}",
+            small.consistency_errors()
+        );
 
         let large = workload(Workload::Large, 1);
         assert_eq!(large.spec.clusters.len(), 10);
         assert_eq!(large.spec.mesh_networks.networks.len(), 10);
         assert_eq!(endpoints(&large), 45_000);
-        assert!(large.check().is_empty());
+        assert!(large.consistency_errors().is_empty());
         let five = workload(Workload::LargeFiveNetworks, 1);
         assert_eq!(five.spec.mesh_networks.networks.len(), 5);
     }
@@ -435,7 +439,7 @@ mod tests {
     fn examples_parse() {
         for (name, text) in VALID_EXAMPLES {
             let doc = MeshDocument::from_yaml(text).unwrap_or_else(|e| panic!("{name}: {e}"));
-            assert!(doc.check().is_empty(), "{name}");
+            assert!(doc.consistency_errors().is_empty(), "{name}");
         }
     }
 }

@@ -25,6 +25,9 @@ use crate::trust::trust_diagnostics;
 pub(crate) use reachability::{Analysis, Conditions};
 
 /// Validates a whole mesh: every diagnostic, sorted by code then subjects, and the topology.
+/// The document's own consistency errors (`MeshDocument::consistency_errors`: undefined
+/// references, duplicates) are among them, as diagnostics; the rest is the analysis of the mesh
+/// the document describes.
 ///
 /// ```
 /// use mesh_model::MeshDocument;
@@ -109,7 +112,7 @@ impl<'a> Analysis<'a> {
     }
 
     fn model_diagnostics(&self, out: &mut Vec<Diagnostic>) {
-        for e in self.doc.check() {
+        for e in self.doc.consistency_errors() {
             out.extend(model_diagnostic(self.doc, &e));
         }
     }
