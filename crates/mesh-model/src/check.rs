@@ -72,6 +72,28 @@ pub enum ModelError {
         /// The known field closest to it, when one is close.
         suggestion: Option<&'static str>,
     },
+    /// Both members of a MeshNetworks oneof are set: Istio keeps the one declared later and
+    /// drops `field` without an error (a warning).
+    MeshNetworksOneofOverridden {
+        /// The object that holds both (`spec.meshNetworks.networks.n1.gateways[0]`).
+        path: String,
+        /// The member Istio drops, as written.
+        field: String,
+        /// The member it keeps.
+        kept: &'static str,
+    },
+    /// A MeshNetworks gateway port written as a plain leading-zero number, which Istio's YAML
+    /// reader takes for octal (a warning).
+    MeshNetworksOctalPort {
+        /// The port (`spec.meshNetworks.networks.n1.gateways[0].port`).
+        path: String,
+        /// As written (`0443`).
+        written: String,
+        /// As Istio reads it (291).
+        value: u64,
+        /// Its line.
+        line: usize,
+    },
     /// Two `podCidrs` of one cluster overlap (one contains the other).
     OverlappingPodCidrs {
         /// The second range.
@@ -127,7 +149,9 @@ impl ModelError {
             | Self::EndpointOutsidePodCidrs { path, .. }
             | Self::DuplicatePortName { path, .. }
             | Self::DuplicateEndpoint { path, .. }
-            | Self::IgnoredMeshNetworksField { path, .. } => path,
+            | Self::IgnoredMeshNetworksField { path, .. }
+            | Self::MeshNetworksOneofOverridden { path, .. }
+            | Self::MeshNetworksOctalPort { path, .. } => path,
             Self::InvalidMeshNetworks(_) => "spec.meshNetworks",
         }
     }
@@ -206,6 +230,19 @@ impl fmt::Display for ModelError {
                     None => Ok(()),
                 }
             }
+            Self::MeshNetworksOneofOverridden { path, field, kept } => write!(
+                f,
+                "{path}: both {field:?} and {kept:?} are set, members of one oneof: Istio keeps {kept:?} (declared later) and drops {field:?} without an error"
+            ),
+            Self::MeshNetworksOctalPort {
+                path,
+                written,
+                value,
+                line,
+            } => write!(
+                f,
+                "{path}: port {written} (line {line}) is a YAML 1.1 octal number: Istio reads it as {value}"
+            ),
             Self::InvalidMeshNetworks(e) => {
                 write!(f, "spec.meshNetworks: Istio rejects this MeshNetworks: ")?;
                 let msgs: Vec<String> = e.0.iter().map(ToString::to_string).collect();
@@ -345,14 +382,27 @@ impl MeshDocument {
             }
         }
         for f in &spec.mesh_networks.ignored_fields {
-            errors.push(ModelError::IgnoredMeshNetworksField {
-                path: if f.path.is_empty() {
-                    "spec.meshNetworks".to_owned()
-                } else {
-                    format!("spec.meshNetworks.{}", f.path)
+            let path = if f.path.is_empty() {
+                "spec.meshNetworks".to_owned()
+            } else {
+                format!("spec.meshNetworks.{}", f.path)
+            };
+            let field = f.field.clone();
+            errors.push(match f.overridden_by {
+                Some(kept) => ModelError::MeshNetworksOneofOverridden { path, field, kept },
+                None => ModelError::IgnoredMeshNetworksField {
+                    path,
+                    field,
+                    suggestion: f.suggestion,
                 },
-                field: f.field.clone(),
-                suggestion: f.suggestion,
+            });
+        }
+        for o in &spec.mesh_networks.octal_ports {
+            errors.push(ModelError::MeshNetworksOctalPort {
+                path: format!("spec.meshNetworks.{}", o.path),
+                written: o.written.clone(),
+                value: o.value,
+                line: o.line,
             });
         }
         if let Err(e) = spec.mesh_networks.validate(true) {

@@ -41,6 +41,7 @@ mod resolve;
 #[cfg(feature = "proptest")]
 pub mod strategies;
 mod suggest;
+mod yaml11;
 
 pub use check::ModelError;
 pub use document::{
@@ -61,3 +62,4 @@ pub use meshnetworks::{
 };
 pub use parse::DocumentError;
 pub use resolve::NetworkResolver;
+pub use yaml11::OctalNumber;

@@ -17,8 +17,8 @@ use crate::id::is_istio_dns1123_label;
 
 /// Istio's `MeshNetworks`: network name → network.
 ///
-/// Equality compares what Istio acts on, the networks; [`MeshNetworks::ignored_fields`] is not
-/// part of it.
+/// Equality compares what Istio acts on, the networks; [`MeshNetworks::ignored_fields`] and
+/// [`MeshNetworks::octal_ports`] are not part of it.
 #[derive(Debug, Clone, Default, Eq, Serialize)]
 pub struct MeshNetworks {
     /// The networks, keyed by name. Names are not validated by Istio (V7).
@@ -27,6 +27,11 @@ pub struct MeshNetworks {
     /// (`gateway:`, `fromRegistery:`). Never serialized.
     #[serde(skip)]
     pub ignored_fields: Vec<IgnoredField>,
+    /// Gateway ports written as plain leading-zero numbers (`port: 0443`), which Istio's YAML
+    /// 1.1 reader takes for octal (291) and so does this parse: said, not silent. Paths relative
+    /// to the MeshNetworks document. Never serialized.
+    #[serde(skip)]
+    pub octal_ports: Vec<crate::OctalNumber>,
 }
 
 impl PartialEq for MeshNetworks {
@@ -45,6 +50,10 @@ pub struct IgnoredField {
     pub field: String,
     /// The known field closest to it, when one is close.
     pub suggestion: Option<&'static str>,
+    /// A known field that Istio drops because the other member of its oneof, declared later
+    /// in the message, is set too: the member kept (`address` over `registryServiceName`,
+    /// `fromRegistry` over `fromCidr`). `None` for an unknown field.
+    pub overridden_by: Option<&'static str>,
 }
 
 /// One network of [`MeshNetworks`].
@@ -90,6 +99,32 @@ fn read_map<'de, A: de::MapAccess<'de>>(
     Ok(())
 }
 
+/// The gateway ports among `found` (the only numbers of MeshNetworks), under `prefix` (the path
+/// of the MeshNetworks document in the text, `""` for a MeshNetworks text), relative to it.
+pub(crate) fn octal_ports(found: Vec<crate::OctalNumber>, prefix: &str) -> Vec<crate::OctalNumber> {
+    found
+        .into_iter()
+        .filter_map(|mut o| {
+            let rest = o.path.strip_prefix(prefix)?.trim_start_matches('.');
+            if !(rest.starts_with("networks.") && rest.ends_with("].port")) {
+                return None;
+            }
+            o.path = rest.to_owned();
+            Some(o)
+        })
+        .collect()
+}
+
+/// A known field's name as written, for the record of a dropped oneof member.
+fn oneof_name(key: &str) -> &'static str {
+    ENDPOINTS_FIELDS
+        .iter()
+        .chain(GATEWAY_FIELDS)
+        .find(|k| **k == key)
+        .copied()
+        .unwrap_or("")
+}
+
 /// A value with the fields its text had that Istio ignores, relative to it.
 struct Tracked<T> {
     value: T,
@@ -104,9 +139,23 @@ impl<T> Tracked<T> {
                 path: path.to_owned(),
                 field,
                 suggestion,
+                overridden_by: None,
             })
             .collect();
         Self { value, ignored }
+    }
+
+    /// Records a oneof member Istio drops (written as `field`) for the one it keeps.
+    fn with_overridden(mut self, overridden: Option<(&'static str, &'static str)>) -> Self {
+        if let Some((field, kept)) = overridden {
+            self.ignored.push(IgnoredField {
+                path: String::new(),
+                field: field.to_owned(),
+                suggestion: None,
+                overridden_by: Some(kept),
+            });
+        }
+        self
     }
 
     /// Moves the children's ignored fields under `prefix`.
@@ -261,23 +310,26 @@ fn visit_endpoints<'de, A: de::MapAccess<'de>>(
     read_map(map, ENDPOINTS_FIELDS, &mut own, |key, m| {
         let value: Option<String> = m.next_value()?;
         if key == "fromCidr" || key == "from_cidr" {
-            from_cidr = value;
+            from_cidr = value.map(|v| (v, oneof_name(key)));
         } else {
-            from_registry = value;
+            from_registry = value.map(|v| (v, oneof_name(key)));
         }
         Ok(())
     })?;
+    // Both members of the oneof: Istio's protobuf-JSON decoder (golang/protobuf `jsonpb`) sets
+    // the fields in declaration order, and setting a oneof member clears the other, so the one
+    // declared later (from_registry = 2 after from_cidr = 1) is kept, without an error.
+    let mut overridden = None;
     let value = match (from_cidr, from_registry) {
-        (Some(_), Some(_)) => {
-            return Err(de::Error::custom(
-                "both fromCidr and fromRegistry are set, but they are a oneof",
-            ));
+        (Some((_, written)), Some((r, _))) => {
+            overridden = Some((written, "fromRegistry"));
+            NetworkEndpoints::FromRegistry(r)
         }
-        (Some(c), None) => NetworkEndpoints::FromCidr(c),
-        (None, Some(r)) => NetworkEndpoints::FromRegistry(r),
+        (Some((c, _)), None) => NetworkEndpoints::FromCidr(c),
+        (None, Some((r, _))) => NetworkEndpoints::FromRegistry(r),
         (None, None) => NetworkEndpoints::Unset,
     };
-    Ok(Tracked::new(value, "", own))
+    Ok(Tracked::new(value, "", own).with_overridden(overridden))
 }
 
 tracked_deserialize!(
@@ -310,7 +362,7 @@ enum ProtoU32 {
 fn visit_gateway<'de, A: de::MapAccess<'de>>(map: A) -> Result<Tracked<NetworkGateway>, A::Error> {
     let mut own = Vec::new();
     let (mut registry_service_name, mut address, mut port, mut locality) = (
-        None::<String>,
+        None::<(String, &'static str)>,
         None::<String>,
         None::<ProtoU32>,
         None::<String>,
@@ -318,7 +370,9 @@ fn visit_gateway<'de, A: de::MapAccess<'de>>(map: A) -> Result<Tracked<NetworkGa
     read_map(map, GATEWAY_FIELDS, &mut own, |key, m| {
         match key {
             "registryServiceName" | "registry_service_name" => {
-                registry_service_name = m.next_value()?;
+                registry_service_name = m
+                    .next_value::<Option<String>>()?
+                    .map(|v| (v, oneof_name(key)));
             }
             "address" => address = m.next_value()?,
             "port" => port = m.next_value()?,
@@ -326,13 +380,15 @@ fn visit_gateway<'de, A: de::MapAccess<'de>>(map: A) -> Result<Tracked<NetworkGa
         }
         Ok(())
     })?;
+    // Both members of the oneof: the one declared later (address = 2 after
+    // registry_service_name = 1) is kept, as for the endpoints' oneof above.
+    let mut overridden = None;
     let gw = match (registry_service_name, address) {
-        (Some(_), Some(_)) => {
-            return Err(de::Error::custom(
-                "both registryServiceName and address are set, but they are a oneof",
-            ));
+        (Some((_, written)), Some(a)) => {
+            overridden = Some((written, "address"));
+            Some(GatewayAddress::Address(a))
         }
-        (Some(s), None) => Some(GatewayAddress::RegistryServiceName(s)),
+        (Some((s, _)), None) => Some(GatewayAddress::RegistryServiceName(s)),
         (None, Some(a)) => Some(GatewayAddress::Address(a)),
         (None, None) => None,
     };
@@ -349,7 +405,7 @@ fn visit_gateway<'de, A: de::MapAccess<'de>>(map: A) -> Result<Tracked<NetworkGa
         port,
         locality: locality.unwrap_or_default(),
     };
-    Ok(Tracked::new(value, "", own))
+    Ok(Tracked::new(value, "", own).with_overridden(overridden))
 }
 
 tracked_deserialize!(
@@ -401,16 +457,24 @@ impl MeshNetworks {
         if text.trim().is_empty() {
             return Ok(Self::default());
         }
+        // Istio reads YAML 1.1: a plain `0443` is octal (crate::yaml11).
+        let mut options = serde_saphyr::Options::default();
+        options.legacy_octal_numbers = true;
         let value: serde_json::Value =
-            serde_saphyr::from_str(text).map_err(|e| MeshNetworksParseError {
-                detail: e.to_string(),
+            serde_saphyr::from_str_with_options(text, options).map_err(|e| {
+                MeshNetworksParseError {
+                    detail: e.to_string(),
+                }
             })?;
         if value.is_null() {
             return Ok(Self::default());
         }
-        serde_json::from_value(value).map_err(|e| MeshNetworksParseError {
-            detail: e.to_string(),
-        })
+        let mut parsed: Self =
+            serde_json::from_value(value).map_err(|e| MeshNetworksParseError {
+                detail: e.to_string(),
+            })?;
+        parsed.octal_ports = octal_ports(crate::yaml11::octal_numbers(text), "");
+        Ok(parsed)
     }
 
     /// The MeshNetworks istiod acts on when this one is loaded (rule P2): since Istio 1.6 an
@@ -800,14 +864,52 @@ mod tests {
     }
 
     #[test]
-    fn oneof_twice_is_an_error() {
-        let err = MeshNetworks::from_yaml(
-            "networks:\n  n1:\n    gateways: [{registryServiceName: a, address: 1.1.1.1, port: 1}]\n",
+    fn both_oneof_members_keep_the_later_declared_one_as_istio_does() {
+        let mn = MeshNetworks::from_yaml(
+            "networks:\n  n1:\n    endpoints: [{fromRegistry: c1, fromCidr: 10.0.0.0/8}]\n    gateways: [{address: 1.1.1.1, registryServiceName: gw.ns.svc.cluster.local, port: 15443}]\n",
         )
-        .unwrap_err();
-        assert!(
-            err.to_string().starts_with("failed to convert to proto. "),
-            "{err}"
+        .unwrap();
+        let n1 = &mn.networks["n1"];
+        // Declaration order, not text order: from_registry (2) after from_cidr (1), address (2)
+        // after registry_service_name (1).
+        assert_eq!(n1.endpoints, [NetworkEndpoints::FromRegistry("c1".into())]);
+        assert_eq!(
+            n1.gateways[0].gw,
+            Some(GatewayAddress::Address("1.1.1.1".into()))
+        );
+        let dropped: Vec<(&str, &str, Option<&str>)> = mn
+            .ignored_fields
+            .iter()
+            .map(|f| (f.path.as_str(), f.field.as_str(), f.overridden_by))
+            .collect();
+        assert_eq!(
+            dropped,
+            [
+                ("networks.n1.endpoints[0]", "fromCidr", Some("fromRegistry")),
+                (
+                    "networks.n1.gateways[0]",
+                    "registryServiceName",
+                    Some("address")
+                ),
+            ]
+        );
+        assert!(mn.validate(true).is_ok());
+    }
+
+    #[test]
+    fn a_leading_zero_port_is_octal_as_istio_reads_yaml_and_said() {
+        let mn = MeshNetworks::from_yaml(
+            "networks:\n  n1:\n    gateways: [{address: 1.1.1.1, port: 0443}, {address: 2.2.2.2, port: \"0443\"}, {address: 3.3.3.3, port: 15443}]\n",
+        )
+        .unwrap();
+        let ports: Vec<u32> = mn.networks["n1"].gateways.iter().map(|g| g.port).collect();
+        // Plain: YAML 1.1 octal; quoted: a protobuf-JSON decimal string.
+        assert_eq!(ports, [291, 443, 15443]);
+        assert_eq!(mn.octal_ports.len(), 1);
+        assert_eq!(mn.octal_ports[0].path, "networks.n1.gateways[0].port");
+        assert_eq!(
+            (mn.octal_ports[0].written.as_str(), mn.octal_ports[0].value),
+            ("0443", 291)
         );
     }
 

@@ -173,6 +173,9 @@ impl MeshDocument {
         let budget = yaml_budget(text.len());
         let mut options = serde_saphyr::Options::default();
         options.budget = Some(budget.clone());
+        // Numbers as Kubernetes and Istio read YAML (1.1): a plain `0443` is octal 291
+        // (crate::yaml11); where that reaches meshNetworks it is said.
+        options.legacy_octal_numbers = true;
         let parsed = serde_saphyr::with_deserializer_from_str_with_options(text, options, |de| {
             serde_path_to_error::deserialize::<_, Self>(de).map_err(|e| {
                 let path = e.path().to_string();
@@ -187,7 +190,13 @@ impl MeshDocument {
             return Err(limit);
         }
         match (parsed, failed_field) {
-            (Ok(doc), _) => Ok(doc),
+            (Ok(mut doc), _) => {
+                doc.spec.mesh_networks.octal_ports = crate::meshnetworks::octal_ports(
+                    crate::yaml11::octal_numbers(text),
+                    "spec.meshNetworks",
+                );
+                Ok(doc)
+            }
             // serde_path_to_error records "." when the problem is not inside a field: syntax.
             (Err(_), Some((path, message))) if path != "." || !is_syntax(&message) => {
                 let mut error = field_error(path, &message);

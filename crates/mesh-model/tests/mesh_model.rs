@@ -287,3 +287,29 @@ fn an_alias_bomb_is_refused_naming_the_limit() {
         "{err}"
     );
 }
+
+#[test]
+fn meshnetworks_in_a_document_read_as_istio_reads_them_with_warnings() {
+    let doc = MeshDocument::from_yaml(&format!(
+        "{HEAD}  clusters: [{{name: a, network: n1}}]\n  meshNetworks:\n    networks:\n      n1:\n        endpoints: [{{fromRegistry: a}}]\n        gateways:\n        - {{registryServiceName: gw.ns.svc.cluster.local, address: 192.0.2.1, port: 0443}}\n"
+    ))
+    .unwrap();
+    let gw = &doc.spec.mesh_networks.networks["n1"].gateways[0];
+    assert_eq!(gw.port, 291);
+    assert_eq!(
+        gw.gw,
+        Some(mesh_model::GatewayAddress::Address("192.0.2.1".into()))
+    );
+    let errors: Vec<String> = doc
+        .consistency_errors()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            r#"spec.meshNetworks.networks.n1.gateways[0]: both "registryServiceName" and "address" are set, members of one oneof: Istio keeps "address" (declared later) and drops "registryServiceName" without an error"#,
+            "spec.meshNetworks.networks.n1.gateways[0].port: port 0443 (line 11) is a YAML 1.1 octal number: Istio reads it as 291",
+        ]
+    );
+}

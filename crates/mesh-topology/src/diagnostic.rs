@@ -92,6 +92,10 @@ codes! {
     GlobalVipOverlap = "global-vip-overlap", Error;
     /// Istio's own validation rejects the MeshNetworks section (V1–V6).
     InvalidMeshnetworks = "invalid-meshnetworks", Error;
+    /// `meshNetworks` has something Istio reads differently from what it appears to say: both
+    /// members of a oneof (`address` and `registryServiceName`; Istio keeps the later), or a
+    /// port such as `0443`, which Istio's YAML reads as octal 291.
+    MeshnetworksReadAsIstio = "meshnetworks-read-as-istio", Warning;
     /// `meshNetworks` has a field Istio ignores (most likely a typo: `gateway:`, `adress:`).
     MeshnetworksUnknownField = "meshnetworks-unknown-field", Warning;
     /// A consistency problem `mesh-model` reports that this crate has no more specific code for.

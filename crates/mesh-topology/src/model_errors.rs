@@ -1,5 +1,5 @@
 //! mesh-model's consistency errors as diagnostics: the checks are mesh-model's
-//! ([`MeshDocument::check`]); this maps each error to its code, subjects, explanation and fix.
+//! ([`MeshDocument::consistency_errors`]); this maps each error to its code, subjects, explanation and fix.
 
 use mesh_model::{MeshDocument, ModelError};
 
@@ -130,18 +130,13 @@ pub(crate) fn model_diagnostic(doc: &MeshDocument, e: &ModelError) -> Vec<Diagno
         ModelError::IgnoredMeshNetworksField {
             field, suggestion, ..
         } => {
-            let network = at
-                .strip_prefix("spec.meshNetworks.networks.")
-                .map(|r| r.split(['.', '[']).next().unwrap_or(r));
             one(
                 Code::MeshnetworksUnknownField,
                 match suggestion {
                     Some(s) => format!("{at}: unknown field {field:?} (did you mean {s:?}?)"),
                     None => format!("{at}: unknown field {field:?}"),
                 },
-                network
-                    .map(|n| vec![Subject::Network(n.to_owned())])
-                    .unwrap_or_default(),
+                meshnetworks_network(at),
                 format!("{e}: istiod reads MeshNetworks as protobuf JSON and drops fields it does not know without a word, so whatever this line meant to configure is not configured"),
                 &match suggestion {
                     Some(s) => format!("Rename {field:?} to {s:?}"),
@@ -149,6 +144,20 @@ pub(crate) fn model_diagnostic(doc: &MeshDocument, e: &ModelError) -> Vec<Diagno
                 },
             )
         }
+        ModelError::MeshNetworksOneofOverridden { field, kept, .. } => one(
+            Code::MeshnetworksReadAsIstio,
+            e.to_string(),
+            meshnetworks_network(at),
+            "istiod decodes MeshNetworks with the protobuf-JSON decoder, which sets fields in declaration order; setting a oneof member clears the other, so only the later one takes effect".to_owned(),
+            &format!("Remove {field:?} (Istio uses {kept:?})"),
+        ),
+        ModelError::MeshNetworksOctalPort { value, written, .. } => one(
+            Code::MeshnetworksReadAsIstio,
+            e.to_string(),
+            meshnetworks_network(at),
+            format!("istiod reads MeshNetworks YAML as YAML 1.1 (sigs.k8s.io/yaml), where a plain number with a leading zero is octal; meshspan reads it the same way, so the gateway port is {value}"),
+            &format!("Write the port without the leading zero (or {value} if octal was meant), not {written}"),
+        ),
         ModelError::InvalidMeshNetworks(errors) => errors
             .0
             .iter()
@@ -170,6 +179,14 @@ pub(crate) fn model_diagnostic(doc: &MeshDocument, e: &ModelError) -> Vec<Diagno
             "Correct the document where the message says",
         ),
     }
+}
+
+/// The network (as a subject) a `spec.meshNetworks.networks.<name>…` path is inside.
+fn meshnetworks_network(at: &str) -> Vec<Subject> {
+    at.strip_prefix("spec.meshNetworks.networks.")
+        .map(|r| r.split(['.', '[']).next().unwrap_or(r))
+        .map(|n| vec![Subject::Network(n.to_owned())])
+        .unwrap_or_default()
 }
 
 /// The service (as a subject) a `spec.services[i]…` path is inside.

@@ -34,6 +34,8 @@ fn broken_example_shows_every_code_on_purpose() {
         (Code::GlobalVipOverlap, Subject::Cidr("10.96.0.0/16".into())),
         (Code::InvalidMeshnetworks, network("legacy")),
         (Code::MeshnetworksUnknownField, network("legacy")),
+        (Code::MeshnetworksReadAsIstio, network("legacy")),
+        (Code::MeshnetworksReadAsIstio, network("legacy")),
         (Code::NetworkWithoutGateway, network("net-c")),
         (Code::RegistryInSeveralNetworks, cluster("east")),
         (
@@ -77,6 +79,23 @@ fn broken_example_shows_every_code_on_purpose() {
     // each failing to verify the other.
     assert_eq!(of(&r, Code::CidrOverlap).len(), 2, "{r}");
     assert_eq!(of(&r, Code::TrustRootMismatch).len(), 2, "{r}");
+    let read_as_istio: Vec<String> = of(&r, Code::MeshnetworksReadAsIstio)
+        .iter()
+        .map(|d| d.message.clone())
+        .collect();
+    assert_eq!(read_as_istio.len(), 2, "{r}");
+    assert!(
+        read_as_istio
+            .iter()
+            .any(|m| m.contains("gateways[1].port: port 0443") && m.contains("as 291")),
+        "{read_as_istio:?}"
+    );
+    assert!(
+        read_as_istio
+            .iter()
+            .any(|m| m.contains("gateways[2]") && m.contains("Istio keeps \"address\"")),
+        "{read_as_istio:?}"
+    );
     assert_eq!(r.diagnostics.len(), want.len(), "{r}");
     assert_eq!(r.topology.kind, MeshKind::Mixed);
 }
