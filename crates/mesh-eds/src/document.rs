@@ -253,7 +253,7 @@ fn service_port(
                 hbone_tunnel: e.labels.get(TUNNEL_LABEL).is_some_and(|v| v == "http"),
                 lb_weight: e.weight.unwrap_or(0),
                 namespace: svc.namespace.to_string(),
-                workload_name: String::new(),
+                workload_name: e.workload.clone().unwrap_or_default(),
                 service_account: e.service_account.clone().unwrap_or_default(),
                 health: if e.healthy {
                     Health::Healthy
@@ -344,6 +344,45 @@ spec:
         assert_eq!(class.network, None);
         // the legacy profiles do not validate (H1.5)
         assert_eq!(eds.legacy.networks.len(), 2);
+    }
+
+    #[test]
+    fn the_workload_name_reaches_the_istio_workload_metadata() {
+        let doc = MeshDocument::from_yaml(
+            r#"
+apiVersion: meshspan/v1alpha1
+kind: Mesh
+metadata: {name: m}
+spec:
+  clusters: [{name: Kubernetes}]
+  services:
+  - name: reviews
+    namespace: default
+    ports: [{name: http, port: 9080}]
+    endpoints:
+    - {cluster: Kubernetes, address: 10.0.0.1, workload: reviews-v3, labels: {app: reviews, version: v3}}
+    - {cluster: Kubernetes, address: 10.0.0.2, labels: {app: reviews, version: v3}}
+"#,
+        )
+        .unwrap();
+        let eds = DocumentEds::new(&doc, Features::default());
+        let class = eds.class_for_cluster(&"Kubernetes".parse().unwrap(), Profile::IstioModern);
+        let cla = View::new(&eds.shared_index(), class)
+            .assignment(&eds.request(&eds.services[0]))
+            .unwrap();
+        let workloads: Vec<&str> = cla.localities[0]
+            .endpoints
+            .iter()
+            .map(|e| e.workload.as_str())
+            .collect();
+        // Istio's own string for a Deployment's pod; without a workload, its first field is empty.
+        assert_eq!(
+            workloads,
+            [
+                "reviews-v3;default;reviews;v3;Kubernetes",
+                ";default;reviews;v3;Kubernetes"
+            ]
+        );
     }
 
     #[test]

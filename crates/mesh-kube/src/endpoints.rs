@@ -171,6 +171,7 @@ pub(crate) fn read_slices(
                     labels: facts.labels,
                     tls_mode: facts.tls_mode,
                     service_account: facts.service_account,
+                    workload: facts.workload,
                     weight: None,
                     healthy,
                 });
@@ -203,6 +204,7 @@ struct PodFacts {
     labels: BTreeMap<String, String>,
     tls_mode: TlsMode,
     service_account: Option<String>,
+    workload: Option<String>,
 }
 
 impl PodFacts {
@@ -255,6 +257,7 @@ impl PodFacts {
             } else {
                 sa.clone()
             }),
+            workload: Some(crate::workload::workload_name(&pod.metadata)),
         })
     }
 }

@@ -53,6 +53,7 @@ mod network;
 mod object;
 mod report;
 mod secret;
+mod workload;
 
 pub use assemble::{ClusterInput, Import, ImportOptions, Importer, import};
 pub use error::ImportError;

@@ -57,6 +57,19 @@ pub(crate) struct Meta {
     pub namespace: String,
     pub labels: BTreeMap<String, String>,
     pub annotations: BTreeMap<String, String>,
+    #[serde(rename = "generateName")]
+    pub generate_name: String,
+    #[serde(rename = "ownerReferences")]
+    pub owner_references: Vec<OwnerReference>,
+}
+
+/// `metadata.ownerReferences[]`: what the workload name is derived from.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct OwnerReference {
+    pub kind: String,
+    pub name: String,
+    pub controller: Option<bool>,
 }
 
 /// `v1/Namespace`.

@@ -349,6 +349,9 @@ pub struct Endpoint {
     pub tls_mode: TlsMode,
     /// Its service account.
     pub service_account: Option<String>,
+    /// Its workload's name (Istio's `WorkloadName`: the Deployment, StatefulSet, … of the pod,
+    /// or the WorkloadEntry), the first field of the `istio.workload` metadata; `None` = `""`.
+    pub workload: Option<String>,
     /// Load-balancing weight; `None` = unset (1).
     pub weight: Option<u32>,
     /// Health.
@@ -384,6 +387,8 @@ struct RawEndpoint {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     service_account: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    workload: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     weight: Option<u32>,
     #[serde(default = "yes", skip_serializing_if = "is_true")]
     healthy: bool,
@@ -409,6 +414,7 @@ impl TryFrom<RawEndpoint> for Endpoint {
             labels: r.labels,
             tls_mode: r.tls_mode,
             service_account: r.service_account,
+            workload: r.workload,
             weight: r.weight,
             healthy: r.healthy,
         })
@@ -432,6 +438,7 @@ impl From<Endpoint> for RawEndpoint {
             labels: e.labels,
             tls_mode: e.tls_mode,
             service_account: e.service_account,
+            workload: e.workload,
             weight: e.weight,
             healthy: e.healthy,
         }

@@ -442,6 +442,7 @@ fn build(
                             TlsMode::Istio
                         },
                         service_account: e.service_account.then(|| format!("svc-{s}")),
+                        workload: e.service_account.then(|| format!("svc-{s}-v{}", e.version)),
                         weight: e.weight,
                         healthy: e.healthy,
                     }

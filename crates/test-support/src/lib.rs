@@ -290,6 +290,7 @@ pub fn workload(kind: Workload, seed: u64) -> MeshDocument {
                         TlsMode::Istio
                     },
                     service_account: Some(format!("svc-{s}")),
+                    workload: None,
                     weight: None,
                     healthy: true,
                 }
