@@ -31,6 +31,7 @@
 #![deny(missing_docs)]
 
 mod check;
+mod counted;
 mod document;
 mod gateway;
 mod id;
@@ -43,6 +44,7 @@ pub mod strategies;
 mod suggest;
 
 pub use check::ModelError;
+pub use counted::counted;
 pub use document::{
     API_VERSION, ApiServer, CaCerts, Cluster, DEFAULT_GLOBAL_VIP_RANGE, Endpoint, Exposure, KIND,
     Link, MeshDocument, MeshSpec, Metadata, Service, ServicePort, TlsMode,

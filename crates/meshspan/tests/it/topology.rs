@@ -294,3 +294,37 @@ fn check_text_counts_in_words_and_explains_address_spaces() {
         "{text}"
     );
 }
+
+#[test]
+fn counts_in_output_are_singular_or_plural_words() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let file = dir.join("one-error.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: meshspan/v1alpha1\nkind: Mesh\nmetadata: {name: one}\nspec:\n  clusters: [{name: a, network: n1}, {name: a, network: n1}]\n",
+    )
+    .unwrap();
+    let out = meshspan(&["check", file.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.ends_with("\n1 error, 0 warnings, 0 info\n"), "{text}");
+    let out = meshspan(&["check", "--example", "broken", "--now", "1767225600"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(" errors, ") && text.contains(" warnings, "),
+        "{text}"
+    );
+    assert!(!text.contains("(s)"), "{text}");
+    let data = |f: &str| {
+        format!(
+            "{}/../mesh-proxy/tests/data/{f}",
+            env!("CARGO_MANIFEST_DIR")
+        )
+    };
+    let out = meshspan(&[
+        "diff",
+        &data("split-horizon.loopback.yaml"),
+        &data("split-horizon-cluster1.config_dump.json"),
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("\n3 clusters compared, "), "{text}");
+}
