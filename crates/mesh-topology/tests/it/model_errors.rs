@@ -19,7 +19,8 @@ fn model_errors_become_diagnostics() {
             Code::DuplicateService,
             vec![Subject::Service("foo.ns".into())],
         ),
-        (Code::UnknownCluster, vec![cluster("zz")]),
+        // The missing cluster and the one whose controlPlane names it.
+        (Code::UnknownCluster, vec![cluster("b"), cluster("zz")]),
         (Code::UnknownNetwork, vec![network("nope")]),
     ];
     let got: Vec<(Code, Vec<Subject>)> = r
