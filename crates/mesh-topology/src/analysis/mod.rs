@@ -22,7 +22,7 @@ use crate::model_errors::model_diagnostic;
 use crate::report::Report;
 use crate::trust::trust_diagnostics;
 
-pub(crate) use reachability::{Analysis, Conditions};
+pub(crate) use reachability::{Analysis, Conditions, Path, Reached};
 
 /// Validates a whole mesh: every diagnostic, sorted by code then subjects, and the topology.
 ///

@@ -167,7 +167,8 @@ fn check_unreadable_or_unparsable_exits_2() {
 
 #[test]
 fn what_if_reports_lost_endpoints_and_exit_codes() {
-    // network1's gateway exposes istiod to cluster2: without it cluster2's clients lose everything.
+    // network1's gateway exposes istiod to cluster2: without it cluster2's proxies keep their
+    // last config; they lose cluster1's endpoints (reached through that gateway), not their own.
     let out = meshspan(&[
         "what-if",
         &example("split-horizon.yaml"),
@@ -176,26 +177,47 @@ fn what_if_reports_lost_endpoints_and_exit_codes() {
         "-o",
         "json",
     ]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(0));
     let v = json(&out);
     assert_eq!(
         v["failure"],
         serde_json::json!({"kind": "gatewayDown", "network": "network1", "address": "192.0.2.10"})
     );
+    assert_eq!(v["lastConfig"][0]["clientNetwork"], "network2", "{v}");
     let impacts = v["impacts"].as_array().expect("impacts");
-    assert!(
-        impacts
-            .iter()
-            .all(|i| i["clientNetwork"] == "network2" && i["unreachable"] == true),
-        "{impacts:?}"
+    assert_eq!(impacts.len(), 1, "{impacts:?}");
+    assert_eq!(impacts[0]["service"], "reviews.bookinfo");
+    assert_eq!(impacts[0]["clientNetwork"], "network2");
+    assert_eq!(impacts[0]["lastConfig"], true);
+    assert_eq!(impacts[0]["remaining"], 2);
+    assert_eq!(
+        impacts[0]["lost"],
+        serde_json::json!([{
+            "cluster": "cluster1",
+            "reason": {"kind": "noGateway", "network": "network1"},
+            "addresses": ["10.10.1.5", "10.10.1.6"],
+        }])
     );
-    assert!(!impacts.is_empty());
     assert!(
         v["newDiagnostics"]
             .as_array()
             .expect("newDiagnostics")
             .iter()
             .any(|d| d["code"] == "control-plane-unreachable")
+    );
+    // Without cluster2, ratings (only there) becomes unreachable from network1: exit 1, and
+    // the text says why per line.
+    let out = meshspan(&[
+        "what-if",
+        &example("split-horizon.yaml"),
+        "--fail",
+        "cluster:cluster2",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("clients on network network1 -> ratings.bookinfo: lose 1 endpoint, 0 left — UNREACHABLE\n    10.20.4.1 (cluster2): cluster cluster2 is gone\n"),
+        "{text}"
     );
     // Removing one of network2's three gateway addresses loses nothing.
     let out = meshspan(&[
