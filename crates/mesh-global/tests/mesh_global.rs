@@ -4,11 +4,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use mesh_global::{
-    Allocations, ApiVersion, Selector, UnreachableReason, allocate, allocate_for_mesh,
-    plan_for_cluster, resolve_global,
+    Allocations, ApiVersion, PortRejection, Selector, UnreachableReason, allocate,
+    allocate_for_mesh, known_protocol, plan_for_cluster, port_rejection, resolve_global,
+    valid_port_name,
 };
 use mesh_model::strategies::{MeshSize, mesh_document};
-use mesh_model::{MeshDocument, ServiceKey};
+use mesh_model::{MeshDocument, ServiceKey, ServicePort};
 use proptest::prelude::*;
 
 fn size() -> MeshSize {
@@ -56,8 +57,58 @@ proptest! {
                     continue;
                 }
                 let unreachable: BTreeSet<_> = plan.unreachable.iter().filter(|u| u.service == s.key()).map(|u| &u.cluster).collect();
+                let rejected = plan.rejected.iter().any(|r| r.service == s.key());
                 let has_entry = hosts.contains_key(&s.key().global_host());
-                prop_assert_eq!(has_entry, unreachable.len() < remote.len(), "{}", s.key());
+                prop_assert_eq!(has_entry, unreachable.len() < remote.len() && !rejected, "{}", s.key());
+            }
+        }
+    }
+
+    /// Whatever the ports, no entry holds a port name or protocol Istio refuses; every service
+    /// with such a port is reported, naming the port, never dropped silently.
+    #[test]
+    fn no_entry_holds_a_port_istio_refuses(
+        doc in mesh_document(size()),
+        ports in proptest::collection::vec(
+            (
+                prop::sample::select(vec!["http", "http-alt", "http_alt", "-x", "", "tcp-9", "a.b"]),
+                prop::option::of(prop::sample::select(vec!["HTTP", "grpc-web", "FOO", "tcp", "HTTP/2"])),
+            ),
+            0..4,
+        ),
+    ) {
+        let mut doc = doc;
+        for (i, s) in doc.spec.services.iter_mut().enumerate() {
+            s.ports = ports
+                .iter()
+                .enumerate()
+                .skip(i % 2)
+                .map(|(k, (name, protocol))| ServicePort {
+                    name: (*name).to_owned(),
+                    port: 8000 + k as u16,
+                    target_port: None,
+                    protocol: protocol.map(str::to_owned),
+                })
+                .collect();
+        }
+        let spec = &doc.spec;
+        let vips = allocate_for_mesh(spec, &Allocations::default()).unwrap();
+        for cluster in &spec.clusters {
+            let plan = plan_for_cluster(spec, &cluster.name, &Selector::default(), &vips, ApiVersion::V1).unwrap();
+            for e in &plan.service_entries {
+                for p in &e.spec.ports {
+                    prop_assert!(valid_port_name(&p.name), "{}: {}", e.spec.hosts[0], p.name);
+                    prop_assert!(known_protocol(&p.protocol), "{}: {}", e.spec.hosts[0], p.protocol);
+                }
+                for ep in &e.spec.endpoints {
+                    prop_assert!(ep.ports.keys().all(|k| valid_port_name(k)));
+                }
+            }
+            for r in &plan.rejected {
+                let s = spec.services.iter().find(|s| s.key() == r.service).unwrap();
+                let port = s.ports.iter().find(|p| p.port == r.port).unwrap();
+                prop_assert_eq!(port_rejection(port), Some(r.rejection.clone()));
+                prop_assert!(!plan.service_entries.iter().any(|e| e.spec.hosts[0] == r.service.global_host()));
             }
         }
     }
@@ -203,4 +254,56 @@ fn vip_range_overlapping_a_pod_cidr_is_an_error() {
         err.to_string(),
         "the .global range 10.0.0.0/8 overlaps podCidrs 10.1.0.0/16 of cluster east: virtual IPs must never be routable"
     );
+}
+
+#[test]
+fn a_service_whose_ports_istio_refuses_gets_no_entry_and_is_reported() {
+    let text = test_support::EXAMPLE_REPLICATED.replace(
+        "ports: [{name: http, port: 8000, targetPort: 80, protocol: HTTP}]",
+        "ports: [{name: http_alt, port: 8000, targetPort: 80, protocol: HTTP}, {name: web, port: 8001, protocol: FOO}]",
+    );
+    let doc = MeshDocument::from_yaml(&text).unwrap();
+    let vips = allocate_for_mesh(&doc.spec, &Allocations::default()).unwrap();
+    let east = plan_for_cluster(
+        &doc.spec,
+        &"east".parse().unwrap(),
+        &Selector::default(),
+        &vips,
+        ApiVersion::V1,
+    )
+    .unwrap();
+    assert!(
+        east.service_entries.is_empty(),
+        "{:?}",
+        east.service_entries
+    );
+    let got: Vec<(u16, PortRejection)> = east
+        .rejected
+        .iter()
+        .map(|r| (r.port, r.rejection.clone()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                8000,
+                PortRejection::InvalidName {
+                    name: "http_alt".into()
+                }
+            ),
+            (
+                8001,
+                PortRejection::UnsupportedProtocol {
+                    protocol: "FOO".into()
+                }
+            ),
+        ]
+    );
+    let message = east.rejected[0].to_string();
+    assert!(
+        message.starts_with("httpbin.bar is left out (no ServiceEntry for httpbin.bar.global): port 8000: port name \"http_alt\" is not a DNS-1123 label"),
+        "{message}"
+    );
+    assert!(message.contains("ValidatePortName"), "{message}");
+    assert!(east.rejected[1].to_string().contains("ValidateProtocol"));
 }

@@ -64,7 +64,8 @@ pub struct Args {
 }
 
 /// Runs the command: exit 0 on success, 1 when the configuration cannot be made (for example an
-/// exhausted or overlapping range), 2 when an input cannot be read or parsed or `--cluster` names
+/// exhausted or overlapping range) or a selected service is left out because Istio would refuse
+/// its ports (the other objects are still printed), 2 when an input cannot be read or parsed or `--cluster` names
 /// no cluster of the mesh.
 pub fn run(args: &Args) -> ExitCode {
     let loaded = match input::load_or_exit(&args.mesh) {
@@ -120,6 +121,10 @@ pub fn run(args: &Args) -> ExitCode {
     for u in &plan.unreachable {
         eprintln!("warning: {u}");
     }
+    // Never write an entry Istio refuses: such a service is left out, and the run exits 1.
+    for r in &plan.rejected {
+        eprintln!("meshspan: {}: error: {r}", loaded.origin);
+    }
     if let Some(path) = &args.save_allocations {
         let text = serde_saphyr::to_string(&vips).unwrap_or_default();
         if let Err(e) = std::fs::write(path, text) {
@@ -146,6 +151,7 @@ pub fn run(args: &Args) -> ExitCode {
                 "destinationRule": plan.destination_rule,
                 "allocations": vips,
                 "unreachable": plan.unreachable.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                "rejected": plan.rejected.iter().map(ToString::to_string).collect::<Vec<_>>(),
             });
             if args.dns {
                 out["dns"] = serde_json::json!({
@@ -157,5 +163,9 @@ pub fn run(args: &Args) -> ExitCode {
             outln!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
         }
     }
-    ExitCode::SUCCESS
+    if plan.rejected.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
 }

@@ -10,6 +10,7 @@ mod control_plane;
 mod gateways;
 mod global_vip;
 mod meshnetworks;
+mod ports;
 mod reachability;
 mod replication;
 mod text;
@@ -95,6 +96,7 @@ impl<'a> Analysis<'a> {
         self.consumption_diagnostics(&mut d);
         self.replication_diagnostics(&mut d);
         self.global_vip_diagnostics(&mut d);
+        self.port_diagnostics(&mut d);
         let primaries: Vec<&Cluster> = self
             .groups()
             .keys()

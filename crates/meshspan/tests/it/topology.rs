@@ -350,3 +350,41 @@ fn counts_in_output_are_singular_or_plural_words() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("\n3 clusters compared, "), "{text}");
 }
+
+#[test]
+fn global_never_writes_an_entry_istio_refuses() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let file = dir.join("refused-ports.yaml");
+    let text = std::fs::read_to_string(example("replicated-control-planes.yaml"))
+        .unwrap()
+        .replace(
+            "ports: [{name: http, port: 8000, targetPort: 80, protocol: HTTP}]",
+            "ports: [{name: http_alt, port: 8000, targetPort: 80, protocol: HTTP}]",
+        );
+    assert!(text.contains("http_alt"));
+    std::fs::write(&file, text).unwrap();
+    let out = meshspan(&["global", file.to_str().unwrap(), "--cluster", "east"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stdout.contains("http_alt") && !stdout.contains("kind: ServiceEntry"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("kind: DestinationRule"), "{stdout}");
+    assert!(
+        stderr.contains("error: httpbin.bar is left out (no ServiceEntry for httpbin.bar.global): port 8000: port name \"http_alt\""),
+        "{stderr}"
+    );
+    // check flags it too.
+    let out = meshspan(&["check", file.to_str().unwrap(), "-o", "json"]);
+    let v = json(&out);
+    assert!(
+        v["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["code"] == "port-name-invalid"),
+        "{v}"
+    );
+}
