@@ -60,6 +60,10 @@ pub struct ObjectMeta {
     pub labels: BTreeMap<String, String>,
 }
 
+/// The namespace every object of a plan is written to: the control plane's, which exists in
+/// every cluster that runs one (a service's own namespace may not exist in the client cluster).
+pub const ENTRY_NAMESPACE: &str = "istio-system";
+
 /// An Istio `ServiceEntry`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -68,7 +72,7 @@ pub struct ServiceEntry {
     pub api_version: &'static str,
     /// `ServiceEntry`.
     pub kind: &'static str,
-    /// Name and namespace.
+    /// Named `<name>.<namespace>.global`, in [`ENTRY_NAMESPACE`].
     pub metadata: ObjectMeta,
     /// The entry.
     pub spec: ServiceEntrySpec,
@@ -79,6 +83,9 @@ pub struct ServiceEntry {
 pub struct ServiceEntrySpec {
     /// `[<name>.<namespace>.global]`.
     pub hosts: Vec<String>,
+    /// `["*"]`: visible to every namespace of the cluster.
+    #[serde(rename = "exportTo")]
+    pub export_to: Vec<String>,
     /// `MESH_INTERNAL`: remote workloads share the root of trust.
     pub location: &'static str,
     /// The service's ports.
@@ -415,13 +422,18 @@ pub fn plan_for_cluster(
         entries.push(ServiceEntry {
             api_version: api.as_str(),
             kind: "ServiceEntry",
+            // In the control plane's namespace, which exists wherever istiod runs (the service's
+            // own namespace may not exist in this cluster), named by the host: a Service name
+            // and a namespace hold no dot, so the name is unique. `exportTo: ["*"]` keeps the
+            // entry visible to every namespace whatever the mesh's defaultServiceExportTo.
             metadata: ObjectMeta {
-                name: format!("{}-{}-global", key.name, key.namespace),
-                namespace: key.namespace.to_string(),
+                name: key.global_host(),
+                namespace: ENTRY_NAMESPACE.to_owned(),
                 labels: managed_by(),
             },
             spec: ServiceEntrySpec {
                 hosts: vec![key.global_host()],
+                export_to: vec!["*".to_owned()],
                 location: "MESH_INTERNAL",
                 ports: service
                     .ports
@@ -446,7 +458,7 @@ pub fn plan_for_cluster(
             kind: "DestinationRule",
             metadata: ObjectMeta {
                 name: "istio-multicluster-destinationrule".to_owned(),
-                namespace: "istio-system".to_owned(),
+                namespace: ENTRY_NAMESPACE.to_owned(),
                 labels: managed_by(),
             },
             spec: DestinationRuleSpec {

@@ -12,8 +12,9 @@
 //!   with the remote instances it could not point at and why, and the services left out because
 //!   Istio would refuse their ports ([`port_rejection`]: the webhook's and the CRD's rules);
 //! - [`address_for`], [`resolve_global`], [`global_name_of`]: name resolution;
-//! - [`coredns_global_zone`], [`global_dns_configmap`], [`kube_dns_stub_domain`],
-//!   [`coredns_forward_global`]: DNS configuration.
+//! - [`coredns_global_zone`] (the plan's names only), [`coredns_forward_global`],
+//!   [`global_dns_configmap`], and, replacing the cluster's own and saying so,
+//!   [`coredns_configmap`] and [`kube_dns_stub_domain`]: DNS configuration.
 //!
 //! ```
 //! use mesh_global::{Allocations, ApiVersion, Selector, allocate_for_mesh, plan_for_cluster};
@@ -34,13 +35,14 @@ mod ports;
 mod vip;
 
 pub use dns::{
-    coredns_forward_global, coredns_global_zone, global_dns_configmap, kube_dns_stub_domain,
+    coredns_configmap, coredns_forward_global, coredns_global_zone, global_dns_configmap,
+    kube_dns_stub_domain, kubernetes_default_server_block,
 };
 pub use entries::{
-    ApiVersion, ClusterPlan, DestinationRule, DestinationRuleSpec, GlobalError, ObjectMeta,
-    RejectedPort, Selector, ServiceEntry, ServiceEntryEndpoint, ServiceEntryPort, ServiceEntrySpec,
-    TlsSettings, TrafficPolicy, Unreachable, UnreachableReason, allocate_for_mesh,
-    plan_for_cluster,
+    ApiVersion, ClusterPlan, DestinationRule, DestinationRuleSpec, ENTRY_NAMESPACE, GlobalError,
+    ObjectMeta, RejectedPort, Selector, ServiceEntry, ServiceEntryEndpoint, ServiceEntryPort,
+    ServiceEntrySpec, TlsSettings, TrafficPolicy, Unreachable, UnreachableReason,
+    allocate_for_mesh, plan_for_cluster,
 };
 pub use names::{ServiceAddress, address_for, global_name_of, resolve_global};
 pub use ports::{

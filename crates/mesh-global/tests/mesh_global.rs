@@ -4,9 +4,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use mesh_global::{
-    Allocations, ApiVersion, PortRejection, Selector, UnreachableReason, allocate,
-    allocate_for_mesh, known_protocol, plan_for_cluster, port_rejection, resolve_global,
-    valid_port_name,
+    Allocations, ApiVersion, ENTRY_NAMESPACE, PortRejection, Selector, UnreachableReason, allocate,
+    allocate_for_mesh, coredns_global_zone, known_protocol, plan_for_cluster, port_rejection,
+    resolve_global, valid_port_name,
 };
 use mesh_model::strategies::{MeshSize, mesh_document};
 use mesh_model::{MeshDocument, ServiceKey, ServicePort};
@@ -33,8 +33,17 @@ proptest! {
         for cluster in &spec.clusters {
             let plan = plan_for_cluster(spec, &cluster.name, &Selector::default(), &vips, ApiVersion::V1).unwrap();
             let mut hosts = BTreeMap::new();
+            // The zone answers exactly the entries' names: never a service of this cluster alone.
+            let zone = coredns_global_zone(&plan);
+            let zone_hosts: Vec<&str> = zone.lines().filter_map(|l| l.trim().split_once(' ')).map(|(_, h)| h).filter(|h| h.ends_with(".global")).collect();
+            let entry_hosts: Vec<&str> = plan.service_entries.iter().map(|e| e.spec.hosts[0].as_str()).collect();
+            prop_assert_eq!(zone_hosts, entry_hosts);
             for e in &plan.service_entries {
                 prop_assert_eq!(e.spec.hosts.len(), 1);
+                // In the control plane's namespace, named by the host (unique), exported to all.
+                prop_assert_eq!(e.metadata.namespace.as_str(), ENTRY_NAMESPACE);
+                prop_assert_eq!(&e.metadata.name, &e.spec.hosts[0]);
+                prop_assert_eq!(&e.spec.export_to, &vec!["*".to_owned()]);
                 *hosts.entry(e.spec.hosts[0].clone()).or_insert(0) += 1;
                 // The gateways of the consuming cluster itself are never endpoints.
                 for ep in &e.spec.endpoints {

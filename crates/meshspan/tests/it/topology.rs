@@ -388,3 +388,93 @@ fn global_never_writes_an_entry_istio_refuses() {
         "{v}"
     );
 }
+
+/// The YAML documents of `text` as JSON values.
+fn yaml_documents(text: &str) -> Vec<Value> {
+    text.split("\n---\n")
+        .map(|d| serde_saphyr::from_str(d).unwrap_or_else(|e| panic!("{e}:\n{d}")))
+        .collect()
+}
+
+#[test]
+fn global_dns_output_is_safe_to_apply_and_says_what_it_replaces() {
+    let replicated = example("replicated-control-planes.yaml");
+    let run = |extra: &[&str]| {
+        let mut args = vec!["global", replicated.as_str(), "--cluster", "east", "--dns"];
+        args.extend_from_slice(extra);
+        meshspan(&args)
+    };
+    // Default: objects meshspan owns, and the Corefile block as comments; no ConfigMap of the
+    // cluster's is touched, every object is in istio-system (which exists wherever istiod runs).
+    let out = run(&[]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let docs = yaml_documents(&text);
+    let kinds: Vec<&str> = docs.iter().map(|d| d["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["ServiceEntry", "DestinationRule"], "{text}");
+    assert!(
+        docs.iter()
+            .all(|d| d["metadata"]["namespace"] == "istio-system"),
+        "{text}"
+    );
+    assert_eq!(docs[0]["metadata"]["name"], "httpbin.bar.global");
+    assert_eq!(docs[0]["spec"]["exportTo"], serde_json::json!(["*"]));
+    assert!(
+        text.contains("# Add this server block to the Corefile of ConfigMap kube-system/coredns\n"),
+        "{text}"
+    );
+    assert!(text.contains("\n#   global:53 {\n"), "{text}");
+    // The zone holds the names of east's entries, never east's own service (sleep.foo).
+    assert!(
+        text.contains(" httpbin.bar.global\n") && !text.contains("sleep.foo.global"),
+        "{text}"
+    );
+    assert!(!text.contains("REPLACES"), "{text}");
+
+    // A complete coredns ConfigMap only when asked, saying it replaces the cluster's.
+    let out = run(&["--dns-format", "coredns-configmap"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("---\n# REPLACES ConfigMap kube-system/coredns: "),
+        "{text}"
+    );
+    let docs = yaml_documents(&text);
+    let coredns = docs.last().unwrap();
+    assert_eq!(coredns["metadata"]["name"], "coredns");
+    let corefile = coredns["data"]["Corefile"].as_str().unwrap();
+    assert!(
+        corefile.starts_with(".:53 {") && corefile.contains("global:53 {"),
+        "{corefile}"
+    );
+    let out = run(&["--dns-format", "coredns-configmap", "-o", "json"]);
+    assert_eq!(
+        json(&out)["dns"]["replaces"],
+        serde_json::json!(["kube-system/coredns"])
+    );
+
+    // kube-dns can only stub to a server: without one it is a usage error.
+    let out = run(&["--dns-format", "kube-dns"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("needs --dns-server"));
+    let out = run(&["--dns-format", "kube-dns", "--dns-server", "10.96.0.53"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let docs = yaml_documents(&text);
+    let names: Vec<&str> = docs
+        .iter()
+        .map(|d| d["metadata"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "httpbin.bar.global",
+            "istio-multicluster-destinationrule",
+            "global-dns",
+            "kube-dns"
+        ]
+    );
+    assert!(
+        text.contains("---\n# REPLACES ConfigMap kube-system/kube-dns: "),
+        "{text}"
+    );
+    assert!(text.contains("---\n# New: "), "{text}");
+}
