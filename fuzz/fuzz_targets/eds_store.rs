@@ -100,6 +100,7 @@ fn mesh_networks(u: &mut Unstructured<'_>) -> Result<Option<LegacyNetworks>> {
                 Ok(LegacyGateway {
                     address: Some(if u.ratio(1, 4)? { "gw.example.com".into() } else { format!("192.0.2.{}", u.int_in_range(1..=6u8)?) }),
                     first_resolved: if u.arbitrary()? { Some("192.0.2.9".into()) } else { None },
+                    other_answers: Vec::new(),
                     registry_addresses: Vec::new(),
                     port: 15443,
                 })
