@@ -5,8 +5,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use mesh_global::{
     Allocations, ApiVersion, ENTRY_NAMESPACE, PortRejection, Selector, UnreachableReason, allocate,
-    allocate_for_mesh, coredns_global_zone, known_protocol, plan_for_cluster, port_rejection,
-    resolve_global, valid_port_name,
+    allocate_for_mesh, coredns_configmap, coredns_forward_global, coredns_global_zone,
+    global_dns_configmap, known_protocol, kube_dns_stub_domain, kubernetes_default_server_block,
+    plan_for_cluster, port_rejection, resolve_global, valid_port_name,
 };
 use mesh_model::strategies::{MeshSize, mesh_document};
 use mesh_model::{MeshDocument, ServiceKey, ServicePort};
@@ -156,6 +157,19 @@ proptest! {
     }
 }
 
+/// The plan of cluster `east` of `doc`.
+fn east_plan(doc: &MeshDocument, api: ApiVersion) -> mesh_global::ClusterPlan {
+    let vips = allocate_for_mesh(&doc.spec, &Allocations::default()).unwrap();
+    plan_for_cluster(
+        &doc.spec,
+        &"east".parse().unwrap(),
+        &Selector::default(),
+        &vips,
+        api,
+    )
+    .unwrap()
+}
+
 #[test]
 fn replicated_example_renders() {
     let doc = MeshDocument::from_yaml(test_support::EXAMPLE_REPLICATED).unwrap();
@@ -271,16 +285,7 @@ fn a_service_whose_ports_istio_refuses_gets_no_entry_and_is_reported() {
         "ports: [{name: http, port: 8000, targetPort: 80, protocol: HTTP}]",
         "ports: [{name: http_alt, port: 8000, targetPort: 80, protocol: HTTP}, {name: web, port: 8001, protocol: FOO}]",
     );
-    let doc = MeshDocument::from_yaml(&text).unwrap();
-    let vips = allocate_for_mesh(&doc.spec, &Allocations::default()).unwrap();
-    let east = plan_for_cluster(
-        &doc.spec,
-        &"east".parse().unwrap(),
-        &Selector::default(),
-        &vips,
-        ApiVersion::V1,
-    )
-    .unwrap();
+    let east = east_plan(&MeshDocument::from_yaml(&text).unwrap(), ApiVersion::V1);
     assert!(
         east.service_entries.is_empty(),
         "{:?}",
@@ -315,4 +320,37 @@ fn a_service_whose_ports_istio_refuses_gets_no_entry_and_is_reported() {
     );
     assert!(message.contains("ValidatePortName"), "{message}");
     assert!(east.rejected[1].to_string().contains("ValidateProtocol"));
+}
+
+#[test]
+fn dns_configmaps_embed_the_zone_parse_as_yaml_and_say_what_they_replace() {
+    let doc = MeshDocument::from_yaml(test_support::EXAMPLE_REPLICATED).unwrap();
+    let plan = east_plan(&doc, ApiVersion::V1);
+    let v: serde_json::Value = serde_saphyr::from_str(&global_dns_configmap(&plan)).unwrap();
+    assert_eq!(v["data"]["Corefile"], coredns_global_zone(&plan));
+    assert_eq!(v["metadata"]["name"], "global-dns");
+
+    let cm = coredns_configmap("cluster.local", &coredns_global_zone(&plan));
+    assert!(cm.starts_with("# REPLACES ConfigMap kube-system/coredns: "));
+    let v: serde_json::Value = serde_saphyr::from_str(&cm).unwrap();
+    assert_eq!(
+        v["data"]["Corefile"],
+        format!(
+            "{}{}",
+            kubernetes_default_server_block("cluster.local"),
+            coredns_global_zone(&plan)
+        )
+    );
+
+    let stub = kube_dns_stub_domain("10.96.0.10".parse().unwrap());
+    assert!(stub.starts_with("# REPLACES ConfigMap kube-system/kube-dns: "));
+    let v: serde_json::Value = serde_saphyr::from_str(&stub).unwrap();
+    assert_eq!(v["data"]["stubDomains"], "{\"global\": [\"10.96.0.10\"]}\n");
+    assert!(coredns_forward_global("10.0.0.1".parse().unwrap()).contains("forward . 10.0.0.1"));
+    // The zone: east's entries only (httpbin.bar of west), never east's own sleep.foo.
+    let zone = coredns_global_zone(&plan);
+    assert!(
+        zone.contains(" httpbin.bar.global\n") && !zone.contains("sleep.foo"),
+        "{zone}"
+    );
 }

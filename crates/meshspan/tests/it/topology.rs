@@ -24,6 +24,13 @@ fn example(name: &str) -> String {
 /// 2026-01-01: inside the validity of the broken example's CA material.
 const NOW: &str = "1767225600";
 
+/// Writes `text` to `name` in the tests' temporary directory; its path.
+fn temp_file(name: &str, text: &str) -> String {
+    let file = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    std::fs::write(&file, text).expect("write temp file");
+    file.to_str().expect("utf-8 path").to_owned()
+}
+
 fn json(out: &Output) -> Value {
     serde_json::from_slice(&out.stdout).expect("JSON on stdout")
 }
@@ -207,12 +214,9 @@ fn what_if_reports_lost_endpoints_and_exit_codes() {
     );
     // Without cluster2, ratings (only there) becomes unreachable from network1: exit 1, and
     // the text says why per line.
-    let out = meshspan(&[
-        "what-if",
-        &example("split-horizon.yaml"),
-        "--fail",
-        "cluster:cluster2",
-    ]);
+    let what_if =
+        |fail: &str| meshspan(&["what-if", &example("split-horizon.yaml"), "--fail", fail]);
+    let out = what_if("cluster:cluster2");
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -220,12 +224,7 @@ fn what_if_reports_lost_endpoints_and_exit_codes() {
         "{text}"
     );
     // Removing one of network2's three gateway addresses loses nothing.
-    let out = meshspan(&[
-        "what-if",
-        &example("split-horizon.yaml"),
-        "--fail",
-        "gateway:network2/198.51.100.7",
-    ]);
+    let out = what_if("gateway:network2/198.51.100.7");
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stdout).contains("no client loses an endpoint"));
 }
@@ -319,14 +318,11 @@ fn check_text_counts_in_words_and_explains_address_spaces() {
 
 #[test]
 fn counts_in_output_are_singular_or_plural_words() {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
-    let file = dir.join("one-error.yaml");
-    std::fs::write(
-        &file,
+    let file = temp_file(
+        "one-error.yaml",
         "apiVersion: meshspan/v1alpha1\nkind: Mesh\nmetadata: {name: one}\nspec:\n  clusters: [{name: a, network: n1}, {name: a, network: n1}]\n",
-    )
-    .unwrap();
-    let out = meshspan(&["check", file.to_str().unwrap()]);
+    );
+    let out = meshspan(&["check", &file]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.ends_with("\n1 error, 0 warnings, 0 info\n"), "{text}");
     let out = meshspan(&["check", "--example", "broken", "--now", "1767225600"]);
@@ -353,8 +349,6 @@ fn counts_in_output_are_singular_or_plural_words() {
 
 #[test]
 fn global_never_writes_an_entry_istio_refuses() {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
-    let file = dir.join("refused-ports.yaml");
     let text = std::fs::read_to_string(example("replicated-control-planes.yaml"))
         .unwrap()
         .replace(
@@ -362,8 +356,8 @@ fn global_never_writes_an_entry_istio_refuses() {
             "ports: [{name: http_alt, port: 8000, targetPort: 80, protocol: HTTP}]",
         );
     assert!(text.contains("http_alt"));
-    std::fs::write(&file, text).unwrap();
-    let out = meshspan(&["global", file.to_str().unwrap(), "--cluster", "east"]);
+    let file = temp_file("refused-ports.yaml", &text);
+    let out = meshspan(&["global", &file, "--cluster", "east"]);
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -377,7 +371,7 @@ fn global_never_writes_an_entry_istio_refuses() {
         "{stderr}"
     );
     // check flags it too.
-    let out = meshspan(&["check", file.to_str().unwrap(), "-o", "json"]);
+    let out = meshspan(&["check", &file, "-o", "json"]);
     let v = json(&out);
     assert!(
         v["diagnostics"]
