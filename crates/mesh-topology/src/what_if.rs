@@ -9,7 +9,7 @@ use std::str::FromStr;
 use mesh_model::MeshDocument;
 use serde::{Deserialize, Serialize};
 
-use crate::analysis::{Analysis, Conditions, Path, Reached};
+use crate::analysis::{Analysis, Conditions, Path, Reached, capped_list, network_text};
 use crate::diagnostic::Diagnostic;
 
 /// One thing that fails.
@@ -321,10 +321,6 @@ pub const WHAT_IF_MODEL: &[&str] = &[
     "endpoints of a cluster whose API server its control plane cannot read count as lost to proxies still served (worst case: istiod keeps what it last read until it restarts)",
 ];
 
-/// At most this many addresses are printed per line of the text form; the rest are counted
-/// (`… and 190 more`). The JSON form lists them all.
-const TEXT_LIST_LIMIT: usize = 5;
-
 /// Why clients no longer reach some endpoints.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", tag = "kind")]
@@ -366,22 +362,14 @@ impl fmt::Display for LossReason {
             Self::NotByIp { network } => write!(
                 f,
                 "{} is no longer reached by IP (link cut or partition) and there is no gateway route",
-                network_name(network)
+                network_text(network)
             ),
             Self::NoGateway { network } => write!(
                 f,
                 "no gateway of {} is usable any more (down or partitioned)",
-                network_name(network)
+                network_text(network)
             ),
         }
-    }
-}
-
-fn network_name(n: &str) -> String {
-    if n.is_empty() {
-        "the implicit network".to_owned()
-    } else {
-        format!("network {n}")
     }
 }
 
@@ -449,18 +437,6 @@ impl WhatIf {
     }
 }
 
-/// `items` joined with `, `, the first `limit` of them and `… and N more` after.
-pub(crate) fn shortened(items: &[String], limit: usize) -> String {
-    if items.len() <= limit {
-        return items.join(", ");
-    }
-    format!(
-        "{} … and {} more",
-        items[..limit].join(", "),
-        items.len() - limit
-    )
-}
-
 impl fmt::Display for WhatIf {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "what if {}:", self.failure)?;
@@ -472,7 +448,7 @@ impl fmt::Display for WhatIf {
             writeln!(
                 f,
                 "  clients on {} lose their control plane and keep their last config:",
-                network_name(&l.client_network)
+                network_text(&l.client_network)
             )?;
             for why in &l.why {
                 writeln!(f, "    {why}")?;
@@ -486,7 +462,7 @@ impl fmt::Display for WhatIf {
             writeln!(
                 f,
                 "  clients on {} -> {}: lose {}, {} left{}{}",
-                network_name(&i.client_network),
+                network_text(&i.client_network),
                 i.service,
                 mesh_model::counted(lost, "endpoint"),
                 i.remaining,
@@ -498,11 +474,12 @@ impl fmt::Display for WhatIf {
                 }
             )?;
             for l in &i.lost {
-                let addresses: Vec<String> = l.addresses.iter().map(ToString::to_string).collect();
+                // The text lists the first addresses and counts the rest (`… and 190 more`);
+                // the JSON form lists them all.
                 writeln!(
                     f,
                     "    {} ({}): {}",
-                    shortened(&addresses, TEXT_LIST_LIMIT),
+                    capped_list(l.addresses.iter()),
                     l.cluster,
                     l.reason
                 )?;
@@ -657,14 +634,6 @@ pub fn simulate(doc: &MeshDocument, failure: &Failure) -> Result<WhatIf, WhatIfE
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn long_lists_are_shortened_with_a_count() {
-        let items: Vec<String> = (1..=7).map(|i| format!("10.0.0.{i}")).collect();
-        assert_eq!(shortened(&items, 2), "10.0.0.1, 10.0.0.2 … and 5 more");
-        assert_eq!(shortened(&items[..2], 2), "10.0.0.1, 10.0.0.2");
-        assert_eq!(shortened(&[], 2), "");
-    }
 
     #[test]
     fn parses_every_form_and_round_trips() {

@@ -24,6 +24,7 @@ use crate::report::Report;
 use crate::trust::trust_diagnostics;
 
 pub(crate) use reachability::{Analysis, Conditions, Path, Reached};
+pub(crate) use text::{capped_list, network_text};
 
 /// Validates a whole mesh: every diagnostic, sorted by code then subjects, and the topology.
 ///

@@ -233,13 +233,15 @@ fn what_if_states_its_model_and_a_reason_per_line() {
         text.contains("clients on network n2 -> foo.ns: lose 12 endpoints, 2 left (last config)\n"),
         "{text}"
     );
+    let first_ten: Vec<String> = (1..=10).map(|i| format!("10.1.0.{i}")).collect();
     assert!(
-        text.contains(
-            "    10.1.0.1, 10.1.0.2, 10.1.0.3, 10.1.0.4, 10.1.0.5 … and 7 more (p): no gateway of network n1 is usable any more (down or partitioned)\n"
-        ),
+        text.contains(&format!(
+            "    {}, … and 2 more (p): no gateway of network n1 is usable any more (down or partitioned)\n",
+            first_ten.join(", ")
+        )),
         "{text}"
     );
-    assert!(!text.contains("10.1.0.6"), "{text}");
+    assert!(!text.contains("10.1.0.11"), "{text}");
 }
 
 #[test]
