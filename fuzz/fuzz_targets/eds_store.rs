@@ -142,6 +142,7 @@ fn mesh_networks(u: &mut Unstructured<'_>) -> Result<Option<LegacyNetworks>> {
                     } else {
                         None
                     },
+                    other_answers: Vec::new(),
                     registry_addresses: Vec::new(),
                     port: 15443,
                 })

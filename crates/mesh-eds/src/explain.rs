@@ -25,6 +25,9 @@ pub enum Outcome {
         weight: u32,
         /// What each reachable gateway received from it (`floor(weight / R)` each, M11).
         contributions: Vec<GatewayContribution>,
+        /// Legacy profiles: configured gateways of the network left out of the split (H1.5);
+        /// empty for the modern profile.
+        left_out: Vec<LeftOutGateway>,
         /// The rule that split it (`M11`; `H1.1`/`H1.2` in the legacy profiles).
         rule: &'static str,
     },
@@ -55,6 +58,75 @@ pub struct GatewayContribution {
     pub gateway: Gateway,
     /// The weight it received from this endpoint.
     pub weight: u32,
+}
+
+/// A configured gateway that a legacy profile leaves out of the split (rule H1.5): it gets no
+/// LbEndpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeftOutGateway {
+    /// The address left out: a hostname, a registry service's address, or a later DNS answer;
+    /// empty for a `registryServiceName` gateway the profile cannot read.
+    pub address: String,
+    /// Its port.
+    pub port: u32,
+    /// Why.
+    pub why: LeftOutReason,
+}
+
+/// Why a legacy profile leaves a gateway out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LeftOutReason {
+    /// A hostname the profile does not resolve (1.1.0 keeps hostnames in its active config; a
+    /// hostname with no DNS answer; a registry service's hostname address in 1.5).
+    Hostname,
+    /// A `registryServiceName` gateway: unsupported before Istio 1.2.
+    RegistryServiceName,
+    /// A DNS answer of `hostname` after the first: the profile replaces the hostname with its
+    /// first answer only.
+    NotFirstAnswer {
+        /// The hostname as written.
+        hostname: String,
+    },
+}
+
+impl fmt::Display for LeftOutGateway {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.why {
+            LeftOutReason::Hostname => {
+                write!(
+                    f,
+                    "{}:{} (a hostname, not resolved: H1.5)",
+                    self.address, self.port
+                )
+            }
+            LeftOutReason::RegistryServiceName => write!(
+                f,
+                "a registryServiceName gateway :{} (unsupported before Istio 1.2: H1.5)",
+                self.port
+            ),
+            LeftOutReason::NotFirstAnswer { hostname } => {
+                let v6 = self
+                    .address
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_ipv6());
+                if v6 {
+                    write!(f, "IPv6 gateway [{}]:{}", self.address, self.port)?;
+                } else {
+                    write!(f, "{}:{}", self.address, self.port)?;
+                }
+                write!(
+                    f,
+                    " (DNS answer of {hostname} after the first, the only one used: H1.5)"
+                )
+            }
+        }
+    }
+}
+
+fn left_out_list(left_out: &[LeftOutGateway]) -> String {
+    let list: Vec<String> = left_out.iter().map(ToString::to_string).collect();
+    list.join(", ")
 }
 
 /// Why an endpoint is sent as itself.
@@ -156,6 +228,14 @@ pub enum DropReason {
         /// The endpoint's network.
         network: Option<NetworkId>,
     },
+    /// Legacy profiles: its network has gateways, but the profile leaves every one of them out
+    /// (no IP address among them), so the endpoint is replaced by nothing (H1.5).
+    LegacyNoIpGateway {
+        /// The endpoint's network.
+        network: Option<NetworkId>,
+        /// The gateways left out, and why.
+        left_out: Vec<LeftOutGateway>,
+    },
 }
 
 impl DropReason {
@@ -181,6 +261,7 @@ impl DropReason {
             Self::NotMtlsCapable { hbone: false, .. } => "M15",
             Self::SniDnatNotMtls => "M16",
             Self::LegacyNoGateway { .. } => "H1.4",
+            Self::LegacyNoIpGateway { .. } => "H1.5",
         }
     }
 }
@@ -218,16 +299,20 @@ impl fmt::Display for Outcome {
             Self::ViaGateways {
                 weight,
                 contributions,
+                left_out,
                 ..
             } => {
                 write!(
                     f,
-                    "replaced by {} gateway(s) (weight {weight}):",
-                    contributions.len()
+                    "replaced by {} (weight {weight}):",
+                    mesh_model::counted(contributions.len(), "gateway")
                 )?;
                 for (i, c) in contributions.iter().enumerate() {
                     let sep = if i == 0 { " " } else { ", " };
                     write!(f, "{sep}{} +{}", c.gateway, c.weight)?;
+                }
+                if !left_out.is_empty() {
+                    write!(f, "; left out: {}", left_out_list(left_out))?;
                 }
             }
             Self::Dropped(d) => {
@@ -292,6 +377,12 @@ impl fmt::Display for Outcome {
                         f,
                         "network {} has no MeshNetworks entry with a gateway",
                         net(network)
+                    )?,
+                    DropReason::LegacyNoIpGateway { network, left_out } => write!(
+                        f,
+                        "network {} has gateways but none with an IP address, so nothing replaces it; left out: {}",
+                        net(network),
+                        left_out_list(left_out)
                     )?,
                 }
             }
@@ -416,6 +507,48 @@ impl Trace for Recorder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn legacy_outcomes_name_what_is_left_out() {
+        let n2: NetworkId = "n2".parse().unwrap();
+        let v6 = LeftOutGateway {
+            address: "2001:db8::7".into(),
+            port: 15443,
+            why: LeftOutReason::NotFirstAnswer {
+                hostname: "gw.example.com".into(),
+            },
+        };
+        let gateway = Gateway::new(n2.clone(), "192.0.2.7", 15443);
+        let o = Outcome::ViaGateways {
+            weight: 2,
+            contributions: vec![GatewayContribution { gateway, weight: 2 }],
+            left_out: vec![v6.clone()],
+            rule: "H1.2",
+        };
+        assert!(
+            o.to_string().ends_with(
+                " +2; left out: IPv6 gateway [2001:db8::7]:15443 (DNS answer of gw.example.com after the first, the only one used: H1.5) (H1.2)"
+            ),
+            "{o}"
+        );
+        assert!(
+            o.to_string()
+                .starts_with("replaced by 1 gateway (weight 2): ")
+        );
+        let dropped = Outcome::Dropped(DropReason::LegacyNoIpGateway {
+            network: Some(n2),
+            left_out: vec![LeftOutGateway {
+                address: "gw.example.com".into(),
+                port: 15443,
+                why: LeftOutReason::Hostname,
+            }],
+        });
+        assert_eq!(dropped.rule(), "H1.5");
+        assert_eq!(
+            dropped.to_string(),
+            "dropped: network n2 has gateways but none with an IP address, so nothing replaces it; left out: gw.example.com:15443 (a hostname, not resolved: H1.5) (H1.5)"
+        );
+    }
 
     #[test]
     fn display_names_the_rule() {

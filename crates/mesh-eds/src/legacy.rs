@@ -8,7 +8,9 @@ use mesh_model::{NetworkId, TlsMode};
 use crate::Profile;
 use crate::assignment::{EndpointAddress, EndpointKind, LbEndpoint, LoadAssignment, LocalityGroup};
 use crate::error::EdsError;
-use crate::explain::{DirectReason, DropReason, GatewayContribution, Outcome, Trace};
+use crate::explain::{
+    DirectReason, DropReason, GatewayContribution, LeftOutGateway, LeftOutReason, Outcome, Trace,
+};
 use crate::input::{ProxyClass, ServiceRequest};
 use crate::rules::{direct_endpoint, selected, workload_metadata, wrapping_weight};
 
@@ -24,6 +26,8 @@ struct LegacyRoute {
     total: usize,
     /// The ones whose address parses as an IP: emitted.
     ip: Vec<(String, u32)>,
+    /// Configured gateways that get no LbEndpoint, and why (H1.5), for explanations.
+    left_out: Vec<LeftOutGateway>,
 }
 
 /// One legacy profile's reading of MeshNetworks.
@@ -42,13 +46,25 @@ impl LegacyView {
         let mut multiplier: i64 = 1;
         for (name, gws) in legacy.map(|l| &l.networks).into_iter().flatten() {
             let mut addrs: Vec<(String, u32)> = Vec::new();
+            let mut left_out = Vec::new();
+            let mut leave = |address: &str, port: u32, why: LeftOutReason| {
+                left_out.push(LeftOutGateway {
+                    address: address.to_owned(),
+                    port,
+                    why,
+                });
+            };
             for g in gws {
                 match profile {
                     // H1.5: 1.1.0 kept hostnames in the active config.
                     Profile::Istio1_1_0 => {
                         if let Some(a) = &g.address {
+                            if a.parse::<IpAddr>().is_err() {
+                                leave(a, g.port, LeftOutReason::Hostname);
+                            }
                             addrs.push((a.clone(), g.port));
                         } else {
+                            leave("", g.port, LeftOutReason::RegistryServiceName);
                             addrs.push((String::new(), g.port));
                         }
                     }
@@ -58,13 +74,32 @@ impl LegacyView {
                             // Only a hostname is replaced: an IP address stays as written even
                             // when a caller's `first_resolved` says otherwise.
                             let a = match &g.first_resolved {
-                                Some(resolved) if a.parse::<IpAddr>().is_err() => resolved,
+                                Some(resolved) if a.parse::<IpAddr>().is_err() => {
+                                    for other in &g.other_answers {
+                                        let hostname = a.clone();
+                                        leave(
+                                            other,
+                                            g.port,
+                                            LeftOutReason::NotFirstAnswer { hostname },
+                                        );
+                                    }
+                                    resolved
+                                }
                                 _ => a,
                             };
+                            if a.parse::<IpAddr>().is_err() {
+                                leave(a, g.port, LeftOutReason::Hostname);
+                            }
                             addrs.push((a.clone(), g.port));
                         } else if profile == Profile::Istio1_5 {
-                            addrs.extend(g.registry_addresses.iter().map(|a| (a.clone(), g.port)));
+                            for a in &g.registry_addresses {
+                                if a.parse::<IpAddr>().is_err() {
+                                    leave(a, g.port, LeftOutReason::Hostname);
+                                }
+                                addrs.push((a.clone(), g.port));
+                            }
                         } else {
+                            leave("", g.port, LeftOutReason::RegistryServiceName);
                             addrs.push((String::new(), g.port));
                         }
                     }
@@ -78,7 +113,14 @@ impl LegacyView {
             if ip.len() > 1 {
                 multiplier = multiplier.wrapping_mul(ip.len() as i64);
             }
-            networks.insert(name.clone(), LegacyRoute { total, ip });
+            networks.insert(
+                name.clone(),
+                LegacyRoute {
+                    total,
+                    ip,
+                    left_out,
+                },
+            );
         }
         Self {
             profile,
@@ -217,7 +259,18 @@ impl LegacyView {
                         workload: ";;;;".to_owned(),
                     });
                 }
-                if T::ON {
+                if T::ON && route.ip.is_empty() {
+                    // Gateways, but none the profile emits: the endpoints are replaced by nothing.
+                    for &idx in &idxs {
+                        trace.record(
+                            idx,
+                            Outcome::Dropped(DropReason::LegacyNoIpGateway {
+                                network: req.endpoints[idx].network.clone(),
+                                left_out: route.left_out.clone(),
+                            }),
+                        );
+                    }
+                } else if T::ON {
                     let contributions: Vec<GatewayContribution> = route
                         .ip
                         .iter()
@@ -245,6 +298,7 @@ impl LegacyView {
                                     k
                                 },
                                 contributions: contributions.clone(),
+                                left_out: route.left_out.clone(),
                                 rule: if self.profile == Profile::Istio1_1_0 {
                                     "H1.1"
                                 } else {

@@ -78,7 +78,7 @@
 //! };
 //! let (cla, why) = view.explain(&request)?;
 //! assert_eq!(cla.localities[0].endpoints[0].weight, 1);
-//! assert!(why.endpoints[0].outcome.to_string().starts_with("replaced by 1 gateway(s)"));
+//! assert!(why.endpoints[0].outcome.to_string().starts_with("replaced by 1 gateway "));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 #![forbid(unsafe_code)]
@@ -111,7 +111,8 @@ pub use document::{DocumentEds, ServicePortEndpoints};
 pub use encoded::EncodedService;
 pub use error::{EdsError, NotEncodable, ServeError};
 pub use explain::{
-    DirectReason, DropReason, EndpointExplanation, Explanation, GatewayContribution, Outcome,
+    DirectReason, DropReason, EndpointExplanation, Explanation, GatewayContribution,
+    LeftOutGateway, LeftOutReason, Outcome,
 };
 pub use index::GatewayIndex;
 pub use input::{

@@ -335,6 +335,7 @@ pub(crate) fn compute<T: Trace>(
                     idx,
                     Outcome::ViaGateways {
                         rule: "M11",
+                        left_out: Vec::new(),
                         weight: w,
                         contributions: route
                             .reachable

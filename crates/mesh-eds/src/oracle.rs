@@ -210,7 +210,7 @@ fn gateway_endpoint(g: &Gateway, sum: u32) -> LbEndpoint {
 ///     ServiceRequest, oracle};
 ///
 /// let gateway = |a: &str| LegacyGateway {
-///     address: Some(a.into()), first_resolved: None, registry_addresses: vec![], port: 15443,
+///     address: Some(a.into()), port: 15443, ..Default::default()
 /// };
 /// let networks = LegacyNetworks {
 ///     networks: BTreeMap::from([("n2".to_string(), vec![gateway("192.0.2.1"), gateway("192.0.2.2")])]),

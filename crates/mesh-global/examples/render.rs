@@ -10,6 +10,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         mesh_global::ApiVersion::V1Alpha3,
     )?;
     print!("{}", plan.to_yaml());
-    print!("{}", mesh_global::coredns_global_zone(&vips));
+    print!("{}", mesh_global::coredns_global_zone(&plan));
     Ok(())
 }

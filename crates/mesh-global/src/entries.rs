@@ -5,9 +5,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use mesh_model::{ClusterId, Gateway, MeshSpec, Namespace, NetworkId, ServiceKey, ServicePort};
+use mesh_model::{ClusterId, Gateway, MeshSpec, Namespace, NetworkId, ServiceKey};
 use serde::Serialize;
 
+use crate::ports::{PortRejection, entry_port_name, entry_protocol, port_rejection};
 use crate::vip::{AllocationError, Allocations, allocate};
 
 /// Which Istio networking API version to write.
@@ -59,6 +60,10 @@ pub struct ObjectMeta {
     pub labels: BTreeMap<String, String>,
 }
 
+/// The namespace every object of a plan is written to: the control plane's, which exists in
+/// every cluster that runs one (a service's own namespace may not exist in the client cluster).
+pub const ENTRY_NAMESPACE: &str = "istio-system";
+
 /// An Istio `ServiceEntry`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -67,7 +72,7 @@ pub struct ServiceEntry {
     pub api_version: &'static str,
     /// `ServiceEntry`.
     pub kind: &'static str,
-    /// Name and namespace.
+    /// Named `<name>.<namespace>.global`, in [`ENTRY_NAMESPACE`].
     pub metadata: ObjectMeta,
     /// The entry.
     pub spec: ServiceEntrySpec,
@@ -78,6 +83,9 @@ pub struct ServiceEntry {
 pub struct ServiceEntrySpec {
     /// `[<name>.<namespace>.global]`.
     pub hosts: Vec<String>,
+    /// `["*"]`: visible to every namespace of the cluster.
+    #[serde(rename = "exportTo")]
+    pub export_to: Vec<String>,
     /// `MESH_INTERNAL`: remote workloads share the root of trust.
     pub location: &'static str,
     /// The service's ports.
@@ -209,6 +217,33 @@ pub struct ClusterPlan {
     pub destination_rule: DestinationRule,
     /// Remote instances left out, and why.
     pub unreachable: Vec<Unreachable>,
+    /// Services left out because Istio would refuse their entry (one per refused port), sorted.
+    pub rejected: Vec<RejectedPort>,
+}
+
+/// A port of a selected remote service that Istio would refuse in a ServiceEntry: the service
+/// gets no entry (an entry Istio refuses would fail `kubectl apply`), and this says why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RejectedPort {
+    /// The service.
+    pub service: ServiceKey,
+    /// The port's number.
+    pub port: u16,
+    /// What Istio refuses.
+    pub rejection: PortRejection,
+}
+
+impl fmt::Display for RejectedPort {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} is left out (no ServiceEntry for {}): port {}: {}",
+            self.service,
+            self.service.global_host(),
+            self.port,
+            self.rejection
+        )
+    }
 }
 
 /// Why a plan could not be made.
@@ -245,24 +280,6 @@ pub fn allocate_for_mesh(
         })
         .collect();
     allocate(&services, spec.global_vip_range(), &cidrs, previous)
-}
-
-fn protocol(port: &ServicePort) -> String {
-    if let Some(p) = &port.protocol {
-        return p.to_ascii_uppercase();
-    }
-    // Istio's protocol selection by port-name prefix (`http-web` → HTTP).
-    let prefix = port
-        .name
-        .split('-')
-        .next()
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    match prefix.as_str() {
-        "http" | "http2" | "https" | "grpc" | "grpc-web" | "tcp" | "tls" | "mongo" | "redis"
-        | "mysql" => prefix.to_ascii_uppercase(),
-        _ => "TCP".to_owned(),
-    }
 }
 
 /// The gateways standing for `cluster`: those discovered in it, else its network's gateways that
@@ -321,6 +338,7 @@ pub fn plan_for_cluster(
             .collect();
     let mut entries = Vec::new();
     let mut unreachable = Vec::new();
+    let mut rejected = Vec::new();
     let mut services: Vec<&mesh_model::Service> = spec.services.iter().collect();
     services.sort_by_key(|s| s.key());
     for service in services {
@@ -369,7 +387,7 @@ pub fn plan_for_cluster(
                     ports: service
                         .ports
                         .iter()
-                        .map(|p| (port_name(p), g.port))
+                        .map(|p| (entry_port_name(p), g.port))
                         .collect(),
                     network: Some(g.network.to_string()),
                     locality: remote_cluster
@@ -383,27 +401,47 @@ pub fn plan_for_cluster(
         if endpoints.is_empty() {
             continue;
         }
+        let refused: Vec<RejectedPort> = service
+            .ports
+            .iter()
+            .filter_map(|p| {
+                port_rejection(p).map(|rejection| RejectedPort {
+                    service: key.clone(),
+                    port: p.port,
+                    rejection,
+                })
+            })
+            .collect();
+        if !refused.is_empty() {
+            rejected.extend(refused);
+            continue;
+        }
         let vip = allocations
             .get(&key)
             .ok_or_else(|| GlobalError::MissingAddress(key.clone()))?;
         entries.push(ServiceEntry {
             api_version: api.as_str(),
             kind: "ServiceEntry",
+            // In the control plane's namespace, which exists wherever istiod runs (the service's
+            // own namespace may not exist in this cluster), named by the host: a Service name
+            // and a namespace hold no dot, so the name is unique. `exportTo: ["*"]` keeps the
+            // entry visible to every namespace whatever the mesh's defaultServiceExportTo.
             metadata: ObjectMeta {
-                name: format!("{}-{}-global", key.name, key.namespace),
-                namespace: key.namespace.to_string(),
+                name: key.global_host(),
+                namespace: ENTRY_NAMESPACE.to_owned(),
                 labels: managed_by(),
             },
             spec: ServiceEntrySpec {
                 hosts: vec![key.global_host()],
+                export_to: vec!["*".to_owned()],
                 location: "MESH_INTERNAL",
                 ports: service
                     .ports
                     .iter()
                     .map(|p| ServiceEntryPort {
                         number: p.port,
-                        name: port_name(p),
-                        protocol: protocol(p),
+                        name: entry_port_name(p),
+                        protocol: entry_protocol(p),
                     })
                     .collect(),
                 resolution: "DNS",
@@ -420,7 +458,7 @@ pub fn plan_for_cluster(
             kind: "DestinationRule",
             metadata: ObjectMeta {
                 name: "istio-multicluster-destinationrule".to_owned(),
-                namespace: "istio-system".to_owned(),
+                namespace: ENTRY_NAMESPACE.to_owned(),
                 labels: managed_by(),
             },
             spec: DestinationRuleSpec {
@@ -433,15 +471,8 @@ pub fn plan_for_cluster(
             },
         },
         unreachable,
+        rejected,
     })
-}
-
-fn port_name(p: &ServicePort) -> String {
-    if p.name.is_empty() {
-        format!("port-{}", p.port)
-    } else {
-        p.name.clone()
-    }
 }
 
 fn managed_by() -> BTreeMap<String, String> {

@@ -9,10 +9,12 @@
 //! - [`allocate`] / [`allocate_for_mesh`]: one virtual IP per service from a non-routable range
 //!   (default `240.0.0.0/4`), unique, stable across runs and across services added or removed;
 //! - [`plan_for_cluster`]: the ServiceEntries and the `*.global` mTLS DestinationRule of one cluster,
-//!   with the remote instances it could not point at and why;
+//!   with the remote instances it could not point at and why, and the services left out because
+//!   Istio would refuse their ports ([`port_rejection`]: the webhook's and the CRD's rules);
 //! - [`address_for`], [`resolve_global`], [`global_name_of`]: name resolution;
-//! - [`coredns_global_zone`], [`global_dns_configmap`], [`kube_dns_stub_domain`],
-//!   [`coredns_forward_global`]: DNS configuration.
+//! - [`coredns_global_zone`] (the plan's names only), [`coredns_forward_global`],
+//!   [`global_dns_configmap`], and, replacing the cluster's own and saying so,
+//!   [`coredns_configmap`] and [`kube_dns_stub_domain`]: DNS configuration.
 //!
 //! ```
 //! use mesh_global::{Allocations, ApiVersion, Selector, allocate_for_mesh, plan_for_cluster};
@@ -29,17 +31,24 @@
 mod dns;
 mod entries;
 mod names;
+mod ports;
 mod vip;
 
 pub use dns::{
-    coredns_forward_global, coredns_global_zone, global_dns_configmap, kube_dns_stub_domain,
+    coredns_configmap, coredns_forward_global, coredns_global_zone, global_dns_configmap,
+    kube_dns_stub_domain, kubernetes_default_server_block,
 };
 pub use entries::{
-    ApiVersion, ClusterPlan, DestinationRule, DestinationRuleSpec, GlobalError, ObjectMeta,
-    Selector, ServiceEntry, ServiceEntryEndpoint, ServiceEntryPort, ServiceEntrySpec, TlsSettings,
-    TrafficPolicy, Unreachable, UnreachableReason, allocate_for_mesh, plan_for_cluster,
+    ApiVersion, ClusterPlan, DestinationRule, DestinationRuleSpec, ENTRY_NAMESPACE, GlobalError,
+    ObjectMeta, RejectedPort, Selector, ServiceEntry, ServiceEntryEndpoint, ServiceEntryPort,
+    ServiceEntrySpec, TlsSettings, TrafficPolicy, Unreachable, UnreachableReason,
+    allocate_for_mesh, plan_for_cluster,
 };
 pub use names::{ServiceAddress, address_for, global_name_of, resolve_global};
+pub use ports::{
+    ISTIO_PROTOCOLS, MAX_PORT_NAME_LEN, PortRejection, entry_port_name, entry_protocol,
+    known_protocol, port_rejection, valid_port_name,
+};
 pub use vip::{AllocationError, Allocations, allocate};
 
 impl ClusterPlan {

@@ -31,6 +31,7 @@
 #![deny(missing_docs)]
 
 mod check;
+mod counted;
 mod document;
 mod gateway;
 mod id;
@@ -44,6 +45,7 @@ mod suggest;
 mod yaml11;
 
 pub use check::ModelError;
+pub use counted::counted;
 pub use document::{
     API_VERSION, ApiServer, CaCerts, Cluster, DEFAULT_GLOBAL_VIP_RANGE, Endpoint, Exposure, KIND,
     Link, MeshDocument, MeshSpec, Metadata, Service, ServicePort, TlsMode,

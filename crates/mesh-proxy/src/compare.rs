@@ -261,9 +261,9 @@ impl fmt::Display for ClusterDiff {
         } else {
             writeln!(
                 f,
-                "{}: {} difference(s)",
+                "{}: {}",
                 self.cluster,
-                self.differences.len()
+                mesh_model::counted(self.differences.len(), "difference")
             )?;
         }
         for d in &self.differences {

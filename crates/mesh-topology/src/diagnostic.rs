@@ -107,6 +107,10 @@ codes! {
     NetworkWithoutGateway = "network-without-gateway", Warning;
     /// Two `podCidrs` of one cluster overlap.
     PodCidrsOverlap = "pod-cidrs-overlap", Warning;
+    /// A port name Istio refuses in a ServiceEntry (not a DNS-1123 label, e.g. `http_alt`).
+    PortNameInvalid = "port-name-invalid", Error;
+    /// A port protocol Istio does not know (`FOO`): refused in a ServiceEntry.
+    PortProtocolUnsupported = "port-protocol-unsupported", Warning;
     /// A registry is `fromRegistry` of several networks.
     RegistryInSeveralNetworks = "registry-in-several-networks", Warning;
     /// An endpoint without a sidecar sits in a network its clients reach only through gateways.

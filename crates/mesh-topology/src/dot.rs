@@ -1,11 +1,11 @@
 //! A picture of the mesh: Graphviz DOT, clusters grouped by network, problems in red.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use mesh_model::MeshDocument;
 
-use crate::diagnostic::{Code, Severity, Subject};
+use crate::diagnostic::{Code, Diagnostic, Severity, Subject};
 use crate::report::Report;
 
 const RED: &str = "red";
@@ -25,11 +25,26 @@ fn quote(s: &str) -> String {
     out
 }
 
+/// The numbers (1-based, in report order) of the problems that mark each drawn thing red.
+type Marks<'r> = BTreeMap<&'r Subject, Vec<usize>>;
+
+/// ` [1, 4]` for a label: which problems of the legend a node or edge is red for.
+fn numbers(ns: &[usize]) -> String {
+    if ns.is_empty() {
+        return String::new();
+    }
+    let list: Vec<String> = ns.iter().map(ToString::to_string).collect();
+    let word = if ns.len() == 1 { "problem" } else { "problems" };
+    format!("\n{word} {}", list.join(", "))
+}
+
 /// Renders `doc` with the findings of `report` (from [`check`](crate::check) of the same
 /// document) as a Graphviz `digraph`: one box per network holding its clusters and gateways,
-/// links between networks, dashed control-plane edges from each remote to its primary. Clusters,
-/// networks, gateways and edges named by an error or warning are red. The output is
-/// deterministic.
+/// links between networks, dashed control-plane edges from each cluster to the cluster its
+/// `controlPlane` names (also when that is a remote, part of a cycle, or no cluster at all).
+/// Every error and warning is drawn: numbered in a legend (code and message), and each
+/// cluster, network, gateway and edge it is about is red with those numbers in its label. The
+/// output is deterministic.
 ///
 /// ```
 /// use mesh_model::MeshDocument;
@@ -56,31 +71,28 @@ pub fn to_dot(doc: &MeshDocument, report: &Report) -> String {
         .collect();
     // Red: what a problem is about, not the networks it only mentions as context (where the
     // clusters of an unreachable path sit, which networks consume from a gateway-less one).
-    let bad: BTreeSet<&Subject> = problems
-        .iter()
-        .flat_map(|d| d.subjects.iter().map(move |s| (d.code, s)))
-        .filter(|(code, s)| match (code, s) {
-            (Code::NetworkWithoutGateway, Subject::Network(n)) => gateless.contains(n.as_str()),
-            (
-                Code::ApiServerUnreachable
-                | Code::ControlPlaneUnreachable
-                | Code::CidrOverlap
-                | Code::RegistryInSeveralNetworks
-                | Code::RemoteEndpointWithoutSidecar,
-                Subject::Network(_),
-            ) => false,
-            _ => true,
-        })
-        .map(|(_, s)| s)
-        .collect();
-    let bad_edge = |code: Code, a: &str, b: &str| {
-        problems.iter().any(|d| {
-            d.code == code
-                && d.subjects.contains(&Subject::Cluster(a.to_owned()))
-                && d.subjects.contains(&Subject::Cluster(b.to_owned()))
-        })
-    };
-    let color = |bad: bool| if bad { RED } else { "black" };
+    let mut marks: Marks<'_> = BTreeMap::new();
+    for (i, d) in problems.iter().enumerate() {
+        for s in &d.subjects {
+            let about = match (d.code, s) {
+                (Code::NetworkWithoutGateway, Subject::Network(n)) => gateless.contains(n.as_str()),
+                (
+                    Code::ApiServerUnreachable
+                    | Code::ControlPlaneUnreachable
+                    | Code::CidrOverlap
+                    | Code::RegistryInSeveralNetworks
+                    | Code::RemoteEndpointWithoutSidecar,
+                    Subject::Network(_),
+                ) => false,
+                _ => true,
+            };
+            if about {
+                marks.entry(s).or_default().push(i + 1);
+            }
+        }
+    }
+    let marked = |s: Subject| marks.get(&s).cloned().unwrap_or_default();
+    let color = |ns: &[usize]| if ns.is_empty() { "black" } else { RED };
 
     let mut out = String::new();
     let _ = writeln!(out, "digraph mesh {{");
@@ -109,20 +121,20 @@ pub fn to_dot(doc: &MeshDocument, report: &Report) -> String {
         } else {
             &n.name
         };
-        let net_bad = bad.contains(&Subject::Network(n.name.clone()));
+        let net = marked(Subject::Network(n.name.clone()));
         let _ = writeln!(out, "  subgraph cluster_{i} {{");
         let _ = writeln!(
             out,
             "    label={}; color={};",
             quote(&format!("network {name}")),
-            color(net_bad)
+            color(&net)
         );
         let _ = writeln!(
             out,
             "    {} [shape=ellipse, label={}, color={}];",
             quote(&format!("network:{}", n.name)),
-            quote(name),
-            color(net_bad)
+            quote(&format!("{name}{}", numbers(&net))),
+            color(&net)
         );
         for c in &n.clusters {
             let role = if primaries.contains(c.as_str()) {
@@ -130,12 +142,13 @@ pub fn to_dot(doc: &MeshDocument, report: &Report) -> String {
             } else {
                 "remote"
             };
+            let ns = marked(Subject::Cluster(c.clone()));
             let _ = writeln!(
                 out,
                 "    {} [shape=box, label={}, color={}];",
                 quote(&format!("cluster:{c}")),
-                quote(&format!("{c}\n{role}")),
-                color(bad.contains(&Subject::Cluster(c.clone())))
+                quote(&format!("{c}\n{role}{}", numbers(&ns))),
+                color(&ns)
             );
         }
         for g in &n.gateways {
@@ -143,18 +156,19 @@ pub fn to_dot(doc: &MeshDocument, report: &Report) -> String {
                 .rsplit_once(':')
                 .map_or(g.as_str(), |(a, _)| a)
                 .trim_matches(['[', ']']);
+            let ns = marked(Subject::Gateway(address.to_owned()));
             let _ = writeln!(
                 out,
                 "    {} [shape=diamond, label={}, color={}];",
                 quote(&format!("gateway:{}/{g}", n.name)),
-                quote(&format!("gateway\n{g}")),
-                color(bad.contains(&Subject::Gateway(address.to_owned())))
+                quote(&format!("gateway\n{g}{}", numbers(&ns))),
+                color(&ns)
             );
         }
         let _ = writeln!(out, "  }}");
     }
     // Gateways that resolved to nothing: drawn dashed, in red.
-    for d in &problems {
+    for (i, d) in problems.iter().enumerate() {
         if d.code != Code::GatewayUnresolved {
             continue;
         }
@@ -169,7 +183,7 @@ pub fn to_dot(doc: &MeshDocument, report: &Report) -> String {
                     out,
                     "  {} [shape=diamond, style=dashed, color={RED}, label={}];",
                     quote(&id),
-                    quote(&format!("unresolved\n{g}"))
+                    quote(&format!("unresolved\n{g}{}", numbers(&[i + 1])))
                 );
                 if let Some(n) = net {
                     let _ = writeln!(
@@ -201,31 +215,120 @@ pub fn to_dot(doc: &MeshDocument, report: &Report) -> String {
             quote(&format!("network:{b}"))
         );
     }
-    for cp in &report.topology.control_planes {
-        for c in &cp.clusters {
-            if *c == cp.cluster {
-                continue;
-            }
-            let unreachable = bad_edge(Code::ControlPlaneUnreachable, c, &cp.cluster);
-            let _ = writeln!(
-                out,
-                "  {} -> {} [style=dashed, label=\"control plane\", color={}];",
-                quote(&format!("cluster:{c}")),
-                quote(&format!("cluster:{}", cp.cluster)),
-                color(unreachable)
-            );
-            if bad_edge(Code::ApiServerUnreachable, &cp.cluster, c) {
-                let _ = writeln!(
-                    out,
-                    "  {} -> {} [style=dotted, label=\"API server unreachable\", color={RED}];",
-                    quote(&format!("cluster:{}", cp.cluster)),
-                    quote(&format!("cluster:{c}"))
-                );
-            }
-        }
-    }
+    control_plane_edges(&mut out, doc, &problems, &marks);
+    legend(&mut out, &problems);
     out.push_str("}\n");
     out
+}
+
+/// Dashed edges from each cluster (the first of each name) to the cluster its `controlPlane`
+/// names, red with the numbers of the problems about both ends; a name that is no cluster gets
+/// a dashed red node of its own. A primary that cannot read a remote's API server gets a dotted
+/// red edge to it.
+fn control_plane_edges(
+    out: &mut String,
+    doc: &MeshDocument,
+    problems: &[&Diagnostic],
+    marks: &Marks<'_>,
+) {
+    // The problems of `codes` naming both clusters of an edge.
+    let edge_marks = |codes: &[Code], a: &str, b: &str| -> Vec<usize> {
+        let (a, b) = (
+            Subject::Cluster(a.to_owned()),
+            Subject::Cluster(b.to_owned()),
+        );
+        problems
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| {
+                codes.contains(&d.code) && d.subjects.contains(&a) && d.subjects.contains(&b)
+            })
+            .map(|(i, _)| i + 1)
+            .collect()
+    };
+    let mut clusters: BTreeMap<&str, &mesh_model::Cluster> = BTreeMap::new();
+    for c in &doc.spec.clusters {
+        clusters.entry(c.name.as_str()).or_insert(c);
+    }
+    let color = |ns: &[usize]| if ns.is_empty() { "black" } else { RED };
+    for (&name, c) in &clusters {
+        let cp = c.managing_control_plane().as_str();
+        if cp == name {
+            continue;
+        }
+        let target = if clusters.contains_key(cp) {
+            format!("cluster:{cp}")
+        } else {
+            let ns = marks
+                .get(&Subject::Cluster(cp.to_owned()))
+                .cloned()
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "  {} [shape=box, style=dashed, color={RED}, label={}];",
+                quote(&format!("missing:{cp}")),
+                quote(&format!("{cp}\nno such cluster{}", numbers(&ns)))
+            );
+            format!("missing:{cp}")
+        };
+        let ns = edge_marks(
+            &[
+                Code::ControlPlaneUnreachable,
+                Code::ControlPlaneNotPrimary,
+                Code::ControlPlaneCycle,
+                Code::UnknownCluster,
+            ],
+            name,
+            cp,
+        );
+        let _ = writeln!(
+            out,
+            "  {} -> {} [style=dashed, label={}, color={}];",
+            quote(&format!("cluster:{name}")),
+            quote(&target),
+            quote(&format!("control plane{}", numbers(&ns))),
+            color(&ns)
+        );
+        let ns = edge_marks(&[Code::ApiServerUnreachable], cp, name);
+        if !ns.is_empty() {
+            let _ = writeln!(
+                out,
+                "  {} -> {} [style=dotted, label={}, color={RED}];",
+                quote(&format!("cluster:{cp}")),
+                quote(&format!("cluster:{name}")),
+                quote(&format!("API server unreachable{}", numbers(&ns)))
+            );
+        }
+    }
+}
+
+/// The legend: every error and warning, numbered as the labels name them, with its code and
+/// message (one left-aligned line each); nothing when there is none.
+fn legend(out: &mut String, problems: &[&Diagnostic]) {
+    if problems.is_empty() {
+        return;
+    }
+    // One left-aligned line each: `\l` ends a line in a Graphviz label.
+    let mut label = String::from('"');
+    for (i, d) in problems.iter().enumerate() {
+        let line = quote(&format!(
+            "{} {}[{}]: {}",
+            i + 1,
+            d.severity,
+            d.code,
+            d.message
+        ));
+        label.push_str(&line[1..line.len() - 1]);
+        label.push_str("\\l");
+    }
+    label.push('"');
+    let _ = writeln!(out, "  subgraph cluster_legend {{");
+    let _ = writeln!(
+        out,
+        "    label=\"problems (red; the numbers in labels)\"; color={RED};"
+    );
+    let _ = writeln!(out, "    \"legend\" [shape=plaintext, label={label}];");
+    let _ = writeln!(out, "  }}");
 }
 
 #[cfg(test)]

@@ -18,7 +18,8 @@
 //! - **Diagnostics** ([`Diagnostic`]): a stable [`Code`], a severity, typed subjects, the why and
 //!   the fix, sorted by code then subjects.
 //! - **What-if** ([`simulate`]): the same analysis with one [`Failure`], compared with the mesh
-//!   as written, per (client network, service).
+//!   as written, per (client network, service), each loss with its [`LossReason`]; proxies cut
+//!   off from their control plane keep their last config ([`WHAT_IF_MODEL`]).
 //! - **Trust** ([`check_with`]): replicated control planes' CA material (`caCerts`) must chain to
 //!   one root, verified with mesh-ca at a time the caller gives.
 //! - **Picture** ([`to_dot`]): Graphviz DOT with problems in red.
@@ -65,5 +66,6 @@ pub use dot::to_dot;
 pub use report::{ControlPlane, ControlPlaneKind, MeshKind, NetworkSummary, Report, Topology};
 pub use spaces::FlatAddressSpaces;
 pub use what_if::{
-    Failure, FailureParseError, Impact, LostEndpoints, WhatIf, WhatIfError, simulate,
+    Failure, FailureParseError, Impact, LastConfig, LossReason, LostEndpoints, WHAT_IF_MODEL,
+    WhatIf, WhatIfError, simulate,
 };

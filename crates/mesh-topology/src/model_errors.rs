@@ -5,6 +5,20 @@ use mesh_model::{MeshDocument, ModelError};
 
 use crate::diagnostic::{Code, Diagnostic, Subject};
 
+/// The cluster or service a document path (`spec.clusters[3].controlPlane`,
+/// `spec.services[1].endpoints[0].cluster`) is inside of.
+fn referrer(doc: &MeshDocument, path: &str) -> Option<Subject> {
+    let index = |prefix: &str| -> Option<usize> {
+        path.strip_prefix(prefix)?.split(']').next()?.parse().ok()
+    };
+    if let Some(c) = index("spec.clusters[").and_then(|i| doc.spec.clusters.get(i)) {
+        return Some(Subject::Cluster(c.name.to_string()));
+    }
+    index("spec.services[")
+        .and_then(|i| doc.spec.services.get(i))
+        .map(|s| Subject::Service(s.key().to_string()))
+}
+
 /// The diagnostics of one model error.
 pub(crate) fn model_diagnostic(doc: &MeshDocument, e: &ModelError) -> Vec<Diagnostic> {
     let at = e.path();
@@ -29,7 +43,11 @@ pub(crate) fn model_diagnostic(doc: &MeshDocument, e: &ModelError) -> Vec<Diagno
         ModelError::UnknownCluster { name, .. } => one(
             Code::UnknownCluster,
             format!("{at} names cluster {name:?}, which is not in spec.clusters"),
-            vec![Subject::Cluster(name.clone())],
+            // The missing cluster, and the cluster or service whose field names it, so the
+            // picture marks the one that holds the mistake.
+            std::iter::once(Subject::Cluster(name.clone()))
+                .chain(referrer(doc, at))
+                .collect(),
             e.to_string(),
             "Fix the name, or add the cluster to spec.clusters",
         ),

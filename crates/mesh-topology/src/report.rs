@@ -41,9 +41,9 @@ impl fmt::Display for Report {
         }
         write!(
             f,
-            "{} error(s), {} warning(s), {} info",
-            self.count(Severity::Error),
-            self.count(Severity::Warning),
+            "{}, {}, {} info",
+            mesh_model::counted(self.count(Severity::Error), "error"),
+            mesh_model::counted(self.count(Severity::Warning), "warning"),
             self.count(Severity::Info)
         )
     }

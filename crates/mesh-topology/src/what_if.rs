@@ -9,7 +9,7 @@ use std::str::FromStr;
 use mesh_model::MeshDocument;
 use serde::{Deserialize, Serialize};
 
-use crate::analysis::{Analysis, Conditions};
+use crate::analysis::{Analysis, Conditions, Path, Reached, capped_list, network_text};
 use crate::diagnostic::Diagnostic;
 
 /// One thing that fails.
@@ -305,11 +305,81 @@ impl Failure {
     }
 }
 
-/// Endpoints of one cluster that clients no longer reach.
+/// How the answer is computed, printed at the head of the text form.
+///
+/// A client reaches an endpoint when its proxy has the endpoint in its configuration and the
+/// path works: by IP within one flat address space, or, for an endpoint with a sidecar, through
+/// an east-west gateway of the endpoint's network. A proxy that loses its control plane keeps
+/// its last configuration (Envoy keeps serving what it was last pushed): it loses only the
+/// endpoints whose path broke (it is not rerouted) and sees no change until it reconnects.
+/// Endpoints of a cluster whose API server its control plane can no longer read count as lost
+/// to the proxies that are still served (the worst case: istiod keeps what it last read until
+/// it restarts).
+pub const WHAT_IF_MODEL: &[&str] = &[
+    "a client reaches an endpoint its proxy's config holds while the path works: by IP in one flat address space, or through the endpoint network's gateway for a sidecar endpoint",
+    "a proxy that loses its control plane keeps its last config: it loses only endpoints whose path broke and sees no change until it reconnects",
+    "endpoints of a cluster whose API server its control plane cannot read count as lost to proxies still served (worst case: istiod keeps what it last read until it restarts)",
+];
+
+/// Why clients no longer reach some endpoints.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "kind")]
+#[non_exhaustive]
+pub enum LossReason {
+    /// Their cluster is gone.
+    ClusterRemoved {
+        /// The cluster.
+        cluster: String,
+    },
+    /// No control plane reads their cluster any more (its API server is out of reach, or its
+    /// control plane is gone), so the clients' fresh config does not have them.
+    NotPublished {
+        /// The cluster.
+        cluster: String,
+    },
+    /// They were reached by IP, and their network no longer is (a cut link or a partition),
+    /// with no gateway route instead.
+    NotByIp {
+        /// Their network.
+        network: String,
+    },
+    /// They were reached through their network's gateways, and none is usable any more (down
+    /// or partitioned away).
+    NoGateway {
+        /// Their network.
+        network: String,
+    },
+}
+
+impl fmt::Display for LossReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::ClusterRemoved { cluster } => write!(f, "cluster {cluster} is gone"),
+            Self::NotPublished { cluster } => write!(
+                f,
+                "no control plane reads cluster {cluster} any more, so no config has them"
+            ),
+            Self::NotByIp { network } => write!(
+                f,
+                "{} is no longer reached by IP (link cut or partition) and there is no gateway route",
+                network_text(network)
+            ),
+            Self::NoGateway { network } => write!(
+                f,
+                "no gateway of {} is usable any more (down or partitioned)",
+                network_text(network)
+            ),
+        }
+    }
+}
+
+/// Endpoints of one cluster that clients no longer reach, for one reason.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct LostEndpoints {
     /// The cluster they were discovered in.
     pub cluster: String,
+    /// Why they are lost.
+    pub reason: LossReason,
     /// Their (first) addresses, in document order.
     pub addresses: Vec<IpAddr>,
 }
@@ -322,12 +392,25 @@ pub struct Impact {
     pub client_network: String,
     /// `name.namespace`.
     pub service: String,
-    /// Endpoints the clients reached before and no longer reach, by cluster.
+    /// Endpoints the clients reached before and no longer reach, by cluster and reason.
     pub lost: Vec<LostEndpoints>,
     /// How many endpoints they still reach.
     pub remaining: usize,
     /// The clients reached some endpoint before and reach none now.
     pub unreachable: bool,
+    /// The clients lost their control plane: what remains is their last config (see
+    /// [`WhatIf::last_config`]).
+    pub last_config: bool,
+}
+
+/// Clients that lost their control plane and keep their last config.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LastConfig {
+    /// The clients' network (`""` = the implicit network).
+    pub client_network: String,
+    /// Why, one line per cluster of that network cut off from its control plane.
+    pub why: Vec<String>,
 }
 
 /// The answer to "what if this fails?".
@@ -336,6 +419,8 @@ pub struct Impact {
 pub struct WhatIf {
     /// What failed.
     pub failure: Failure,
+    /// Client networks whose proxies lose their control plane (they keep their last config).
+    pub last_config: Vec<LastConfig>,
     /// Diagnostics present with the failure and not without, sorted.
     pub new_diagnostics: Vec<Diagnostic>,
     /// Diagnostics present without the failure and gone with it, sorted.
@@ -355,37 +440,50 @@ impl WhatIf {
 impl fmt::Display for WhatIf {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "what if {}:", self.failure)?;
+        writeln!(f, "  model:")?;
+        for line in WHAT_IF_MODEL {
+            writeln!(f, "  - {line}")?;
+        }
+        for l in &self.last_config {
+            writeln!(
+                f,
+                "  clients on {} lose their control plane and keep their last config:",
+                network_text(&l.client_network)
+            )?;
+            for why in &l.why {
+                writeln!(f, "    {why}")?;
+            }
+        }
         if self.impacts.is_empty() {
             writeln!(f, "  no client loses an endpoint")?;
         }
         for i in &self.impacts {
-            let net = if i.client_network.is_empty() {
-                "(default)"
-            } else {
-                &i.client_network
-            };
-            let lost: Vec<String> = i
-                .lost
-                .iter()
-                .flat_map(|l| {
-                    l.addresses
-                        .iter()
-                        .map(move |a| format!("{a} ({})", l.cluster))
-                })
-                .collect();
+            let lost: usize = i.lost.iter().map(|l| l.addresses.len()).sum();
             writeln!(
                 f,
-                "  clients on {net} -> {}: lose {} endpoint(s) [{}], {} left{}",
+                "  clients on {} -> {}: lose {}, {} left{}{}",
+                network_text(&i.client_network),
                 i.service,
-                lost.len(),
-                lost.join(", "),
+                mesh_model::counted(lost, "endpoint"),
                 i.remaining,
+                if i.last_config { " (last config)" } else { "" },
                 if i.unreachable {
                     " — UNREACHABLE"
                 } else {
                     ""
                 }
             )?;
+            for l in &i.lost {
+                // The text lists the first addresses and counts the rest (`… and 190 more`);
+                // the JSON form lists them all.
+                writeln!(
+                    f,
+                    "    {} ({}): {}",
+                    capped_list(l.addresses.iter()),
+                    l.cluster,
+                    l.reason
+                )?;
+            }
         }
         if !self.new_diagnostics.is_empty() {
             writeln!(f, "\nnew diagnostics:")?;
@@ -451,22 +549,61 @@ pub fn simulate(doc: &MeshDocument, failure: &Failure) -> Result<WhatIf, WhatIfE
     let mut order: Vec<usize> = (0..services.len()).collect();
     order.sort_by(|&a, &b| keys[a].cmp(&keys[b]));
     let mut impacts = Vec::new();
+    let mut last_config = Vec::new();
     for (client, had) in &reach_before {
         let Some(has) = reach_after.get(client) else {
             continue; // no clients left on that network
         };
+        // Proxies cut off from their control plane keep what they had.
+        let kept = had.served && !has.served;
+        if kept {
+            last_config.push(LastConfig {
+                client_network: client.clone(),
+                why: after.control_plane_losses(client),
+            });
+        }
         for &si in &order {
-            let (had, has) = (&had[si], &has[si]);
+            let had = &had.services[si];
+            let kept_now;
+            let has: &[Reached<'_>] = if kept {
+                kept_now = after.last_config_reach(client, si, had);
+                &kept_now
+            } else {
+                &has.services[si]
+            };
             let mut lost: Vec<LostEndpoints> = Vec::new();
-            for &ei in had.iter().filter(|ei| has.binary_search(ei).is_err()) {
-                let e = &services[si].endpoints[ei];
+            for r in had.iter().filter(|r| {
+                has.binary_search_by_key(&r.endpoint, |x| x.endpoint)
+                    .is_err()
+            }) {
+                let e = &services[si].endpoints[r.endpoint];
                 let Some(&address) = e.addresses.first() else {
                     continue;
                 };
-                match lost.iter_mut().find(|l| l.cluster == e.cluster.as_str()) {
+                let cluster = e.cluster.to_string();
+                let reason = if !after.is_present(&cluster) {
+                    LossReason::ClusterRemoved {
+                        cluster: cluster.clone(),
+                    }
+                } else if !kept && !after.published(&cluster) {
+                    LossReason::NotPublished {
+                        cluster: cluster.clone(),
+                    }
+                } else {
+                    let network = r.network.to_owned();
+                    match r.path {
+                        Path::Direct => LossReason::NotByIp { network },
+                        Path::Gateway => LossReason::NoGateway { network },
+                    }
+                };
+                match lost
+                    .iter_mut()
+                    .find(|l| l.cluster == cluster && l.reason == reason)
+                {
                     Some(l) => l.addresses.push(address),
                     None => lost.push(LostEndpoints {
-                        cluster: e.cluster.to_string(),
+                        cluster,
+                        reason,
                         addresses: vec![address],
                     }),
                 }
@@ -474,18 +611,20 @@ pub fn simulate(doc: &MeshDocument, failure: &Failure) -> Result<WhatIf, WhatIfE
             if lost.is_empty() {
                 continue;
             }
-            lost.sort_by(|a, b| a.cluster.cmp(&b.cluster));
+            lost.sort_by(|a, b| (&a.cluster, &a.reason).cmp(&(&b.cluster, &b.reason)));
             impacts.push(Impact {
                 client_network: client.clone(),
                 service: keys[si].clone(),
                 lost,
                 remaining: has.len(),
                 unreachable: has.is_empty(),
+                last_config: kept,
             });
         }
     }
     Ok(WhatIf {
         failure: failure.clone(),
+        last_config,
         new_diagnostics,
         cleared_diagnostics,
         impacts,

@@ -237,9 +237,9 @@ fn issue_and_write(
     let report =
         TrustReport::build(&bundles, now, &ReportOptions::default()).map_err(|e| e.to_string())?;
     outln!(
-        "wrote {}{} cluster bundle(s) to {} ({})",
+        "wrote {}{} to {} ({})",
         if with_root { "a root CA and " } else { "" },
-        clusters.len(),
+        mesh_model::counted(clusters.len(), "cluster bundle"),
         out.display(),
         if report.all_trusted() {
             "every cluster trusts every other"
@@ -366,8 +366,8 @@ fn print_text(origin: &str, report: &TrustReport, now: i64) {
         .unwrap_or(0)
         .max(8);
     outln!(
-        "{origin}: {} cluster(s), checked at {}",
-        clusters.len(),
+        "{origin}: {}, checked at {}",
+        mesh_model::counted(clusters.len(), "cluster"),
         mesh_ca::utc_date(now)
     );
     outln!("trust matrix (a row's workloads verifying a column's):");

@@ -3,6 +3,8 @@
 
 use std::process::ExitCode;
 
+use mesh_model::counted;
+
 use crate::input::{self, Output};
 
 /// Arguments of `meshspan check`.
@@ -82,14 +84,5 @@ pub fn run(args: &Args) -> ExitCode {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
-    }
-}
-
-/// `1 service`, `2 services`.
-fn counted(n: usize, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {noun}s")
     }
 }

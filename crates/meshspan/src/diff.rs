@@ -144,8 +144,8 @@ pub fn run(args: &Args) -> ExitCode {
                 out!("{d}");
             }
             outln!(
-                "{} cluster(s) compared, {differing} with differences; {} in the dump not from the mesh document",
-                diffs.len(),
+                "{} compared, {differing} with differences; {} in the dump not from the mesh document",
+                mesh_model::counted(diffs.len(), "cluster"),
                 ignored.len()
             );
         }

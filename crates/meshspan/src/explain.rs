@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use mesh_eds::{Explanation, Outcome};
+use mesh_eds::{DropReason, Explanation, LeftOutGateway, LeftOutReason, Outcome};
 use serde_json::{Value, json};
 
 use crate::eds::{Prepared, Selection, Target};
@@ -87,6 +87,26 @@ fn to_json(ex: &Explanation) -> Value {
                 Outcome::Dropped(_) => ("dropped", None, vec![]),
                 _ => ("other", None, vec![]),
             };
+            // Legacy profiles: the gateways left out of the split, and why (H1.5).
+            let left_out: &[LeftOutGateway] = match &e.outcome {
+                Outcome::ViaGateways { left_out, .. }
+                | Outcome::Dropped(DropReason::LegacyNoIpGateway { left_out, .. }) => left_out,
+                _ => &[],
+            };
+            let left_out: Vec<Value> = left_out
+                .iter()
+                .map(|g| {
+                    let (why, hostname) = match &g.why {
+                        LeftOutReason::Hostname => ("hostname", None),
+                        LeftOutReason::RegistryServiceName => ("registryServiceName", None),
+                        LeftOutReason::NotFirstAnswer { hostname } => {
+                            ("notFirstAnswer", Some(hostname.as_str()))
+                        }
+                        _ => ("other", None),
+                    };
+                    json!({"address": g.address, "port": g.port, "why": why, "hostname": hostname})
+                })
+                .collect();
             json!({
                 "index": e.index,
                 "address": e.address,
@@ -98,6 +118,7 @@ fn to_json(ex: &Explanation) -> Value {
                 "rule": e.outcome.rule(),
                 "weight": weight,
                 "gateways": gateways,
+                "leftOut": left_out,
                 "why": e.outcome.to_string(),
             })
         })

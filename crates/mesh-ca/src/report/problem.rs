@@ -236,7 +236,11 @@ impl fmt::Display for TrustProblem {
                 intermediates_below,
             } => write!(
                 f,
-                "{cluster}: {certificate} has pathlen:{path_len} but {intermediates_below} intermediate(s) below it"
+                "{cluster}: {certificate} has pathlen:{path_len} but {} below it",
+                mesh_model::counted(
+                    usize::try_from(*intermediates_below).unwrap_or(usize::MAX),
+                    "intermediate"
+                )
             ),
             Self::Expired {
                 cluster,
@@ -328,6 +332,21 @@ mod tests {
     use std::collections::BTreeSet;
 
     use super::*;
+
+    #[test]
+    fn path_length_counts_intermediates_in_words() {
+        let p = |below| TrustProblem::PathLenExceeded {
+            cluster: ClusterId::new("c").unwrap(),
+            certificate: "CN=I".into(),
+            path_len: 0,
+            intermediates_below: below,
+        };
+        assert_eq!(
+            p(1).to_string(),
+            "c: CN=I has pathlen:0 but 1 intermediate below it"
+        );
+        assert!(p(2).to_string().ends_with("but 2 intermediates below it"));
+    }
 
     #[test]
     fn codes_are_distinct_and_only_outliving_is_a_warning() {

@@ -8,13 +8,16 @@ use mesh_model::{GatewayAddress, MeshNetworks};
 
 /// One gateway entry of a MeshNetworks network, as written, with what the legacy profiles may
 /// resolve it to.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LegacyGateway {
     /// `address` as written (an IP or a hostname); `None` for `registryServiceName` entries.
     pub address: Option<String>,
     /// The first DNS answer for a hostname `address` (Istio 1.1.17+ replace the hostname with it at
     /// load: rule H1.5).
     pub first_resolved: Option<String>,
+    /// The hostname's other DNS answers, which no legacy profile uses (H1.5: only the first
+    /// replaces it); kept so that an explanation can name them.
+    pub other_answers: Vec<String>,
     /// For `registryServiceName` entries (Istio 1.5): the service's external addresses in the
     /// network's `fromRegistry` clusters.
     pub registry_addresses: Vec<String>,
@@ -39,9 +42,11 @@ impl LegacyNetworks {
     /// use mesh_eds::LegacyNetworks;
     /// use mesh_model::MeshNetworks;
     /// let mn = MeshNetworks::from_yaml("networks:\n  n1:\n    gateways: [{address: gw.example, port: 80}]\n")?;
-    /// let dns = BTreeMap::from([("gw.example".to_string(), vec!["192.0.2.7".parse().unwrap()])]);
+    /// let answers = vec!["192.0.2.7".parse().unwrap(), "2001:db8::7".parse().unwrap()];
+    /// let dns = BTreeMap::from([("gw.example".to_string(), answers)]);
     /// let legacy = LegacyNetworks::new(&mn, &dns, |_, _| Vec::new());
     /// assert_eq!(legacy.networks["n1"][0].first_resolved.as_deref(), Some("192.0.2.7"));
+    /// assert_eq!(legacy.networks["n1"][0].other_answers, ["2001:db8::7"]); // unused, but named
     /// # Ok::<(), mesh_model::MeshNetworksParseError>(())
     /// ```
     pub fn new(
@@ -56,21 +61,28 @@ impl LegacyNetworks {
                 .gateways
                 .iter()
                 .map(|g| match &g.gw {
-                    Some(GatewayAddress::Address(a)) => LegacyGateway {
-                        address: Some(a.clone()),
-                        first_resolved: if a.parse::<IpAddr>().is_ok() {
-                            None
+                    Some(GatewayAddress::Address(a)) => {
+                        let answers: &[IpAddr] = if a.parse::<IpAddr>().is_ok() {
+                            &[]
                         } else {
-                            dns.get(a)
-                                .and_then(|ips| ips.first())
+                            dns.get(a).map_or(&[], Vec::as_slice)
+                        };
+                        LegacyGateway {
+                            address: Some(a.clone()),
+                            first_resolved: answers.first().map(ToString::to_string),
+                            other_answers: answers
+                                .iter()
+                                .skip(1)
                                 .map(ToString::to_string)
-                        },
-                        registry_addresses: Vec::new(),
-                        port: g.port,
-                    },
+                                .collect(),
+                            registry_addresses: Vec::new(),
+                            port: g.port,
+                        }
+                    }
                     Some(GatewayAddress::RegistryServiceName(s)) => LegacyGateway {
                         address: None,
                         first_resolved: None,
+                        other_answers: Vec::new(),
                         registry_addresses: registries
                             .iter()
                             .flat_map(|r| external_addresses(s, r))
@@ -80,6 +92,7 @@ impl LegacyNetworks {
                     _ => LegacyGateway {
                         address: None,
                         first_resolved: None,
+                        other_answers: Vec::new(),
                         registry_addresses: Vec::new(),
                         port: g.port,
                     },

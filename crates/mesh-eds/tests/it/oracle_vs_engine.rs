@@ -367,6 +367,7 @@ fn legacy_networks() -> impl Strategy<Value = LegacyNetworks> {
             // Only a hostname has a DNS answer.
             first_resolved: first_resolved.filter(|_| address.as_deref() == Some("gw.example.com")),
             address,
+            other_answers: Vec::new(),
             registry_addresses: Vec::new(),
             port,
         });

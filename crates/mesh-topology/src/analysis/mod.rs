@@ -10,6 +10,7 @@ mod control_plane;
 mod gateways;
 mod global_vip;
 mod meshnetworks;
+mod ports;
 mod reachability;
 mod replication;
 mod text;
@@ -22,7 +23,8 @@ use crate::model_errors::model_diagnostic;
 use crate::report::Report;
 use crate::trust::trust_diagnostics;
 
-pub(crate) use reachability::{Analysis, Conditions};
+pub(crate) use reachability::{Analysis, Conditions, Path, Reached};
+pub(crate) use text::{capped_list, network_text};
 
 /// Validates a whole mesh: every diagnostic, sorted by code then subjects, and the topology.
 /// The document's own consistency errors (`MeshDocument::consistency_errors`: undefined
@@ -98,6 +100,7 @@ impl<'a> Analysis<'a> {
         self.consumption_diagnostics(&mut d);
         self.replication_diagnostics(&mut d);
         self.global_vip_diagnostics(&mut d);
+        self.port_diagnostics(&mut d);
         let primaries: Vec<&Cluster> = self
             .groups()
             .keys()

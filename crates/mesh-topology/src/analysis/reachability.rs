@@ -286,7 +286,7 @@ impl<'a> Analysis<'a> {
 
     /// Whether the endpoints discovered in `cluster` are published: its control plane exists and
     /// reads its API server.
-    pub(super) fn published(&self, cluster: &str) -> bool {
+    pub(crate) fn published(&self, cluster: &str) -> bool {
         let Some(c) = self.clusters.get(cluster) else {
             return false;
         };
@@ -368,11 +368,13 @@ impl<'a> Analysis<'a> {
             .collect()
     }
 
-    /// What the clients on each network reach: client network → for each service (by index in
-    /// the document) the indices of the endpoints reached, ascending. A network whose clusters
-    /// all lack a working control plane reaches nothing. O(client networks × endpoints), with
-    /// the path to each endpoint network decided once per client network.
-    pub(crate) fn reach(&self) -> Reach {
+    /// What the clients on each network reach: client network → whether its proxies get
+    /// configuration from a control plane, and for each service (by index in the document) the
+    /// endpoints reached, ascending, with the network and path of each. A network whose
+    /// clusters all lack a working control plane reaches nothing here (what its proxies keep
+    /// from before is [`Analysis::last_config_reach`]). O(client networks × endpoints), with the
+    /// path to each endpoint network decided once per client network.
+    pub(crate) fn reach(&self) -> Reach<'_> {
         let served: BTreeSet<&str> = self
             .served_clients()
             .iter()
@@ -390,29 +392,94 @@ impl<'a> Analysis<'a> {
         let clients: BTreeSet<&str> = self.cluster_network.values().map(String::as_str).collect();
         let mut out = Reach::new();
         for client in clients {
-            let mut per_service: Vec<Vec<usize>> = vec![Vec::new(); services.len()];
-            if served.contains(client) {
+            let mut per_service: Vec<Vec<Reached<'_>>> = vec![Vec::new(); services.len()];
+            let is_served = served.contains(client);
+            if is_served {
                 // (by IP, through a gateway) for each endpoint network.
                 let paths: Vec<(bool, bool)> = nets
                     .iter()
                     .map(|n| {
                         (
-                            self.reaches_pods(client, n),
-                            self.usable_gateway(client, n).is_some(),
+                            self.path_works(client, n, Path::Direct),
+                            self.path_works(client, n, Path::Gateway),
                         )
                     })
                     .collect();
-                for (&(si, ei, _), &n) in endpoints.iter().zip(&net_of) {
-                    let (direct, gateway) = paths[n];
-                    if direct || (gateway && services[si].endpoints[ei].tls_mode == TlsMode::Istio)
-                    {
-                        per_service[si].push(ei);
-                    }
+                for (&(si, ei, network), &n) in endpoints.iter().zip(&net_of) {
+                    let path = match paths[n] {
+                        (true, _) => Path::Direct,
+                        (false, true) if services[si].endpoints[ei].tls_mode == TlsMode::Istio => {
+                            Path::Gateway
+                        }
+                        _ => continue,
+                    };
+                    per_service[si].push(Reached {
+                        endpoint: ei,
+                        network,
+                        path,
+                    });
                 }
             }
-            out.insert(client.to_owned(), per_service);
+            out.insert(
+                client.to_owned(),
+                ClientReach {
+                    served: is_served,
+                    services: per_service,
+                },
+            );
         }
         out
+    }
+
+    /// Whether clients on `client` reach pods of `network` along `path` (by IP, or through a
+    /// usable gateway of `network`).
+    pub(crate) fn path_works(&self, client: &str, network: &str, path: Path) -> bool {
+        match path {
+            Path::Direct => self.reaches_pods(client, network),
+            Path::Gateway => self.usable_gateway(client, network).is_some(),
+        }
+    }
+
+    /// What proxies that lost their control plane still reach with the config they kept (`had`,
+    /// from before): the endpoints whose cluster is still there and whose path (the same one:
+    /// a kept config does not reroute) still works.
+    pub(crate) fn last_config_reach<'r>(
+        &self,
+        client: &str,
+        service: usize,
+        had: &[Reached<'r>],
+    ) -> Vec<Reached<'r>> {
+        let endpoints = &self.doc.spec.services[service].endpoints;
+        had.iter()
+            .filter(|r| {
+                self.clusters
+                    .contains_key(endpoints[r.endpoint].cluster.as_str())
+                    && self.path_works(client, r.network, r.path)
+            })
+            .copied()
+            .collect()
+    }
+
+    /// Whether a cluster of the mesh as written is still there.
+    pub(crate) fn is_present(&self, cluster: &str) -> bool {
+        self.clusters.contains_key(cluster)
+    }
+
+    /// Why the clusters on `network` get no configuration: one line per remote whose control
+    /// plane is gone or out of reach.
+    pub(crate) fn control_plane_losses(&self, network: &str) -> Vec<String> {
+        self.clusters
+            .values()
+            .filter(|c| self.network_of_cluster(c.name.as_str()) == network)
+            .filter_map(|c| match self.managed(c) {
+                Managed::Remote(p) => self.control_plane_path(c, p).err(),
+                Managed::Removed(p) => Some(format!(
+                    "cluster {p}, which runs the control plane of {}, is gone (failure)",
+                    c.name
+                )),
+                _ => None,
+            })
+            .collect()
     }
 
     /// The primaries and the clusters each manages (remotes whose primary exists).
@@ -447,5 +514,34 @@ impl<'a> Analysis<'a> {
 /// Network names, sorted, and `(service index, endpoint index, network index)` per endpoint.
 type PublishedEndpoints = (Vec<String>, Vec<(usize, usize, usize)>);
 
-/// Client network → per service (document index) → endpoint indices reached, ascending.
-pub(crate) type Reach = BTreeMap<String, Vec<Vec<usize>>>;
+/// How a client network reaches an endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Path {
+    /// By IP: one flat address space.
+    Direct,
+    /// Through an east-west gateway of the endpoint's network (sidecar endpoints only).
+    Gateway,
+}
+
+/// One endpoint a client network reaches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Reached<'a> {
+    /// Its index in its service's endpoints.
+    pub endpoint: usize,
+    /// Its network.
+    pub network: &'a str,
+    /// How the clients reach it.
+    pub path: Path,
+}
+
+/// What the clients of one network reach.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ClientReach<'a> {
+    /// Their proxies get configuration from a control plane.
+    pub served: bool,
+    /// Per service (document index), the endpoints reached, ascending by index.
+    pub services: Vec<Vec<Reached<'a>>>,
+}
+
+/// Client network → what its clients reach.
+pub(crate) type Reach<'a> = BTreeMap<String, ClientReach<'a>>;

@@ -2,7 +2,7 @@
 
 use mesh_model::Gateway;
 
-pub(super) fn network_text(n: &str) -> String {
+pub(crate) fn network_text(n: &str) -> String {
     if n.is_empty() {
         "the default network (no network set)".to_owned()
     } else {
@@ -11,7 +11,7 @@ pub(super) fn network_text(n: &str) -> String {
 }
 
 /// however large the group (its subjects name every member).
-pub(super) fn capped_list<T: std::fmt::Display>(items: impl ExactSizeIterator<Item = T>) -> String {
+pub(crate) fn capped_list<T: std::fmt::Display>(items: impl ExactSizeIterator<Item = T>) -> String {
     let n = items.len();
     let mut text: Vec<String> = items.take(LISTED).map(|i| i.to_string()).collect();
     if n > LISTED {

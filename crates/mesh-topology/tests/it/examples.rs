@@ -60,6 +60,11 @@ fn broken_example_shows_every_code_on_purpose() {
         ),
         (Code::EndpointOutsidePodCidrs, cluster("west-remote")),
         (Code::PodCidrsOverlap, cluster("solo")),
+        (Code::PortNameInvalid, Subject::Service("cart.shop".into())),
+        (
+            Code::PortProtocolUnsupported,
+            Subject::Service("cart.shop".into()),
+        ),
     ];
     for (code, subject) in want {
         assert!(

@@ -19,8 +19,8 @@ use std::collections::BTreeSet;
 
 use mesh_model::MeshDocument;
 use mesh_topology::{
-    CheckOptions, Code, ControlPlaneKind, Diagnostic, Failure, MeshKind, Report, Severity, Subject,
-    WhatIfError, check, check_with, simulate, to_dot,
+    CheckOptions, Code, ControlPlaneKind, Diagnostic, Failure, LastConfig, LossReason, MeshKind,
+    Report, Severity, Subject, WhatIfError, check, check_with, simulate, to_dot,
 };
 
 const BROKEN: &str = include_str!("../../../../examples/broken.yaml");

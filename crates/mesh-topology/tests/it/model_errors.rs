@@ -19,7 +19,8 @@ fn model_errors_become_diagnostics() {
             Code::DuplicateService,
             vec![Subject::Service("foo.ns".into())],
         ),
-        (Code::UnknownCluster, vec![cluster("zz")]),
+        // The missing cluster and the one whose controlPlane names it.
+        (Code::UnknownCluster, vec![cluster("b"), cluster("zz")]),
         (Code::UnknownNetwork, vec![network("nope")]),
     ];
     let got: Vec<(Code, Vec<Subject>)> = r
@@ -133,4 +134,45 @@ fn meshnetworks_typos_are_warnings_with_did_you_mean() {
     );
     assert!(d.iter().all(|d| d.severity == Severity::Warning));
     assert!(d.iter().all(|d| d.subjects == [network("n1")]));
+}
+
+#[test]
+fn ports_istio_refuses_are_diagnosed_with_the_rule() {
+    let r = check(&mesh(
+        "  clusters: [{name: a}]
+  services:
+  - name: foo
+    namespace: ns
+    ports: [{name: http_alt, port: 8080}, {name: web, port: 8081, protocol: FOO}, {name: ok, port: 8082, protocol: grpc-web}]
+",
+    ));
+    let name = of(&r, Code::PortNameInvalid);
+    assert_eq!(name.len(), 1, "{r}");
+    assert_eq!(
+        name[0].message,
+        "port 8080 of service foo.ns is named \"http_alt\", which Istio refuses"
+    );
+    assert!(
+        name[0].explanation.starts_with(
+            "spec.services[0].ports[0].name: port name \"http_alt\" is not a DNS-1123 label"
+        ),
+        "{}",
+        name[0].explanation
+    );
+    assert!(name[0].explanation.contains("ValidatePortName"));
+    assert_eq!(
+        name[0].fix,
+        "Rename the port to \"http-alt\" (or another DNS-1123 label)"
+    );
+    let protocol = of(&r, Code::PortProtocolUnsupported);
+    assert_eq!(protocol.len(), 1, "{r}");
+    assert_eq!(protocol[0].severity, Severity::Warning);
+    assert!(
+        protocol[0].explanation.starts_with(
+            "spec.services[0].ports[1].protocol: protocol \"FOO\" is not one Istio knows"
+        ),
+        "{}",
+        protocol[0].explanation
+    );
+    assert!(r.has_errors());
 }

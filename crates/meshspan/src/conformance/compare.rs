@@ -98,7 +98,11 @@ impl Report {
         if failures == 0 {
             s.push_str("every case of the required profiles passes\n");
         } else {
-            let _ = writeln!(s, "{failures} failure(s) in required profiles");
+            let _ = writeln!(
+                s,
+                "{} in required profiles",
+                mesh_model::counted(failures, "failure")
+            );
         }
         s
     }

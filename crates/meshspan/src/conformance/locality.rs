@@ -340,8 +340,8 @@ pub fn compare(case: &Value, actual: &Value) -> Result<(), String> {
 fn compare_groups(expected: &[Value], got: &[Value]) -> Result<(), String> {
     if expected.len() != got.len() {
         return Err(format!(
-            "{} group(s) expected, {} produced",
-            expected.len(),
+            "{} expected, {} produced",
+            mesh_model::counted(expected.len(), "group"),
             got.len()
         ));
     }

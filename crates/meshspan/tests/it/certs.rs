@@ -247,3 +247,21 @@ fn add_issues_a_new_cluster_under_the_existing_root() {
     // Never overwrites an existing cluster's bundle.
     assert_eq!(add("c1").status.code(), Some(2));
 }
+
+#[test]
+fn counts_of_clusters_are_singular_or_plural_words() {
+    let one = temp_dir("count-one");
+    let out = init(&one, "c1", "7");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("1 cluster bundle to "), "{stdout}");
+    let out = meshspan(&["certs", "check", path(&one), "--now", NOW]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains(": 1 cluster, checked at "), "{stdout}");
+    let two = temp_dir("count-two");
+    let out = init(&two, "c1,c2", "7");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("2 cluster bundles to "));
+    let out = meshspan(&["certs", "check", path(&two), "--now", NOW]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains(": 2 clusters, checked at "), "{stdout}");
+    assert!(!stdout.contains("(s)"), "{stdout}");
+}

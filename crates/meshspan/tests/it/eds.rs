@@ -105,33 +105,28 @@ fn eds_yaml_and_bad_selections() {
     assert!(!meshspan(&["eds"]).status.success());
 }
 
-#[test]
-fn explain_names_rules_in_text_and_json() {
-    let out = meshspan(&[
+/// `meshspan explain` of reviews.bookinfo for cluster1's proxies in the built-in example.
+fn explain_reviews(extra: &[&str]) -> Output {
+    let mut args = vec![
         "explain",
         "--example",
         "--cluster",
         "cluster1",
         "--service",
         "reviews.bookinfo",
-    ]);
+    ];
+    args.extend_from_slice(extra);
+    meshspan(&args)
+}
+
+#[test]
+fn explain_names_rules_in_text_and_json() {
+    let out = explain_reviews(&[]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success());
     assert!(text.contains("on the proxy's network (M8)"), "{text}");
-    assert!(
-        text.contains("replaced by 2 gateway(s) (weight 9)"),
-        "{text}"
-    );
-    let out = meshspan(&[
-        "explain",
-        "--example",
-        "--cluster",
-        "cluster1",
-        "--service",
-        "reviews.bookinfo",
-        "-o",
-        "json",
-    ]);
+    assert!(text.contains("replaced by 2 gateways (weight 9)"), "{text}");
+    let out = explain_reviews(&["-o", "json"]);
     let v: Value = serde_json::from_slice(&out.stdout).expect("JSON");
     let eps = v[0]["endpoints"].as_array().expect("endpoints");
     assert_eq!(eps.len(), 4);
@@ -211,4 +206,65 @@ fn keys(v: &serde_json::Value, out: &mut Vec<String>) {
         serde_json::Value::Array(a) => a.iter().for_each(|v| keys(v, out)),
         _ => {}
     }
+}
+
+#[test]
+fn explain_legacy_says_dropped_and_names_the_gateways_left_out() {
+    // Istio 1.1.0 cannot read network2's registryServiceName gateway: its endpoints are
+    // dropped, not "replaced by 0 gateways".
+    let args = |profile: &'static str, output: &'static str| {
+        explain_reviews(&["--profile", profile, "-o", output])
+    };
+    let out = args("istio-1.1.0", "text");
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("replaced by 0"), "{text}");
+    assert!(
+        text.contains("10.20.3.7:9080 network network2 cluster cluster2 locality \"eu-west1/eu-west1-a\": dropped: network network2 has gateways but none with an IP address, so nothing replaces it; left out: a registryServiceName gateway :15443 (unsupported before Istio 1.2: H1.5) (H1.5)\n"),
+        "{text}"
+    );
+    let v: Value = serde_json::from_slice(&args("istio-1.1.0", "json").stdout).expect("JSON");
+    let ep = &v[0]["endpoints"][2];
+    assert_eq!(
+        (ep["outcome"].as_str(), ep["rule"].as_str()),
+        (Some("dropped"), Some("H1.5"))
+    );
+    assert_eq!(ep["leftOut"][0]["why"], "registryServiceName");
+
+    // A hostname gateway answering IPv4 and IPv6: 1.1.3 uses the first answer only and says the
+    // IPv6 one is left out of the split.
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let file = dir.join("legacy-v6.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: meshspan/v1alpha1\nkind: Mesh\nmetadata: {name: v6}\nspec:\n  clusters:\n  - {name: c1, network: n1}\n  - {name: c2, network: n2, controlPlane: c1}\n  meshNetworks:\n    networks:\n      n1: {endpoints: [{fromRegistry: c1}], gateways: [{address: 192.0.2.1, port: 15443}]}\n      n2: {endpoints: [{fromRegistry: c2}], gateways: [{address: gw.example.com, port: 15443}]}\n  services:\n  - {name: foo, namespace: ns, ports: [{name: http, port: 80}], endpoints: [{cluster: c2, address: 10.2.0.5}]}\n  dns:\n    gw.example.com: [192.0.2.7, \"2001:db8::7\"]\n",
+    )
+    .expect("write");
+    let file = file.to_str().expect("utf-8");
+    let explain = |output: &str| {
+        meshspan(&[
+            "explain",
+            file,
+            "--cluster",
+            "c1",
+            "--service",
+            "foo.ns",
+            "--profile",
+            "istio-1.1.3",
+            "-o",
+            output,
+        ])
+    };
+    let out = explain("text");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("replaced by 1 gateway (weight 1): 192.0.2.7:15443 (network n2) +1; left out: IPv6 gateway [2001:db8::7]:15443 (DNS answer of gw.example.com after the first, the only one used: H1.5) (H1.2)"),
+        "{text}"
+    );
+    let out = explain("json");
+    let v: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(
+        v[0]["endpoints"][0]["leftOut"],
+        serde_json::json!([{"address": "2001:db8::7", "port": 15443, "why": "notFirstAnswer", "hostname": "gw.example.com"}])
+    );
 }

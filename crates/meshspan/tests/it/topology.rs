@@ -24,6 +24,13 @@ fn example(name: &str) -> String {
 /// 2026-01-01: inside the validity of the broken example's CA material.
 const NOW: &str = "1767225600";
 
+/// Writes `text` to `name` in the tests' temporary directory; its path.
+fn temp_file(name: &str, text: &str) -> String {
+    let file = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    std::fs::write(&file, text).expect("write temp file");
+    file.to_str().expect("utf-8 path").to_owned()
+}
+
 fn json(out: &Output) -> Value {
     serde_json::from_slice(&out.stdout).expect("JSON on stdout")
 }
@@ -167,7 +174,8 @@ fn check_unreadable_or_unparsable_exits_2() {
 
 #[test]
 fn what_if_reports_lost_endpoints_and_exit_codes() {
-    // network1's gateway exposes istiod to cluster2: without it cluster2's clients lose everything.
+    // network1's gateway exposes istiod to cluster2: without it cluster2's proxies keep their
+    // last config; they lose cluster1's endpoints (reached through that gateway), not their own.
     let out = meshspan(&[
         "what-if",
         &example("split-horizon.yaml"),
@@ -176,20 +184,27 @@ fn what_if_reports_lost_endpoints_and_exit_codes() {
         "-o",
         "json",
     ]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(0));
     let v = json(&out);
     assert_eq!(
         v["failure"],
         serde_json::json!({"kind": "gatewayDown", "network": "network1", "address": "192.0.2.10"})
     );
+    assert_eq!(v["lastConfig"][0]["clientNetwork"], "network2", "{v}");
     let impacts = v["impacts"].as_array().expect("impacts");
-    assert!(
-        impacts
-            .iter()
-            .all(|i| i["clientNetwork"] == "network2" && i["unreachable"] == true),
-        "{impacts:?}"
+    assert_eq!(impacts.len(), 1, "{impacts:?}");
+    assert_eq!(impacts[0]["service"], "reviews.bookinfo");
+    assert_eq!(impacts[0]["clientNetwork"], "network2");
+    assert_eq!(impacts[0]["lastConfig"], true);
+    assert_eq!(impacts[0]["remaining"], 2);
+    assert_eq!(
+        impacts[0]["lost"],
+        serde_json::json!([{
+            "cluster": "cluster1",
+            "reason": {"kind": "noGateway", "network": "network1"},
+            "addresses": ["10.10.1.5", "10.10.1.6"],
+        }])
     );
-    assert!(!impacts.is_empty());
     assert!(
         v["newDiagnostics"]
             .as_array()
@@ -197,13 +212,19 @@ fn what_if_reports_lost_endpoints_and_exit_codes() {
             .iter()
             .any(|d| d["code"] == "control-plane-unreachable")
     );
+    // Without cluster2, ratings (only there) becomes unreachable from network1: exit 1, and
+    // the text says why per line.
+    let what_if =
+        |fail: &str| meshspan(&["what-if", &example("split-horizon.yaml"), "--fail", fail]);
+    let out = what_if("cluster:cluster2");
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("clients on network network1 -> ratings.bookinfo: lose 1 endpoint, 0 left — UNREACHABLE\n    10.20.4.1 (cluster2): cluster cluster2 is gone\n"),
+        "{text}"
+    );
     // Removing one of network2's three gateway addresses loses nothing.
-    let out = meshspan(&[
-        "what-if",
-        &example("split-horizon.yaml"),
-        "--fail",
-        "gateway:network2/198.51.100.7",
-    ]);
+    let out = what_if("gateway:network2/198.51.100.7");
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stdout).contains("no client loses an endpoint"));
 }
@@ -293,4 +314,161 @@ fn check_text_counts_in_words_and_explains_address_spaces() {
         !text.contains(" services,") || text.contains("s services"),
         "{text}"
     );
+}
+
+#[test]
+fn counts_in_output_are_singular_or_plural_words() {
+    let file = temp_file(
+        "one-error.yaml",
+        "apiVersion: meshspan/v1alpha1\nkind: Mesh\nmetadata: {name: one}\nspec:\n  clusters: [{name: a, network: n1}, {name: a, network: n1}]\n",
+    );
+    let out = meshspan(&["check", &file]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.ends_with("\n1 error, 0 warnings, 0 info\n"), "{text}");
+    let out = meshspan(&["check", "--example", "broken", "--now", "1767225600"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(" errors, ") && text.contains(" warnings, "),
+        "{text}"
+    );
+    assert!(!text.contains("(s)"), "{text}");
+    let data = |f: &str| {
+        format!(
+            "{}/../mesh-proxy/tests/data/{f}",
+            env!("CARGO_MANIFEST_DIR")
+        )
+    };
+    let out = meshspan(&[
+        "diff",
+        &data("split-horizon.loopback.yaml"),
+        &data("split-horizon-cluster1.config_dump.json"),
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("\n3 clusters compared, "), "{text}");
+}
+
+#[test]
+fn global_never_writes_an_entry_istio_refuses() {
+    let text = std::fs::read_to_string(example("replicated-control-planes.yaml"))
+        .unwrap()
+        .replace(
+            "ports: [{name: http, port: 8000, targetPort: 80, protocol: HTTP}]",
+            "ports: [{name: http_alt, port: 8000, targetPort: 80, protocol: HTTP}]",
+        );
+    assert!(text.contains("http_alt"));
+    let file = temp_file("refused-ports.yaml", &text);
+    let out = meshspan(&["global", &file, "--cluster", "east"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stdout.contains("http_alt") && !stdout.contains("kind: ServiceEntry"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("kind: DestinationRule"), "{stdout}");
+    assert!(
+        stderr.contains("error: httpbin.bar is left out (no ServiceEntry for httpbin.bar.global): port 8000: port name \"http_alt\""),
+        "{stderr}"
+    );
+    // check flags it too.
+    let out = meshspan(&["check", &file, "-o", "json"]);
+    let v = json(&out);
+    assert!(
+        v["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["code"] == "port-name-invalid"),
+        "{v}"
+    );
+}
+
+/// The YAML documents of `text` as JSON values.
+fn yaml_documents(text: &str) -> Vec<Value> {
+    text.split("\n---\n")
+        .map(|d| serde_saphyr::from_str(d).unwrap_or_else(|e| panic!("{e}:\n{d}")))
+        .collect()
+}
+
+#[test]
+fn global_dns_output_is_safe_to_apply_and_says_what_it_replaces() {
+    let replicated = example("replicated-control-planes.yaml");
+    let run = |extra: &[&str]| {
+        let mut args = vec!["global", replicated.as_str(), "--cluster", "east", "--dns"];
+        args.extend_from_slice(extra);
+        meshspan(&args)
+    };
+    // Default: objects meshspan owns, and the Corefile block as comments; no ConfigMap of the
+    // cluster's is touched, every object is in istio-system (which exists wherever istiod runs).
+    let out = run(&[]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let docs = yaml_documents(&text);
+    let kinds: Vec<&str> = docs.iter().map(|d| d["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["ServiceEntry", "DestinationRule"], "{text}");
+    assert!(
+        docs.iter()
+            .all(|d| d["metadata"]["namespace"] == "istio-system"),
+        "{text}"
+    );
+    assert_eq!(docs[0]["metadata"]["name"], "httpbin.bar.global");
+    assert_eq!(docs[0]["spec"]["exportTo"], serde_json::json!(["*"]));
+    assert!(
+        text.contains("# Add this server block to the Corefile of ConfigMap kube-system/coredns\n"),
+        "{text}"
+    );
+    assert!(text.contains("\n#   global:53 {\n"), "{text}");
+    // The zone holds the names of east's entries, never east's own service (sleep.foo).
+    assert!(
+        text.contains(" httpbin.bar.global\n") && !text.contains("sleep.foo.global"),
+        "{text}"
+    );
+    assert!(!text.contains("REPLACES"), "{text}");
+
+    // A complete coredns ConfigMap only when asked, saying it replaces the cluster's.
+    let out = run(&["--dns-format", "coredns-configmap"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("---\n# REPLACES ConfigMap kube-system/coredns: "),
+        "{text}"
+    );
+    let docs = yaml_documents(&text);
+    let coredns = docs.last().unwrap();
+    assert_eq!(coredns["metadata"]["name"], "coredns");
+    let corefile = coredns["data"]["Corefile"].as_str().unwrap();
+    assert!(
+        corefile.starts_with(".:53 {") && corefile.contains("global:53 {"),
+        "{corefile}"
+    );
+    let out = run(&["--dns-format", "coredns-configmap", "-o", "json"]);
+    assert_eq!(
+        json(&out)["dns"]["replaces"],
+        serde_json::json!(["kube-system/coredns"])
+    );
+
+    // kube-dns can only stub to a server: without one it is a usage error.
+    let out = run(&["--dns-format", "kube-dns"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("needs --dns-server"));
+    let out = run(&["--dns-format", "kube-dns", "--dns-server", "10.96.0.53"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let docs = yaml_documents(&text);
+    let names: Vec<&str> = docs
+        .iter()
+        .map(|d| d["metadata"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "httpbin.bar.global",
+            "istio-multicluster-destinationrule",
+            "global-dns",
+            "kube-dns"
+        ]
+    );
+    assert!(
+        text.contains("---\n# REPLACES ConfigMap kube-system/kube-dns: "),
+        "{text}"
+    );
+    assert!(text.contains("---\n# New: "), "{text}");
 }
