@@ -247,6 +247,8 @@ impl Importer {
                 services,
                 dns: BTreeMap::new(),
                 global_vip_range: None,
+                mesh_config: Default::default(),
+                destination_rules: Vec::new(),
             },
         };
         Ok(Import {
@@ -679,6 +681,7 @@ fn merge_services(clusters: Vec<ClusterImport>) -> Vec<Service> {
                 defined_in: Vec::new(),
                 external_addresses: BTreeMap::new(),
                 endpoints: Vec::new(),
+                traffic_distribution: None,
             });
             if out.ports.is_empty() {
                 out.ports = s.ports;

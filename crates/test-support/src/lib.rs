@@ -307,6 +307,7 @@ pub fn workload(kind: Workload, seed: u64) -> MeshDocument {
             defined_in: Vec::new(),
             external_addresses: BTreeMap::new(),
             endpoints,
+            traffic_distribution: None,
         });
     }
 
@@ -329,6 +330,8 @@ pub fn workload(kind: Workload, seed: u64) -> MeshDocument {
             services,
             dns: BTreeMap::new(),
             global_vip_range: None,
+            mesh_config: Default::default(),
+            destination_rules: Vec::new(),
         },
     }
 }
