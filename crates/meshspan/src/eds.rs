@@ -7,7 +7,7 @@ use std::io::Write as _;
 use std::process::ExitCode;
 
 use mesh_eds::{DocumentEds, Features, Profile, ServicePortEndpoints, ServiceRequest, View, wire};
-use mesh_model::{ClusterId, MeshDocument, NetworkId, ServiceKey};
+use mesh_model::{ClusterId, Locality, MeshDocument, NetworkId, ServiceKey};
 
 use crate::input;
 use crate::stdout::Stdout;
@@ -22,6 +22,26 @@ pub struct Target {
     /// The proxies' cluster (its network and IP family come from the document).
     #[arg(long)]
     pub cluster: Option<ClusterId>,
+}
+
+/// The client's locality and labels, which the locality stage reads (rules L2, L12–L21).
+#[derive(Debug, clap::Args)]
+pub struct Client {
+    /// The proxy's locality `region/zone/subzone` (default: its cluster's `locality`; none with
+    /// --network).
+    #[arg(long)]
+    pub locality: Option<Locality>,
+    /// A label of the proxy's workload, `key=value` (repeatable): what failoverPriority compares.
+    /// Region, zone, subzone, cluster and network labels are added as Istio adds them.
+    #[arg(long = "label", value_name = "KEY=VALUE", value_parser = parse_label)]
+    pub labels: Vec<(String, String)>,
+}
+
+fn parse_label(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
+        _ => Err(format!("{s:?} is not key=value")),
+    }
 }
 
 /// Which service ports.
@@ -45,6 +65,8 @@ pub struct Selection {
     /// of a duplicated gateway and gRPC rejects the assignment).
     #[arg(long)]
     pub gateway_in_first_group: bool,
+    #[command(flatten)]
+    pub client: Client,
 }
 
 /// Output formats of `meshspan eds`.
@@ -109,6 +131,9 @@ impl Prepared {
                 loaded.origin
             );
         }
+        let labels: std::collections::BTreeMap<String, String> =
+            selection.client.labels.iter().cloned().collect();
+        let locality = selection.client.locality.as_ref().map(ToString::to_string);
         let class = match (&target.cluster, &target.network) {
             (Some(c), _) => {
                 if !doc.spec.clusters.iter().any(|x| &x.name == c) {
@@ -120,7 +145,7 @@ impl Prepared {
                         names.join(", ")
                     ));
                 }
-                eds.class_for_cluster(c, selection.profile)
+                eds.client_class(c, locality.as_deref(), &labels, selection.profile)
             }
             (None, Some(n)) => {
                 let mut networks = doc.defined_networks();
@@ -138,7 +163,12 @@ impl Prepared {
                         networks.into_iter().collect::<Vec<_>>().join(", ")
                     ));
                 }
-                DocumentEds::class_for_network(n, selection.profile)
+                eds.client_class_on_network(
+                    n,
+                    locality.as_deref().unwrap_or(""),
+                    &labels,
+                    selection.profile,
+                )
             }
             (None, None) => return Err("give --network or --cluster".into()),
         };
@@ -293,12 +323,17 @@ fn istioctl_status(cla: &mesh_eds::LoadAssignment) -> serde_json::Value {
                     locality.insert(key.into(), p.into());
                 }
             }
-            serde_json::json!({
+            let mut host = serde_json::json!({
                 "address": {"socketAddress": {"address": h.address, "portValue": h.port}},
                 "healthStatus": {"edsHealthStatus": "HEALTHY"},
                 "weight": h.weight,
                 "locality": locality,
-            })
+            });
+            // Envoy's HostStatus omits priority 0 (proto3).
+            if h.priority != 0 {
+                host["priority"] = h.priority.into();
+            }
+            host
         })
         .collect();
     serde_json::json!({"name": cla.cluster_name, "hostStatuses": hosts})
