@@ -21,6 +21,7 @@ mod graph;
 mod import;
 mod input;
 mod what_if;
+mod what_if_failover;
 
 /// Check, explain and generate multicluster service-mesh configuration.
 #[derive(Debug, Parser)]
