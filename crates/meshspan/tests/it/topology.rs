@@ -103,6 +103,7 @@ fn check_valid_examples_exit_0() {
         "replicated-control-planes.yaml",
         "vpn.yaml",
         "mixed.yaml",
+        "failover.yaml",
     ] {
         let out = meshspan(&["check", &example(name), "-o", "json"]);
         assert_eq!(
