@@ -53,6 +53,9 @@ pub struct Selection {
     /// Only this service port (number).
     #[arg(long)]
     pub port: Option<u16>,
+    /// Only the cluster of this DestinationRule subset (`''`: only the cluster without a subset).
+    #[arg(long)]
+    pub subset: Option<String>,
     /// Semantics: istio-modern (default), istio-1.1.0, istio-1.1.3 (or any of 1.1.3–1.1.17, e.g.
     /// istio-1.1.17), istio-1.5.
     #[arg(long, default_value = "istio-modern")]
@@ -205,17 +208,34 @@ impl Prepared {
                 selection
                     .port
                     .is_none_or(|p| eds.services[i].port.port == p)
+                    && selection
+                        .subset
+                        .as_ref()
+                        .is_none_or(|sub| &eds.services[i].cluster.subset == sub)
             })
             .collect();
         if selected.is_empty() {
-            let ports: Vec<String> = of_service
+            let mut ports: Vec<String> = of_service
                 .iter()
-                .map(|&i| format!("{} {}", eds.services[i].service, eds.services[i].port.port))
+                .map(|&i| {
+                    let s = &eds.services[i];
+                    if s.cluster.subset.is_empty() {
+                        format!("{} {}", s.service, s.port.port)
+                    } else {
+                        format!("{} {} subset {}", s.service, s.port.port, s.cluster.subset)
+                    }
+                })
                 .collect();
+            ports.dedup();
+            let asked = match (&selection.port, &selection.subset) {
+                (Some(p), Some(sub)) => format!("{p} subset {sub:?}"),
+                (Some(p), None) => p.to_string(),
+                (None, Some(sub)) => format!("subset {sub:?}"),
+                (None, None) => String::new(),
+            };
             return Err(format!(
-                "{}: no service port {}; the ports: {}",
+                "{}: no service port {asked}; the ports: {}",
                 loaded.origin,
-                selection.port.map_or_else(String::new, |p| p.to_string()),
                 ports.join(", ")
             ));
         }
@@ -298,7 +318,7 @@ pub fn run(args: &Args) -> ExitCode {
         EdsOutput::Pb => {
             let [cla] = assignments.as_slice() else {
                 eprintln!(
-                    "meshspan: --output pb writes exactly one cluster; {} match (use --service and --port)",
+                    "meshspan: --output pb writes exactly one cluster; {} match (use --service, --port and --subset)",
                     assignments.len()
                 );
                 return ExitCode::from(2);

@@ -332,3 +332,62 @@ fn eds_and_explain_show_locality_priorities_and_reasons() {
     keys(&v, &mut all);
     assert!(all.iter().all(|k| !k.contains('_')), "{all:?}");
 }
+
+/// A DestinationRule subset is an Envoy cluster of its own: --subset picks it ('' the cluster
+/// without one), so that -o pb can write exactly one.
+#[test]
+fn eds_subset_selects_one_cluster() {
+    let base = [
+        "eds",
+        "--example",
+        "failover",
+        "--cluster",
+        "east-1",
+        "--service",
+        "reviews.bookinfo",
+        "--port",
+        "9080",
+    ];
+    let names = |extra: &[&str]| -> Vec<String> {
+        let mut args = base.to_vec();
+        args.extend_from_slice(extra);
+        let out = meshspan(&args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        v.as_array()
+            .expect("list")
+            .iter()
+            .map(|c| c["clusterName"].as_str().unwrap_or("").to_owned())
+            .collect()
+    };
+    assert_eq!(
+        names(&[]),
+        [
+            "outbound|9080||reviews.bookinfo.svc.cluster.local",
+            "outbound|9080|v1|reviews.bookinfo.svc.cluster.local"
+        ]
+    );
+    assert_eq!(
+        names(&["--subset", "v1"]),
+        ["outbound|9080|v1|reviews.bookinfo.svc.cluster.local"]
+    );
+    assert_eq!(
+        names(&["--subset", ""]),
+        ["outbound|9080||reviews.bookinfo.svc.cluster.local"]
+    );
+    let mut pb = base.to_vec();
+    pb.extend_from_slice(&["-o", "pb"]);
+    assert_eq!(meshspan(&pb).status.code(), Some(2));
+    pb.extend_from_slice(&["--subset", "v1"]);
+    assert_eq!(meshspan(&pb).status.code(), Some(0));
+    let mut bad = base.to_vec();
+    bad.extend_from_slice(&["--subset", "v9"]);
+    let out = meshspan(&bad);
+    assert_eq!(out.status.code(), Some(2));
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(e.contains("no service port 9080 subset \"v9\"; the ports: reviews.bookinfo 9080, reviews.bookinfo 9080 subset v1"), "{e}");
+}
