@@ -58,6 +58,14 @@ fn broken_example_shows_every_code_on_purpose() {
         ),
         (Code::EndpointOutsidePodCidrs, cluster("west-remote")),
         (Code::PodCidrsOverlap, cluster("solo")),
+        (
+            Code::DestinationRuleUnknownHost,
+            Subject::Service("carts.shop".into()),
+        ),
+        (
+            Code::FailoverWithoutOutlierDetection,
+            Subject::Service("cart.shop".into()),
+        ),
     ];
     for (code, subject) in want {
         assert!(
