@@ -376,6 +376,7 @@ impl Explanation {
                     0 => "same region, zone and subzone",
                     1 => "same region and zone, other subzone",
                     2 => "same region, other zone",
+                    3 if self.is_failover_target(label) => "other region, the failover target",
                     3 => "other region",
                     _ => "other region, not the failover target",
                 };
@@ -401,6 +402,25 @@ impl Explanation {
                 }
             }
         })
+    }
+}
+
+impl Explanation {
+    /// Whether `label`'s region is the `to` of the first failover rule from the proxy's region
+    /// (L13).
+    fn is_failover_target(&self, label: &str) -> bool {
+        let Some(crate::policy::Setting::Locality { setting, .. }) =
+            self.locality_setting.as_ref().map(|s| &s.setting)
+        else {
+            return false;
+        };
+        let (proxy_region, _, _) = crate::locality::split_locality(&self.class.locality);
+        let (region, _, _) = crate::locality::split_locality(label);
+        setting
+            .failover
+            .iter()
+            .find(|f| f.from == proxy_region)
+            .is_some_and(|f| f.to == region)
     }
 }
 

@@ -302,6 +302,10 @@ fn eds_and_explain_show_locality_priorities_and_reasons() {
         text.contains("priority 0: same region, zone and subzone (L12)"),
         "{text}"
     );
+    assert!(
+        text.contains("priority 2: other region, the failover target (L12, L13)"),
+        "{text}"
+    );
     let out = meshspan(&[
         "explain",
         "--example",
