@@ -62,7 +62,7 @@ pub struct DestinationRule {
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "some_policy"
+        deserialize_with = "validated"
     )]
     pub traffic_policy: Option<TrafficPolicy>,
     /// Named subsets: endpoints with these labels, each an Envoy cluster of its own.
@@ -83,14 +83,14 @@ pub struct TrafficPolicy {
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "some_load_balancer"
+        deserialize_with = "validated"
     )]
     pub load_balancer: Option<LoadBalancerSettings>,
     /// `outlierDetection`: its presence turns locality failover on (L3).
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "some_outlier"
+        deserialize_with = "validated"
     )]
     pub outlier_detection: Option<OutlierDetection>,
     /// `portLevelSettings`: a port's policy replaces this one wholesale for that port.
@@ -112,14 +112,14 @@ pub struct PortTrafficPolicy {
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "some_load_balancer"
+        deserialize_with = "validated"
     )]
     pub load_balancer: Option<LoadBalancerSettings>,
     /// `outlierDetection`.
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "some_outlier"
+        deserialize_with = "validated"
     )]
     pub outlier_detection: Option<OutlierDetection>,
 }
@@ -298,7 +298,7 @@ pub struct Subset {
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "some_policy"
+        deserialize_with = "validated"
     )]
     pub traffic_policy: Option<TrafficPolicy>,
 }
@@ -795,24 +795,36 @@ fn go_duration_nanos(text: &str) -> Option<u128> {
 
 // ----- serde: validated on the way in -----
 
-fn some_policy<'de, D: Deserializer<'de>>(d: D) -> Result<Option<TrafficPolicy>, D::Error> {
-    let p = TrafficPolicy::deserialize(d)?;
-    p.validate().map_err(de::Error::custom)?;
-    Ok(Some(p))
+/// What Istio validates where it is read.
+pub(crate) trait Validate {
+    /// Istio's verdict.
+    fn check(&self) -> Result<(), PolicyError>;
 }
 
-fn some_load_balancer<'de, D: Deserializer<'de>>(
+macro_rules! validates {
+    ($($t:ty),*) => {$(
+        impl Validate for $t {
+            fn check(&self) -> Result<(), PolicyError> {
+                self.validate()
+            }
+        }
+    )*};
+}
+validates!(
+    TrafficPolicy,
+    LoadBalancerSettings,
+    OutlierDetection,
+    LocalityLbSetting,
+    ZoneAwareLbSetting
+);
+
+/// A present field, validated as Istio does: a value Istio rejects is a parse error at its path.
+pub(crate) fn validated<'de, D: Deserializer<'de>, T: Deserialize<'de> + Validate>(
     d: D,
-) -> Result<Option<LoadBalancerSettings>, D::Error> {
-    let lb = LoadBalancerSettings::deserialize(d)?;
-    lb.validate().map_err(de::Error::custom)?;
-    Ok(Some(lb))
-}
-
-fn some_outlier<'de, D: Deserializer<'de>>(d: D) -> Result<Option<OutlierDetection>, D::Error> {
-    let o = OutlierDetection::deserialize(d)?;
-    o.validate().map_err(de::Error::custom)?;
-    Ok(Some(o))
+) -> Result<Option<T>, D::Error> {
+    let value = T::deserialize(d)?;
+    value.check().map_err(de::Error::custom)?;
+    Ok(Some(value))
 }
 
 impl Serialize for Weights {

@@ -1,12 +1,13 @@
 //! `spec.meshConfig`: the parts of Istio's MeshConfig the mesh document carries (each field as
 //! Istio's `mesh.proto` spells it). Absent fields are Istio's defaults.
 
-use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize};
 
-use crate::destination_rule::{LocalityLbSetting, ZoneAwareLbSetting};
+use crate::destination_rule::{LocalityLbSetting, ZoneAwareLbSetting, validated};
 
-/// `spec.meshConfig`.
+/// `spec.meshConfig`. Istio validates the mesh's settings as a DestinationRule's
+/// (`ValidateMeshConfig` → `ValidateLocalityLbSetting`, `ValidateZoneAwareLbSetting`,
+/// `pkg/config/validation/agent/validation.go`).
 ///
 /// ```
 /// use mesh_model::MeshDocument;
@@ -28,30 +29,14 @@ pub struct MeshConfig {
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "some_locality"
+        deserialize_with = "validated"
     )]
     pub locality_lb_setting: Option<LocalityLbSetting>,
     /// `zoneAwareLbSetting`; `None` = none (rule L4).
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "some_zone_aware"
+        deserialize_with = "validated"
     )]
     pub zone_aware_lb_setting: Option<ZoneAwareLbSetting>,
-}
-
-/// Istio validates the mesh's setting as a DestinationRule's (`ValidateMeshConfig` →
-/// `ValidateLocalityLbSetting`, `pkg/config/validation/agent/validation.go`).
-fn some_locality<'de, D: Deserializer<'de>>(d: D) -> Result<Option<LocalityLbSetting>, D::Error> {
-    let l = LocalityLbSetting::deserialize(d)?;
-    l.validate().map_err(de::Error::custom)?;
-    Ok(Some(l))
-}
-
-fn some_zone_aware<'de, D: Deserializer<'de>>(
-    d: D,
-) -> Result<Option<ZoneAwareLbSetting>, D::Error> {
-    let z = ZoneAwareLbSetting::deserialize(d)?;
-    z.validate().map_err(de::Error::custom)?;
-    Ok(Some(z))
 }

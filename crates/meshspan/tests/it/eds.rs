@@ -11,6 +11,17 @@ fn meshspan(args: &[&str]) -> Output {
         .expect("run meshspan")
 }
 
+/// The JSON a command that must succeed prints.
+fn succeeding_json(args: &[&str]) -> Value {
+    let out = meshspan(args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON")
+}
+
 #[test]
 fn eds_json_is_envoy_proto3_json_with_split_horizon_weights() {
     let out = meshspan(&[
@@ -229,13 +240,7 @@ fn eds_and_explain_show_locality_priorities_and_reasons() {
             "9080",
         ];
         args.extend_from_slice(extra);
-        let out = meshspan(&args);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let v: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        let v = succeeding_json(&args);
         v[0]["endpoints"]
             .as_array()
             .expect("groups")
@@ -355,13 +360,7 @@ fn eds_subset_selects_one_cluster() {
     let names = |extra: &[&str]| -> Vec<String> {
         let mut args = base.to_vec();
         args.extend_from_slice(extra);
-        let out = meshspan(&args);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let v: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        let v = succeeding_json(&args);
         v.as_array()
             .expect("list")
             .iter()
