@@ -416,6 +416,9 @@ pub fn failover_what_if(
             }
         }
     }
+    report
+        .impacts
+        .sort_by(|a, b| (&a.client, &a.cluster_name).cmp(&(&b.client, &b.cluster_name)));
     Ok(report)
 }
 
@@ -749,6 +752,13 @@ mod tests {
             }]
         );
         assert_eq!(west.serving, Some(0));
+        // sorted by client, then Envoy cluster name
+        assert!(
+            r.impacts
+                .windows(2)
+                .all(|w| (&w[0].client, &w[0].cluster_name) <= (&w[1].client, &w[1].cluster_name)),
+            "{r}"
+        );
         // ratings has no endpoint in us-east-1b: nobody's ratings changes
         assert!(r.impacts.iter().all(|i| i.cluster_name != RATINGS), "{r}");
         assert!(!r.any_unreachable());

@@ -818,13 +818,16 @@ validates!(
     ZoneAwareLbSetting
 );
 
-/// A present field, validated as Istio does: a value Istio rejects is a parse error at its path.
+/// A field validated as Istio does: a value Istio rejects is a parse error at its path. Written
+/// with no value (null), it is absent, as protobuf JSON reads it.
 pub(crate) fn validated<'de, D: Deserializer<'de>, T: Deserialize<'de> + Validate>(
     d: D,
 ) -> Result<Option<T>, D::Error> {
-    let value = T::deserialize(d)?;
-    value.check().map_err(de::Error::custom)?;
-    Ok(Some(value))
+    let value = Option::<T>::deserialize(d)?;
+    if let Some(v) = &value {
+        v.check().map_err(de::Error::custom)?;
+    }
+    Ok(value)
 }
 
 impl Serialize for Weights {
@@ -1043,6 +1046,18 @@ subsets:
                 .outlier_detection
                 .is_some()
         );
+    }
+
+    #[test]
+    fn fields_written_without_a_value_are_absent() {
+        let dr = rule("host: a.b\ntrafficPolicy:\nsubsets:\n");
+        assert_eq!((dr.traffic_policy, dr.subsets.len()), (None, 0));
+        let dr = rule(
+            "host: a.b\ntrafficPolicy:\n  loadBalancer:\n  outlierDetection: {interval: 1s}\n",
+        );
+        let policy = dr.traffic_policy.unwrap();
+        assert_eq!(policy.load_balancer, None);
+        assert!(policy.outlier_detection.is_some());
     }
 
     #[test]
