@@ -284,6 +284,28 @@ impl FailoverReport {
 /// The endpoints and gateways an outage takes down.
 struct Down<'a> {
     outage: &'a Outage,
+    /// For a gateway outage: the addresses it takes down (a hostname: every address the
+    /// document's `dns` gives it, as the gateway set resolves it, G2).
+    gateway_addresses: Vec<String>,
+}
+
+impl<'a> Down<'a> {
+    fn new(doc: &MeshDocument, outage: &'a Outage) -> Self {
+        let gateway_addresses = match outage {
+            Outage::Gateway { address, .. } if address.parse::<IpAddr>().is_err() => {
+                match doc.spec.dns.get(address) {
+                    Some(ips) => ips.iter().map(ToString::to_string).collect(),
+                    None => vec![address.clone()],
+                }
+            }
+            Outage::Gateway { address, .. } => vec![address.clone()],
+            _ => Vec::new(),
+        };
+        Self {
+            outage,
+            gateway_addresses,
+        }
+    }
 }
 
 impl Down<'_> {
@@ -307,8 +329,8 @@ impl Down<'_> {
         match self.outage {
             Outage::Cluster(x) => g.cluster.as_ref() == Some(x),
             Outage::Locality(_) => false,
-            Outage::Gateway { address, port } => {
-                g.address == *address && port.is_none_or(|p| p == g.port)
+            Outage::Gateway { port, .. } => {
+                self.gateway_addresses.contains(&g.address) && port.is_none_or(|p| p == g.port)
             }
         }
     }
@@ -374,7 +396,7 @@ pub fn failover_what_if(
     let eds = DocumentEds::new(doc, features);
     let all_clients = clients(doc);
     check_outage(doc, &eds, &all_clients, outage)?;
-    let down = Down { outage };
+    let down = Down::new(doc, outage);
     let index = eds.shared_index();
     let mut report = FailoverReport {
         outage: outage.clone(),
@@ -459,7 +481,7 @@ fn check_outage(
             }
         }
         Outage::Gateway { address, .. } => {
-            let down = Down { outage };
+            let down = Down::new(doc, outage);
             if eds.gateways.gateways.iter().any(|g| down.gateway(g)) {
                 Ok(())
             } else {
@@ -843,6 +865,38 @@ mod tests {
         let json = serde_json::to_value(&r).unwrap();
         assert_eq!(json["outage"], "cluster:west");
         assert!(json["impacts"][0].get("clusterName").is_some());
+    }
+
+    #[test]
+    fn a_hostname_gateway_takes_down_every_address_it_resolves_to() {
+        // split-horizon.yaml: network2's registry gateway resolves to 198.51.100.7 and, through
+        // the hostname eastwest.cluster2.example.com, 198.51.100.8 and 2001:db8::8
+        let doc =
+            MeshDocument::from_yaml(include_str!("../../../examples/split-horizon.yaml")).unwrap();
+        let run =
+            |o: &str| failover_what_if(&doc, &o.parse().unwrap(), Features::default()).unwrap();
+        let by_name = run("gateway:eastwest.cluster2.example.com");
+        let reviews = |r: &FailoverReport| {
+            r.impacts
+                .iter()
+                .find(|i| {
+                    i.client.cluster.as_str() == "cluster1" && i.service == "reviews.bookinfo"
+                })
+                .map(|i| {
+                    i.endpoints
+                        .iter()
+                        .map(|e| e.address.clone())
+                        .collect::<Vec<_>>()
+                })
+        };
+        // cluster1's IPv4 sidecars keep 198.51.100.7 for network2's endpoints
+        let left = reviews(&by_name).unwrap();
+        assert!(left.contains(&"198.51.100.7:15443".to_owned()), "{by_name}");
+        assert!(
+            !left.contains(&"198.51.100.8:15443".to_owned()),
+            "{by_name}"
+        );
+        assert_eq!(reviews(&run("gateway:198.51.100.8")), reviews(&by_name));
     }
 
     #[test]
