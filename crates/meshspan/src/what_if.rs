@@ -17,7 +17,7 @@ pub struct Args {
     /// What fails: `gateway:<network>/<address>`, `link:<a>,<b>`, `partition:<a>,<b>`,
     /// `cluster:<name>` or `api-server:<cluster>`; for locality failover (per client locality:
     /// which priority serves now) `locality:<region>[/<zone>[/<subzone>]]`,
-    /// `gateway:<address>[:<port>]`, or any of `cluster:<name>` with --failover.
+    /// `gateway:<address>[:<port>]`, or `cluster:<name>` with --failover.
     #[arg(long, value_parser = parse_fail)]
     pub fail: Fail,
     /// Report where traffic goes under locality failover (per client locality and service: the
