@@ -37,7 +37,7 @@ import ads
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-EXAMPLES = ["split-horizon", "mixed", "vpn", "replicated-control-planes", "broken"]
+EXAMPLES = ["split-horizon", "mixed", "vpn", "replicated-control-planes", "broken", "failover"]
 LEGACY = ["istio-1.1.0", "istio-1.1.3", "istio-1.5"]
 
 
@@ -246,10 +246,10 @@ def generated_mesh(seed):
 
 
 def service_of(cluster_name):
-    """`outbound|7000||svc0.gen.svc.cluster.local` -> ("svc0.gen", 7000)."""
+    """`outbound|7000|v1|svc0.gen.svc.cluster.local` -> ("svc0.gen", 7000, "v1")."""
     parts = cluster_name.split("|")
     host = parts[3].split(".")
-    return f"{host[0]}.{host[1]}", int(parts[1])
+    return f"{host[0]}.{host[1]}", int(parts[1]), parts[2]
 
 
 # ----- what a consumer makes of meshspan's JSON -----
@@ -327,7 +327,10 @@ def envoy_shares(cla):
             seen.add(key)
             hosts.append((key, lb.get("loadBalancingWeight", 1)))
         if hosts and group.get("loadBalancingWeight"):
-            groups.append((group["loadBalancingWeight"], hosts))
+            groups.append((group.get("priority", 0), group["loadBalancingWeight"], hosts))
+    # All hosts healthy: the first priority with hosts takes all the traffic (L32).
+    first = min((p for p, _, _ in groups), default=0)
+    groups = [(w, hosts) for p, w, hosts in groups if p == first]
     total = sum(w for w, _ in groups)
     shares = {}
     for w, hosts in groups:
@@ -341,13 +344,16 @@ def grpc_shares(cla):
     """gRPC's default xDS policy: locality weights (weighted_target), then plain round robin within
     a locality, which ignores endpoint weights."""
     groups = [
-        (g["loadBalancingWeight"], [
+        (g.get("priority", 0), g["loadBalancingWeight"], [
             f"{lb['endpoint']['address']['socketAddress']['address']}:{lb['endpoint']['address']['socketAddress'].get('portValue', 0)}"
             for lb in g.get("lbEndpoints", [])
         ])
         for g in cla.get("endpoints", [])
         if g.get("loadBalancingWeight") and g.get("lbEndpoints")
     ]
+    # gRPC's priority policy: the first priority with endpoints (all are reachable here).
+    first = min((p for p, _, _ in groups), default=0)
+    groups = [(w, hosts) for p, w, hosts in groups if p == first]
     total = sum(w for w, _ in groups)
     shares = {}
     for w, hosts in groups:
@@ -415,8 +421,9 @@ class ClassRun:
         self.warnings = p.stderr.decode()
         result = []
         for cla in listed:
-            service, port = service_of(cla["clusterName"])
-            pb = self.lane.meshspan("eds", *self.eds_args(), "--service", service, "--port", str(port), "-o", "pb",
+            service, port, subset = service_of(cla["clusterName"])
+            pb = self.lane.meshspan("eds", *self.eds_args(), "--service", service, "--port", str(port),
+                                    "--subset", subset, "-o", "pb",
                                     binary=True)
             result.append((cla, pb))
         return result

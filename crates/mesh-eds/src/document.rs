@@ -2,7 +2,7 @@
 //! the gateway set (G1–G4) and the MeshNetworks view of the legacy profiles.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use mesh_model::{
@@ -16,21 +16,31 @@ use crate::input::{
     ServiceRequest,
 };
 use crate::legacy::LegacyNetworks;
+use crate::policy::{
+    CLUSTER_LABEL, Distribute, Failover, LocalityLbSetting, LocalityPolicy, MeshLocality,
+    NETWORK_LABEL, REGION_LABEL, SUBZONE_LABEL, TrafficDistribution, TrafficPolicy, ZONE_LABEL,
+    ZoneAwareLbSetting,
+};
 
 /// The label that marks a workload reachable through an HBONE tunnel.
 const TUNNEL_LABEL: &str = "networking.istio.io/tunnel";
 
-/// One service port and its endpoints, in Istio's order (shards by cluster id, then registry order).
+/// One service port (or one subset of it) and its endpoints, in Istio's order (shards by cluster
+/// id, then registry order).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServicePortEndpoints {
     /// The service.
     pub service: ServiceKey,
     /// The port.
     pub port: ServicePort,
-    /// Its outbound cluster (`outbound|<port>||<name>.<namespace>.svc.<domain suffix>`).
+    /// Its outbound cluster (`outbound|<port>|<subset>|<name>.<namespace>.svc.<domain suffix>`:
+    /// no subset, or one of its DestinationRule's subsets, with that subset's labels).
     pub cluster: ClusterRequest,
     /// Its endpoints.
     pub endpoints: Vec<EdsEndpoint>,
+    /// The cluster's locality policy (rules L3–L7): its DestinationRule's traffic policy merged
+    /// for this port and subset, the service's `trafficDistribution`, the mesh's settings.
+    pub locality: LocalityPolicy,
 }
 
 /// Everything the engine needs from a mesh document.
@@ -81,6 +91,11 @@ pub struct DocumentEds {
     /// Per cluster of the document: its network (N1, under the accepted MeshNetworks) and the IP
     /// family of its pod CIDRs, for [`DocumentEds::class_for_cluster`].
     clusters: BTreeMap<ClusterId, (Option<NetworkId>, IpFamily)>,
+    /// Per cluster: its `locality`, the default of its workloads (and so of its proxies).
+    localities: BTreeMap<ClusterId, String>,
+    /// The label keys some cluster's failoverPriority ranks by (without `=value`): the proxy
+    /// labels a class keeps ([`ProxyClass::with_labels`]).
+    label_keys: BTreeSet<String>,
 }
 
 impl DocumentEds {
@@ -119,18 +134,47 @@ impl DocumentEds {
                 (c.name.clone(), (network, family))
             })
             .collect();
+        let mesh = mesh_locality(spec);
         let mut services = Vec::new();
         for svc in &spec.services {
+            let rule = spec.destination_rule(&svc.key());
             for port in &svc.ports {
-                services.push(service_port(
+                let base = service_port(
                     svc,
                     port,
                     &spec.domain_suffix,
                     &resolver,
                     &cluster_locality,
-                ));
+                    locality_policy(svc, rule, port.port, None, &mesh),
+                );
+                // Istio builds one cluster per subset of the service's DestinationRule, with
+                // the subset's labels (M1) and its merged policy.
+                let subsets = rule.map_or(&[][..], |r| &r.subsets[..]);
+                let subset_clusters: Vec<ServicePortEndpoints> = subsets
+                    .iter()
+                    .map(|sub| {
+                        let mut s = base.clone();
+                        s.cluster.subset.clone_from(&sub.name);
+                        s.cluster.subset_labels.clone_from(&sub.labels);
+                        s.locality = locality_policy(svc, rule, port.port, Some(&sub.name), &mesh);
+                        s
+                    })
+                    .collect();
+                services.push(base);
+                services.extend(subset_clusters);
             }
         }
+        let label_keys = services
+            .iter()
+            .flat_map(|s| {
+                s.locality
+                    .effective()
+                    .failover_priority()
+                    .iter()
+                    .map(|e| e.split('=').next().unwrap_or("").to_owned())
+                    .collect::<Vec<_>>()
+            })
+            .collect();
         Self {
             gateways,
             legacy,
@@ -138,6 +182,12 @@ impl DocumentEds {
             features,
             mesh_networks_rejected: rejected,
             clusters,
+            localities: spec
+                .clusters
+                .iter()
+                .filter_map(|c| Some((c.name.clone(), c.locality.as_ref()?.to_string())))
+                .collect(),
+            label_keys,
         }
     }
 
@@ -152,12 +202,12 @@ impl DocumentEds {
         Arc::new(self.index())
     }
 
-    /// The engine request for one of [`Self::services`]: the document carries no DestinationRule
-    /// or PeerAuthentication, so Istio mTLS is allowed (M3), with the features the inputs were
-    /// built with.
+    /// The engine request for one of [`Self::services`], with its locality policy: the
+    /// document carries no DestinationRule `tls` setting or PeerAuthentication, so Istio mTLS is
+    /// allowed (M3), with the features the inputs were built with.
     pub fn request<'a>(&self, service: &'a ServicePortEndpoints) -> ServiceRequest<'a> {
         ServiceRequest {
-            locality: crate::LocalityPolicy::istio_default(),
+            locality: &service.locality,
             cluster: &service.cluster,
             endpoints: &service.endpoints,
             mtls_allowed: true,
@@ -181,6 +231,89 @@ impl DocumentEds {
             profile,
             ..ProxyClass::default()
         }
+    }
+
+    /// The proxy class of a sidecar in `cluster` at `locality` (`None`: the cluster's own
+    /// `locality`, else none) with the workload labels `labels`: [`Self::class_for_cluster`] plus
+    /// what the locality stage reads (L2). Its labels are augmented as Istio's `AugmentLabels`
+    /// does (region, zone and subzone from the locality, `topology.istio.io/cluster`, and
+    /// `topology.istio.io/network` unless set) and kept only for the keys some failoverPriority
+    /// of the document names, so clients that differ in nothing the stage reads share a class.
+    ///
+    /// ```
+    /// use mesh_eds::{DocumentEds, Features, Profile};
+    /// use mesh_model::MeshDocument;
+    /// let doc = MeshDocument::from_yaml(r#"
+    /// apiVersion: meshspan/v1alpha1
+    /// kind: Mesh
+    /// metadata: {name: m}
+    /// spec:
+    ///   clusters: [{name: c1, network: n1, locality: us-east/1a}]
+    ///   services:
+    ///   - {name: foo, namespace: ns1, trafficDistribution: PreferClose, ports: [{name: http, port: 80}]}
+    /// "#)?;
+    /// let eds = DocumentEds::new(&doc, Features::default());
+    /// let class = eds.client_class(&"c1".parse()?, None, &Default::default(), Profile::IstioModern);
+    /// assert_eq!(class.locality, "us-east/1a");
+    /// let labels = class.labels.unwrap();
+    /// assert_eq!(labels["topology.kubernetes.io/zone"], "1a");
+    /// assert_eq!(labels["topology.istio.io/network"], "n1");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn client_class(
+        &self,
+        cluster: &ClusterId,
+        locality: Option<&str>,
+        labels: &BTreeMap<String, String>,
+        profile: Profile,
+    ) -> ProxyClass {
+        let mut class = self.class_for_cluster(cluster, profile);
+        class.locality = match locality {
+            Some(l) => l.to_owned(),
+            None => self.localities.get(cluster).cloned().unwrap_or_default(),
+        };
+        self.with_client_labels(class, labels)
+    }
+
+    /// The proxy class of a sidecar on `network` at `locality` with workload labels `labels`
+    /// (cluster and IP family unknown), augmented as [`Self::client_class`] does.
+    pub fn client_class_on_network(
+        &self,
+        network: &NetworkId,
+        locality: &str,
+        labels: &BTreeMap<String, String>,
+        profile: Profile,
+    ) -> ProxyClass {
+        let mut class = Self::class_for_network(network, profile);
+        locality.clone_into(&mut class.locality);
+        self.with_client_labels(class, labels)
+    }
+
+    /// L2: `AugmentLabels` on the proxy's labels, then only the keys the stage ranks by.
+    fn with_client_labels(
+        &self,
+        class: ProxyClass,
+        labels: &BTreeMap<String, String>,
+    ) -> ProxyClass {
+        let mut all = labels.clone();
+        let (region, zone, subzone) = crate::locality::split_locality(&class.locality);
+        for (key, value) in [
+            (REGION_LABEL, region),
+            (ZONE_LABEL, zone),
+            (SUBZONE_LABEL, subzone),
+        ] {
+            if !value.is_empty() {
+                all.insert(key.to_owned(), value.to_owned());
+            }
+        }
+        if let Some(c) = &class.cluster {
+            all.insert(CLUSTER_LABEL.to_owned(), c.to_string());
+        }
+        if let Some(n) = &class.network {
+            all.entry(NETWORK_LABEL.to_owned())
+                .or_insert_with(|| n.to_string());
+        }
+        class.with_labels(&all, self.label_keys.iter().map(String::as_str))
     }
 
     /// The proxy class of a sidecar on `network` (cluster and IP family unknown).
@@ -211,6 +344,7 @@ fn service_port(
     domain_suffix: &str,
     resolver: &NetworkResolver<'_>,
     cluster_locality: &BTreeMap<&ClusterId, String>,
+    locality: LocalityPolicy,
 ) -> ServicePortEndpoints {
     let key = svc.key();
     // One shared id per cluster of the service (a clone is a reference count), so that the
@@ -278,6 +412,97 @@ fn service_port(
         service: key,
         port: port.clone(),
         endpoints: endpoints.into_iter().map(|(_, e)| e).collect(),
+        locality,
+    }
+}
+
+/// The mesh's settings (L4): `meshConfig.localityLbSetting`, else Istio's default
+/// `{enabled: true}`; `meshConfig.zoneAwareLbSetting`.
+fn mesh_locality(spec: &MeshSpec) -> MeshLocality {
+    let default = MeshLocality::default();
+    MeshLocality {
+        locality_lb_setting: spec
+            .mesh_config
+            .locality_lb_setting
+            .as_ref()
+            .map(locality_setting)
+            .or(default.locality_lb_setting),
+        zone_aware_lb_setting: spec
+            .mesh_config
+            .zone_aware_lb_setting
+            .as_ref()
+            .map(zone_aware_setting),
+    }
+}
+
+/// The locality policy of one Envoy cluster of `svc` (L3–L7): `rule`'s traffic policy merged for
+/// `port` and `subset` (`DestinationRule::policy_for`), the service's `trafficDistribution`,
+/// the mesh's settings.
+fn locality_policy(
+    svc: &Service,
+    rule: Option<&mesh_model::DestinationRule>,
+    port: u16,
+    subset: Option<&str>,
+    mesh: &MeshLocality,
+) -> LocalityPolicy {
+    let destination_rule = rule
+        .and_then(|r| r.policy_for(port, subset))
+        .map(|p| TrafficPolicy {
+            locality_lb_setting: p
+                .load_balancer
+                .as_ref()
+                .and_then(|lb| lb.locality_lb_setting.as_ref())
+                .map(locality_setting),
+            zone_aware_lb_setting: p
+                .load_balancer
+                .as_ref()
+                .and_then(|lb| lb.zone_aware_lb_setting.as_ref())
+                .map(zone_aware_setting),
+            outlier_detection: p.outlier_detection.is_some(),
+        });
+    // Istio's reading of the value (L7: PreferClose is PreferSameZone).
+    let traffic_distribution = svc
+        .traffic_distribution
+        .map_or(TrafficDistribution::Any, |t| {
+            t.as_str().parse().unwrap_or_default()
+        });
+    LocalityPolicy {
+        destination_rule,
+        traffic_distribution,
+        mesh: mesh.clone(),
+    }
+}
+
+fn failover(f: &[mesh_model::Failover]) -> Vec<Failover> {
+    f.iter()
+        .map(|f| Failover {
+            from: f.from.clone(),
+            to: f.to.clone(),
+        })
+        .collect()
+}
+
+fn locality_setting(l: &mesh_model::LocalityLbSetting) -> LocalityLbSetting {
+    LocalityLbSetting {
+        enabled: l.enabled,
+        distribute: l
+            .distribute
+            .iter()
+            .map(|d| Distribute {
+                from: d.from.clone(),
+                to: d.to.0.clone(),
+            })
+            .collect(),
+        failover: failover(&l.failover),
+        failover_priority: l.failover_priority.clone(),
+    }
+}
+
+fn zone_aware_setting(z: &mesh_model::ZoneAwareLbSetting) -> ZoneAwareLbSetting {
+    ZoneAwareLbSetting {
+        enabled: z.enabled,
+        failover: failover(&z.failover),
+        failover_priority: z.failover_priority.clone(),
     }
 }
 
@@ -310,9 +535,189 @@ pub fn accepted_mesh_networks<'a>(
 mod tests {
     use super::*;
     use crate::assignment::{EndpointAddress, EndpointKind};
+    use crate::input::ServiceRequest;
     use crate::view::View;
 
     const EXAMPLE: &str = include_str!("../../../examples/split-horizon.yaml");
+    const FAILOVER: &str = include_str!("../../../examples/failover.yaml");
+
+    /// Every example but the one that sets locality policy: each cluster's policy is Istio's
+    /// default (broken.yaml's DestinationRules aside: one for no service, one failover without
+    /// outlier detection), there is one cluster per service port, and every client's assignment
+    /// equals the one computed under the default policy.
+    #[test]
+    fn a_mesh_without_locality_policy_gives_the_default_output() {
+        let examples = [
+            include_str!("../../../examples/split-horizon.yaml"),
+            include_str!("../../../examples/replicated-control-planes.yaml"),
+            include_str!("../../../examples/vpn.yaml"),
+            include_str!("../../../examples/mixed.yaml"),
+            include_str!("../../../examples/broken.yaml"),
+        ];
+        for text in examples {
+            let doc = MeshDocument::from_yaml(text).unwrap();
+            let eds = DocumentEds::new(&doc, Features::default());
+            let ports: usize = doc.spec.services.iter().map(|s| s.ports.len()).sum();
+            assert_eq!(eds.services.len(), ports);
+            let index = eds.shared_index();
+            for c in &doc.spec.clusters {
+                let class = eds.client_class(&c.name, None, &BTreeMap::new(), Profile::IstioModern);
+                let view = View::new(&index, class);
+                for s in &eds.services {
+                    if doc.spec.destination_rules.is_empty() {
+                        assert_eq!(&s.locality, LocalityPolicy::istio_default());
+                    }
+                    let default = ServiceRequest {
+                        locality: LocalityPolicy::istio_default(),
+                        ..eds.request(s)
+                    };
+                    assert_eq!(
+                        view.assignment(&eds.request(s)),
+                        view.assignment(&default),
+                        "{}",
+                        s.cluster.name()
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn destination_rules_trafficdistribution_and_mesh_config_reach_the_stage() {
+        let doc = MeshDocument::from_yaml(FAILOVER).unwrap();
+        let eds = DocumentEds::new(&doc, Features::default());
+        let names: Vec<String> = eds.services.iter().map(|s| s.cluster.name()).collect();
+        assert_eq!(
+            names,
+            [
+                "outbound|9080||reviews.bookinfo.svc.cluster.local",
+                "outbound|9080|v1|reviews.bookinfo.svc.cluster.local",
+                "outbound|9080||ratings.bookinfo.svc.cluster.local",
+            ]
+        );
+        // the subset cluster selects its labels (M1)
+        assert_eq!(eds.services[1].cluster.subset_labels["version"], "v1");
+        let reviews = &eds.services[0].locality;
+        let dr = reviews.destination_rule.as_ref().unwrap();
+        assert!(dr.outlier_detection);
+        assert_eq!(dr.locality_lb_setting.as_ref().unwrap().failover.len(), 2);
+        // the subset has no policy of its own: the rule's (MergeTrafficPolicy)
+        assert_eq!(&eds.services[1].locality, reviews);
+        assert_eq!(
+            eds.services[2].locality.traffic_distribution,
+            TrafficDistribution::PreferSameZone
+        );
+        // priorities for a client in us-east-1b: own zone, other zone, the failover region
+        let index = eds.shared_index();
+        let class = eds.client_class(
+            &"east-2".parse().unwrap(),
+            None,
+            &BTreeMap::new(),
+            Profile::IstioModern,
+        );
+        assert_eq!(class.locality, "us-east/us-east-1b");
+        let cla = View::new(&index, class.clone())
+            .assignment(&eds.request(&eds.services[0]))
+            .unwrap();
+        let got: Vec<(&str, u32)> = cla
+            .localities
+            .iter()
+            .map(|g| (g.label.as_str(), g.priority))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("us-east/us-east-1a", 1),
+                ("us-east/us-east-1b", 0),
+                ("us-west/us-west-2a", 2)
+            ]
+        );
+        // ratings (PreferClose): failoverPriority [network, region, zone]; the gateway standing
+        // in for us-west mismatches the network and the region: the last tier (L24)
+        let cla = View::new(&index, class)
+            .assignment(&eds.request(&eds.services[2]))
+            .unwrap();
+        let got: Vec<(&str, u32, usize)> = cla
+            .localities
+            .iter()
+            .map(|g| (g.label.as_str(), g.priority, g.endpoints.len()))
+            .collect();
+        assert_eq!(
+            got,
+            [("us-east/us-east-1a", 0, 1), ("us-west/us-west-2a", 1, 1)]
+        );
+    }
+
+    #[test]
+    fn port_level_and_subset_policies_are_merged_per_cluster() {
+        let doc = MeshDocument::from_yaml(
+            r#"
+apiVersion: meshspan/v1alpha1
+kind: Mesh
+metadata: {name: m}
+spec:
+  clusters: [{name: c1, locality: r1/z1}]
+  meshConfig:
+    zoneAwareLbSetting: {failover: [{from: r1, to: r2}]}
+  destinationRules:
+  - host: foo.ns
+    trafficPolicy:
+      outlierDetection: {interval: 5s}
+      portLevelSettings:
+      - port: {number: 81}
+        loadBalancer: {localityLbSetting: {enabled: false}}
+    subsets:
+    - name: v2
+      labels: {version: v2}
+      trafficPolicy: {loadBalancer: {localityLbSetting: {failoverPriority: [app]}}}
+  services:
+  - name: foo
+    namespace: ns
+    ports: [{name: a, port: 80}, {name: b, port: 81}]
+"#,
+        )
+        .unwrap();
+        let eds = DocumentEds::new(&doc, Features::default());
+        let by_name = |name: &str| {
+            &eds.services
+                .iter()
+                .find(|s| s.cluster.name() == name)
+                .unwrap()
+                .locality
+        };
+        let port80 = by_name("outbound|80||foo.ns.svc.cluster.local");
+        assert_eq!(
+            port80.mesh.zone_aware_lb_setting.as_ref().unwrap().failover[0].to,
+            "r2"
+        );
+        assert!(port80.destination_rule.as_ref().unwrap().outlier_detection);
+        // port 81's entry replaces the top level: no outlier detection, locality disabled
+        let port81 = by_name("outbound|81||foo.ns.svc.cluster.local")
+            .destination_rule
+            .clone();
+        let port81 = port81.unwrap();
+        assert!(!port81.outlier_detection);
+        assert_eq!(port81.locality_lb_setting.unwrap().enabled, Some(false));
+        // subset v2 on port 80: its loadBalancer over the rule's outlier detection
+        let v2 = by_name("outbound|80|v2|foo.ns.svc.cluster.local")
+            .destination_rule
+            .clone();
+        let v2 = v2.unwrap();
+        assert!(v2.outlier_detection);
+        assert_eq!(v2.locality_lb_setting.unwrap().failover_priority, ["app"]);
+        // the classes keep the label failoverPriority names, and only it
+        let class = eds.client_class(
+            &"c1".parse().unwrap(),
+            Some("r2/z9"),
+            &BTreeMap::from([("app".into(), "x".into()), ("team".into(), "y".into())]),
+            Profile::IstioModern,
+        );
+        assert_eq!(class.locality, "r2/z9");
+        assert_eq!(
+            class.labels,
+            Some(BTreeMap::from([("app".into(), "x".into())]))
+        );
+    }
 
     #[test]
     fn p2_invalid_mesh_networks_are_ignored_as_a_whole() {

@@ -6,7 +6,8 @@ use std::fmt;
 use mesh_model::{ClusterId, Gateway, NetworkId};
 
 use crate::input::{Health, IpFamily, ProxyClass, SelectionNote};
-use crate::locality::GroupReason;
+use crate::locality::{Decision, GroupReason};
+use crate::policy::{EffectiveSetting, NETWORK_LABEL};
 
 /// What the engine did with one input endpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -427,6 +428,121 @@ pub struct Explanation {
     /// One entry per output group, in output order, when the locality stage ran: why it has its
     /// priority and weight (rules L8–L22). Empty when the cluster's policy cannot change anything.
     pub locality: Vec<GroupReason>,
+    /// The setting the locality stage ran with (`None` when it did not run).
+    pub locality_setting: Option<EffectiveSetting>,
+    /// The locality of each output group, parallel to [`Explanation::locality`].
+    pub group_localities: Vec<String>,
+}
+
+impl Explanation {
+    /// What output group `i`'s priority means, in the proxy's terms: `same region, other zone
+    /// (L12)`, `network mismatch under failoverPriority (L17)`, `locality r/z dropped: no
+    /// distribute weight (L10)`. `None` for a group the stage did not report.
+    ///
+    /// ```
+    /// use mesh_eds::{DocumentEds, Features, Profile, View};
+    /// use mesh_model::MeshDocument;
+    /// let doc = MeshDocument::from_yaml(include_str!("../../../examples/failover.yaml"))?;
+    /// let eds = DocumentEds::new(&doc, Features::default());
+    /// let class = eds.client_class(&"east-2".parse()?, None, &Default::default(), Profile::IstioModern);
+    /// let (_, why) = View::new(&eds.shared_index(), class).explain(&eds.request(&eds.services[0]))?;
+    /// assert_eq!(why.group_meaning(0).as_deref(), Some("same region, other zone (L12)"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn group_meaning(&self, i: usize) -> Option<String> {
+        let reason = self.locality.get(i)?;
+        let label = self.group_localities.get(i).map_or("", String::as_str);
+        let keys = self
+            .locality_setting
+            .as_ref()
+            .map_or(&[][..], EffectiveSetting::failover_priority);
+        Some(match &reason.decision {
+            Decision::Untouched(_) => format!("unchanged ({})", reason.decision.rule()),
+            Decision::Distributed { to, share, .. } => {
+                format!("locality {label} gets {share}% as {to} (L10)")
+            }
+            Decision::Unclaimed { .. } => {
+                format!("locality {label} dropped: no distribute weight (L10)")
+            }
+            Decision::Tiered { tier } => format!("{} (L16–L18)", tier_meaning(*tier, keys)),
+            Decision::Failover { tier, level } => {
+                let place = match level {
+                    0 => "same region, zone and subzone",
+                    1 => "same region and zone, other subzone",
+                    2 => "same region, other zone",
+                    3 if self.is_failover_target(label) => "other region, the failover target",
+                    3 => "other region",
+                    _ => "other region, not the failover target",
+                };
+                if *tier == 0 {
+                    format!("{place} (L12{})", if *level >= 3 { ", L13" } else { "" })
+                } else {
+                    format!("{}, then {place} (L12, L14)", tier_meaning(*tier, keys))
+                }
+            }
+            Decision::ZoneAware { tier, bucket } => {
+                let place = match bucket {
+                    0 => "the proxy's region",
+                    1 => "the failover target region",
+                    _ => "another region",
+                };
+                if *tier == 0 {
+                    format!("zone-aware: {place} (L21)")
+                } else {
+                    format!(
+                        "{}, then zone-aware: {place} (L21)",
+                        tier_meaning(*tier, keys)
+                    )
+                }
+            }
+        })
+    }
+}
+
+impl Explanation {
+    /// Whether `label`'s region is the `to` of the first failover rule from the proxy's region
+    /// (L13).
+    fn is_failover_target(&self, label: &str) -> bool {
+        let Some(crate::policy::Setting::Locality { setting, .. }) =
+            self.locality_setting.as_ref().map(|s| &s.setting)
+        else {
+            return false;
+        };
+        let (proxy_region, _, _) = crate::locality::split_locality(&self.class.locality);
+        let (region, _, _) = crate::locality::split_locality(label);
+        setting
+            .failover
+            .iter()
+            .find(|f| f.from == proxy_region)
+            .is_some_and(|f| f.to == region)
+    }
+}
+
+/// A failoverPriority tier (L16, L17) in words: which entry first differs from the proxy.
+fn tier_meaning(tier: u32, keys: &[String]) -> String {
+    let n = keys.len() as u32;
+    let key = |j: u32| {
+        keys.get(j as usize)
+            .map_or("?", |k| k.split('=').next().unwrap_or(""))
+    };
+    let rest = |t: u32| -> String {
+        if t == 0 {
+            "every other failoverPriority label matches".to_owned()
+        } else {
+            format!("differs first on {}", key(n.saturating_sub(t)))
+        }
+    };
+    let network_first = keys.first().is_some_and(|k| k == NETWORK_LABEL);
+    if network_first && n > 0 && tier >= n {
+        format!(
+            "network mismatch under failoverPriority (L17), {}",
+            rest(tier - n)
+        )
+    } else if tier == 0 {
+        "every failoverPriority label matches the proxy's".to_owned()
+    } else {
+        format!("failoverPriority: {}", rest(tier))
+    }
 }
 
 impl fmt::Display for Explanation {
@@ -465,10 +581,14 @@ impl fmt::Display for Explanation {
         }
         for (i, g) in self.locality.iter().enumerate() {
             let weight = g.weight.map_or("unset".to_owned(), |w| w.to_string());
+            let label = self.group_localities.get(i).map_or("", String::as_str);
             writeln!(
                 f,
-                "  group {i} (from group {}): priority {}, weight {weight}: {}",
-                g.source, g.priority, g.decision
+                "  priority {}: {} — group {i} {label:?} (from group {}), weight {weight}: {}",
+                g.priority,
+                self.group_meaning(i).unwrap_or_default(),
+                g.source,
+                g.decision
             )?;
         }
         Ok(())
@@ -548,6 +668,57 @@ mod tests {
             dropped.to_string(),
             "dropped: network n2 has gateways but none with an IP address, so nothing replaces it; left out: gw.example.com:15443 (a hostname, not resolved: H1.5) (H1.5)"
         );
+    }
+
+    #[test]
+    fn group_meanings_speak_of_the_proxy() {
+        let keys: Vec<String> = [NETWORK_LABEL, "topology.kubernetes.io/region", "app"]
+            .map(str::to_owned)
+            .into();
+        assert_eq!(
+            tier_meaning(0, &keys),
+            "every failoverPriority label matches the proxy's"
+        );
+        assert_eq!(
+            tier_meaning(1, &keys),
+            "failoverPriority: differs first on app"
+        );
+        assert_eq!(
+            tier_meaning(3, &keys),
+            "network mismatch under failoverPriority (L17), every other failoverPriority label matches"
+        );
+        assert_eq!(
+            tier_meaning(5, &keys),
+            "network mismatch under failoverPriority (L17), differs first on topology.kubernetes.io/region"
+        );
+        let group = |decision| GroupReason {
+            source: 0,
+            decision,
+            priority: 0,
+            weight: None,
+        };
+        let ex = Explanation {
+            cluster_name: String::new(),
+            class: ProxyClass::default(),
+            scale_factor: 1,
+            selection: Vec::new(),
+            endpoints: Vec::new(),
+            locality: vec![
+                group(Decision::Unclaimed { from: "*".into() }),
+                group(Decision::Failover { tier: 0, level: 4 }),
+            ],
+            locality_setting: None,
+            group_localities: vec!["eu-west/z1".into(), "r9".into()],
+        };
+        assert_eq!(
+            ex.group_meaning(0).as_deref(),
+            Some("locality eu-west/z1 dropped: no distribute weight (L10)")
+        );
+        assert_eq!(
+            ex.group_meaning(1).as_deref(),
+            Some("other region, not the failover target (L12, L13)")
+        );
+        assert_eq!(ex.group_meaning(2), None);
     }
 
     #[test]

@@ -98,6 +98,7 @@ mod locality;
 mod modern;
 #[cfg(feature = "oracle")]
 pub mod oracle;
+mod outage;
 mod policy;
 mod prepared;
 mod rules;
@@ -127,6 +128,10 @@ pub use invariants::{
 pub use legacy::{LegacyGateway, LegacyNetworks};
 pub use locality::{
     Decision, EndpointLabels, GroupReason, Untouched, apply_locality_stage, gateway_label,
+};
+pub use outage::{
+    Client, FailoverImpact, FailoverReport, LiveEndpoint, Outage, OutageError, OutageParseError,
+    PriorityLoss, failover_what_if,
 };
 pub use policy::{
     CLUSTER_LABEL, Distribute, EffectiveSetting, Failover, HOSTNAME_LABEL, LocalityLbSetting,

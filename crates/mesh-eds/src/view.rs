@@ -156,7 +156,18 @@ impl View {
         });
         let mut selection = request.cluster.selection_notes();
         selection.retain(|n| port_drop || *n != SelectionNote::UnnamedPort);
+        // What the stage ran with, and each output group's locality, for the reasons' wording.
+        let (locality_setting, group_localities) = if locality.is_empty() {
+            (None, Vec::new())
+        } else {
+            (
+                Some(prepared.request.locality.effective()),
+                cla.localities.iter().map(|g| g.label.clone()).collect(),
+            )
+        };
         let explanation = Explanation {
+            locality_setting,
+            group_localities,
             cluster_name: cla.cluster_name.clone(),
             class: self.class.clone(),
             scale_factor: match &self.algorithm {

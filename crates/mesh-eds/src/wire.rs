@@ -12,7 +12,7 @@
 //!
 //! * each locality group → `LocalityLbEndpoints` with `locality` always present (empty for the empty
 //!   label; `region/zone/sub_zone` from splitting the label on `/`), its `load_balancing_weight` when
-//!   set (unset = rule M12's null), priority 0;
+//!   set (unset = rule M12's null), its priority (omitted when 0, proto3);
 //! * each endpoint → `LbEndpoint` with `endpoint.address` (a `SocketAddress` whose `port_value` is
 //!   always written, as it is a oneof member, or an `EnvoyInternalAddress`), `load_balancing_weight`,
 //!   and `metadata.filter_metadata`:

@@ -7,7 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use ipnet::IpNet;
 use mesh_model::{
     ApiServer, CaCerts, Cluster, ClusterId, GatewayAddress, MeshDocument, MeshNetworks, MeshSpec,
-    Metadata, Namespace, NetworkGateway, NetworkId, Service, ServiceName, ServicePort, TrustDomain,
+    Metadata, Namespace, NetworkGateway, NetworkId, Service, ServiceName, ServicePort,
+    TrafficDistribution, TrustDomain,
 };
 
 use crate::dump;
@@ -93,6 +94,8 @@ struct ImportedService {
     endpoints: Vec<mesh_model::Endpoint>,
     /// Whether the dump holds the Service object (not only slices naming it).
     has_object: bool,
+    /// Its traffic distribution (spec, else annotations), when Istio knows the value.
+    traffic_distribution: Option<TrafficDistribution>,
 }
 
 /// Imports dumps one at a time (each dump's text may be dropped once added), then joins them.
@@ -247,6 +250,8 @@ impl Importer {
                 services,
                 dns: BTreeMap::new(),
                 global_vip_range: None,
+                mesh_config: Default::default(),
+                destination_rules: Vec::new(),
             },
         };
         Ok(Import {
@@ -359,7 +364,10 @@ fn read_cluster(
         ));
         let key = (object.namespace.clone(), object.name.clone());
         let found = by_service.remove(&key).unwrap_or_default();
-        services.push(imported_service(dump, object, svc, external, found)?);
+        let mut imported = imported_service(dump, object, svc, external, found)?;
+        imported.traffic_distribution =
+            traffic_distribution(svc, &object.namespace, &objects.namespaces);
+        services.push(imported);
     }
     // Slices of Services the dump does not hold: their endpoints still count (istiod caches them
     // by host name), as a service without ports.
@@ -396,6 +404,34 @@ fn read_cluster(
         remotes,
         ca_certs,
     })
+}
+
+/// A Service's traffic distribution as Istio reads it (`pilot/pkg/model/service.go`,
+/// locality-lb L7): its `spec.trafficDistribution`, else the
+/// `networking.istio.io/traffic-distribution` annotation on it, else on its namespace; a value
+/// Istio does not know means no preference.
+fn traffic_distribution(
+    svc: &crate::object::Service,
+    namespace: &str,
+    namespaces: &[(ObjectRef, crate::object::Namespace)],
+) -> Option<TrafficDistribution> {
+    const ANNOTATION: &str = "networking.istio.io/traffic-distribution";
+    let value = Some(svc.spec.traffic_distribution.as_str())
+        .filter(|v| !v.is_empty())
+        .or_else(|| svc.metadata.annotations.get(ANNOTATION).map(String::as_str))
+        .or_else(|| {
+            namespaces
+                .iter()
+                .find(|(o, _)| o.name == namespace)
+                .and_then(|(_, ns)| ns.metadata.annotations.get(ANNOTATION))
+                .map(String::as_str)
+        })?;
+    match value {
+        "PreferClose" => Some(TrafficDistribution::PreferClose),
+        "PreferSameZone" => Some(TrafficDistribution::PreferSameZone),
+        "PreferSameNode" => Some(TrafficDistribution::PreferSameNode),
+        _ => None,
+    }
 }
 
 fn imported_service(
@@ -448,6 +484,7 @@ fn imported_service(
         external_addresses,
         endpoints,
         has_object: true,
+        traffic_distribution: None,
     })
 }
 
@@ -679,9 +716,14 @@ fn merge_services(clusters: Vec<ClusterImport>) -> Vec<Service> {
                 defined_in: Vec::new(),
                 external_addresses: BTreeMap::new(),
                 endpoints: Vec::new(),
+                traffic_distribution: None,
             });
             if out.ports.is_empty() {
                 out.ports = s.ports;
+            }
+            // The document holds one value a service: the first cluster's that says one.
+            if out.traffic_distribution.is_none() {
+                out.traffic_distribution = s.traffic_distribution;
             }
             if s.has_object {
                 out.defined_in.push(c.id.clone());

@@ -175,6 +175,8 @@ pub(crate) struct ServiceSpec {
     pub ports: Vec<ServicePort>,
     #[serde(rename = "externalIPs")]
     pub external_ips: Vec<String>,
+    /// `spec.trafficDistribution` (`PreferClose`, …); `""` = unset.
+    pub traffic_distribution: String,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -133,6 +133,22 @@ pub enum ModelError {
         /// The first endpoint.
         first: String,
     },
+    /// A DestinationRule's host is no service of the document: it applies to nothing.
+    DestinationRuleUnknownHost {
+        /// `spec.destinationRules[i].host`.
+        path: String,
+        /// The host, `name.namespace`.
+        host: String,
+    },
+    /// A traffic policy sets locality `failover` or `failoverPriority` but no
+    /// `outlierDetection`: Istio's validation warns ("outlier detection policy must be provided
+    /// for failover"), and the setting does nothing without it (L8).
+    FailoverWithoutOutlierDetection {
+        /// The load balancer (`spec.destinationRules[i].trafficPolicy.loadBalancer`).
+        path: String,
+        /// The DestinationRule's host, `name.namespace`.
+        host: String,
+    },
 }
 
 impl ModelError {
@@ -149,6 +165,8 @@ impl ModelError {
             | Self::EndpointOutsidePodCidrs { path, .. }
             | Self::DuplicatePortName { path, .. }
             | Self::DuplicateEndpoint { path, .. }
+            | Self::DestinationRuleUnknownHost { path, .. }
+            | Self::FailoverWithoutOutlierDetection { path, .. }
             | Self::IgnoredMeshNetworksField { path, .. }
             | Self::MeshNetworksOneofOverridden { path, .. }
             | Self::MeshNetworksOctalPort { path, .. } => path,
@@ -218,6 +236,14 @@ impl fmt::Display for ModelError {
             Self::DuplicateEndpoint { path, first } => write!(
                 f,
                 "{path}: the same endpoint (cluster, addresses, port) as {first}"
+            ),
+            Self::DestinationRuleUnknownHost { path, host } => write!(
+                f,
+                "{path}: {host:?} is no service of this mesh: the DestinationRule applies to nothing"
+            ),
+            Self::FailoverWithoutOutlierDetection { path, .. } => write!(
+                f,
+                "{path}: outlier detection policy must be provided for failover"
             ),
             Self::IgnoredMeshNetworksField {
                 path,
@@ -510,7 +536,78 @@ impl MeshDocument {
                 }
             }
         }
+        destination_rule_problems(spec, &services, &mut errors);
         errors
+    }
+}
+
+/// A DestinationRule whose host is no service; failover without outlier detection in the same
+/// traffic policy, as Istio's `validateLoadBalancer` warns (per policy object: the rule's, each
+/// port-level entry, each subset's).
+fn destination_rule_problems(
+    spec: &crate::document::MeshSpec,
+    services: &BTreeMap<String, usize>,
+    errors: &mut Vec<ModelError>,
+) {
+    use crate::destination_rule::{LoadBalancerSettings, OutlierDetection};
+    let fails_over = |lb: &Option<LoadBalancerSettings>| {
+        lb.as_ref().is_some_and(|lb| {
+            lb.locality_lb_setting
+                .as_ref()
+                .is_some_and(|l| !l.failover.is_empty() || !l.failover_priority.is_empty())
+                || lb
+                    .zone_aware_lb_setting
+                    .as_ref()
+                    .is_some_and(|z| !z.failover.is_empty() || !z.failover_priority.is_empty())
+        })
+    };
+    for (i, rule) in spec.destination_rules.iter().enumerate() {
+        let host = rule.host.to_string();
+        if !services.contains_key(&host) {
+            errors.push(ModelError::DestinationRuleUnknownHost {
+                path: format!("spec.destinationRules[{i}].host"),
+                host: host.clone(),
+            });
+        }
+        let mut objects: Vec<(String, &crate::destination_rule::TrafficPolicy)> = Vec::new();
+        if let Some(p) = &rule.traffic_policy {
+            objects.push((format!("spec.destinationRules[{i}].trafficPolicy"), p));
+        }
+        for (j, sub) in rule.subsets.iter().enumerate() {
+            if let Some(p) = &sub.traffic_policy {
+                objects.push((
+                    format!("spec.destinationRules[{i}].subsets[{j}].trafficPolicy"),
+                    p,
+                ));
+            }
+        }
+        let mut policies: Vec<(
+            String,
+            &Option<LoadBalancerSettings>,
+            &Option<OutlierDetection>,
+        )> = Vec::new();
+        for (at, p) in objects {
+            policies.push((
+                format!("{at}.loadBalancer"),
+                &p.load_balancer,
+                &p.outlier_detection,
+            ));
+            for (j, port) in p.port_level_settings.iter().enumerate() {
+                policies.push((
+                    format!("{at}.portLevelSettings[{j}].loadBalancer"),
+                    &port.load_balancer,
+                    &port.outlier_detection,
+                ));
+            }
+        }
+        for (path, lb, outlier) in policies {
+            if fails_over(lb) && outlier.is_none() {
+                errors.push(ModelError::FailoverWithoutOutlierDetection {
+                    path,
+                    host: host.clone(),
+                });
+            }
+        }
     }
 }
 
@@ -550,5 +647,48 @@ fn pod_cidr_problem(
         Some(o) => Some(Some(o.name.clone())),
         None if own.pod_cidrs.iter().any(same_family) => Some(None),
         None => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn destination_rules_for_no_service_or_failing_over_without_outlier_detection() {
+        let doc = MeshDocument::from_yaml(
+            r#"
+apiVersion: meshspan/v1alpha1
+kind: Mesh
+metadata: {name: m}
+spec:
+  services: [{name: a, namespace: ns}]
+  destinationRules:
+  - host: b.ns
+    trafficPolicy: {outlierDetection: {interval: 1s}}
+  - host: a.ns.svc.cluster.local
+    trafficPolicy:
+      outlierDetection: {interval: 1s}
+      loadBalancer: {localityLbSetting: {failover: [{from: r1, to: r2}]}}
+      portLevelSettings:
+      - port: {number: 80}
+        loadBalancer: {zoneAwareLbSetting: {failoverPriority: [app]}}
+    subsets:
+    - name: v1
+      trafficPolicy: {loadBalancer: {localityLbSetting: {failoverPriority: [app]}}}
+    - name: v2
+      trafficPolicy: {loadBalancer: {localityLbSetting: {enabled: false}}}
+"#,
+        )
+        .unwrap();
+        let got: Vec<String> = doc.consistency_errors().iter().map(ToString::to_string).collect();
+        assert_eq!(
+            got,
+            [
+                r#"spec.destinationRules[0].host: "b.ns" is no service of this mesh: the DestinationRule applies to nothing"#,
+                "spec.destinationRules[1].trafficPolicy.portLevelSettings[0].loadBalancer: outlier detection policy must be provided for failover",
+                "spec.destinationRules[1].subsets[0].trafficPolicy.loadBalancer: outlier detection policy must be provided for failover",
+            ]
+        );
     }
 }

@@ -10,7 +10,9 @@ use ipnet::IpNet;
 use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize};
 
+use crate::destination_rule::DestinationRule;
 use crate::id::{ClusterId, Locality, Namespace, NetworkId, ServiceKey, ServiceName, TrustDomain};
+use crate::mesh_config::MeshConfig;
 use crate::meshnetworks::MeshNetworks;
 use crate::null::empty_if_null;
 
@@ -103,12 +105,29 @@ pub struct MeshSpec {
         deserialize_with = "some_cidr"
     )]
     pub global_vip_range: Option<IpNet>,
+    /// The parts of Istio's MeshConfig the document carries (`localityLbSetting`,
+    /// `zoneAwareLbSetting`); absent = Istio's defaults.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub mesh_config: MeshConfig,
+    /// DestinationRules, as Istio's API writes them (the fields meshspan reads; validated as
+    /// Istio's webhook does).
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "empty_if_null"
+    )]
+    pub destination_rules: Vec<DestinationRule>,
 }
 
 /// The default range of `.global` virtual IPs: `240.0.0.0/4`, reserved and never routed.
 pub const DEFAULT_GLOBAL_VIP_RANGE: &str = "240.0.0.0/4";
 
 impl MeshSpec {
+    /// The DestinationRule for `service` (the first, when several name it).
+    pub fn destination_rule(&self, service: &ServiceKey) -> Option<&DestinationRule> {
+        self.destination_rules.iter().find(|d| &d.host == service)
+    }
+
     /// The range `.global` virtual IPs come from: `globalVipRange`, else `240.0.0.0/4`.
     pub fn global_vip_range(&self) -> IpNet {
         self.global_vip_range
@@ -269,6 +288,34 @@ pub struct Service {
         deserialize_with = "empty_if_null"
     )]
     pub endpoints: Vec<Endpoint>,
+    /// The Service's `spec.trafficDistribution` (or Istio's
+    /// `networking.istio.io/traffic-distribution` annotation); `None` = no preference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traffic_distribution: Option<TrafficDistribution>,
+}
+
+/// A Service's `spec.trafficDistribution`: the values Kubernetes accepts (an annotation with
+/// another value is no preference to Istio; the document refuses it as Kubernetes would).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum TrafficDistribution {
+    /// `PreferClose`: the same zone first (Istio: as `PreferSameZone`).
+    PreferClose,
+    /// `PreferSameZone`.
+    PreferSameZone,
+    /// `PreferSameNode`.
+    PreferSameNode,
+}
+
+impl TrafficDistribution {
+    /// The value as written.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PreferClose => "PreferClose",
+            Self::PreferSameZone => "PreferSameZone",
+            Self::PreferSameNode => "PreferSameNode",
+        }
+    }
 }
 
 impl Service {

@@ -32,9 +32,11 @@
 
 mod check;
 mod counted;
+mod destination_rule;
 mod document;
 mod gateway;
 mod id;
+mod mesh_config;
 mod meshnetworks;
 mod null;
 mod parse;
@@ -46,9 +48,14 @@ mod yaml11;
 
 pub use check::ModelError;
 pub use counted::counted;
+pub use destination_rule::{
+    DestinationRule, Distribute, Failover, LoadBalancerSettings, LocalityLbSetting, MergedPolicy,
+    OutlierDetection, PolicyError, PolicyErrorKind, PortSelector, PortTrafficPolicy, SimpleLb,
+    Subset, TrafficPolicy, Weights, ZoneAwareLbSetting,
+};
 pub use document::{
     API_VERSION, ApiServer, CaCerts, Cluster, DEFAULT_GLOBAL_VIP_RANGE, Endpoint, Exposure, KIND,
-    Link, MeshDocument, MeshSpec, Metadata, Service, ServicePort, TlsMode,
+    Link, MeshDocument, MeshSpec, Metadata, Service, ServicePort, TlsMode, TrafficDistribution,
 };
 pub use gateway::{
     Gateway, GatewayResolution, GatewaySource, UnresolvedGateway, UnresolvedReason,
@@ -58,6 +65,7 @@ pub use id::{
     ClusterId, IdError, Locality, Namespace, NetworkId, ServiceKey, ServiceKeyError, ServiceName,
     SpiffeId, TrustDomain,
 };
+pub use mesh_config::MeshConfig;
 pub use meshnetworks::{
     GatewayAddress, IgnoredField, MeshNetworks, MeshNetworksError, MeshNetworksErrors,
     MeshNetworksParseError, Network, NetworkEndpoints, NetworkErrorKind, NetworkGateway,

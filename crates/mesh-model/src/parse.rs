@@ -645,3 +645,94 @@ mod tests {
         ));
     }
 }
+
+#[cfg(test)]
+mod destination_rule_tests {
+    use super::*;
+
+    const HEAD: &str = "apiVersion: meshspan/v1alpha1\nkind: Mesh\nmetadata: {name: m}\nspec:\n";
+
+    fn err(spec: &str) -> DocumentError {
+        MeshDocument::from_yaml(&format!("{HEAD}{spec}")).unwrap_err()
+    }
+
+    fn invalid(e: &DocumentError) -> (&str, &str) {
+        match e {
+            DocumentError::Invalid { path, message, .. } => (path.as_str(), message.as_str()),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn istio_rejections_name_the_path() {
+        let e = err(
+            "  destinationRules:\n  - host: a.b\n    trafficPolicy:\n      loadBalancer:\n        localityLbSetting:\n          distribute: [{from: 'us-east/*', to: {us-east/1a: 60, us-west: 30}}]\n",
+        );
+        assert_eq!(
+            invalid(&e),
+            (
+                "spec.destinationRules[0].trafficPolicy.loadBalancer",
+                "localityLbSetting.distribute[0].to: total locality weight 90 != 100"
+            )
+        );
+        let e = err(
+            "  destinationRules:\n  - host: a.b\n    subsets:\n    - name: v1\n      trafficPolicy:\n        loadBalancer: {localityLbSetting: {failover: [{from: r1, to: r1}]}}\n",
+        );
+        assert_eq!(
+            invalid(&e),
+            (
+                "spec.destinationRules[0].subsets[0].trafficPolicy.loadBalancer",
+                "localityLbSetting.failover[0]: locality lb failover settings must specify different regions"
+            )
+        );
+        let e = err(
+            "  meshConfig:\n    localityLbSetting: {distribute: [{from: 'us-*-east', to: {r: 100}}]}\n",
+        );
+        assert_eq!(
+            invalid(&e),
+            (
+                "spec.meshConfig.localityLbSetting",
+                "distribute: locality us-*-east wildcard '*' number can not exceed 1 and must be in the end"
+            )
+        );
+        let e = err("  destinationRules:\n  - host: a.b\n    trafficPolicy: {}\n");
+        assert_eq!(
+            invalid(&e),
+            (
+                "spec.destinationRules[0].trafficPolicy",
+                "traffic policy must have at least one field"
+            )
+        );
+        let e = err("  destinationRules:\n  - host: '*.b'\n");
+        assert!(invalid(&e).0 == "spec.destinationRules[0].host", "{e}");
+        let e = err("  services:\n  - {name: a, namespace: b, trafficDistribution: PreferFar}\n");
+        assert!(
+            invalid(&e).0 == "spec.services[0].trafficDistribution",
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn unknown_fields_suggest_istio_names() {
+        let e = err(
+            "  destinationRules:\n  - host: a.b\n    trafficPolicy:\n      outlierDetecton: {}\n",
+        );
+        assert_eq!(
+            e,
+            DocumentError::UnknownField {
+                path: "spec.destinationRules[0].trafficPolicy".into(),
+                field: "outlierDetecton".into(),
+                suggestion: Some("outlierDetection".into()),
+                location: Some(Location { line: 8, column: 7 }),
+            }
+        );
+    }
+
+    #[test]
+    fn policy_round_trips() {
+        let doc = MeshDocument::from_yaml(include_str!("../../../examples/failover.yaml")).unwrap();
+        assert_eq!(doc.spec.destination_rules.len(), 1);
+        assert_eq!(MeshDocument::from_yaml(&doc.to_yaml()).unwrap(), doc);
+        assert_eq!(MeshDocument::from_json(&doc.to_json()).unwrap(), doc);
+    }
+}

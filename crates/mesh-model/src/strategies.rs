@@ -470,6 +470,7 @@ fn build(
                 defined_in,
                 external_addresses,
                 endpoints,
+                traffic_distribution: None,
             }
         })
         .collect();
@@ -501,6 +502,8 @@ fn build(
             services,
             dns,
             global_vip_range: None,
+            mesh_config: Default::default(),
+            destination_rules: Vec::new(),
         },
     }
 }

@@ -313,3 +313,124 @@ fn meshnetworks_in_a_document_read_as_istio_reads_them_with_warnings() {
         ]
     );
 }
+
+/// Locality settings from a small alphabet, so that Istio's validation both accepts and rejects
+/// many of them (weights off 100, overlapping or empty patterns, failover to itself, …).
+fn locality_setting() -> impl Strategy<Value = mesh_model::LocalityLbSetting> {
+    let pattern = prop::sample::select(vec![
+        "r1", "r1/z1", "r1/z1/s1", "r2/*", "*", "r1//s1", "r*/z1",
+    ]);
+    let region = prop::sample::select(vec!["r1", "r2", "", "r1/z1", "*"]);
+    let key = prop::sample::select(vec![
+        "topology.istio.io/network",
+        "topology.kubernetes.io/region",
+        "app",
+        "version=v1",
+    ]);
+    (
+        prop::option::of(any::<bool>()),
+        prop::collection::vec(
+            (
+                pattern.clone(),
+                prop::collection::vec((pattern, 0u32..=101), 0..3),
+            ),
+            0..2,
+        ),
+        prop::collection::vec((region.clone(), region), 0..2),
+        prop::collection::vec(key, 0..3),
+    )
+        .prop_map(|(enabled, distribute, failover, failover_priority)| {
+            mesh_model::LocalityLbSetting {
+                enabled,
+                distribute: distribute
+                    .into_iter()
+                    .map(|(from, to)| {
+                        let mut seen = Vec::new();
+                        let to = to
+                            .into_iter()
+                            .filter(|(p, _)| {
+                                let fresh = !seen.contains(p);
+                                seen.push(*p);
+                                fresh
+                            })
+                            .map(|(p, w)| (p.to_owned(), w))
+                            .collect();
+                        mesh_model::Distribute {
+                            from: from.to_owned(),
+                            to: mesh_model::Weights(to),
+                        }
+                    })
+                    .collect(),
+                failover: failover
+                    .into_iter()
+                    .map(|(from, to)| mesh_model::Failover {
+                        from: from.to_owned(),
+                        to: to.to_owned(),
+                    })
+                    .collect(),
+                failover_priority: failover_priority.into_iter().map(str::to_owned).collect(),
+            }
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// A DestinationRule parses exactly when Istio's validation accepts its policy, the error
+    /// names its path, and what parses round-trips through YAML and JSON.
+    #[test]
+    fn destination_rules_parse_iff_istio_accepts_them(
+        setting in locality_setting(),
+        outlier in any::<bool>(),
+        port_level in any::<bool>(),
+    ) {
+        let policy = mesh_model::TrafficPolicy {
+            load_balancer: (!port_level).then(|| mesh_model::LoadBalancerSettings {
+                locality_lb_setting: Some(setting.clone()),
+                ..Default::default()
+            }),
+            outlier_detection: outlier.then(mesh_model::OutlierDetection::default),
+            port_level_settings: if port_level {
+                vec![mesh_model::PortTrafficPolicy {
+                    port: mesh_model::PortSelector { number: 9080 },
+                    load_balancer: Some(mesh_model::LoadBalancerSettings {
+                        locality_lb_setting: Some(setting.clone()),
+                        ..Default::default()
+                    }),
+                    outlier_detection: None,
+                }]
+            } else {
+                Vec::new()
+            },
+        };
+        let mut doc = MeshDocument::from_yaml(
+            "apiVersion: meshspan/v1alpha1\nkind: Mesh\nmetadata: {name: m}\nspec: {}\n",
+        ).unwrap();
+        doc.spec.destination_rules.push(mesh_model::DestinationRule {
+            host: "a.b".parse().unwrap(),
+            traffic_policy: Some(policy),
+            subsets: Vec::new(),
+        });
+        let accepted = setting.validate();
+        for text in [doc.to_yaml(), doc.to_json()] {
+            match (&accepted, MeshDocument::parse(&text)) {
+                (Ok(()), Ok(back)) => prop_assert_eq!(&back, &doc),
+                (Err(why), Err(DocumentError::Invalid { path, message, .. })) => {
+                    let at = if port_level {
+                        "spec.destinationRules[0].trafficPolicy.portLevelSettings[0].loadBalancer"
+                    } else {
+                        "spec.destinationRules[0].trafficPolicy.loadBalancer"
+                    };
+                    prop_assert_eq!(path.as_str(), at);
+                    let want = if why.at.is_empty() {
+                        format!("localityLbSetting: {}", why.kind)
+                    } else {
+                        format!("localityLbSetting.{why}")
+                    };
+                    prop_assert_eq!(message.as_str(), want.as_str());
+                }
+                (a, b) => prop_assert!(false, "validate {:?}, parse {:?}\n{}", a, b, text),
+            }
+        }
+    }
+}

@@ -166,8 +166,8 @@ fn socket(address: &str, port: u32) -> String {
     }
 }
 
-/// The host set Envoy keeps of an assignment: every socket endpoint at priority 0, except that a
-/// second copy of an `address:port` (in a later locality group) is dropped and the first kept
+/// The host set Envoy keeps of an assignment: every socket endpoint at its group's priority,
+/// except that a second copy of an `address:port` (in a later locality group) is dropped and the first kept
 /// (envoy#23445). Internal (HBONE) addresses are not socket hosts and are left out.
 ///
 /// ```
@@ -184,6 +184,10 @@ fn socket(address: &str, port: u32) -> String {
 /// let hosts = mesh_proxy::envoy_host_set(&cla);
 /// assert_eq!(hosts.len(), 1);
 /// assert_eq!(hosts[0].locality, "dc-main");
+/// // a host keeps its group's priority (the locality stage, rules L12–L21)
+/// let mut failover = cla.clone();
+/// failover.localities[0].priority = 1;
+/// assert_eq!(mesh_proxy::envoy_host_set(&failover)[0].priority, 1);
 /// ```
 pub fn envoy_host_set(cla: &LoadAssignment) -> Vec<HeldEndpoint> {
     let mut seen = std::collections::HashSet::new();
@@ -199,7 +203,7 @@ pub fn envoy_host_set(cla: &LoadAssignment) -> Vec<HeldEndpoint> {
                     port,
                     weight: e.weight,
                     locality: group.label.clone(),
-                    priority: 0,
+                    priority: group.priority,
                 });
             }
         }

@@ -73,6 +73,8 @@ codes! {
     ControlPlaneUnreachable = "control-plane-unreachable", Error;
     /// A link joins fewer than two distinct networks.
     DegenerateLink = "degenerate-link", Warning;
+    /// A DestinationRule's host is no service of the mesh.
+    DestinationRuleUnknownHost = "destination-rule-unknown-host", Warning;
     /// Two clusters share a name.
     DuplicateCluster = "duplicate-cluster", Error;
     /// Two endpoints of one service have the same cluster, addresses and port.
@@ -83,6 +85,9 @@ codes! {
     DuplicateService = "duplicate-service", Error;
     /// An endpoint address outside its cluster's `podCidrs`, or inside another cluster's.
     EndpointOutsidePodCidrs = "endpoint-outside-pod-cidrs", Warning;
+    /// Locality failover set without outlier detection in the same traffic policy (Istio warns;
+    /// the failover does nothing, L8).
+    FailoverWithoutOutlierDetection = "failover-without-outlier-detection", Warning;
     /// One gateway address is declared for several networks (Istio leaves this unchecked, V7).
     GatewaySharedByNetworks = "gateway-shared-by-networks", Warning;
     /// A hostname gateway with no DNS answer, or a `registryServiceName` with no external address.

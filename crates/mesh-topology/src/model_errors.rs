@@ -40,6 +40,20 @@ pub(crate) fn model_diagnostic(doc: &MeshDocument, e: &ModelError) -> Vec<Diagno
             format!("{at} repeats {first}: name.namespace is the same service in every cluster"),
             "Merge the two entries (list both clusters' endpoints under one service)",
         ),
+        ModelError::DestinationRuleUnknownHost { host, .. } => one(
+            Code::DestinationRuleUnknownHost,
+            format!("{at}: DestinationRule for {host}, which is not in spec.services"),
+            vec![Subject::Service(host.clone())],
+            format!("{e}. Istio accepts a rule for a host it does not know; it applies to no cluster, so its load balancing and outlier detection change nothing"),
+            "Fix the host (name.namespace or name.namespace.svc.<suffix>), or add the service",
+        ),
+        ModelError::FailoverWithoutOutlierDetection { host, .. } => one(
+            Code::FailoverWithoutOutlierDetection,
+            format!("{at}: locality failover for {host} without outlier detection"),
+            vec![Subject::Service(host.clone())],
+            format!("{e} (Istio's validation warning). Without outlierDetection in the merged policy Istio assigns no failover priorities (locality-lb L3, L8): every locality gets priority 0, and an unhealthy locality keeps its share of the traffic"),
+            "Add outlierDetection (e.g. consecutive5xxErrors, interval, baseEjectionTime) to this traffic policy",
+        ),
         ModelError::UnknownCluster { name, .. } => one(
             Code::UnknownCluster,
             format!("{at} names cluster {name:?}, which is not in spec.clusters"),

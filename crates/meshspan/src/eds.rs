@@ -7,7 +7,7 @@ use std::io::Write as _;
 use std::process::ExitCode;
 
 use mesh_eds::{DocumentEds, Features, Profile, ServicePortEndpoints, ServiceRequest, View, wire};
-use mesh_model::{ClusterId, MeshDocument, NetworkId, ServiceKey};
+use mesh_model::{ClusterId, Locality, MeshDocument, NetworkId, ServiceKey};
 
 use crate::input;
 use crate::stdout::Stdout;
@@ -24,6 +24,26 @@ pub struct Target {
     pub cluster: Option<ClusterId>,
 }
 
+/// The client's locality and labels, which the locality stage reads (rules L2, L12–L21).
+#[derive(Debug, clap::Args)]
+pub struct Client {
+    /// The proxy's locality `region/zone/subzone` (default: its cluster's `locality`; none with
+    /// --network).
+    #[arg(long)]
+    pub locality: Option<Locality>,
+    /// A label of the proxy's workload, `key=value` (repeatable): what failoverPriority compares.
+    /// Region, zone, subzone, cluster and network labels are added as Istio adds them.
+    #[arg(long = "label", value_name = "KEY=VALUE", value_parser = parse_label)]
+    pub labels: Vec<(String, String)>,
+}
+
+fn parse_label(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
+        _ => Err(format!("{s:?} is not key=value")),
+    }
+}
+
 /// Which service ports.
 #[derive(Debug, clap::Args)]
 pub struct Selection {
@@ -33,6 +53,9 @@ pub struct Selection {
     /// Only this service port (number).
     #[arg(long)]
     pub port: Option<u16>,
+    /// Only the cluster of this DestinationRule subset (`''`: only the cluster without a subset).
+    #[arg(long)]
+    pub subset: Option<String>,
     /// Semantics: istio-modern (default), istio-1.1.0, istio-1.1.3 (or any of 1.1.3–1.1.17, e.g.
     /// istio-1.1.17), istio-1.5.
     #[arg(long, default_value = "istio-modern")]
@@ -45,6 +68,8 @@ pub struct Selection {
     /// of a duplicated gateway and gRPC rejects the assignment).
     #[arg(long)]
     pub gateway_in_first_group: bool,
+    #[command(flatten)]
+    pub client: Client,
 }
 
 /// Output formats of `meshspan eds`.
@@ -109,6 +134,9 @@ impl Prepared {
                 loaded.origin
             );
         }
+        let labels: std::collections::BTreeMap<String, String> =
+            selection.client.labels.iter().cloned().collect();
+        let locality = selection.client.locality.as_ref().map(ToString::to_string);
         let class = match (&target.cluster, &target.network) {
             (Some(c), _) => {
                 if !doc.spec.clusters.iter().any(|x| &x.name == c) {
@@ -120,7 +148,7 @@ impl Prepared {
                         names.join(", ")
                     ));
                 }
-                eds.class_for_cluster(c, selection.profile)
+                eds.client_class(c, locality.as_deref(), &labels, selection.profile)
             }
             (None, Some(n)) => {
                 let mut networks = doc.defined_networks();
@@ -138,7 +166,12 @@ impl Prepared {
                         networks.into_iter().collect::<Vec<_>>().join(", ")
                     ));
                 }
-                DocumentEds::class_for_network(n, selection.profile)
+                eds.client_class_on_network(
+                    n,
+                    locality.as_deref().unwrap_or(""),
+                    &labels,
+                    selection.profile,
+                )
             }
             (None, None) => return Err("give --network or --cluster".into()),
         };
@@ -175,17 +208,34 @@ impl Prepared {
                 selection
                     .port
                     .is_none_or(|p| eds.services[i].port.port == p)
+                    && selection
+                        .subset
+                        .as_ref()
+                        .is_none_or(|sub| &eds.services[i].cluster.subset == sub)
             })
             .collect();
         if selected.is_empty() {
-            let ports: Vec<String> = of_service
+            let mut ports: Vec<String> = of_service
                 .iter()
-                .map(|&i| format!("{} {}", eds.services[i].service, eds.services[i].port.port))
+                .map(|&i| {
+                    let s = &eds.services[i];
+                    if s.cluster.subset.is_empty() {
+                        format!("{} {}", s.service, s.port.port)
+                    } else {
+                        format!("{} {} subset {}", s.service, s.port.port, s.cluster.subset)
+                    }
+                })
                 .collect();
+            ports.dedup();
+            let asked = match (&selection.port, &selection.subset) {
+                (Some(p), Some(sub)) => format!("{p} subset {sub:?}"),
+                (Some(p), None) => p.to_string(),
+                (None, Some(sub)) => format!("subset {sub:?}"),
+                (None, None) => String::new(),
+            };
             return Err(format!(
-                "{}: no service port {}; the ports: {}",
+                "{}: no service port {asked}; the ports: {}",
                 loaded.origin,
-                selection.port.map_or_else(String::new, |p| p.to_string()),
                 ports.join(", ")
             ));
         }
@@ -268,7 +318,7 @@ pub fn run(args: &Args) -> ExitCode {
         EdsOutput::Pb => {
             let [cla] = assignments.as_slice() else {
                 eprintln!(
-                    "meshspan: --output pb writes exactly one cluster; {} match (use --service and --port)",
+                    "meshspan: --output pb writes exactly one cluster; {} match (use --service, --port and --subset)",
                     assignments.len()
                 );
                 return ExitCode::from(2);
@@ -293,12 +343,17 @@ fn istioctl_status(cla: &mesh_eds::LoadAssignment) -> serde_json::Value {
                     locality.insert(key.into(), p.into());
                 }
             }
-            serde_json::json!({
+            let mut host = serde_json::json!({
                 "address": {"socketAddress": {"address": h.address, "portValue": h.port}},
                 "healthStatus": {"edsHealthStatus": "HEALTHY"},
                 "weight": h.weight,
                 "locality": locality,
-            })
+            });
+            // Envoy's HostStatus omits priority 0 (proto3).
+            if h.priority != 0 {
+                host["priority"] = h.priority.into();
+            }
+            host
         })
         .collect();
     serde_json::json!({"name": cla.cluster_name, "hostStatuses": hosts})

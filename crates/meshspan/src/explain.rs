@@ -1,5 +1,6 @@
 //! `meshspan explain`: for one proxy class and one service, why each endpoint is sent directly,
-//! replaced by which gateways with what weight, or dropped — naming the rule.
+//! replaced by which gateways with what weight, or dropped — naming the rule — and, where the
+//! locality stage ran, why each group has its priority.
 
 use std::process::ExitCode;
 
@@ -123,6 +124,23 @@ fn to_json(ex: &Explanation) -> Value {
             })
         })
         .collect();
+    let groups: Vec<Value> = ex
+        .locality
+        .iter()
+        .enumerate()
+        .map(|(i, g)| {
+            json!({
+                "group": i,
+                "locality": ex.group_localities.get(i).map_or("", String::as_str),
+                "fromGroup": g.source,
+                "priority": g.priority,
+                "weight": g.weight,
+                "rule": g.decision.rule(),
+                "meaning": ex.group_meaning(i),
+                "why": g.decision.to_string(),
+            })
+        })
+        .collect();
     json!({
         "cluster": ex.cluster_name,
         "proxy": {
@@ -130,9 +148,12 @@ fn to_json(ex: &Explanation) -> Value {
             "cluster": ex.class.cluster.as_ref().map_or("", |c| c.as_str()),
             "ipFamily": ex.class.ip_family.as_str(),
             "profile": ex.class.profile.as_str(),
+            "locality": ex.class.locality,
+            "labels": ex.class.labels,
         },
         "scaleFactor": ex.scale_factor,
         "notes": ex.selection.iter().map(ToString::to_string).collect::<Vec<_>>(),
         "endpoints": endpoints,
+        "localityStage": groups,
     })
 }

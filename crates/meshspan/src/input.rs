@@ -18,6 +18,8 @@ pub enum Example {
     Mixed,
     /// A mesh with one of every problem `check` finds.
     Broken,
+    /// Locality failover across clusters (DestinationRule, trafficDistribution).
+    Failover,
 }
 
 impl Example {
@@ -29,6 +31,7 @@ impl Example {
             Self::Vpn => "vpn.yaml",
             Self::Mixed => "mixed.yaml",
             Self::Broken => "broken.yaml",
+            Self::Failover => "failover.yaml",
         }
     }
 
@@ -42,6 +45,7 @@ impl Example {
             Self::Vpn => include_str!("../../../examples/vpn.yaml"),
             Self::Mixed => include_str!("../../../examples/mixed.yaml"),
             Self::Broken => include_str!("../../../examples/broken.yaml"),
+            Self::Failover => include_str!("../../../examples/failover.yaml"),
         }
     }
 }

@@ -21,6 +21,7 @@ mod graph;
 mod import;
 mod input;
 mod what_if;
+mod what_if_failover;
 
 /// Check, explain and generate multicluster service-mesh configuration.
 #[derive(Debug, Parser)]
@@ -50,7 +51,8 @@ enum Command {
     Global(global::Args),
     /// Import clusters from kubectl dumps (and Helm values) into a mesh document.
     Import(import::Args),
-    /// What breaks when a gateway, link, network, API server or cluster fails.
+    /// What breaks when a gateway, link, network, API server or cluster fails; with locality
+    /// failover, where each client locality's traffic goes when a zone, cluster or gateway fails.
     WhatIf(what_if::Args),
     /// Print the mesh as Graphviz DOT, problems in red.
     Graph(graph::Args),

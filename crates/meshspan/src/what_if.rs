@@ -15,17 +15,39 @@ pub struct Args {
     #[command(flatten)]
     pub dumps: input::Dumps,
     /// What fails: `gateway:<network>/<address>`, `link:<a>,<b>`, `partition:<a>,<b>`,
-    /// `cluster:<name>` or `api-server:<cluster>`.
-    #[arg(long, value_parser = parse_failure)]
-    pub fail: Failure,
+    /// `cluster:<name>` or `api-server:<cluster>`; for locality failover (per client locality:
+    /// which priority serves now) `locality:<region>[/<zone>[/<subzone>]]`,
+    /// `gateway:<address>[:<port>]`, or `cluster:<name>` with --failover.
+    #[arg(long, value_parser = parse_fail)]
+    pub fail: Fail,
+    /// Report where traffic goes under locality failover (per client locality and service: the
+    /// first priority with a live endpoint) instead of per client network. Implied by
+    /// `locality:` and `gateway:<address>[:<port>]`.
+    #[arg(long)]
+    pub failover: bool,
     /// Output format.
     #[arg(long, short, value_enum, default_value = "text")]
     pub output: Output,
 }
 
-fn parse_failure(s: &str) -> Result<Failure, String> {
-    s.parse()
-        .map_err(|e: mesh_topology::FailureParseError| e.to_string())
+/// `--fail` as the network analysis reads it, as locality failover reads it, or both
+/// (`cluster:<name>`).
+#[derive(Debug, Clone)]
+pub struct Fail {
+    topology: Option<Failure>,
+    outage: Option<mesh_eds::Outage>,
+}
+
+fn parse_fail(s: &str) -> Result<Fail, String> {
+    let topology = s.parse::<Failure>();
+    let outage = s.parse::<mesh_eds::Outage>();
+    match (topology, outage) {
+        (Err(t), Err(o)) => Err(format!("{t}; or, for locality failover, {o}")),
+        (t, o) => Ok(Fail {
+            topology: t.ok(),
+            outage: o.ok(),
+        }),
+    }
 }
 
 /// Runs the command: exit 0 when no service becomes unreachable from any client network, 1 when
@@ -36,7 +58,17 @@ pub fn run(args: &Args) -> ExitCode {
         Ok(l) => l,
         Err(code) => return code,
     };
-    let what = match simulate(&loaded.document, &args.fail) {
+    let failure = match (&args.fail.topology, &args.fail.outage) {
+        (Some(f), _) if !args.failover => f,
+        (_, Some(outage)) => return crate::what_if_failover::run(&loaded, outage, args.output),
+        (_, None) => {
+            eprintln!(
+                "meshspan: --failover takes --fail cluster:<name>, locality:<region>[/<zone>[/<subzone>]] or gateway:<address>[:<port>]"
+            );
+            return ExitCode::from(2);
+        }
+    };
+    let what = match simulate(&loaded.document, failure) {
         Ok(w) => w,
         Err(e) => {
             eprintln!("meshspan: {}: {e}", loaded.origin);

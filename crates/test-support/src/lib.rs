@@ -32,13 +32,16 @@ pub const EXAMPLE_REPLICATED: &str =
 pub const EXAMPLE_VPN: &str = include_str!("../../../examples/vpn.yaml");
 /// `examples/mixed.yaml`: VPN, split horizon and a VM network in one mesh.
 pub const EXAMPLE_MIXED: &str = include_str!("../../../examples/mixed.yaml");
+/// `examples/failover.yaml`: locality failover across three clusters and two networks.
+pub const EXAMPLE_FAILOVER: &str = include_str!("../../../examples/failover.yaml");
 
 /// Every valid example, with its file name.
-pub const VALID_EXAMPLES: [(&str, &str); 4] = [
+pub const VALID_EXAMPLES: [(&str, &str); 5] = [
     ("split-horizon.yaml", EXAMPLE_SPLIT_HORIZON),
     ("replicated-control-planes.yaml", EXAMPLE_REPLICATED),
     ("vpn.yaml", EXAMPLE_VPN),
     ("mixed.yaml", EXAMPLE_MIXED),
+    ("failover.yaml", EXAMPLE_FAILOVER),
 ];
 
 /// A deterministic pseudo-random sequence (SplitMix64). Written here rather than taken from a crate
@@ -308,6 +311,7 @@ pub fn workload(kind: Workload, seed: u64) -> MeshDocument {
             defined_in: Vec::new(),
             external_addresses: BTreeMap::new(),
             endpoints,
+            traffic_distribution: None,
         });
     }
 
@@ -330,6 +334,8 @@ pub fn workload(kind: Workload, seed: u64) -> MeshDocument {
             services,
             dns: BTreeMap::new(),
             global_vip_range: None,
+            mesh_config: Default::default(),
+            destination_rules: Vec::new(),
         },
     }
 }

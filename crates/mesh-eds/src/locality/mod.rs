@@ -24,6 +24,7 @@ mod tiers;
 
 use crate::policy::{CLUSTER_LABEL, EffectiveSetting, NETWORK_LABEL, Setting};
 pub(crate) use paired::EnginePairs;
+pub(crate) use parts::split as split_locality;
 
 /// The labels of the IstioEndpoint Istio pairs with each `LbEndpoint` (L1): `label(g, e, key)` is
 /// the value of `key` on endpoint `e` of group `g` of the assignment as it enters the stage.

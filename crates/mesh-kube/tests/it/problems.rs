@@ -64,3 +64,45 @@ fn cluster_id_no_remote_secret_names() {
         "{report}"
     );
 }
+
+/// L7: a Service's `spec.trafficDistribution`, else Istio's annotation on it, else on its
+/// namespace; values Istio does not know mean no preference.
+#[test]
+fn traffic_distribution_from_spec_or_annotations() {
+    let dump = r#"{"apiVersion": "v1", "kind": "List", "items": [
+      {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ns2",
+        "annotations": {"networking.istio.io/traffic-distribution": "PreferSameNode"}}},
+      {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "a", "namespace": "ns1"},
+        "spec": {"trafficDistribution": "PreferClose", "ports": [{"name": "http", "port": 80}]}},
+      {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "b", "namespace": "ns1",
+        "annotations": {"networking.istio.io/traffic-distribution": "PreferSameZone"}},
+        "spec": {"ports": [{"name": "http", "port": 80}]}},
+      {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "c", "namespace": "ns2"},
+        "spec": {"ports": [{"name": "http", "port": 80}]}},
+      {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "d", "namespace": "ns1",
+        "annotations": {"networking.istio.io/traffic-distribution": "Nearby"}},
+        "spec": {"ports": [{"name": "http", "port": 80}]}}
+    ]}"#;
+    let i = run(&[("c1", dump)]);
+    let got: Vec<(String, Option<&str>)> = i
+        .document
+        .spec
+        .services
+        .iter()
+        .map(|s| {
+            (
+                s.key().to_string(),
+                s.traffic_distribution.map(|t| t.as_str()),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("a.ns1".to_owned(), Some("PreferClose")),
+            ("b.ns1".to_owned(), Some("PreferSameZone")),
+            ("d.ns1".to_owned(), None),
+            ("c.ns2".to_owned(), Some("PreferSameNode")),
+        ]
+    );
+}

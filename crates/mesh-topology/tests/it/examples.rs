@@ -65,6 +65,14 @@ fn broken_example_shows_every_code_on_purpose() {
             Code::PortProtocolUnsupported,
             Subject::Service("cart.shop".into()),
         ),
+        (
+            Code::DestinationRuleUnknownHost,
+            Subject::Service("carts.shop".into()),
+        ),
+        (
+            Code::FailoverWithoutOutlierDetection,
+            Subject::Service("cart.shop".into()),
+        ),
     ];
     for (code, subject) in want {
         assert!(
@@ -118,7 +126,9 @@ fn valid_examples_have_no_errors_or_warnings_and_are_classified() {
         ),
         ("vpn.yaml", MeshKind::SingleControlPlaneVpn),
         ("mixed.yaml", MeshKind::Mixed),
+        ("failover.yaml", MeshKind::Mixed),
     ];
+    assert_eq!(kinds.len(), test_support::VALID_EXAMPLES.len());
     for ((name, text), (kname, kind)) in test_support::VALID_EXAMPLES.iter().zip(kinds) {
         assert_eq!(*name, kname);
         let r = check(&MeshDocument::parse(text).unwrap());

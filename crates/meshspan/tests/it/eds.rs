@@ -11,6 +11,17 @@ fn meshspan(args: &[&str]) -> Output {
         .expect("run meshspan")
 }
 
+/// The JSON a command that must succeed prints.
+fn succeeding_json(args: &[&str]) -> Value {
+    let out = meshspan(args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON")
+}
+
 #[test]
 fn eds_json_is_envoy_proto3_json_with_split_horizon_weights() {
     let out = meshspan(&[
@@ -267,4 +278,175 @@ fn explain_legacy_says_dropped_and_names_the_gateways_left_out() {
         v[0]["endpoints"][0]["leftOut"],
         serde_json::json!([{"address": "2001:db8::7", "port": 15443, "why": "notFirstAnswer", "hostname": "gw.example.com"}])
     );
+}
+
+/// `examples/failover.yaml`: a DestinationRule with outlier detection and failover for reviews,
+/// PreferClose for ratings. The client's locality and labels come from --locality / --label, or
+/// from its cluster.
+#[test]
+fn eds_and_explain_show_locality_priorities_and_reasons() {
+    let priorities = |extra: &[&str]| -> Vec<(String, u64)> {
+        let mut args = vec![
+            "eds",
+            "--example",
+            "failover",
+            "--service",
+            "reviews.bookinfo",
+            "--port",
+            "9080",
+        ];
+        args.extend_from_slice(extra);
+        let v = succeeding_json(&args);
+        v[0]["endpoints"]
+            .as_array()
+            .expect("groups")
+            .iter()
+            .map(|g| {
+                (
+                    format!(
+                        "{}/{}",
+                        g["locality"]["region"].as_str().unwrap_or(""),
+                        g["locality"]["zone"].as_str().unwrap_or("")
+                    ),
+                    g["priority"].as_u64().unwrap_or(0),
+                )
+            })
+            .collect()
+    };
+    // a sidecar of east-2 is in its cluster's locality, us-east/us-east-1b
+    assert_eq!(
+        priorities(&["--cluster", "east-2"]),
+        [
+            ("us-east/us-east-1a".into(), 1),
+            ("us-east/us-east-1b".into(), 0),
+            ("us-west/us-west-2a".into(), 2)
+        ]
+    );
+    // --locality moves it; a sidecar in us-west fails over to us-east (L13: the target)
+    assert_eq!(
+        priorities(&["--cluster", "east-2", "--locality", "us-west/us-west-2a"]),
+        [
+            ("us-east/us-east-1a".into(), 1),
+            ("us-east/us-east-1b".into(), 1),
+            ("us-west/us-west-2a".into(), 0)
+        ]
+    );
+    let bad = meshspan(&[
+        "eds",
+        "--example",
+        "failover",
+        "--cluster",
+        "east-2",
+        "--label",
+        "novalue",
+    ]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("is not key=value"));
+
+    let out = meshspan(&[
+        "explain",
+        "--example",
+        "failover",
+        "--cluster",
+        "east-2",
+        "--service",
+        "reviews.bookinfo",
+        "--port",
+        "9080",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("priority 1: same region, other zone (L12)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("priority 0: same region, zone and subzone (L12)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("priority 2: other region, the failover target (L12, L13)"),
+        "{text}"
+    );
+    let out = meshspan(&[
+        "explain",
+        "--example",
+        "failover",
+        "--network",
+        "net-east",
+        "--locality",
+        "us-east/us-east-1b",
+        "--service",
+        "ratings.bookinfo",
+        "-o",
+        "json",
+    ]);
+    let v: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let stage = v[0]["localityStage"].as_array().expect("localityStage");
+    assert_eq!(stage.len(), 2);
+    assert_eq!(stage[1]["priority"], 1);
+    assert_eq!(stage[1]["locality"], "us-west/us-west-2a");
+    assert!(
+        stage[1]["meaning"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("network mismatch under failoverPriority (L17)"),
+        "{stage:?}"
+    );
+    assert_eq!(v[0]["proxy"]["locality"], "us-east/us-east-1b");
+    let mut all = Vec::new();
+    keys(&v, &mut all);
+    assert!(all.iter().all(|k| !k.contains('_')), "{all:?}");
+}
+
+/// A DestinationRule subset is an Envoy cluster of its own: --subset picks it ('' the cluster
+/// without one), so that -o pb can write exactly one.
+#[test]
+fn eds_subset_selects_one_cluster() {
+    let base = [
+        "eds",
+        "--example",
+        "failover",
+        "--cluster",
+        "east-1",
+        "--service",
+        "reviews.bookinfo",
+        "--port",
+        "9080",
+    ];
+    let names = |extra: &[&str]| -> Vec<String> {
+        let mut args = base.to_vec();
+        args.extend_from_slice(extra);
+        let v = succeeding_json(&args);
+        v.as_array()
+            .expect("list")
+            .iter()
+            .map(|c| c["clusterName"].as_str().unwrap_or("").to_owned())
+            .collect()
+    };
+    assert_eq!(
+        names(&[]),
+        [
+            "outbound|9080||reviews.bookinfo.svc.cluster.local",
+            "outbound|9080|v1|reviews.bookinfo.svc.cluster.local"
+        ]
+    );
+    assert_eq!(
+        names(&["--subset", "v1"]),
+        ["outbound|9080|v1|reviews.bookinfo.svc.cluster.local"]
+    );
+    assert_eq!(
+        names(&["--subset", ""]),
+        ["outbound|9080||reviews.bookinfo.svc.cluster.local"]
+    );
+    let mut pb = base.to_vec();
+    pb.extend_from_slice(&["-o", "pb"]);
+    assert_eq!(meshspan(&pb).status.code(), Some(2));
+    pb.extend_from_slice(&["--subset", "v1"]);
+    assert_eq!(meshspan(&pb).status.code(), Some(0));
+    let mut bad = base.to_vec();
+    bad.extend_from_slice(&["--subset", "v9"]);
+    let out = meshspan(&bad);
+    assert_eq!(out.status.code(), Some(2));
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(e.contains("no service port 9080 subset \"v9\"; the ports: reviews.bookinfo 9080, reviews.bookinfo 9080 subset v1"), "{e}");
 }

@@ -110,6 +110,7 @@ fn check_valid_examples_exit_0() {
         "replicated-control-planes.yaml",
         "vpn.yaml",
         "mixed.yaml",
+        "failover.yaml",
     ] {
         let out = meshspan(&["check", &example(name), "-o", "json"]);
         assert_eq!(
@@ -471,4 +472,73 @@ fn global_dns_output_is_safe_to_apply_and_says_what_it_replaces() {
         "{text}"
     );
     assert!(text.contains("---\n# New: "), "{text}");
+}
+
+/// Locality failover (examples/failover.yaml): per client locality and service, the priority
+/// that serves once a zone, a cluster or a gateway is down.
+#[test]
+fn what_if_failover_reports_the_serving_priority_per_client_locality() {
+    let mesh = example("failover.yaml");
+    let out = meshspan(&["what-if", &mesh, "--fail", "locality:us-east/us-east-1a"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("down with it: clients in us-east/us-east-1a (east-1)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("clients in us-east/us-east-1b (east-2) -> ratings.bookinfo (outbound|9080||ratings.bookinfo.svc.cluster.local): priority 0 lost (1 of 1); fails over to priority 1: gateway 198.51.100.20:15443 for 2 endpoints in us-west/us-west-2a"),
+        "{text}"
+    );
+    // cluster:<name> is the network analysis unless --failover asks for this one
+    let plain = meshspan(&["what-if", &mesh, "--fail", "cluster:west"]);
+    assert!(String::from_utf8_lossy(&plain.stdout).contains("clients on network net-east"));
+    let out = meshspan(&[
+        "what-if",
+        &mesh,
+        "--fail",
+        "cluster:west",
+        "--failover",
+        "-o",
+        "json",
+    ]);
+    let v = json(&out);
+    assert_eq!(v["outage"], "cluster:west");
+    let impacts = v["impacts"].as_array().expect("impacts");
+    assert!(impacts.iter().all(|i| i["client"]["cluster"] != "west"));
+    assert!(
+        impacts
+            .iter()
+            .any(|i| i["servedBefore"] == 0 && i["serving"] == 0)
+    );
+    // a service left with no live endpoint: exit 1
+    let text = std::fs::read_to_string(&mesh).expect("example");
+    let alone = text.replace(
+        "        - {cluster: east-1, address: 10.11.2.5, labels: {app: ratings, version: v1}}\n",
+        "",
+    );
+    let path = std::env::temp_dir().join(format!("meshspan-failover-{}.yaml", std::process::id()));
+    std::fs::write(&path, alone).expect("write");
+    let out = meshspan(&[
+        "what-if",
+        path.to_str().expect("path"),
+        "--fail",
+        "gateway:198.51.100.20:15443",
+    ]);
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("UNREACHABLE"));
+    // naming nothing: exit 2
+    for bad in ["locality:eu-west", "gateway:192.0.2.99", "cluster:nope"] {
+        let out = meshspan(&["what-if", &mesh, "--fail", bad, "--failover"]);
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+    }
+    let out = meshspan(&[
+        "what-if",
+        &mesh,
+        "--fail",
+        "link:net-east,net-west",
+        "--failover",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
 }
