@@ -562,7 +562,7 @@ class ClassRun:
                 # What Envoy rejected it does not hold: diff must name exactly those clusters.
                 rejected = [cla["clusterName"] for cla, _ in served if (cla, _) not in accepted]
                 text = p.stdout.decode()
-                named = [line.split(":")[0] for line in text.splitlines() if "difference(s)" in line]
+                named = [line.split(":")[0] for line in text.splitlines() if re.search(r": \d+ differences?$", line)]
                 ok = p.returncode == (1 if rejected else 0) and sorted(named) == sorted(rejected)
                 lane.check(f"{self.tag} meshspan diff {fmt}", ok,
                            f"exit {p.returncode}, rejected {rejected}: {text[-1500:]}{p.stderr.decode()[-500:]}")
