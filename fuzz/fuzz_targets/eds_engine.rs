@@ -78,6 +78,7 @@ fn endpoint(u: &mut Unstructured<'_>) -> Result<EdsEndpoint> {
         workload_name: pick(u, &["foo-1", ""])?.to_owned(),
         service_account: "sa".to_owned(),
         health: *pick(u, &[&Health::Healthy, &Health::Healthy, &Health::Unhealthy, &Health::Draining, &Health::Terminating])?,
+        node_name: String::new(),
     })
 }
 

@@ -260,6 +260,7 @@ fn service_port(
                 } else {
                     Health::Unhealthy
                 },
+                node_name: String::new(),
             };
             (&e.cluster, ep)
         })

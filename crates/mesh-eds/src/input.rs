@@ -307,6 +307,9 @@ pub struct EdsEndpoint {
     pub service_account: String,
     /// Health.
     pub health: Health,
+    /// The node the workload runs on (`""` = unknown): read only by the scope stage, for
+    /// node-local services (rule S10).
+    pub node_name: String,
 }
 
 impl EdsEndpoint {

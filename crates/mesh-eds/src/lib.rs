@@ -101,6 +101,7 @@ pub mod oracle;
 mod policy;
 mod prepared;
 mod rules;
+mod scope;
 mod store;
 mod view;
 pub mod wire;
@@ -134,6 +135,9 @@ pub use policy::{
 };
 pub use prepared::PreparedService;
 pub use rules::{CONNECT_ORIGINATE, scale_weight};
+pub use scope::{
+    Exclusion, Mcs, McsReason, Provider, ScopeInput, ScopeProxy, ServiceScope, ShardKey,
+};
 pub use store::{ApplyStats, Delta, EdsStore, Snapshot, SnapshotReader};
 pub use view::View;
 

@@ -38,6 +38,7 @@ mod meshnetworks;
 mod null;
 mod parse;
 mod resolve;
+mod scope;
 #[cfg(feature = "proptest")]
 pub mod strategies;
 mod suggest;
@@ -61,3 +62,9 @@ pub use meshnetworks::{
 };
 pub use parse::DocumentError;
 pub use resolve::NetworkResolver;
+pub use scope::{
+    AmbientScope, ClusterLocalHosts, ClusterLocalMatch, ClusterLocalSource,
+    DEFAULT_DISCOVERY_ADDRESS, DefaultClusterLocal, LabelSelector, LabelSelectorRequirement,
+    McsFeatures, SelectorError, ServiceScopeConfig, ServiceSetting, ServiceSettingValues,
+    match_service_scope,
+};

@@ -54,6 +54,8 @@ fn eval_case(case: &Value) -> Result<(Value, Map<String, Value>), Unsupported> {
             Ok((actual, variants))
         }
         "locality_lb" => Ok((super::locality::eval(input)?, Map::new())),
+        "cluster_local" => Ok((super::scope::cluster_local(input)?, Map::new())),
+        "scope_eds" => Ok((super::scope::scope_eds(input)?, Map::new())),
         "meshnetworks_validation" => Ok((validation(input)?, Map::new())),
         "meshnetworks_parse" => Ok((parse(input)?, Map::new())),
         "gateway_set" => {
@@ -122,7 +124,7 @@ fn network_key(s: &str) -> String {
     }
 }
 
-fn cluster_id(s: &str) -> Result<Option<ClusterId>, Unsupported> {
+pub(super) fn cluster_id(s: &str) -> Result<Option<ClusterId>, Unsupported> {
     if s.is_empty() {
         return Ok(None);
     }
@@ -238,6 +240,7 @@ fn endpoint(e: &Value) -> Result<EdsEndpoint, Unsupported> {
         workload_name: str_of(e, "workload_name").to_owned(),
         service_account: str_of(e, "service_account").to_owned(),
         health,
+        node_name: str_of(e, "node_name").to_owned(),
     })
 }
 

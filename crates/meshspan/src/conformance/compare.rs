@@ -138,6 +138,8 @@ pub fn check(cases: &[Value]) -> Report {
         let order = c.get("expected_order").and_then(Value::as_str);
         let compared = if kind == "locality_lb" {
             super::locality::compare(c, actual)
+        } else if matches!(kind, "cluster_local" | "scope_eds" | "lifecycle") {
+            super::scope::compare(kind, expected, actual)
         } else {
             compare(kind, expected, actual, order)
         };
