@@ -94,6 +94,7 @@ mod index;
 mod input;
 mod invariants;
 mod legacy;
+mod lifecycle;
 mod locality;
 mod modern;
 #[cfg(feature = "oracle")]
@@ -125,6 +126,10 @@ pub use invariants::{
     remote_endpoints_use_own_network_gateways,
 };
 pub use legacy::{LegacyGateway, LegacyNetworks};
+pub use lifecycle::{
+    Absence, ClusterSource, ClusterStatus, LifecycleConfig, LifecycleEvent, LifecycleProfile,
+    LifecycleProfileError, RemoteClusters, RemoteSecret, ShardChange, shard_deltas,
+};
 pub use locality::{
     Decision, EndpointLabels, GroupReason, Untouched, apply_locality_stage, gateway_label,
 };

@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 
 mod case;
 mod compare;
+mod lifecycle;
 mod locality;
 mod scope;
 

@@ -56,6 +56,14 @@ fn eval_case(case: &Value) -> Result<(Value, Map<String, Value>), Unsupported> {
         "locality_lb" => Ok((super::locality::eval(input)?, Map::new())),
         "cluster_local" => Ok((super::scope::cluster_local(input)?, Map::new())),
         "scope_eds" => Ok((super::scope::scope_eds(input)?, Map::new())),
+        "lifecycle" => {
+            let variants: Vec<String> = case
+                .get("expected_other_variants")
+                .and_then(Value::as_object)
+                .map(|o| o.keys().cloned().collect())
+                .unwrap_or_default();
+            super::lifecycle::eval(input, &variants)
+        }
         "meshnetworks_validation" => Ok((validation(input)?, Map::new())),
         "meshnetworks_parse" => Ok((parse(input)?, Map::new())),
         "gateway_set" => {

@@ -1,6 +1,6 @@
 //! `cluster_local`, `scope_eds` and `lifecycle` cases (`istio-scope-cases.json`): the case format
-//! → mesh-model's `ClusterLocalHosts` and `match_service_scope`, mesh-eds' `ServiceScope` and
-//! `RemoteClusters` → the `actual` JSON, and the comparison `check` makes. Format mapping only:
+//! → mesh-model's `ClusterLocalHosts` and `match_service_scope`, mesh-eds' `ServiceScope` → the
+//! `actual` JSON (lifecycle cases: `lifecycle.rs`), and the comparison `check` makes. Format mapping only:
 //! every decision is the libraries'.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -16,14 +16,17 @@ use serde_json::{Value, json};
 /// Why a case cannot be run: a message naming the path.
 type Unsupported = String;
 
-fn typed<T: DeserializeOwned + Default>(v: Option<&Value>, path: &str) -> Result<T, Unsupported> {
+pub(super) fn typed<T: DeserializeOwned + Default>(
+    v: Option<&Value>,
+    path: &str,
+) -> Result<T, Unsupported> {
     match v {
         None | Some(Value::Null) => Ok(T::default()),
         Some(v) => serde_json::from_value(v.clone()).map_err(|e| format!("{path}: {e}")),
     }
 }
 
-fn text<'a>(v: &'a Value, key: &str, path: &str) -> Result<&'a str, Unsupported> {
+pub(super) fn text<'a>(v: &'a Value, key: &str, path: &str) -> Result<&'a str, Unsupported> {
     match v.get(key) {
         None | Some(Value::Null) => Ok(""),
         Some(Value::String(s)) => Ok(s),
@@ -31,7 +34,7 @@ fn text<'a>(v: &'a Value, key: &str, path: &str) -> Result<&'a str, Unsupported>
     }
 }
 
-fn flag(v: &Value, key: &str, default: bool, path: &str) -> Result<bool, Unsupported> {
+pub(super) fn flag(v: &Value, key: &str, default: bool, path: &str) -> Result<bool, Unsupported> {
     match v.get(key) {
         None | Some(Value::Null) => Ok(default),
         Some(Value::Bool(b)) => Ok(*b),
@@ -40,7 +43,7 @@ fn flag(v: &Value, key: &str, default: bool, path: &str) -> Result<bool, Unsuppo
 }
 
 /// A cluster id of the case (`""` = none) under the same stand-in naming as the EDS cases.
-fn cluster(s: &str) -> Result<Option<ClusterId>, Unsupported> {
+pub(super) fn cluster(s: &str) -> Result<Option<ClusterId>, Unsupported> {
     super::case::cluster_id(s)
 }
 
