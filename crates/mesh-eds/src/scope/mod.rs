@@ -15,7 +15,7 @@ use std::fmt;
 
 use mesh_model::{AmbientScope, ClusterId, ClusterLocalHosts, ClusterLocalMatch, McsFeatures};
 
-use crate::input::EdsEndpoint;
+use crate::input::{EdsEndpoint, ProxyClass};
 
 /// The registry a shard comes from (`ShardKey.Provider`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -46,6 +46,22 @@ pub struct ScopeProxy {
     pub cluster: Option<ClusterId>,
     /// The proxy's node name (`""` = unknown).
     pub node_name: String,
+}
+
+impl ScopeProxy {
+    /// What the scope stage reads of a proxy class: its cluster and node.
+    pub fn of(class: &ProxyClass) -> Self {
+        Self {
+            cluster: class.cluster.clone(),
+            node_name: class.node_name.clone(),
+        }
+    }
+
+    /// Whether `class` is this proxy (as [`ScopeProxy::of`] would say, without building one).
+    pub fn cmp_class(&self, class: &ProxyClass) -> std::cmp::Ordering {
+        (self.cluster.as_ref(), self.node_name.as_str())
+            .cmp(&(class.cluster.as_ref(), class.node_name.as_str()))
+    }
 }
 
 /// How the service's name is reached with MCS on (S15, S17).
@@ -352,6 +368,27 @@ impl ServiceScope {
         } else {
             Cow::Owned(endpoints.iter().filter(|e| keep(e)).cloned().collect())
         }
+    }
+
+    /// The endpoints of a service, each with its shard's cluster (Kubernetes shards), that
+    /// reach `proxy`, in order: what the EDS pipeline hands split-horizon.
+    pub fn visible<'e>(
+        &self,
+        proxy: &ScopeProxy,
+        endpoints: impl IntoIterator<Item = (Option<&'e ClusterId>, &'e EdsEndpoint)>,
+    ) -> Vec<EdsEndpoint> {
+        endpoints
+            .into_iter()
+            .filter(|(shard, e)| {
+                let key = ShardKey {
+                    provider: Provider::Kubernetes,
+                    cluster: shard.cloned(),
+                };
+                let cluster = e.cluster.as_ref().or(*shard);
+                self.admits(proxy, &key, cluster, &e.node_name).is_ok()
+            })
+            .map(|(_, e)| e.clone())
+            .collect()
     }
 }
 

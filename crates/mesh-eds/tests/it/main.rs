@@ -2,7 +2,9 @@
 
 mod incremental;
 mod invariants;
+mod lifecycle;
 mod locality;
 mod oracle_vs_engine;
 mod readers;
 mod scale;
+mod scope;
