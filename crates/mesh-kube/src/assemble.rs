@@ -230,6 +230,8 @@ impl Importer {
                 locality: None,
                 ca_certs: c.ca_certs.clone(),
                 watches,
+                mesh_config: None,
+                proxy_cluster_id: None,
             });
         }
         let services = merge_services(std::mem::take(&mut self.clusters));
@@ -247,6 +249,8 @@ impl Importer {
                 services,
                 dns: BTreeMap::new(),
                 global_vip_range: None,
+                mcs: Default::default(),
+                mesh_config: Default::default(),
             },
         };
         Ok(Import {
@@ -679,6 +683,7 @@ fn merge_services(clusters: Vec<ClusterImport>) -> Vec<Service> {
                 defined_in: Vec::new(),
                 external_addresses: BTreeMap::new(),
                 endpoints: Vec::new(),
+                service_exports: Vec::new(),
             });
             if out.ports.is_empty() {
                 out.ports = s.ports;

@@ -400,6 +400,13 @@ impl MeshDocument {
                     c.as_str(),
                 );
             }
+            for (j, c) in s.service_exports.iter().enumerate() {
+                cluster_ref(
+                    &mut errors,
+                    format!("spec.services[{i}].serviceExports[{j}]"),
+                    c.as_str(),
+                );
+            }
             for c in s.external_addresses.keys() {
                 cluster_ref(
                     &mut errors,

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::id::{ClusterId, Locality, Namespace, NetworkId, ServiceKey, ServiceName, TrustDomain};
 use crate::meshnetworks::MeshNetworks;
 use crate::null::empty_if_null;
+use crate::scope::{McsFeatures, MeshConfig};
 
 /// The `apiVersion` of the documents this crate reads.
 pub const API_VERSION: &str = "meshspan/v1alpha1";
@@ -103,12 +104,31 @@ pub struct MeshSpec {
         deserialize_with = "some_cidr"
     )]
     pub global_vip_range: Option<IpNet>,
+    /// istiod's `meshConfig` fields about service scope (`serviceSettings`,
+    /// `serviceScopeConfigs`), for every control plane that does not give its own
+    /// (`clusters[].meshConfig`).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub mesh_config: MeshConfig,
+    /// istiod's Kubernetes Multi-Cluster Services flags (`ENABLE_MCS_*`, all off by default).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub mcs: McsFeatures,
 }
 
 /// The default range of `.global` virtual IPs: `240.0.0.0/4`, reserved and never routed.
 pub const DEFAULT_GLOBAL_VIP_RANGE: &str = "240.0.0.0/4";
 
 impl MeshSpec {
+    /// The mesh config of the control plane serving `cluster` (its primary's `meshConfig`,
+    /// else `spec.meshConfig`).
+    pub fn mesh_config_of(&self, cluster: &Cluster) -> &MeshConfig {
+        let primary = cluster.managing_control_plane();
+        self.clusters
+            .iter()
+            .find(|c| c.name == *primary)
+            .and_then(|c| c.mesh_config.as_ref())
+            .unwrap_or(&self.mesh_config)
+    }
+
     /// The range `.global` virtual IPs come from: `globalVipRange`, else `240.0.0.0/4`.
     pub fn global_vip_range(&self) -> IpNet {
         self.global_vip_range
@@ -169,6 +189,14 @@ pub struct Cluster {
     /// read too, listed here or not. Empty for a remote, and for a primary that reads only itself.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub watches: Vec<ClusterId>,
+    /// A primary's own istiod `meshConfig` scope fields, when they differ from `spec.meshConfig`
+    /// (replicated control planes each have one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mesh_config: Option<MeshConfig>,
+    /// What its proxies send as `ISTIO_META_CLUSTER_ID` when it is not the cluster's name (the id
+    /// its registry and remote secret use): scope rules compare the two (S36).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy_cluster_id: Option<ClusterId>,
 }
 
 /// A cluster's plug-in CA certificates as inline PEM text, the public files of Istio's `cacerts`
@@ -185,6 +213,11 @@ pub struct CaCerts {
 }
 
 impl Cluster {
+    /// The cluster id its proxies send (`proxyClusterId`, else its name).
+    pub fn proxy_cluster_id(&self) -> &ClusterId {
+        self.proxy_cluster_id.as_ref().unwrap_or(&self.name)
+    }
+
     /// The cluster whose control plane manages this one (itself for a primary).
     pub fn managing_control_plane(&self) -> &ClusterId {
         self.control_plane.as_ref().unwrap_or(&self.name)
@@ -269,6 +302,13 @@ pub struct Service {
         deserialize_with = "empty_if_null"
     )]
     pub endpoints: Vec<Endpoint>,
+    /// Clusters holding an MCS `ServiceExport` of the service (read with `spec.mcs`).
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "empty_if_null"
+    )]
+    pub service_exports: Vec<ClusterId>,
 }
 
 impl Service {

@@ -65,6 +65,6 @@ pub use resolve::NetworkResolver;
 pub use scope::{
     AmbientScope, ClusterLocalHosts, ClusterLocalMatch, ClusterLocalSource,
     DEFAULT_DISCOVERY_ADDRESS, DefaultClusterLocal, LabelSelector, LabelSelectorRequirement,
-    McsFeatures, SelectorError, ServiceScopeConfig, ServiceSetting, ServiceSettingValues,
-    match_service_scope,
+    McsFeatures, MeshConfig, SelectorError, ServiceScopeConfig, ServiceSetting,
+    ServiceSettingValues, match_service_scope,
 };

@@ -323,6 +323,8 @@ fn build(
             locality: c.locality.map(locality_name),
             ca_certs: None,
             watches: Vec::new(),
+            mesh_config: None,
+            proxy_cluster_id: None,
         })
         .collect();
 
@@ -469,6 +471,7 @@ fn build(
                 defined_in,
                 external_addresses,
                 endpoints,
+                service_exports: Vec::new(),
             }
         })
         .collect();
@@ -500,6 +503,8 @@ fn build(
             services,
             dns,
             global_vip_range: None,
+            mcs: Default::default(),
+            mesh_config: Default::default(),
         },
     }
 }

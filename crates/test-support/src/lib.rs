@@ -203,6 +203,8 @@ pub fn workload(kind: Workload, seed: u64) -> MeshDocument {
             locality: Some(localities[i % localities.len()].clone()),
             ca_certs: None,
             watches: Vec::new(),
+            mesh_config: None,
+            proxy_cluster_id: None,
         })
         .collect();
 
@@ -307,6 +309,7 @@ pub fn workload(kind: Workload, seed: u64) -> MeshDocument {
             defined_in: Vec::new(),
             external_addresses: BTreeMap::new(),
             endpoints,
+            service_exports: Vec::new(),
         });
     }
 
@@ -329,6 +332,8 @@ pub fn workload(kind: Workload, seed: u64) -> MeshDocument {
             services,
             dns: BTreeMap::new(),
             global_vip_range: None,
+            mcs: Default::default(),
+            mesh_config: Default::default(),
         },
     }
 }

@@ -4,6 +4,7 @@
 //! stage that applies them is mesh-eds' `scope`.
 
 mod cluster_local;
+mod mesh_config;
 mod selector;
 
 use serde::{Deserialize, Serialize};
@@ -12,6 +13,7 @@ pub use cluster_local::{
     ClusterLocalHosts, ClusterLocalMatch, ClusterLocalSource, DEFAULT_DISCOVERY_ADDRESS,
     DefaultClusterLocal, ServiceSetting, ServiceSettingValues,
 };
+pub use mesh_config::MeshConfig;
 pub use selector::{
     AmbientScope, LabelSelector, LabelSelectorRequirement, SelectorError, ServiceScopeConfig,
     match_service_scope,

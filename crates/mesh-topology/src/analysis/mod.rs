@@ -12,6 +12,7 @@ mod global_vip;
 mod meshnetworks;
 mod reachability;
 mod replication;
+mod scope;
 mod text;
 mod topology;
 
@@ -94,6 +95,7 @@ impl<'a> Analysis<'a> {
         self.watch_diagnostics(&mut d);
         self.consumption_diagnostics(&mut d);
         self.replication_diagnostics(&mut d);
+        self.scope_diagnostics(&mut d);
         self.global_vip_diagnostics(&mut d);
         let primaries: Vec<&Cluster> = self
             .groups()

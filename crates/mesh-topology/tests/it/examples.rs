@@ -58,6 +58,12 @@ fn broken_example_shows_every_code_on_purpose() {
         ),
         (Code::EndpointOutsidePodCidrs, cluster("west-remote")),
         (Code::PodCidrsOverlap, cluster("solo")),
+        (Code::ProxyClusterIdUnregistered, cluster("solo")),
+        (
+            Code::ClusterLocalMismatch,
+            Subject::Service("cart.shop".into()),
+        ),
+        (Code::McsExportUnreachable, network("net-c")),
     ];
     for (code, subject) in want {
         assert!(
