@@ -109,3 +109,76 @@ fn mcs_export_unreachable_without_a_gateway_or_mcs() {
     assert!(of(&doc(false, false), Code::McsExportUnreachable).is_empty());
     assert!(of(&doc(true, true), Code::McsExportUnreachable).is_empty());
 }
+
+const TWO: &str = "  clusters:
+  - {name: east, network: n1}
+  - {name: west, network: n2, controlPlane: east, apiServer: {address: 1.2.3.4:6443, exposure: public}}
+  - {name: solo, network: n1}
+  services:
+  - {name: reviews, namespace: bookinfo, ports: [{port: 9080}], endpoints: [{cluster: east, address: 10.1.0.20}, {cluster: west, address: 10.2.0.20}]}
+  - {name: kube-dns, namespace: kube-system, ports: [{port: 53}], endpoints: [{cluster: east, address: 10.1.0.10}, {cluster: west, address: 10.2.0.10}]}
+";
+
+fn lost(w: &mesh_topology::EventWhatIf, phase: usize) -> Vec<(String, String, usize, bool)> {
+    w.phases[phase]
+        .impacts
+        .iter()
+        .map(|i| {
+            (
+                i.client_cluster.clone(),
+                i.service.clone(),
+                i.lost.iter().map(|l| l.addresses.len()).sum(),
+                i.unreachable,
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn lifecycle_events_per_client_cluster_and_profile() {
+    use mesh_eds::LifecycleProfile::{IstioModern, IstioPre61044};
+    use mesh_topology::simulate_event;
+    let doc = mesh(TWO);
+    let ev = |s: &str| s.parse::<mesh_topology::ClusterEvent>().unwrap();
+    // Master: make-before-break, nothing lost; istiod is not ready while the rotation is pending.
+    let w = simulate_event(&doc, &ev("secret-rotated:west"), IstioModern).unwrap();
+    assert_eq!(w.phases.len(), 2);
+    assert!(w.phases.iter().all(|p| p.impacts.is_empty()), "{w}");
+    assert!(!w.phases[0].ready && w.phases[1].ready);
+    assert!(!w.any_unreachable());
+    // Before istio#61044: west's endpoints are wiped once the new credentials sync.
+    let w = simulate_event(&doc, &ev("secret-rotated:west"), IstioPre61044).unwrap();
+    assert!(lost(&w, 0).is_empty());
+    let s = |c: &str, svc: &str, n: usize, u: bool| (c.to_owned(), svc.to_owned(), n, u);
+    let wiped = vec![
+        s("east", "reviews.bookinfo", 1, false),
+        // kube-dns is cluster-local: only west's own proxies ever had west's endpoint.
+        s("west", "kube-dns.kube-system", 1, true),
+        s("west", "reviews.bookinfo", 1, false),
+    ];
+    assert_eq!(lost(&w, 1), wiped, "{w}");
+    assert!(w.to_string().contains("until istiod restarts"), "{w}");
+    let w = simulate_event(&doc, &ev("secret-deleted:west"), IstioModern).unwrap();
+    assert_eq!(lost(&w, 0), wiped, "{w}");
+    // A sync timeout: absent from the start; readiness stops waiting once it elapses.
+    let w = simulate_event(&doc, &ev("sync-timeout:west"), IstioModern).unwrap();
+    assert_eq!(lost(&w, 1), wiped, "{w}");
+    assert!(!w.phases[0].ready && w.phases[1].ready);
+    // solo is a primary no one watches: no remote secret to rotate.
+    assert!(matches!(
+        simulate_event(&doc, &ev("secret-deleted:solo"), IstioModern),
+        Err(mesh_topology::ClusterEventError::NoRemoteSecret { .. })
+    ));
+    assert!(matches!(
+        simulate_event(&doc, &ev("sync-timeout:nowhere"), IstioModern),
+        Err(mesh_topology::ClusterEventError::UnknownCluster { .. })
+    ));
+    for bad in [
+        "secret-rotated:",
+        "rotated:west",
+        "secret-deleted:a,b",
+        "west",
+    ] {
+        assert!(bad.parse::<mesh_topology::ClusterEvent>().is_err(), "{bad}");
+    }
+}
