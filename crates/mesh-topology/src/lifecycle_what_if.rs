@@ -17,7 +17,7 @@ use mesh_eds::{
 use mesh_model::{ClusterId, MeshDocument};
 use serde::{Deserialize, Serialize};
 
-use crate::what_if::LostEndpoints;
+use crate::what_if::{Impact, LostEndpoints};
 
 /// A remote-cluster lifecycle event.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -117,20 +117,31 @@ pub enum ClusterEventError {
     },
 }
 
-/// What one phase of an event does to one service as one client cluster's proxies see it.
+/// What one phase of an event does to one service as one client cluster's proxies see it: the
+/// other what-ifs' [`Impact`] (its `clientNetwork` the cluster's network; the endpoints counted
+/// are those handed to the proxies, before split-horizon), and the cluster.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EventImpact {
     /// The clients' cluster.
     pub client_cluster: String,
-    /// `name.namespace`.
-    pub service: String,
-    /// Endpoints handed to these proxies before and missing now, by cluster.
-    pub lost: Vec<LostEndpoints>,
-    /// How many endpoints they are still handed.
-    pub remaining: usize,
-    /// They were handed some endpoint before and none now.
-    pub unreachable: bool,
+    /// What they miss.
+    #[serde(flatten)]
+    pub impact: Impact,
+}
+
+impl Impact {
+    /// `address (cluster)` of every endpoint lost, by cluster.
+    pub(crate) fn lost_addresses(&self) -> Vec<String> {
+        self.lost
+            .iter()
+            .flat_map(|l| {
+                l.addresses
+                    .iter()
+                    .map(move |a| format!("{a} ({})", l.cluster))
+            })
+            .collect()
+    }
 }
 
 /// One phase of an event: its state, and what clients miss while it lasts.
@@ -164,7 +175,7 @@ impl EventWhatIf {
     pub fn any_unreachable(&self) -> bool {
         self.phases
             .iter()
-            .any(|p| p.impacts.iter().any(|i| i.unreachable))
+            .any(|p| p.impacts.iter().any(|i| i.impact.unreachable))
     }
 }
 
@@ -178,25 +189,17 @@ impl fmt::Display for EventWhatIf {
                 writeln!(f, "    no client loses an endpoint")?;
             }
             for i in &p.impacts {
-                let lost: Vec<String> = i
-                    .lost
-                    .iter()
-                    .flat_map(|l| {
-                        l.addresses
-                            .iter()
-                            .map(move |a| format!("{a} ({})", l.cluster))
-                    })
-                    .collect();
+                let lost = i.impact.lost_addresses();
                 writeln!(
                     f,
                     "    clients in {} -> {}: lose {} endpoint(s) [{}] {}, {} left{}",
                     i.client_cluster,
-                    i.service,
+                    i.impact.service,
                     lost.len(),
                     lost.join(", "),
                     p.until,
-                    i.remaining,
-                    if i.unreachable {
+                    i.impact.remaining,
+                    if i.impact.unreachable {
                         " — UNREACHABLE"
                     } else {
                         ""
@@ -385,27 +388,34 @@ pub fn simulate_event(
                     if phase
                         .impacts
                         .iter()
-                        .any(|i| i.client_cluster == c.as_str() && i.service == key)
+                        .any(|i| i.client_cluster == c.as_str() && i.impact.service == key)
                     {
                         continue; // another port of the same service
                     }
                     phase.impacts.push(EventImpact {
                         client_cluster: c.to_string(),
-                        service: key,
-                        lost: vec![LostEndpoints {
-                            cluster: x.to_string(),
-                            addresses: lost,
-                        }],
-                        remaining,
-                        unreachable: remaining == 0,
+                        impact: Impact {
+                            client_network: class
+                                .network
+                                .as_ref()
+                                .map_or(String::new(), |n| n.to_string()),
+                            service: key,
+                            lost: vec![LostEndpoints {
+                                cluster: x.to_string(),
+                                addresses: lost,
+                            }],
+                            remaining,
+                            unreachable: remaining == 0,
+                        },
                     });
                 }
             }
         }
     }
     for p in &mut out {
-        p.impacts
-            .sort_by(|a, b| (&a.client_cluster, &a.service).cmp(&(&b.client_cluster, &b.service)));
+        p.impacts.sort_by(|a, b| {
+            (&a.client_cluster, &a.impact.service).cmp(&(&b.client_cluster, &b.impact.service))
+        });
     }
     Ok(EventWhatIf {
         event: event.clone(),

@@ -47,67 +47,50 @@ fn parse_failure(s: &str) -> Result<Failure, String> {
         .map_err(|e: mesh_topology::FailureParseError| e.to_string())
 }
 
-/// Runs the command: exit 0 when no service becomes unreachable from any client network, 1 when
-/// one does, 2 when the file cannot be read or parsed or the failure names nothing in the mesh (a
-/// malformed `--fail` is rejected by the argument parser, also with exit 2).
+/// Runs the command: exit 0 when no service becomes unreachable from any client network (or
+/// client cluster, for `--event`), 1 when one does, 2 when the file cannot be read or parsed or
+/// the failure or event names nothing in the mesh (a malformed `--fail` or `--event` is rejected
+/// by the argument parser, also with exit 2).
 pub fn run(args: &Args) -> ExitCode {
     let loaded = match input::load_or_import(&args.mesh, &args.dumps, args.output) {
         Ok(l) => l,
         Err(code) => return code,
     };
-    let Some(fail) = &args.fail else {
-        return run_event(args, &loaded);
+    let doc = &loaded.document;
+    let answer = match (&args.fail, &args.event) {
+        (Some(fail), _) => simulate(doc, fail)
+            .map(|w| (w.any_unreachable(), print(&w, args.output)))
+            .map_err(|e| e.to_string()),
+        (None, Some(event)) => simulate_event(doc, event, args.semantics)
+            .map(|w| (w.any_unreachable(), print(&w, args.output)))
+            .map_err(|e| e.to_string()),
+        (None, None) => Err("give --fail or --event".to_owned()),
     };
-    let what = match simulate(&loaded.document, fail) {
-        Ok(w) => w,
+    match answer {
         Err(e) => {
             eprintln!("meshspan: {}: {e}", loaded.origin);
-            return ExitCode::from(2);
+            ExitCode::from(2)
         }
-    };
-    match args.output {
-        Output::Json => match serde_json::to_string_pretty(&what) {
-            Ok(s) => outln!("{s}"),
-            Err(e) => {
-                eprintln!("meshspan: cannot encode the result: {e}");
-                return ExitCode::from(2);
-            }
-        },
-        Output::Text => out!("{what}"),
-    }
-    if what.any_unreachable() {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
+        Ok((_, Err(code))) => code,
+        Ok((true, Ok(()))) => ExitCode::from(1),
+        Ok((false, Ok(()))) => ExitCode::SUCCESS,
     }
 }
 
-/// `--event`: the same exit codes, per phase and client cluster.
-fn run_event(args: &Args, loaded: &input::Loaded) -> ExitCode {
-    let Some(event) = &args.event else {
-        eprintln!("meshspan: give --fail or --event");
-        return ExitCode::from(2);
-    };
-    let what = match simulate_event(&loaded.document, event, args.semantics) {
-        Ok(w) => w,
-        Err(e) => {
-            eprintln!("meshspan: {}: {e}", loaded.origin);
-            return ExitCode::from(2);
-        }
-    };
-    match args.output {
-        Output::Json => match serde_json::to_string_pretty(&what) {
+/// Prints an answer as text or JSON; exit 2 when it cannot be encoded.
+fn print<T: serde::Serialize + std::fmt::Display>(
+    what: &T,
+    output: Output,
+) -> Result<(), ExitCode> {
+    match output {
+        Output::Json => match serde_json::to_string_pretty(what) {
             Ok(s) => outln!("{s}"),
             Err(e) => {
                 eprintln!("meshspan: cannot encode the result: {e}");
-                return ExitCode::from(2);
+                return Err(ExitCode::from(2));
             }
         },
         Output::Text => out!("{what}"),
     }
-    if what.any_unreachable() {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    }
+    Ok(())
 }

@@ -126,9 +126,9 @@ fn lost(w: &mesh_topology::EventWhatIf, phase: usize) -> Vec<(String, String, us
         .map(|i| {
             (
                 i.client_cluster.clone(),
-                i.service.clone(),
-                i.lost.iter().map(|l| l.addresses.len()).sum(),
-                i.unreachable,
+                i.impact.service.clone(),
+                i.impact.lost.iter().map(|l| l.addresses.len()).sum(),
+                i.impact.unreachable,
             )
         })
         .collect()
