@@ -239,6 +239,9 @@ pub struct LifecycleConfig {
     pub client_build_fails: BTreeSet<String>,
     /// Which istiod to reproduce.
     pub profile: LifecycleProfile,
+    /// `PILOT_REMOTE_CLUSTER_TIMEOUT` is 0: generations never time out, and
+    /// [`LifecycleEvent::SyncTimeout`] changes nothing (S33).
+    pub sync_timeout_disabled: bool,
 }
 
 /// istiod's remote-cluster registry state (S25–S37).
@@ -545,6 +548,9 @@ impl RemoteClusters {
 
     /// S33: the latest generation did not sync in time.
     fn timed_out(&mut self, c: &ClusterId) {
+        if self.config.sync_timeout_disabled {
+            return;
+        }
         let Some(number) = self.latest(c) else {
             return;
         };
@@ -918,6 +924,20 @@ mod tests {
         mc.apply(&LifecycleEvent::SyncTimeout(id("south")));
         assert_eq!(mc.absence(&id("south")), Some(Absence::SyncTimedOut));
         assert_eq!(mc.absence(&id("config")), None);
+    }
+
+    #[test]
+    fn a_disabled_timeout_never_fires() {
+        let mut mc = RemoteClusters::new(LifecycleConfig {
+            sync_timeout_disabled: true,
+            config_cluster_synced: true,
+            system_namespace: "istio-system".into(),
+            ..Default::default()
+        });
+        mc.apply(&secret("s0", &[("west", "k0")]));
+        mc.apply(&LifecycleEvent::SyncTimeout(id("west")));
+        assert!(!mc.ready(), "readiness still waits for west");
+        assert_eq!(mc.cluster_status()[&id("west")], ClusterStatus::Syncing);
     }
 
     #[test]

@@ -103,6 +103,11 @@ fn run(input: &Value, profile: LifecycleProfile) -> Result<Value, Unsupported> {
         client_build_fails: hostnames(input.get("client_build_fails"), "input.client_build_fails")?,
         profile,
         system_namespace: system_namespace.clone(),
+        // PILOT_REMOTE_CLUSTER_TIMEOUT: 0 disables the timeout (S33).
+        sync_timeout_disabled: input
+            .get("remote_cluster_timeout_s")
+            .and_then(Value::as_f64)
+            .is_some_and(|t| t == 0.0),
     };
     let mut files = Vec::new();
     for (i, f) in typed::<Vec<Value>>(input.get("initial_files"), "input.initial_files")?
