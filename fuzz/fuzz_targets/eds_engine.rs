@@ -121,6 +121,7 @@ fn endpoint(u: &mut Unstructured<'_>) -> Result<EdsEndpoint> {
                 &Health::Terminating,
             ],
         )?,
+        node_name: String::new(),
     })
 }
 

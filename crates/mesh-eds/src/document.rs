@@ -21,6 +21,7 @@ use crate::policy::{
     NETWORK_LABEL, REGION_LABEL, SUBZONE_LABEL, TrafficDistribution, TrafficPolicy, ZONE_LABEL,
     ZoneAwareLbSetting,
 };
+use crate::scope::{Exclusion, Provider, ScopeInput, ScopeProxy, ServiceScope, ShardKey};
 
 /// The label that marks a workload reachable through an HBONE tunnel.
 const TUNNEL_LABEL: &str = "networking.istio.io/tunnel";
@@ -90,12 +91,29 @@ pub struct DocumentEds {
     pub mesh_networks_rejected: Option<MeshNetworksErrors>,
     /// Per cluster of the document: its network (N1, under the accepted MeshNetworks) and the IP
     /// family of its pod CIDRs, for [`DocumentEds::class_for_cluster`].
-    clusters: BTreeMap<ClusterId, (Option<NetworkId>, IpFamily)>,
+    clusters: BTreeMap<ClusterId, (Option<NetworkId>, IpFamily, ClusterId)>,
     /// Per cluster: its `locality`, the default of its workloads (and so of its proxies).
     localities: BTreeMap<ClusterId, String>,
     /// The label keys some cluster's failoverPriority ranks by (without `=value`): the proxy
     /// labels a class keeps ([`ProxyClass::with_labels`]).
     label_keys: BTreeSet<String>,
+    /// Per cluster: the cluster-local table of the control plane serving it (S1–S5); a proxy of
+    /// a cluster the document does not list gets `spec.meshConfig`'s.
+    cluster_local: BTreeMap<ClusterId, mesh_model::ClusterLocalHosts>,
+    default_cluster_local: mesh_model::ClusterLocalHosts,
+    mcs: mesh_model::McsFeatures,
+    /// Per service: the clusters holding a ServiceExport.
+    exports: BTreeMap<ServiceKey, BTreeSet<ClusterId>>,
+}
+
+/// A service port's endpoints as the scope stage leaves them for one proxy class: those handed
+/// to split-horizon, and those withheld, each with the reason (rules S7–S24).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScopedEndpoints {
+    /// The endpoints split-horizon receives, in order.
+    pub visible: Vec<EdsEndpoint>,
+    /// The endpoints withheld, in order, and why.
+    pub withheld: Vec<(EdsEndpoint, Exclusion)>,
 }
 
 impl DocumentEds {
@@ -131,10 +149,28 @@ impl DocumentEds {
             .map(|c| {
                 let network = resolver.network_of_address(&c.name, None).cloned();
                 let family = IpFamily::of(c.pod_cidrs.iter().map(|n| n.network()));
-                (c.name.clone(), (network, family))
+                (
+                    c.name.clone(),
+                    (network, family, c.proxy_cluster_id().clone()),
+                )
             })
             .collect();
         let mesh = mesh_locality(spec);
+        let cluster_local = spec
+            .clusters
+            .iter()
+            .map(|c| {
+                let hosts = spec
+                    .mesh_config_of(c)
+                    .cluster_local_hosts(&spec.domain_suffix);
+                (c.name.clone(), hosts)
+            })
+            .collect();
+        let exports = spec
+            .services
+            .iter()
+            .map(|s| (s.key(), s.service_exports.iter().cloned().collect()))
+            .collect();
         let mut services = Vec::new();
         for svc in &spec.services {
             let rule = spec.destination_rule(&svc.key());
@@ -188,6 +224,10 @@ impl DocumentEds {
                 .filter_map(|c| Some((c.name.clone(), c.locality.as_ref()?.to_string())))
                 .collect(),
             label_keys,
+            cluster_local,
+            default_cluster_local: spec.mesh_config.cluster_local_hosts(&spec.domain_suffix),
+            mcs: spec.mcs,
+            exports,
         }
     }
 
@@ -216,17 +256,18 @@ impl DocumentEds {
     }
 
     /// The proxy class of a sidecar in `cluster`: the cluster's network (rule N1 without an
-    /// endpoint label) and the IP family of its pod CIDRs, as [`DocumentEds::new`] found them; a
+    /// endpoint label), the IP family of its pod CIDRs and the CLUSTER_ID its proxies send
+    /// (`proxyClusterId`, else the cluster's name; S36), as [`DocumentEds::new`] found them; a
     /// cluster the document does not list gets no network and an unknown family.
     pub fn class_for_cluster(&self, cluster: &ClusterId, profile: Profile) -> ProxyClass {
-        let (network, ip_family) = self
-            .clusters
-            .get(cluster)
-            .cloned()
-            .unwrap_or((None, IpFamily::Unknown));
+        let (network, ip_family, id) = self.clusters.get(cluster).cloned().unwrap_or((
+            None,
+            IpFamily::Unknown,
+            cluster.clone(),
+        ));
         ProxyClass {
             network,
-            cluster: Some(cluster.clone()),
+            cluster: Some(id),
             ip_family,
             profile,
             ..ProxyClass::default()
@@ -316,6 +357,62 @@ impl DocumentEds {
         class.with_labels(&all, self.label_keys.iter().map(String::as_str))
     }
 
+    /// The scope of `service` for proxies of `class`: the mesh config of the control plane
+    /// serving the class's cluster, `spec.mcs` and the service's exports (S1–S17; every shard is
+    /// a Kubernetes one, ambient scope is not modelled by the document).
+    pub fn scope(&self, service: &ServicePortEndpoints, class: &ProxyClass) -> ServiceScope {
+        let registered = class.cluster.as_ref().and_then(|c| {
+            self.cluster_local.get(c).or_else(|| {
+                // A proxyClusterId names the cluster whose control plane serves it.
+                self.clusters
+                    .iter()
+                    .find(|(_, (_, _, id))| id == c)
+                    .and_then(|(name, _)| self.cluster_local.get(name))
+            })
+        });
+        let hosts = registered.unwrap_or(&self.default_cluster_local);
+        let empty = BTreeSet::new();
+        let exports = self.exports.get(&service.service).unwrap_or(&empty);
+        let shard_clusters: BTreeSet<ClusterId> = service
+            .endpoints
+            .iter()
+            .filter_map(|e| e.cluster.clone())
+            .collect();
+        ServiceScope::resolve(&ScopeInput {
+            hostname: &service.cluster.host,
+            mcs: self.mcs,
+            exports,
+            shard_clusters: &shard_clusters,
+            ..ScopeInput::new(hosts)
+        })
+    }
+
+    /// The endpoints of `service` the scope stage hands split-horizon for `class`, and those it
+    /// withholds with the reason (S7–S24). A service without scope settings withholds none.
+    pub fn scoped_endpoints(
+        &self,
+        service: &ServicePortEndpoints,
+        class: &ProxyClass,
+    ) -> ScopedEndpoints {
+        let scope = self.scope(service, class);
+        let proxy = ScopeProxy::of(class);
+        let mut out = ScopedEndpoints {
+            visible: Vec::new(),
+            withheld: Vec::new(),
+        };
+        for e in &service.endpoints {
+            let shard = ShardKey {
+                provider: Provider::Kubernetes,
+                cluster: e.cluster.clone(),
+            };
+            match scope.admits(&proxy, &shard, e.cluster.as_ref(), &e.node_name) {
+                Ok(()) => out.visible.push(e.clone()),
+                Err(why) => out.withheld.push((e.clone(), why)),
+            }
+        }
+        out
+    }
+
     /// The proxy class of a sidecar on `network` (cluster and IP family unknown).
     pub fn class_for_network(network: &NetworkId, profile: Profile) -> ProxyClass {
         ProxyClass {
@@ -394,6 +491,7 @@ fn service_port(
                 } else {
                     Health::Unhealthy
                 },
+                node_name: String::new(),
             };
             (&e.cluster, ep)
         })

@@ -224,6 +224,10 @@ pub struct ProxyClass {
     /// the label keys some failoverPriority in the mesh names ([`ProxyClass::with_labels`]), so
     /// proxies that differ only in other labels share a class and a view.
     pub labels: Option<BTreeMap<String, String>>,
+    /// The proxy's node name, read only by the scope stage for node-local services (rule S10,
+    /// `internalTrafficPolicy: Local`). Leave it empty unless the mesh has such services, so
+    /// that classes split per node only then.
+    pub node_name: String,
 }
 
 impl ProxyClass {
@@ -307,6 +311,9 @@ pub struct EdsEndpoint {
     pub service_account: String,
     /// Health.
     pub health: Health,
+    /// The node the workload runs on (`""` = unknown): read only by the scope stage, for
+    /// node-local services (rule S10).
+    pub node_name: String,
 }
 
 impl EdsEndpoint {

@@ -94,6 +94,7 @@ mod index;
 mod input;
 mod invariants;
 mod legacy;
+mod lifecycle;
 mod locality;
 mod modern;
 #[cfg(feature = "oracle")]
@@ -102,13 +103,14 @@ mod outage;
 mod policy;
 mod prepared;
 mod rules;
+mod scope;
 mod store;
 mod view;
 pub mod wire;
 
 pub use assignment::{EndpointAddress, EndpointKind, LbEndpoint, LoadAssignment, LocalityGroup};
 pub use document::accepted_mesh_networks;
-pub use document::{DocumentEds, ServicePortEndpoints};
+pub use document::{DocumentEds, ScopedEndpoints, ServicePortEndpoints};
 pub use encoded::EncodedService;
 pub use error::{EdsError, NotEncodable, ServeError};
 pub use explain::{
@@ -126,6 +128,10 @@ pub use invariants::{
     remote_endpoints_use_own_network_gateways,
 };
 pub use legacy::{LegacyGateway, LegacyNetworks};
+pub use lifecycle::{
+    Absence, ClusterSource, ClusterStatus, LifecycleConfig, LifecycleEvent, LifecycleProfile,
+    LifecycleProfileError, RemoteClusters, RemoteSecret, ShardChange, shard_deltas,
+};
 pub use locality::{
     Decision, EndpointLabels, GroupReason, Untouched, apply_locality_stage, gateway_label,
 };
@@ -140,6 +146,9 @@ pub use policy::{
 };
 pub use prepared::PreparedService;
 pub use rules::{CONNECT_ORIGINATE, scale_weight};
+pub use scope::{
+    Exclusion, Mcs, McsReason, Provider, ScopeInput, ScopeProxy, ServiceScope, ShardKey,
+};
 pub use store::{ApplyStats, Delta, EdsStore, Snapshot, SnapshotReader};
 pub use view::View;
 

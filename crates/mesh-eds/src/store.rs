@@ -47,6 +47,7 @@ use crate::input::{
 };
 use crate::legacy::LegacyNetworks;
 use crate::prepared::{Facts, Grouped, PreparedService};
+use crate::scope::{ScopeProxy, ServiceScope};
 use crate::view::View;
 use crate::wire::{self, EncodeOptions};
 
@@ -101,6 +102,8 @@ pub struct EdsStore {
     /// Locality labels, shared by the cache entries naming them.
     localities: HashSet<Arc<str>>,
     mtls: BTreeMap<Arc<str>, bool>,
+    /// The scope of each service given one ([`Delta::Scope`]).
+    scopes: BTreeMap<Arc<str>, ServiceScope>,
     gateways: Vec<Gateway>,
     legacy: Option<LegacyNetworks>,
     classes: BTreeSet<ProxyClass>,
@@ -148,6 +151,7 @@ impl EdsStore {
             name: String::new(),
             localities: HashSet::new(),
             mtls: BTreeMap::new(),
+            scopes: BTreeMap::new(),
             gateways: Vec::new(),
             legacy: None,
             classes: BTreeSet::new(),
@@ -302,6 +306,15 @@ impl EdsStore {
                         state.cache.fill(None);
                         state.reshaped = true;
                         state.mark_dirty(&mut changes.dirty);
+                    }
+                }
+                Delta::Scope { service, scope } => {
+                    let name: Arc<str> = service.name().into();
+                    if self.scopes.get(&name) != Some(&scope) {
+                        self.scopes.insert(Arc::clone(&name), scope);
+                        if let Some(state) = self.services.get_mut(&name) {
+                            state.mark_dirty(&mut changes.dirty);
+                        }
                     }
                 }
                 Delta::Gateways(g) => {
@@ -569,7 +582,65 @@ impl EdsStore {
                 })
                 .collect()
         };
-        Arc::new(ServiceSlot { encoded, legacy })
+        let scoped = match previous {
+            Some(p) if encoded_ok && next.same_classes => p.scoped.clone(),
+            _ if next.any_modern => self.scoped(&next.index, &next.classes, name, state),
+            _ => Vec::new(),
+        };
+        Arc::new(ServiceSlot {
+            encoded,
+            legacy,
+            scoped,
+        })
+    }
+
+    /// A restricting scope's encodings (rules S7–S24): the endpoints each distinct scope of the
+    /// modern `classes` is given, encoded; nothing for a service whose scope does not restrict.
+    fn scoped(
+        &self,
+        index: &Arc<GatewayIndex>,
+        classes: &[ProxyClass],
+        name: &str,
+        state: &ServiceState,
+    ) -> Vec<(ScopeProxy, Arc<EncodedService>)> {
+        let Some(scope) = self.scopes.get(name).filter(|s| s.restricts()) else {
+            return Vec::new();
+        };
+        let proxies: BTreeSet<ScopeProxy> = classes
+            .iter()
+            .filter(|c| !c.profile.is_legacy())
+            .map(ScopeProxy::of)
+            .collect();
+        proxies
+            .into_iter()
+            .map(|proxy| {
+                let endpoints = self.visible(scope, &proxy, state);
+                let request = ServiceRequest {
+                    endpoints: &endpoints,
+                    ..self.request(name, state)
+                };
+                let prepared = PreparedService::new(index, request);
+                let encoded = Arc::new(EncodedService::new(&prepared, self.options));
+                (proxy, encoded)
+            })
+            .collect()
+    }
+
+    /// The endpoints of `state` the scope stage hands split-horizon for `proxy`.
+    fn visible(
+        &self,
+        scope: &ServiceScope,
+        proxy: &ScopeProxy,
+        state: &ServiceState,
+    ) -> Vec<EdsEndpoint> {
+        scope.visible(
+            proxy,
+            state
+                .keys
+                .iter()
+                .map(|(shard, _)| shard.as_ref())
+                .zip(&state.endpoints),
+        )
     }
 
     /// Everything recomputed from the current inputs, sharing nothing with the published
@@ -598,7 +669,17 @@ impl EdsStore {
                             .then(|| Arc::new(self.legacy_bytes(v, &prepared)))
                     })
                     .collect();
-                (Arc::clone(name), Arc::new(ServiceSlot { encoded, legacy }))
+                let scoped = if any_modern {
+                    self.scoped(&index, &classes, name, state)
+                } else {
+                    Vec::new()
+                };
+                let slot = ServiceSlot {
+                    encoded,
+                    legacy,
+                    scoped,
+                };
+                (Arc::clone(name), Arc::new(slot))
             })
             .collect();
         Snapshot {
@@ -629,7 +710,17 @@ impl EdsStore {
             Some(view) => Arc::clone(view),
             None => Arc::new(View::new(&snapshot.index, class.clone())),
         };
-        Ok(view.assignment(&self.request(cluster_name, state))?)
+        let request = self.request(cluster_name, state);
+        match self.scopes.get(cluster_name).filter(|s| s.restricts()) {
+            Some(scope) if !class.profile.is_legacy() => {
+                let endpoints = self.visible(scope, &ScopeProxy::of(class), state);
+                Ok(view.assignment(&ServiceRequest {
+                    endpoints: &endpoints,
+                    ..request
+                })?)
+            }
+            _ => Ok(view.assignment(&request)?),
+        }
     }
 
     /// The bytes a pre-1.8-profile view gets (through the value path).

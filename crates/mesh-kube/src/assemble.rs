@@ -233,6 +233,8 @@ impl Importer {
                 locality: None,
                 ca_certs: c.ca_certs.clone(),
                 watches,
+                mesh_config: None,
+                proxy_cluster_id: None,
             });
         }
         let services = merge_services(std::mem::take(&mut self.clusters));
@@ -250,6 +252,7 @@ impl Importer {
                 services,
                 dns: BTreeMap::new(),
                 global_vip_range: None,
+                mcs: Default::default(),
                 mesh_config: Default::default(),
                 destination_rules: Vec::new(),
             },
@@ -717,6 +720,7 @@ fn merge_services(clusters: Vec<ClusterImport>) -> Vec<Service> {
                 external_addresses: BTreeMap::new(),
                 endpoints: Vec::new(),
                 traffic_distribution: None,
+                service_exports: Vec::new(),
             });
             if out.ports.is_empty() {
                 out.ports = s.ports;

@@ -481,6 +481,13 @@ impl MeshDocument {
                     c.as_str(),
                 );
             }
+            for (j, c) in s.service_exports.iter().enumerate() {
+                cluster_ref(
+                    &mut errors,
+                    format!("spec.services[{i}].serviceExports[{j}]"),
+                    c.as_str(),
+                );
+            }
             for c in s.external_addresses.keys() {
                 cluster_ref(
                     &mut errors,
@@ -681,7 +688,11 @@ spec:
 "#,
         )
         .unwrap();
-        let got: Vec<String> = doc.consistency_errors().iter().map(ToString::to_string).collect();
+        let got: Vec<String> = doc
+            .consistency_errors()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         assert_eq!(
             got,
             [

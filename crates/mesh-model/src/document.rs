@@ -15,6 +15,7 @@ use crate::id::{ClusterId, Locality, Namespace, NetworkId, ServiceKey, ServiceNa
 use crate::mesh_config::MeshConfig;
 use crate::meshnetworks::MeshNetworks;
 use crate::null::empty_if_null;
+use crate::scope::McsFeatures;
 
 /// The `apiVersion` of the documents this crate reads.
 pub const API_VERSION: &str = "meshspan/v1alpha1";
@@ -105,10 +106,15 @@ pub struct MeshSpec {
         deserialize_with = "some_cidr"
     )]
     pub global_vip_range: Option<IpNet>,
-    /// The parts of Istio's MeshConfig the document carries (`localityLbSetting`,
-    /// `zoneAwareLbSetting`); absent = Istio's defaults.
+    /// Istio's MeshConfig fields the document carries: locality load balancing
+    /// (`localityLbSetting`, `zoneAwareLbSetting`) and service scope (`serviceSettings`,
+    /// `serviceScopeConfigs`), for every control plane that does not give its own
+    /// (`clusters[].meshConfig`, read for service scope); absent = Istio's defaults.
     #[serde(default, skip_serializing_if = "is_default")]
     pub mesh_config: MeshConfig,
+    /// istiod's Kubernetes Multi-Cluster Services flags (`ENABLE_MCS_*`, all off by default).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub mcs: McsFeatures,
     /// DestinationRules, as Istio's API writes them (the fields meshspan reads; validated as
     /// Istio's webhook does).
     #[serde(
@@ -126,6 +132,17 @@ impl MeshSpec {
     /// The DestinationRule for `service` (the first, when several name it).
     pub fn destination_rule(&self, service: &ServiceKey) -> Option<&DestinationRule> {
         self.destination_rules.iter().find(|d| &d.host == service)
+    }
+
+    /// The mesh config of the control plane serving `cluster` (its primary's `meshConfig`,
+    /// else `spec.meshConfig`).
+    pub fn mesh_config_of(&self, cluster: &Cluster) -> &MeshConfig {
+        let primary = cluster.managing_control_plane();
+        self.clusters
+            .iter()
+            .find(|c| c.name == *primary)
+            .and_then(|c| c.mesh_config.as_ref())
+            .unwrap_or(&self.mesh_config)
     }
 
     /// The range `.global` virtual IPs come from: `globalVipRange`, else `240.0.0.0/4`.
@@ -188,6 +205,14 @@ pub struct Cluster {
     /// read too, listed here or not. Empty for a remote, and for a primary that reads only itself.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub watches: Vec<ClusterId>,
+    /// A primary's own istiod `meshConfig` scope fields, when they differ from `spec.meshConfig`
+    /// (replicated control planes each have one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mesh_config: Option<MeshConfig>,
+    /// What its proxies send as `ISTIO_META_CLUSTER_ID` when it is not the cluster's name (the id
+    /// its registry and remote secret use): scope rules compare the two (S36).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy_cluster_id: Option<ClusterId>,
 }
 
 /// A cluster's plug-in CA certificates as inline PEM text, the public files of Istio's `cacerts`
@@ -204,6 +229,11 @@ pub struct CaCerts {
 }
 
 impl Cluster {
+    /// The cluster id its proxies send (`proxyClusterId`, else its name).
+    pub fn proxy_cluster_id(&self) -> &ClusterId {
+        self.proxy_cluster_id.as_ref().unwrap_or(&self.name)
+    }
+
     /// The cluster whose control plane manages this one (itself for a primary).
     pub fn managing_control_plane(&self) -> &ClusterId {
         self.control_plane.as_ref().unwrap_or(&self.name)
@@ -288,6 +318,13 @@ pub struct Service {
         deserialize_with = "empty_if_null"
     )]
     pub endpoints: Vec<Endpoint>,
+    /// Clusters holding an MCS `ServiceExport` of the service (read with `spec.mcs`).
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "empty_if_null"
+    )]
+    pub service_exports: Vec<ClusterId>,
     /// The Service's `spec.trafficDistribution` (or Istio's
     /// `networking.istio.io/traffic-distribution` annotation); `None` = no preference.
     #[serde(default, skip_serializing_if = "Option::is_none")]

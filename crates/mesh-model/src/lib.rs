@@ -41,6 +41,7 @@ mod meshnetworks;
 mod null;
 mod parse;
 mod resolve;
+mod scope;
 #[cfg(feature = "proptest")]
 pub mod strategies;
 mod suggest;
@@ -72,4 +73,10 @@ pub use meshnetworks::{
 };
 pub use parse::DocumentError;
 pub use resolve::NetworkResolver;
+pub use scope::{
+    AmbientScope, ClusterLocalHosts, ClusterLocalMatch, ClusterLocalSource,
+    DEFAULT_DISCOVERY_ADDRESS, DefaultClusterLocal, LabelSelector, LabelSelectorRequirement,
+    McsFeatures, SelectorError, ServiceScopeConfig, ServiceSetting, ServiceSettingValues,
+    match_service_scope,
+};
 pub use yaml11::OctalNumber;

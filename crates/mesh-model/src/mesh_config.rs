@@ -1,9 +1,13 @@
-//! `spec.meshConfig`: the parts of Istio's MeshConfig the mesh document carries (each field as
-//! Istio's `mesh.proto` spells it). Absent fields are Istio's defaults.
+//! `spec.meshConfig` (and a primary's own `clusters[].meshConfig`): the parts of Istio's
+//! MeshConfig the mesh document carries, each field as Istio's `mesh.proto` spells it: locality
+//! load balancing (`localityLbSetting`, `zoneAwareLbSetting`, rules L4–L7) and service scope
+//! (`serviceSettings` S1–S6, `serviceScopeConfigs` S21). Absent fields are Istio's defaults.
 
 use serde::{Deserialize, Serialize};
 
 use crate::destination_rule::{LocalityLbSetting, ZoneAwareLbSetting, validated};
+use crate::null::empty_if_null;
+use crate::scope::{ClusterLocalHosts, ServiceScopeConfig, ServiceSetting};
 
 /// `spec.meshConfig`. Istio validates the mesh's settings as a DestinationRule's
 /// (`ValidateMeshConfig` → `ValidateLocalityLbSetting`, `ValidateZoneAwareLbSetting`,
@@ -39,4 +43,34 @@ pub struct MeshConfig {
         deserialize_with = "validated"
     )]
     pub zone_aware_lb_setting: Option<ZoneAwareLbSetting>,
+    /// `serviceSettings`: host patterns and whether they are cluster-local (S1–S6).
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "empty_if_null"
+    )]
+    pub service_settings: Vec<ServiceSetting>,
+    /// `serviceScopeConfigs`: ambient multi-network service scope (S21).
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "empty_if_null"
+    )]
+    pub service_scope_configs: Vec<ServiceScopeConfig>,
+}
+
+impl MeshConfig {
+    /// The cluster-local table istiod builds from this config for `domain_suffix` (S1–S4; the
+    /// discovery address is Istio's default).
+    ///
+    /// ```
+    /// use mesh_model::MeshConfig;
+    /// let m: MeshConfig = serde_json::from_str(
+    ///     r#"{"serviceSettings": [{"settings": {"clusterLocal": true}, "hosts": ["*.infra.svc.cluster.local"]}]}"#)?;
+    /// assert!(m.cluster_local_hosts("cluster.local").is_cluster_local("db.infra.svc.cluster.local"));
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
+    pub fn cluster_local_hosts(&self, domain_suffix: &str) -> ClusterLocalHosts {
+        ClusterLocalHosts::new(&self.service_settings, domain_suffix, None)
+    }
 }

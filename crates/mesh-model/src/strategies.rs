@@ -323,6 +323,8 @@ fn build(
             locality: c.locality.map(locality_name),
             ca_certs: None,
             watches: Vec::new(),
+            mesh_config: None,
+            proxy_cluster_id: None,
         })
         .collect();
 
@@ -471,6 +473,7 @@ fn build(
                 external_addresses,
                 endpoints,
                 traffic_distribution: None,
+                service_exports: Vec::new(),
             }
         })
         .collect();
@@ -502,6 +505,7 @@ fn build(
             services,
             dns,
             global_vip_range: None,
+            mcs: Default::default(),
             mesh_config: Default::default(),
             destination_rules: Vec::new(),
         },

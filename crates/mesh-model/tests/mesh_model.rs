@@ -434,3 +434,51 @@ proptest! {
         }
     }
 }
+#[test]
+fn scope_fields_round_trip_and_are_checked() {
+    let text = format!(
+        "{HEAD}  mcs: {{serviceDiscovery: true, host: true}}
+  meshConfig:
+    serviceSettings: [{{settings: {{clusterLocal: true}}, hosts: ['*.infra.svc.cluster.local']}}]
+    serviceScopeConfigs: [{{scope: GLOBAL, servicesSelector: {{matchLabels: {{istio.io/global: 'true'}}}}}}]
+  clusters:
+  - name: a
+    proxyClusterId: cluster-a
+    meshConfig: {{serviceSettings: [{{hosts: [kubernetes.default.svc.cluster.local]}}]}}
+  - {{name: b, controlPlane: a}}
+  services:
+  - {{name: db, namespace: infra, serviceExports: [a, z], endpoints: [{{cluster: a, address: 10.0.0.1}}]}}
+"
+    );
+    let doc = MeshDocument::from_yaml(&text).unwrap();
+    let again = MeshDocument::from_yaml(&doc.to_yaml()).unwrap();
+    assert_eq!(doc, again);
+    assert!(doc.spec.mcs.effective().host);
+    assert_eq!(
+        doc.spec.clusters[0].proxy_cluster_id().as_str(),
+        "cluster-a"
+    );
+    assert_eq!(doc.spec.clusters[1].proxy_cluster_id().as_str(), "b");
+    // b is served by a's istiod: a's own meshConfig, where kubernetes.default is global (S3).
+    let hosts = doc
+        .spec
+        .mesh_config_of(&doc.spec.clusters[1])
+        .cluster_local_hosts(&doc.spec.domain_suffix);
+    assert!(!hosts.is_cluster_local("kubernetes.default.svc.cluster.local"));
+    assert!(!hosts.is_cluster_local("db.infra.svc.cluster.local"));
+    let spec_wide = doc.spec.mesh_config.cluster_local_hosts("cluster.local");
+    assert!(spec_wide.is_cluster_local("db.infra.svc.cluster.local"));
+    let errors: Vec<String> = doc
+        .consistency_errors()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        errors,
+        [r#"spec.services[0].serviceExports[1]: "z" names no cluster of this mesh"#]
+    );
+    assert_eq!(
+        error_of("  meshConfig: {serviceSetting: []}\n").to_string(),
+        r#"spec.meshConfig: unknown field "serviceSetting" (did you mean "serviceSettings"?) (line 5, column 16)"#
+    );
+}

@@ -62,6 +62,9 @@ codes! {
     ApiServerUnreachable = "api-server-unreachable", Error;
     /// Two CIDRs that share a flat address space overlap.
     CidrOverlap = "cidr-overlap", Error;
+    /// A service is cluster-local under some control planes' `meshConfig.serviceSettings` and
+    /// global under others' (S4, S5).
+    ClusterLocalMismatch = "cluster-local-mismatch", Warning;
     /// Multi-primary: a primary that no other control plane watches (no remote secret names its
     /// cluster ID), while others watch each other.
     ClusterNotWatched = "cluster-not-watched", Warning;
@@ -97,6 +100,9 @@ codes! {
     GlobalVipOverlap = "global-vip-overlap", Error;
     /// Istio's own validation rejects the MeshNetworks section (V1–V6).
     InvalidMeshnetworks = "invalid-meshnetworks", Error;
+    /// With MCS service discovery, a service is exported from a cluster whose network some
+    /// clients reach neither by IP nor through a gateway (S15).
+    McsExportUnreachable = "mcs-export-unreachable", Warning;
     /// `meshNetworks` has something Istio reads differently from what it appears to say: both
     /// members of a oneof (`address` and `registryServiceName`; Istio keeps the later), or a
     /// port such as `0443`, which Istio's YAML reads as octal 291.
@@ -116,6 +122,9 @@ codes! {
     PortNameInvalid = "port-name-invalid", Error;
     /// A port protocol Istio does not know (`FOO`): refused in a ServiceEntry.
     PortProtocolUnsupported = "port-protocol-unsupported", Warning;
+    /// A cluster's proxies send a `CLUSTER_ID` that no registry or remote secret is named
+    /// (`proxyClusterId`): scope rules treat them as foreign to their own cluster (S36).
+    ProxyClusterIdUnregistered = "proxy-cluster-id-unregistered", Warning;
     /// A registry is `fromRegistry` of several networks.
     RegistryInSeveralNetworks = "registry-in-several-networks", Warning;
     /// An endpoint without a sidecar sits in a network its clients reach only through gateways.

@@ -53,6 +53,7 @@ mod analysis;
 mod cidr;
 mod diagnostic;
 mod dot;
+mod lifecycle_what_if;
 mod model_errors;
 mod report;
 mod spaces;
@@ -63,6 +64,10 @@ pub use analysis::{CheckOptions, check, check_with};
 pub use cidr::{containing_prefixes, overlap_groups, overlapping_pairs, shared_range};
 pub use diagnostic::{Code, Diagnostic, Severity, Subject};
 pub use dot::to_dot;
+pub use lifecycle_what_if::{
+    ClusterEvent, ClusterEventError, ClusterEventParseError, EventImpact, EventPhase, EventWhatIf,
+    simulate_event,
+};
 pub use report::{ControlPlane, ControlPlaneKind, MeshKind, NetworkSummary, Report, Topology};
 pub use spaces::FlatAddressSpaces;
 pub use what_if::{

@@ -3,7 +3,9 @@
 //!
 //! The case format is mapped onto the library API here (`conformance/case.rs`), never inside the
 //! engine; the comparison rules of `check` are in `conformance/compare.rs`; `locality_lb` cases
-//! (the locality stage, rules L1–L33) are mapped and compared in `conformance/locality.rs`.
+//! (the locality stage, rules L1–L33) are mapped and compared in `conformance/locality.rs`;
+//! `cluster_local`, `scope_eds` and `lifecycle` cases (service scope and the remote-cluster
+//! lifecycle, rules S1–S37) in `conformance/scope.rs`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -12,7 +14,9 @@ use serde_json::{Value, json};
 
 mod case;
 mod compare;
+mod lifecycle;
 mod locality;
+mod scope;
 
 /// Arguments of `meshspan conformance`.
 #[derive(Debug, clap::Args)]

@@ -6,7 +6,10 @@
 use std::io::Write as _;
 use std::process::ExitCode;
 
-use mesh_eds::{DocumentEds, Features, Profile, ServicePortEndpoints, ServiceRequest, View, wire};
+use mesh_eds::{
+    DocumentEds, EdsEndpoint, Exclusion, Features, Profile, ServicePortEndpoints, ServiceRequest,
+    View, wire,
+};
 use mesh_model::{ClusterId, Locality, MeshDocument, NetworkId, ServiceKey};
 
 use crate::input;
@@ -109,8 +112,11 @@ pub struct Prepared {
     pub eds: DocumentEds,
     /// The proxy class's view.
     pub view: View,
-    /// Indexes of the selected service ports in `eds.services`.
+    /// Indexes of the selected service ports in `eds.services`, whose endpoints are those the
+    /// scope stage hands split-horizon for the class (S7–S24).
     selected: Vec<usize>,
+    /// Parallel to `selected`: the endpoints the scope stage withheld, and why.
+    withheld: Vec<Vec<(EdsEndpoint, Exclusion)>>,
 }
 
 impl Prepared {
@@ -239,10 +245,23 @@ impl Prepared {
                 ports.join(", ")
             ));
         }
+        // The scope stage before split-horizon (the pre-1.8 profiles had no scope settings).
+        let mut eds = eds;
+        let mut withheld = Vec::new();
+        for &i in &selected {
+            if view.class().profile.is_legacy() {
+                withheld.push(Vec::new());
+                continue;
+            }
+            let scoped = eds.scoped_endpoints(&eds.services[i], view.class());
+            eds.services[i].endpoints = scoped.visible;
+            withheld.push(scoped.withheld);
+        }
         Ok(Self {
             eds,
             view,
             selected,
+            withheld,
         })
     }
 
@@ -261,6 +280,11 @@ impl Prepared {
     /// The selected service ports.
     pub fn selected(&self) -> impl Iterator<Item = &ServicePortEndpoints> {
         self.selected.iter().map(|&i| &self.eds.services[i])
+    }
+
+    /// Parallel to [`Prepared::selected`]: the endpoints the scope stage withheld, and why.
+    pub fn withheld(&self) -> impl Iterator<Item = &[(EdsEndpoint, Exclusion)]> {
+        self.withheld.iter().map(Vec::as_slice)
     }
 
     /// The request for one service port.

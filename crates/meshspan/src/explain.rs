@@ -32,9 +32,9 @@ pub fn run(args: &Args) -> ExitCode {
         Err(code) => return code,
     };
     let mut explanations = Vec::new();
-    for s in prepared.selected() {
+    for (s, withheld) in prepared.selected().zip(prepared.withheld()) {
         match prepared.view.explain(&prepared.request(s)) {
-            Ok((_, ex)) => explanations.push(ex),
+            Ok((_, ex)) => explanations.push((ex, withheld)),
             Err(e) => {
                 eprintln!("meshspan: {}: {e}", s.cluster.name());
                 return ExitCode::from(1);
@@ -43,12 +43,37 @@ pub fn run(args: &Args) -> ExitCode {
     }
     match args.output {
         Output::Text => {
-            for ex in &explanations {
+            for (ex, withheld) in &explanations {
                 out!("{ex}");
+                for (e, why) in *withheld {
+                    outln!(
+                        "  withheld before split-horizon: {} (cluster {}): {why}",
+                        e.address(),
+                        e.cluster.as_ref().map_or("\"\"", |c| c.as_str())
+                    );
+                }
             }
         }
         Output::Json => {
-            let list: Vec<Value> = explanations.iter().map(to_json).collect();
+            let list: Vec<Value> = explanations
+                .iter()
+                .map(|(ex, withheld)| {
+                    let mut v = to_json(ex);
+                    v["withheld"] = withheld
+                        .iter()
+                        .map(|(e, why)| {
+                            json!({
+                                "address": e.address(),
+                                "port": e.port,
+                                "cluster": e.cluster.as_ref().map_or("", |c| c.as_str()),
+                                "rule": why.rule(),
+                                "why": why.to_string(),
+                            })
+                        })
+                        .collect();
+                    v
+                })
+                .collect();
             outln!(
                 "{}",
                 serde_json::to_string_pretty(&list).unwrap_or_default()

@@ -206,6 +206,8 @@ pub fn workload(kind: Workload, seed: u64) -> MeshDocument {
             locality: Some(localities[i % localities.len()].clone()),
             ca_certs: None,
             watches: Vec::new(),
+            mesh_config: None,
+            proxy_cluster_id: None,
         })
         .collect();
 
@@ -312,6 +314,7 @@ pub fn workload(kind: Workload, seed: u64) -> MeshDocument {
             external_addresses: BTreeMap::new(),
             endpoints,
             traffic_distribution: None,
+            service_exports: Vec::new(),
         });
     }
 
@@ -334,6 +337,7 @@ pub fn workload(kind: Workload, seed: u64) -> MeshDocument {
             services,
             dns: BTreeMap::new(),
             global_vip_range: None,
+            mcs: Default::default(),
             mesh_config: Default::default(),
             destination_rules: Vec::new(),
         },

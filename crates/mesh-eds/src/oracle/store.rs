@@ -9,6 +9,7 @@ use mesh_model::{ClusterId, Gateway};
 use super::{OracleError, assignment, legacy_assignment};
 use crate::input::{ClusterRequest, EdsEndpoint, Features, ProxyClass, ServiceRequest};
 use crate::legacy::LegacyNetworks;
+use crate::scope::{ScopeProxy, ServiceScope};
 use crate::store::Delta;
 use crate::wire::{self, EncodeOptions};
 
@@ -47,6 +48,7 @@ pub struct StoreModel {
     options: EncodeOptions,
     services: BTreeMap<String, Service>,
     mtls: BTreeMap<String, bool>,
+    scopes: BTreeMap<String, ServiceScope>,
     gateways: Vec<Gateway>,
     legacy: Option<LegacyNetworks>,
     classes: BTreeSet<ProxyClass>,
@@ -137,6 +139,9 @@ impl StoreModel {
             Delta::MtlsAllowed { service, allowed } => {
                 self.mtls.insert(service.name(), *allowed);
             }
+            Delta::Scope { service, scope } => {
+                self.scopes.insert(service.name(), scope.clone());
+            }
             Delta::Gateways(g) => self.gateways.clone_from(g),
             Delta::MeshNetworks(l) => self.legacy.clone_from(l),
             Delta::AddClass(c) => {
@@ -177,7 +182,18 @@ impl StoreModel {
             return None;
         }
         let service = self.services.get(name)?;
-        let endpoints = self.endpoints(name)?;
+        let mut endpoints = self.endpoints(name)?;
+        // The scope stage (S7–S24) itself is not restated: the model checks the store's
+        // bookkeeping of it (which encoding each class reads), through the one rule function.
+        if let Some(scope) = self.scopes.get(name)
+            && !class.profile.is_legacy()
+        {
+            let sharded = service
+                .shards
+                .iter()
+                .flat_map(|(c, shard)| shard.iter().map(move |(_, e)| (c.as_ref(), e)));
+            endpoints = scope.visible(&ScopeProxy::of(class), sharded);
+        }
         let request = ServiceRequest {
             locality: crate::LocalityPolicy::istio_default(),
             cluster: &service.request,

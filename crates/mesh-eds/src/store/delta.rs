@@ -4,6 +4,7 @@ use mesh_model::{ClusterId, Gateway};
 
 use crate::input::{ClusterRequest, EdsEndpoint, ProxyClass};
 use crate::legacy::LegacyNetworks;
+use crate::scope::ServiceScope;
 
 /// One change to the store's inputs.
 // Deltas are short-lived messages consumed by `apply`; boxing the endpoint would only add an
@@ -60,6 +61,17 @@ pub enum Delta {
         service: ClusterRequest,
         /// The resolved policy.
         allowed: bool,
+    },
+    /// Sets the scope stage's decision for the service (default [`ServiceScope::global`]: every
+    /// endpoint reaches every class). A scope that restricts (cluster-local, node-local, MCS,
+    /// ambient LOCAL; rules S7–S24) is applied before split-horizon for each modern-profile class,
+    /// the service encoded once per distinct (cluster, node) of those classes; the pre-1.8
+    /// profiles reproduce releases that had no scope settings and ignore it.
+    Scope {
+        /// The service's Envoy cluster.
+        service: ClusterRequest,
+        /// Its resolved scope.
+        scope: ServiceScope,
     },
     /// Replaces the resolved gateway set (rules G1–G4).
     Gateways(Vec<Gateway>),

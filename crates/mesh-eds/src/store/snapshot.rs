@@ -9,6 +9,7 @@ use crate::encoded::EncodedService;
 use crate::error::{EdsError, ServeError};
 use crate::index::GatewayIndex;
 use crate::input::ProxyClass;
+use crate::scope::ScopeProxy;
 use crate::view::View;
 
 pub(super) type LegacyBytes = Arc<Result<Vec<u8>, EdsError>>;
@@ -21,6 +22,9 @@ pub(super) struct ServiceSlot {
     /// Parallel to the snapshot's classes: the bytes of each pre-1.8-profile class (empty when
     /// no class is pre-1.8).
     pub(super) legacy: Vec<Option<LegacyBytes>>,
+    /// For a service whose scope restricts (rules S7–S24): encoded once per distinct scope of
+    /// the modern classes (their cluster and node), sorted; empty otherwise.
+    pub(super) scoped: Vec<(ScopeProxy, Arc<EncodedService>)>,
 }
 
 /// An immutable view of every (service, proxy class) assignment at one version.
@@ -178,7 +182,15 @@ impl Snapshot {
                 Err(e) => Err(ServeError::Eds(e.clone())),
             };
         }
-        let encoded = slot.encoded.as_ref().ok_or_else(unknown)?;
+        let encoded = if slot.scoped.is_empty() {
+            slot.encoded.as_ref().ok_or_else(unknown)?
+        } else {
+            let j = slot
+                .scoped
+                .binary_search_by(|(p, _)| p.cmp_class(&self.classes[i]))
+                .map_err(|_| unknown())?;
+            &slot.scoped[j].1
+        };
         let written = encoded.encode_into(&self.views[i], buf);
         // Every modern view of this snapshot shares the index its services were encoded for, so
         // the push path always serves it.
@@ -243,6 +255,7 @@ mod tests {
             Arc::new(ServiceSlot {
                 encoded: None,
                 legacy: Vec::new(),
+                scoped: Vec::new(),
             })
         };
         let names = |t: &ServiceTable| t.names().map(String::from).collect::<Vec<_>>();

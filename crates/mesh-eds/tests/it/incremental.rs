@@ -3,11 +3,16 @@
 
 use mesh_eds::oracle::StoreModel;
 use mesh_eds::wire;
+use std::collections::BTreeSet;
+
 use mesh_eds::{
     ClusterRequest, Delta, EdsEndpoint, EdsStore, Features, IpFamily, Profile, ProxyClass,
-    ServeError,
+    ScopeInput, ServeError, ServiceScope,
 };
-use mesh_model::{ClusterId, Gateway, TlsMode};
+use mesh_model::{
+    AmbientScope, ClusterId, ClusterLocalHosts, Gateway, McsFeatures, ServiceSetting,
+    ServiceSettingValues, TlsMode,
+};
 use proptest::prelude::*;
 
 const NETS: [&str; 3] = ["n1", "n2", "n3"];
@@ -106,21 +111,54 @@ fn gateways() -> impl Strategy<Value = Vec<Gateway>> {
 }
 
 fn class() -> impl Strategy<Value = ProxyClass> {
-    (0usize..4, prop::bool::weighted(0.8), prop::bool::ANY).prop_map(|(net, modern, v4)| {
-        ProxyClass {
-            network: NETS.get(net).and_then(|n| n.parse().ok()),
-            ip_family: if v4 {
-                IpFamily::Ipv4
-            } else {
-                IpFamily::Unknown
-            },
-            profile: if modern {
-                Profile::IstioModern
-            } else {
-                Profile::Istio1_1_3
-            },
-            ..ProxyClass::default()
-        }
+    (
+        0usize..4,
+        prop::bool::weighted(0.8),
+        prop::bool::ANY,
+        0usize..3,
+    )
+        .prop_map(|(net, modern, v4, c)| {
+            ProxyClass {
+                network: NETS.get(net).and_then(|n| n.parse().ok()),
+                // The cluster matters only to services whose scope restricts (Delta::Scope).
+                cluster: shard(c),
+                ip_family: if v4 {
+                    IpFamily::Ipv4
+                } else {
+                    IpFamily::Unknown
+                },
+                profile: if modern {
+                    Profile::IstioModern
+                } else {
+                    Profile::Istio1_1_3
+                },
+                ..ProxyClass::default()
+            }
+        })
+}
+
+/// A service scope: global, cluster-local, MCS exported from c1 only, or ambient LOCAL.
+fn scope(which: usize) -> ServiceScope {
+    let hosts = ClusterLocalHosts::new(
+        &[ServiceSetting {
+            settings: Some(ServiceSettingValues {
+                cluster_local: which == 1,
+            }),
+            hosts: vec!["*.ns".into()],
+        }],
+        "cluster.local",
+        None,
+    );
+    let exports: BTreeSet<ClusterId> = shard(0).into_iter().collect();
+    ServiceScope::resolve(&ScopeInput {
+        hostname: "svc.ns",
+        mcs: McsFeatures {
+            service_discovery: which == 2,
+            ..McsFeatures::default()
+        },
+        exports: &exports,
+        ambient: (which == 3).then_some(AmbientScope::Local),
+        ..ScopeInput::new(&hosts)
     })
 }
 
@@ -143,6 +181,7 @@ fn delta() -> impl Strategy<Value = Delta> {
         }),
         1 => (0usize..3, 0usize..3).prop_map(|(s, c)| Delta::RemoveShard { service: service(s), cluster: shard(c) }),
         1 => (0usize..3, prop::bool::ANY).prop_map(|(s, allowed)| Delta::MtlsAllowed { service: service(s), allowed }),
+        1 => (0usize..3, 0usize..4).prop_map(|(s, which)| Delta::Scope { service: service(s), scope: scope(which) }),
         2 => gateways().prop_map(Delta::Gateways),
         2 => class().prop_map(Delta::AddClass),
         1 => class().prop_map(Delta::RemoveClass),
@@ -195,5 +234,58 @@ fn served(got: &Result<Vec<u8>, ServeError>) -> Option<Option<&Vec<u8>>> {
         Ok(bytes) => Some(Some(bytes)),
         Err(ServeError::Eds(_)) => Some(None),
         Err(_) => None,
+    }
+}
+
+/// A scope that restricts nothing, in its different spellings: no scope, a host no setting
+/// makes cluster-local, `ENABLE_MCS_CLUSTER_LOCAL` alone (S14), an ambient GLOBAL service.
+fn inert_scope(which: usize) -> ServiceScope {
+    let hosts = ClusterLocalHosts::new(&[], "cluster.local", None);
+    match which {
+        0 => ServiceScope::global(),
+        1 => ServiceScope::resolve(&ScopeInput {
+            hostname: "svc-0.ns",
+            mcs: McsFeatures {
+                cluster_local: true,
+                host: true,
+                ..McsFeatures::default()
+            },
+            ..ScopeInput::new(&hosts)
+        }),
+        _ => ServiceScope::resolve(&ScopeInput {
+            hostname: "svc-1.ns",
+            ambient: Some(AmbientScope::Global),
+            ..ScopeInput::new(&hosts)
+        }),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// A service with no scope settings gives exactly today's output: the same deltas with and
+    /// without scopes that restrict nothing publish the same bytes for every (class, service).
+    #[test]
+    fn scopes_that_restrict_nothing_leave_every_byte_unchanged(
+        batches in prop::collection::vec(prop::collection::vec(delta(), 1..4), 1..8),
+        inert in prop::collection::vec((0usize..3, 0usize..3), 0..4),
+    ) {
+        let mut plain = EdsStore::new(Features::default());
+        let mut scoped = EdsStore::new(Features::default());
+        let without = |batch: &Vec<Delta>| -> Vec<Delta> {
+            batch.iter().filter(|d| !matches!(d, Delta::Scope { .. })).cloned().collect()
+        };
+        scoped.apply(inert.iter().map(|&(s, w)| Delta::Scope { service: service(s), scope: inert_scope(w) }));
+        for batch in &batches {
+            plain.apply(without(batch));
+            scoped.apply(without(batch));
+            let (a, b) = (plain.load(), scoped.load());
+            prop_assert!(a.classes().eq(b.classes()));
+            for class in a.classes() {
+                for name in a.services() {
+                    prop_assert_eq!(a.encoded(class, name), b.encoded(class, name));
+                }
+            }
+        }
     }
 }

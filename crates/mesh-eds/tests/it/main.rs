@@ -2,8 +2,10 @@
 
 mod incremental;
 mod invariants;
+mod lifecycle;
 mod locality;
 mod oracle_vs_engine;
 mod readers;
 mod scale;
+mod scope;
 mod selection;

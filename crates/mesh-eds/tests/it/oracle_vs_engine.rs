@@ -118,6 +118,7 @@ fn endpoint() -> impl Strategy<Value = EdsEndpoint> {
                 workload_name: workload.to_owned(),
                 service_account: "sa".to_owned(),
                 health,
+                node_name: String::new(),
             },
         )
 }

@@ -13,6 +13,7 @@ mod meshnetworks;
 mod ports;
 mod reachability;
 mod replication;
+mod scope;
 mod text;
 mod topology;
 
@@ -99,6 +100,7 @@ impl<'a> Analysis<'a> {
         self.watch_diagnostics(&mut d);
         self.consumption_diagnostics(&mut d);
         self.replication_diagnostics(&mut d);
+        self.scope_diagnostics(&mut d);
         self.global_vip_diagnostics(&mut d);
         self.port_diagnostics(&mut d);
         let primaries: Vec<&Cluster> = self

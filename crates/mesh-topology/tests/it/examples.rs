@@ -73,6 +73,12 @@ fn broken_example_shows_every_code_on_purpose() {
             Code::FailoverWithoutOutlierDetection,
             Subject::Service("cart.shop".into()),
         ),
+        (Code::ProxyClusterIdUnregistered, cluster("solo")),
+        (
+            Code::ClusterLocalMismatch,
+            Subject::Service("cart.shop".into()),
+        ),
+        (Code::McsExportUnreachable, network("net-c")),
     ];
     for (code, subject) in want {
         assert!(

@@ -12,6 +12,7 @@ mod model_errors;
 mod picture;
 mod properties;
 mod replication;
+mod scope;
 mod trust;
 mod what_if;
 

@@ -54,6 +54,16 @@ fn eval_case(case: &Value) -> Result<(Value, Map<String, Value>), Unsupported> {
             Ok((actual, variants))
         }
         "locality_lb" => Ok((super::locality::eval(input)?, Map::new())),
+        "cluster_local" => Ok((super::scope::cluster_local(input)?, Map::new())),
+        "scope_eds" => Ok((super::scope::scope_eds(input)?, Map::new())),
+        "lifecycle" => {
+            let variants: Vec<String> = case
+                .get("expected_other_variants")
+                .and_then(Value::as_object)
+                .map(|o| o.keys().cloned().collect())
+                .unwrap_or_default();
+            super::lifecycle::eval(input, &variants)
+        }
         "meshnetworks_validation" => Ok((validation(input)?, Map::new())),
         "meshnetworks_parse" => Ok((parse(input)?, Map::new())),
         "gateway_set" => {
@@ -122,7 +132,7 @@ fn network_key(s: &str) -> String {
     }
 }
 
-fn cluster_id(s: &str) -> Result<Option<ClusterId>, Unsupported> {
+pub(super) fn cluster_id(s: &str) -> Result<Option<ClusterId>, Unsupported> {
     if s.is_empty() {
         return Ok(None);
     }
@@ -238,6 +248,7 @@ fn endpoint(e: &Value) -> Result<EdsEndpoint, Unsupported> {
         workload_name: str_of(e, "workload_name").to_owned(),
         service_account: str_of(e, "service_account").to_owned(),
         health,
+        node_name: str_of(e, "node_name").to_owned(),
     })
 }
 

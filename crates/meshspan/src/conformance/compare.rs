@@ -142,6 +142,8 @@ pub fn check(cases: &[Value]) -> Report {
         let order = c.get("expected_order").and_then(Value::as_str);
         let compared = if kind == "locality_lb" {
             super::locality::compare(c, actual)
+        } else if matches!(kind, "cluster_local" | "scope_eds" | "lifecycle") {
+            super::scope::compare(kind, expected, actual)
         } else {
             compare(kind, expected, actual, order)
         };
@@ -160,6 +162,9 @@ pub fn check(cases: &[Value]) -> Report {
                 let order = v.get("expected_order").and_then(Value::as_str).or(order);
                 let status = match actual.get("unsupported").and_then(Value::as_str) {
                     Some(why) => Status::Unsupported(why.to_owned()),
+                    None if kind == "lifecycle" => {
+                        status(super::lifecycle::compare_variant(v, actual))
+                    }
                     None => status(compare(kind, expected, actual, order)),
                 };
                 report.rows.push(Row {

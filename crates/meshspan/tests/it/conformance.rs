@@ -189,3 +189,70 @@ fn requested_network_view_empty_means_unset() {
     assert!(out.status.success(), "{text}");
     let _ = std::fs::remove_file(file);
 }
+
+#[test]
+fn every_case_of_the_shared_scope_file_passes_and_the_pre_61044_variant_too() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/conformance/istio-scope-cases.json");
+    if !path.exists() {
+        eprintln!("skipped: {} does not exist", path.display());
+        return;
+    }
+    let out = meshspan(&["conformance", "check", path.to_str().expect("utf-8 path")]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("every case of the required profiles passes"));
+    assert!(
+        stdout.contains("istio-pre-61044 (optional): 1 passed, 0 failed"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn scope_cases_compare_sets_and_every_lifecycle_step() {
+    let scope_case = |expected: Value| {
+        json!({"id": "it/scope", "kind": "scope_eds", "semantics": "istio-modern",
+            "input": {"proxy": {"cluster": "c1"}, "domain_suffix": "cluster.local",
+                "mesh_config": {"serviceSettings": [{"settings": {"clusterLocal": true}, "hosts": ["b.echo.svc.cluster.local"]}]},
+                "service": {"hostname": "b.echo.svc.cluster.local", "namespace": "echo"},
+                "shards": [
+                    {"cluster": "c1", "endpoints": [{"address": "10.1.0.2", "port": 80}, {"address": "10.1.0.1", "port": 80}]},
+                    {"cluster": "c2", "endpoints": [{"address": "10.2.0.1", "port": 80}]}]},
+            "expected": expected})
+    };
+    let good = scope_case(
+        json!({"clusters": ["c1"], "addresses": ["10.1.0.1", "10.1.0.2"],
+        "cluster_local": true, "service_exists": true}),
+    );
+    let bad = scope_case(
+        json!({"clusters": ["c1", "c2"], "addresses": ["10.1.0.1", "10.1.0.2", "10.2.0.1"],
+        "cluster_local": true, "service_exists": true}),
+    );
+    let lifecycle = |ready: bool| {
+        json!({"id": "it/lifecycle", "kind": "lifecycle", "semantics": "istio-modern",
+            "input": {"config_cluster": "config", "system_namespace": "istio-system",
+                "remote_content": {"west": ["a.ns.svc.cluster.local"]},
+                "events": [{"type": "secret_added", "secret": "s", "data": {"west": "k"}},
+                           {"type": "cluster_synced", "cluster": "west"}]},
+            "expected": {"initial": {"shards_present": [], "ready": true}, "steps": [
+                {"shards_present": [], "ready": ready},
+                {"shards_present": ["west/a.ns.svc.cluster.local"], "ready": true}]}})
+    };
+    let file = temp_file(
+        "scope",
+        &json!({"cases": [good, bad, lifecycle(false), lifecycle(true)]}),
+    );
+    let out = meshspan(&["conformance", "check", file.to_str().expect("utf-8 path")]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("2 passed, 2 failed"), "{stdout}");
+    assert!(
+        stdout.contains("clusters: [\"c1\",\"c2\"] expected, [\"c1\"] got"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("/steps/0.ready: true expected, false got"),
+        "{stdout}"
+    );
+    let _ = std::fs::remove_file(file);
+}

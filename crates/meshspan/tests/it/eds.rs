@@ -450,3 +450,85 @@ fn eds_subset_selects_one_cluster() {
     let e = String::from_utf8_lossy(&out.stderr);
     assert!(e.contains("no service port 9080 subset \"v9\"; the ports: reviews.bookinfo 9080, reviews.bookinfo 9080 subset v1"), "{e}");
 }
+
+/// Two clusters on two networks: kube-dns (cluster-local by default), reviews exported from
+/// east only under MCS service discovery, and west's proxies sending another CLUSTER_ID.
+const SCOPED: &str = "apiVersion: meshspan/v1alpha1
+kind: Mesh
+metadata: {name: scope}
+spec:
+  mcs: {serviceDiscovery: true}
+  clusters:
+  - {name: east, network: n1}
+  - {name: west, network: n2, proxyClusterId: cluster-2}
+  meshNetworks:
+    networks:
+      n1: {endpoints: [{fromRegistry: east}], gateways: [{address: 192.0.2.1, port: 15443}]}
+      n2: {endpoints: [{fromRegistry: west}], gateways: [{address: 192.0.2.2, port: 15443}]}
+  services:
+  - name: kube-dns
+    namespace: kube-system
+    ports: [{name: dns, port: 53}]
+    endpoints: [{cluster: east, address: 10.1.0.10}, {cluster: west, address: 10.2.0.10}]
+  - name: reviews
+    namespace: bookinfo
+    ports: [{name: http, port: 9080}]
+    serviceExports: [east]
+    endpoints: [{cluster: east, address: 10.1.0.20}, {cluster: west, address: 10.2.0.20}]
+";
+
+#[test]
+fn explain_names_the_scope_rule_that_withheld_each_endpoint() {
+    let path = std::env::temp_dir().join(format!("meshspan-scope-{}.yaml", std::process::id()));
+    std::fs::write(&path, SCOPED).expect("write");
+    let file = path.to_str().expect("utf-8");
+    let out = meshspan(&["explain", file, "--cluster", "east", "-o", "json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let why = |i: usize| -> Vec<String> {
+        v[i]["withheld"]
+            .as_array()
+            .expect("withheld")
+            .iter()
+            .map(|w| {
+                format!(
+                    "{} {}",
+                    w["address"].as_str().unwrap_or(""),
+                    w["why"].as_str().unwrap_or("")
+                )
+            })
+            .collect()
+    };
+    // kube-dns: west's endpoint never reaches east, not even as west's gateway.
+    assert_eq!(
+        why(0),
+        [
+            "10.2.0.10 cluster-local by default: kube-system (S1): only the proxy's cluster east (S8)"
+        ]
+    );
+    assert_eq!(v[0]["endpoints"].as_array().map(Vec::len), Some(1));
+    assert_eq!(why(1), ["10.2.0.20 not exported from west (S15, S16)"]);
+    // west's proxies say cluster-2: cluster-local kube-dns gives them nothing (S36), while
+    // reviews, exported from east, still reaches them (S16 compares only named clusters).
+    let out = meshspan(&["eds", file, "--cluster", "west"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert!(
+        v[0].get("endpoints")
+            .is_none_or(|e| e.as_array().is_some_and(Vec::is_empty)),
+        "{}",
+        v[0]
+    );
+    let text = v[1].to_string();
+    assert!(text.contains("192.0.2.1"), "{text}");
+    assert!(!text.contains("10.2.0.20"), "{text}");
+    let _ = std::fs::remove_file(path);
+}

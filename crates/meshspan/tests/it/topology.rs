@@ -542,3 +542,61 @@ fn what_if_failover_reports_the_serving_priority_per_client_locality() {
     ]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn what_if_event_exit_codes_and_profiles() {
+    let path = std::env::temp_dir().join(format!("meshspan-event-{}.yaml", std::process::id()));
+    std::fs::write(
+        &path,
+        "apiVersion: meshspan/v1alpha1\nkind: Mesh\nmetadata: {name: e}\nspec:\n  clusters:\n  - {name: east}\n  - {name: west, controlPlane: east}\n  services:\n  - {name: foo, namespace: ns, ports: [{port: 80}], endpoints: [{cluster: west, address: 10.2.0.1}]}\n",
+    )
+    .expect("write");
+    let file = path.to_str().expect("utf-8");
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_meshspan"))
+            .args(args)
+            .output()
+            .expect("run meshspan")
+    };
+    let modern = run(&["what-if", file, "--event", "secret-rotated:west"]);
+    assert_eq!(
+        modern.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&modern.stdout)
+    );
+    let old = run(&[
+        "what-if",
+        file,
+        "--event",
+        "secret-rotated:west",
+        "--semantics",
+        "istio-pre-61044",
+    ]);
+    assert_eq!(old.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&old.stdout).contains("until istiod restarts"));
+    let json = run(&[
+        "what-if",
+        file,
+        "--event",
+        "secret-deleted:west",
+        "-o",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
+    assert_eq!(v["phases"][0]["impacts"][0]["unreachable"], true, "{v}");
+    assert_eq!(
+        run(&["what-if", file, "--event", "secret-deleted:east"])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        run(&["what-if", file, "--event", "rotated:west"])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(run(&["what-if", file]).status.code(), Some(2));
+    let _ = std::fs::remove_file(path);
+}
