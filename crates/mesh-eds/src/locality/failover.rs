@@ -3,8 +3,7 @@
 //! and compact.
 
 use super::parts::{dense_rank, split};
-use super::{Decision, GroupReason};
-use crate::assignment::LocalityGroup;
+use super::{Decision, StageGroups};
 use crate::policy::Failover;
 
 /// L12, L13: 0 same subzone, 1 same zone, 2 same region, 3 other region, 4 other region that is
@@ -41,15 +40,13 @@ pub(crate) fn bucket(proxy: &str, group: &str, rules: &[Failover]) -> u8 {
 }
 
 /// L14: raw = priority × 5 + level, compacted.
-pub(super) fn apply_levels(
+pub(super) fn apply_levels<G: StageGroups>(
     rules: &[Failover],
     proxy_locality: &str,
-    groups: &mut [LocalityGroup],
-    reasons: &mut [GroupReason],
+    groups: &mut G,
 ) {
     compose(
         groups,
-        reasons,
         5,
         |label| level(proxy_locality, label, rules),
         |tier, level| Decision::Failover { tier, level },
@@ -57,15 +54,13 @@ pub(super) fn apply_levels(
 }
 
 /// L21: raw = priority × 3 + bucket, compacted.
-pub(super) fn apply_buckets(
+pub(super) fn apply_buckets<G: StageGroups>(
     rules: &[Failover],
     proxy_locality: &str,
-    groups: &mut [LocalityGroup],
-    reasons: &mut [GroupReason],
+    groups: &mut G,
 ) {
     compose(
         groups,
-        reasons,
         3,
         |label| bucket(proxy_locality, label, rules),
         |tier, bucket| Decision::ZoneAware { tier, bucket },
@@ -73,26 +68,21 @@ pub(super) fn apply_buckets(
 }
 
 /// raw = entry priority × `base` + the group's rank by locality, then compaction.
-fn compose(
-    groups: &mut [LocalityGroup],
-    reasons: &mut [GroupReason],
+fn compose<G: StageGroups>(
+    groups: &mut G,
     base: u32,
     rank: impl Fn(&str) -> u8,
     decision: impl Fn(u32, u8) -> Decision,
 ) {
     let mut raw = Vec::with_capacity(groups.len());
-    for (group, reason) in groups.iter().zip(reasons.iter_mut()) {
-        let r = rank(&group.label);
-        raw.push(group.priority.wrapping_mul(base).wrapping_add(u32::from(r)));
-        reason.decision = decision(group.priority, r);
+    for g in 0..groups.len() {
+        let r = rank(groups.label(g));
+        let priority = groups.priority(g);
+        raw.push(priority.wrapping_mul(base).wrapping_add(u32::from(r)));
+        groups.decide(g, || decision(priority, r));
     }
-    set_priorities(groups, reasons, &raw);
-}
-
-fn set_priorities(groups: &mut [LocalityGroup], reasons: &mut [GroupReason], raw: &[u32]) {
-    for ((group, reason), p) in groups.iter_mut().zip(reasons).zip(dense_rank(raw)) {
-        group.priority = p;
-        reason.priority = p;
+    for (g, p) in dense_rank(&raw).into_iter().enumerate() {
+        groups.set_priority(g, p);
     }
 }
 
