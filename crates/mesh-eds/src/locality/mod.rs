@@ -25,7 +25,7 @@ mod parts;
 mod tiers;
 
 use crate::policy::{CLUSTER_LABEL, EffectiveSetting, NETWORK_LABEL, Setting};
-pub(crate) use paired::EnginePairs;
+pub(crate) use paired::{EnginePairs, endpoint_label};
 
 /// The labels of the IstioEndpoint Istio pairs with each `LbEndpoint` (L1): `label(g, e, key)` is
 /// the value of `key` on endpoint `e` of group `g` of the assignment as it enters the stage.
