@@ -46,6 +46,7 @@ use crate::input::{
     ClusterKind, ClusterRequest, EdsEndpoint, Features, ProxyClass, ServiceRequest,
 };
 use crate::legacy::LegacyNetworks;
+use crate::policy::LocalityPolicy;
 use crate::prepared::{Facts, Grouped, PreparedService};
 use crate::view::View;
 use crate::wire::{self, EncodeOptions};
@@ -101,6 +102,8 @@ pub struct EdsStore {
     /// Locality labels, shared by the cache entries naming them.
     localities: HashSet<Arc<str>>,
     mtls: BTreeMap<Arc<str>, bool>,
+    /// Locality policies other than Istio's default, by cluster name ([`Delta::Locality`]).
+    policies: BTreeMap<Arc<str>, LocalityPolicy>,
     gateways: Vec<Gateway>,
     legacy: Option<LegacyNetworks>,
     classes: BTreeSet<ProxyClass>,
@@ -147,6 +150,7 @@ impl EdsStore {
             name: String::new(),
             localities: HashSet::new(),
             mtls: BTreeMap::new(),
+            policies: BTreeMap::new(),
             gateways: Vec::new(),
             legacy: None,
             classes: BTreeSet::new(),
@@ -293,6 +297,19 @@ impl EdsStore {
                     {
                         // mTLS capability (M3) and the transport metadata change.
                         state.cache.fill(None);
+                        state.reshaped = true;
+                        state.mark_dirty(&mut changes.dirty);
+                    }
+                }
+                Delta::Locality { service, policy } => {
+                    let name: Arc<str> = service.name().into();
+                    let policy = policy.filter(|p| p != LocalityPolicy::istio_default());
+                    let changed = match policy {
+                        Some(p) => self.policies.insert(Arc::clone(&name), p.clone()) != Some(p),
+                        None => self.policies.remove(&name).is_some(),
+                    };
+                    if changed && let Some(state) = self.services.get_mut(&name) {
+                        // Encoded again (never patched: the encoded form holds the stage).
                         state.reshaped = true;
                         state.mark_dirty(&mut changes.dirty);
                     }
@@ -515,30 +532,33 @@ impl EdsStore {
         } else {
             stats.encoded += 1;
             let grouped = Grouped::new(&next.index, facts());
-            Some(Arc::new(EncodedService::build(
-                &next.index,
-                self.options,
-                state.cluster.kind == ClusterKind::SniDnat,
-                self.features.gateway_in_first_group,
-                name,
-                &grouped.networks,
-                grouped.groups(),
-                |m, buf| match &state.cache[m.index as usize] {
-                    Some(c) => buf.extend_from_slice(&state.prefixes[c.prefix()]),
-                    None => {
-                        let ep = &state.endpoints[m.index as usize];
-                        let mut workload = String::new();
-                        write_direct_prefix(
-                            ep,
-                            m.transport.hbone,
-                            m.transport.mtls,
-                            self.options,
-                            &mut workload,
-                            buf,
-                        );
-                    }
-                },
-            )))
+            Some(Arc::new(
+                EncodedService::build(
+                    &next.index,
+                    self.options,
+                    state.cluster.kind == ClusterKind::SniDnat,
+                    self.features.gateway_in_first_group,
+                    name,
+                    &grouped.networks,
+                    grouped.groups(),
+                    |m, buf| match &state.cache[m.index as usize] {
+                        Some(c) => buf.extend_from_slice(&state.prefixes[c.prefix()]),
+                        None => {
+                            let ep = &state.endpoints[m.index as usize];
+                            let mut workload = String::new();
+                            write_direct_prefix(
+                                ep,
+                                m.transport.hbone,
+                                m.transport.mtls,
+                                self.options,
+                                &mut workload,
+                                buf,
+                            );
+                        }
+                    },
+                )
+                .with_locality(request.locality, &state.endpoints),
+            ))
         };
         let legacy = if !next.any_legacy {
             Vec::new()
@@ -635,7 +655,10 @@ impl EdsStore {
     /// The request of one service: its merged endpoints and policy.
     fn request<'a>(&'a self, name: &str, state: &'a ServiceState) -> ServiceRequest<'a> {
         ServiceRequest {
-            locality: crate::LocalityPolicy::istio_default(),
+            locality: self
+                .policies
+                .get(name)
+                .unwrap_or(LocalityPolicy::istio_default()),
             cluster: &state.cluster,
             endpoints: &state.endpoints,
             mtls_allowed: self.mtls.get(name).copied().unwrap_or(true),

@@ -9,6 +9,7 @@ use mesh_model::{ClusterId, Gateway};
 use super::{OracleError, assignment, legacy_assignment};
 use crate::input::{ClusterRequest, EdsEndpoint, Features, ProxyClass, ServiceRequest};
 use crate::legacy::LegacyNetworks;
+use crate::policy::LocalityPolicy;
 use crate::store::Delta;
 use crate::wire::{self, EncodeOptions};
 
@@ -47,6 +48,7 @@ pub struct StoreModel {
     options: EncodeOptions,
     services: BTreeMap<String, Service>,
     mtls: BTreeMap<String, bool>,
+    policies: BTreeMap<String, LocalityPolicy>,
     gateways: Vec<Gateway>,
     legacy: Option<LegacyNetworks>,
     classes: BTreeSet<ProxyClass>,
@@ -137,6 +139,14 @@ impl StoreModel {
             Delta::MtlsAllowed { service, allowed } => {
                 self.mtls.insert(service.name(), *allowed);
             }
+            Delta::Locality { service, policy } => match policy {
+                Some(p) => {
+                    self.policies.insert(service.name(), p.clone());
+                }
+                None => {
+                    self.policies.remove(&service.name());
+                }
+            },
             Delta::Gateways(g) => self.gateways.clone_from(g),
             Delta::MeshNetworks(l) => self.legacy.clone_from(l),
             Delta::AddClass(c) => {
@@ -179,7 +189,10 @@ impl StoreModel {
         let service = self.services.get(name)?;
         let endpoints = self.endpoints(name)?;
         let request = ServiceRequest {
-            locality: crate::LocalityPolicy::istio_default(),
+            locality: self
+                .policies
+                .get(name)
+                .unwrap_or(LocalityPolicy::istio_default()),
             cluster: &service.request,
             endpoints: &endpoints,
             mtls_allowed: self.mtls.get(name).copied().unwrap_or(true),

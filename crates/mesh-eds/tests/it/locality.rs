@@ -472,24 +472,20 @@ mod engine {
 /// The stage on whole meshes, through both engine paths: split-horizon then the stage, for
 /// endpoints in several localities, networks and clusters, with labels, behind gateways, with
 /// `gateway_in_first_group` on and off. The push path (`EncodedService`) writes exactly the value
-/// path's bytes; the value path equals the oracle's split-horizon followed by the oracle's stage
-/// (labels paired as L2 and L24 say, restated here); with an inert policy both equal today's
-/// output.
+/// path's bytes; the value path equals the oracle (its split-horizon, then its stage with labels
+/// paired as L2 and L24 say); with an inert policy both equal today's output.
 mod mesh {
-    use std::collections::BTreeMap;
     use std::sync::Arc;
 
     use mesh_eds::wire::{self, EncodeOptions};
     use mesh_eds::{
-        CLUSTER_LABEL, ClusterRequest, EdsEndpoint, EncodedService, EndpointAddress, EndpointKind,
-        Features, GatewayIndex, LoadAssignment, LocalityPolicy, NETWORK_LABEL, PreparedService,
-        ProxyClass, ProxyType, REGION_LABEL, SUBZONE_LABEL, ServiceRequest, View, ZONE_LABEL,
-        oracle,
+        ClusterRequest, EdsEndpoint, EncodedService, Features, GatewayIndex, LocalityPolicy,
+        PreparedService, ProxyClass, ProxyType, ServiceRequest, View, oracle,
     };
     use mesh_model::{Gateway, TlsMode};
     use proptest::prelude::*;
 
-    use super::{Labels, labels, locality, policy};
+    use super::{labels, locality, policy};
 
     fn id<T: std::str::FromStr + std::fmt::Debug>(
         names: Vec<&'static str>,
@@ -585,53 +581,6 @@ mod mesh {
         )
     }
 
-    /// L2, restated: an endpoint's labels with its locality parts (when set), cluster and
-    /// network (unless the labels set it).
-    fn augmented(e: &EdsEndpoint) -> Labels {
-        let mut l = (*e.labels).clone();
-        let mut parts = e.locality.split('/');
-        for key in [REGION_LABEL, ZONE_LABEL, SUBZONE_LABEL] {
-            if let Some(p) = parts.next().filter(|p| !p.is_empty()) {
-                l.insert(key.to_owned(), p.to_owned());
-            }
-        }
-        if let Some(c) = &e.cluster {
-            l.insert(CLUSTER_LABEL.to_owned(), c.as_str().to_owned());
-        }
-        if let Some(n) = &e.network {
-            l.entry(NETWORK_LABEL.to_owned())
-                .or_insert_with(|| n.as_str().to_owned());
-        }
-        l
-    }
-
-    /// The labels Istio pairs with each endpoint of `cla`: a direct endpoint's own (found by its
-    /// address), nothing for a gateway (the oracle reads its cluster and network, L24).
-    fn paired(cla: &LoadAssignment, endpoints: &[EdsEndpoint]) -> Vec<Vec<Labels>> {
-        let by_address: BTreeMap<&str, &EdsEndpoint> =
-            endpoints.iter().map(|e| (e.address(), e)).collect();
-        cla.localities
-            .iter()
-            .map(|g| {
-                g.endpoints
-                    .iter()
-                    .map(|e| {
-                        let address = match &e.address {
-                            EndpointAddress::Socket { address, .. } => address.as_str(),
-                            EndpointAddress::Internal { endpoint_id, .. } => endpoint_id
-                                .rsplit_once(':')
-                                .map_or(endpoint_id.as_str(), |(a, _)| a),
-                        };
-                        match (e.kind, by_address.get(address)) {
-                            (EndpointKind::Direct, Some(source)) => augmented(source),
-                            _ => Labels::new(),
-                        }
-                    })
-                    .collect()
-            })
-            .collect()
-    }
-
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(1500))]
 
@@ -676,10 +625,11 @@ mod mesh {
                 prop_assert_eq!(encoded.encode_into(&view, &mut fast), Ok(()));
                 prop_assert_eq!(&fast, &wire::encode(&cla), "{:#?}", cla);
 
+                let want = oracle::assignment(&gateways, &class, &request)
+                    .map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
+                prop_assert_eq!(&cla, &want);
                 let split = oracle::assignment(&gateways, &class, &plain_request)
                     .map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
-                let want = oracle::locality_stage(&split, &paired(&split, &endpoints), &class, &policy);
-                prop_assert_eq!(&cla, &want);
 
                 // Without the stage: today's output, on both paths.
                 fast.clear();
