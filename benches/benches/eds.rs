@@ -238,18 +238,7 @@ fn locality(c: &mut Criterion, name: &str, huge: bool, doc: &mesh_model::MeshDoc
         group.bench_function(format!("full+encode, {label}"), |b| {
             b.iter(|| w.push_encoded(EncodeOptions::default(), &mut buf))
         });
-        let index = w.views[0].index();
-        let encoded: Vec<EncodedService> = w
-            .eds
-            .services
-            .iter()
-            .map(|s| {
-                EncodedService::new(
-                    &PreparedService::new(index, w.request(s)),
-                    EncodeOptions::default(),
-                )
-            })
-            .collect();
+        let encoded = w.encoded_services(EncodeOptions::default());
         group.bench_function(format!("views+encode, services encoded, {label}"), |b| {
             b.iter(|| {
                 encoded

@@ -5,8 +5,8 @@
 //! `cargo run --release -p meshspan-benches --example eds_rows -- small full+encode 3`
 use std::hint::black_box;
 
+use mesh_eds::View;
 use mesh_eds::wire::{self, EncodeOptions};
-use mesh_eds::{EncodedService, PreparedService, View};
 use meshspan_benches::workbench::{Workbench, upsert};
 use test_support::{Workload, workload};
 
@@ -52,7 +52,6 @@ fn main() -> Result<(), String> {
     let no_istio = EncodeOptions {
         istio_workload: false,
     };
-    let index = w.views[0].index().clone();
     let mut total = 0usize;
     match row {
         "full+encode" => {
@@ -66,17 +65,7 @@ fn main() -> Result<(), String> {
         }
         "full-no-encode" => (0..reps).for_each(|_| total += w.push(None, &mut buf)),
         "views+encode-services-encoded" => {
-            let encoded: Vec<EncodedService> = w
-                .eds
-                .services
-                .iter()
-                .map(|s| {
-                    EncodedService::new(
-                        &PreparedService::new(&index, w.request(s)),
-                        EncodeOptions::default(),
-                    )
-                })
-                .collect();
+            let encoded = w.encoded_services(EncodeOptions::default());
             for _ in 0..reps {
                 total += encoded
                     .iter()

@@ -163,6 +163,16 @@ impl Workbench {
         })
     }
 
+    /// Every service prepared and encoded once, for the views-only variants.
+    pub fn encoded_services(&self, options: EncodeOptions) -> Vec<EncodedService> {
+        let index = self.views[0].index();
+        self.eds
+            .services
+            .iter()
+            .map(|s| EncodedService::new(&PreparedService::new(index, self.request(s)), options))
+            .collect()
+    }
+
     /// Every view of one encoded service (see [`Workbench::push_encoded`]).
     pub fn push_encoded_service(&self, encoded: &EncodedService, buf: &mut Vec<u8>) -> usize {
         let mut total = 0;

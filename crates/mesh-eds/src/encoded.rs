@@ -18,6 +18,12 @@
 //! endpoint, since every input to them (visibility M2a, same network M8, candidates M7, reachable
 //! gateways M14) is the same for every member of a set. A property test over random meshes proves
 //! the bytes equal `wire::encode_into_with(&view.assignment(..))` for every view.
+//!
+//! The locality stage (L1–L33) is applied per view when the service's policy is not inert
+//! (`staged`): the groups are planned as above, then the value path's own decisions
+//! (`crate::locality::apply_stage`) set their priorities and weights, empty them (`distribute`)
+//! or split them into failoverPriority sub-groups — choices among the cached entries, so nothing
+//! is encoded again. An inert policy takes the loop above unchanged.
 
 use std::ops::Range;
 use std::sync::Arc;

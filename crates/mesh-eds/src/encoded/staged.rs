@@ -73,20 +73,13 @@ impl StageGroups for Plans<'_> {
     fn len(&self) -> usize {
         self.groups.len()
     }
-    fn label(&self, g: usize) -> &str {
-        &self.groups[g].group.label
+    fn group(&self, g: usize) -> (&str, Option<u32>, u32) {
+        let p = &self.groups[g];
+        (&p.group.label, p.weight, p.priority)
     }
-    fn weight(&self, g: usize) -> Option<u32> {
-        self.groups[g].weight
-    }
-    fn set_weight(&mut self, g: usize, weight: u32) {
-        self.groups[g].weight = Some(weight);
-    }
-    fn priority(&self, g: usize) -> u32 {
-        self.groups[g].priority
-    }
-    fn set_priority(&mut self, g: usize, priority: u32) {
-        self.groups[g].priority = priority;
+    fn group_mut(&mut self, g: usize) -> (&mut Option<u32>, &mut u32) {
+        let p = &mut self.groups[g];
+        (&mut p.weight, &mut p.priority)
     }
     fn clear_endpoints(&mut self, g: usize) {
         let p = &mut self.groups[g];

@@ -77,14 +77,25 @@ pub(crate) struct Part {
 pub(crate) trait StageGroups {
     /// The number of groups.
     fn len(&self) -> usize;
-    /// Group `g`'s locality label.
-    fn label(&self, g: usize) -> &str;
-    /// Group `g`'s weight (`None` = unset).
-    fn weight(&self, g: usize) -> Option<u32>;
-    fn set_weight(&mut self, g: usize, weight: u32);
-    /// Group `g`'s priority.
-    fn priority(&self, g: usize) -> u32;
-    fn set_priority(&mut self, g: usize, priority: u32);
+    /// Group `g`'s locality label, weight (`None` = unset) and priority.
+    fn group(&self, g: usize) -> (&str, Option<u32>, u32);
+    /// Group `g`'s weight and priority, to set.
+    fn group_mut(&mut self, g: usize) -> (&mut Option<u32>, &mut u32);
+    fn label(&self, g: usize) -> &str {
+        self.group(g).0
+    }
+    fn weight(&self, g: usize) -> Option<u32> {
+        self.group(g).1
+    }
+    fn set_weight(&mut self, g: usize, weight: u32) {
+        *self.group_mut(g).0 = Some(weight);
+    }
+    fn priority(&self, g: usize) -> u32 {
+        self.group(g).2
+    }
+    fn set_priority(&mut self, g: usize, priority: u32) {
+        *self.group_mut(g).1 = priority;
+    }
     /// L10: group `g` keeps its place, locality, weight and priority; its endpoints go.
     fn clear_endpoints(&mut self, g: usize);
     /// Records why group `g` is as it is, where someone reads it (`decision` is called only
@@ -114,20 +125,13 @@ impl StageGroups for Assigned<'_> {
     fn len(&self) -> usize {
         self.groups.len()
     }
-    fn label(&self, g: usize) -> &str {
-        &self.groups[g].label
+    fn group(&self, g: usize) -> (&str, Option<u32>, u32) {
+        let group = &self.groups[g];
+        (&group.label, group.weight, group.priority)
     }
-    fn weight(&self, g: usize) -> Option<u32> {
-        self.groups[g].weight
-    }
-    fn set_weight(&mut self, g: usize, weight: u32) {
-        self.groups[g].weight = Some(weight);
-    }
-    fn priority(&self, g: usize) -> u32 {
-        self.groups[g].priority
-    }
-    fn set_priority(&mut self, g: usize, priority: u32) {
-        self.groups[g].priority = priority;
+    fn group_mut(&mut self, g: usize) -> (&mut Option<u32>, &mut u32) {
+        let group = &mut self.groups[g];
+        (&mut group.weight, &mut group.priority)
     }
     fn clear_endpoints(&mut self, g: usize) {
         self.groups[g].endpoints.clear();
