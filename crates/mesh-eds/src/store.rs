@@ -747,6 +747,54 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_locality_policy_is_applied_on_the_push_path_and_cleared() {
+        let mut store = EdsStore::new(Features::default());
+        let class = ProxyClass {
+            locality: "r1/z1".into(),
+            ..class("n1")
+        };
+        let located = |addr: &str, locality: &str| EdsEndpoint {
+            locality: locality.into(),
+            ..ep(addr, "n1")
+        };
+        store.apply([
+            Delta::AddClass(class.clone()),
+            upsert("foo.ns", "a", located("10.0.0.1", "r1/z1")),
+            upsert("foo.ns", "b", located("10.0.0.2", "r2/z1")),
+        ]);
+        let name = "outbound|80||foo.ns";
+        let priorities = |store: &EdsStore| -> Vec<u32> {
+            let cla = store.assignment(&class, name).unwrap().unwrap();
+            assert_eq!(
+                store.load().encoded(&class, name).unwrap().unwrap(),
+                wire::encode(&cla)
+            );
+            cla.localities.iter().map(|g| g.priority).collect()
+        };
+        assert_eq!(priorities(&store), [0, 0]);
+        let failover = LocalityPolicy {
+            destination_rule: Some(crate::TrafficPolicy {
+                outlier_detection: true,
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let locality = |policy| Delta::Locality {
+            service: svc("foo.ns"),
+            policy,
+        };
+        let stats = store.apply([locality(Some(failover.clone()))]);
+        assert_eq!((stats.encoded, stats.patched), (1, 0));
+        // L12-L14: the proxy's zone first, the other region next.
+        assert_eq!(priorities(&store), [0, 1]);
+        // The same policy again changes nothing; clearing it goes back to Istio's default.
+        assert_eq!(store.apply([locality(Some(failover))]).encoded, 0);
+        assert_eq!(store.apply([locality(None)]).encoded, 1);
+        assert_eq!(priorities(&store), [0, 0]);
+        assert_eq!(*store.load(), store.full_rebuild());
+    }
+
     fn class(net: &str) -> ProxyClass {
         ProxyClass {
             network: net.parse().ok(),
