@@ -34,7 +34,7 @@ use crate::error::NotEncodable;
 use crate::first_seen::FirstSeen;
 use crate::index::{GatewayIndex, RouteKey};
 use crate::input::{ClusterKind, EdsEndpoint};
-use crate::locality::endpoint_label;
+use crate::locality::{endpoint_label, split_ranges};
 use crate::modern::{NetworkRules, Routes, first_group_totals};
 use crate::policy::{EffectiveSetting, LocalityPolicy};
 use crate::prepared::{PreparedEndpoint, PreparedService, Transport};
@@ -136,8 +136,10 @@ pub(crate) struct WeightChange<'p> {
 
 #[derive(Debug, Clone)]
 struct Group {
-    /// The locality label (what the locality stage matches).
+    /// The locality label (what the locality stage matches), and where its region, zone and
+    /// subzone are in it (split once, not per view).
     label: Box<str>,
+    parts: [Range<usize>; 3],
     /// The `locality` field, in `bytes`.
     locality: Range<usize>,
     sets: Range<usize>,
@@ -421,6 +423,7 @@ impl EncodedService {
             }
             shape.groups.push(Group {
                 label: label.into(),
+                parts: split_ranges(label),
                 locality,
                 sets: first_set..sets.len(),
             });

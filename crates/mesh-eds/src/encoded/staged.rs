@@ -9,9 +9,9 @@ use std::ops::Range;
 
 use mesh_model::NetworkId;
 
-use super::{Direct, EncodedService, Group, Member, Set, Stage};
+use super::{Direct, EncodedService, Group, Member, Set, Sizes, Stage};
 use crate::input::ProxyClass;
-use crate::locality::{Decision, Part, StageGroups, apply_stage, gateway_parts_label};
+use crate::locality::{Decision, Part, Parts, StageGroups, apply_stage, gateway_parts_label};
 use crate::modern::{NetworkRules, Routes, first_group_totals};
 use crate::rules::gateway_weight;
 
@@ -23,6 +23,8 @@ struct Planned<'s> {
     direct: PlannedDirect,
     /// A range of [`Plans::gateways`]: (gateway, share sum).
     gateways: Range<usize>,
+    /// Its entries' lengths and weight sums (measured once).
+    sizes: Sizes,
     weight: Option<u32>,
     priority: u32,
 }
@@ -81,10 +83,21 @@ impl StageGroups for Plans<'_> {
         let p = &mut self.groups[g];
         (&mut p.weight, &mut p.priority)
     }
+    fn parts(&self, g: usize) -> Parts<'_> {
+        let group = self.groups[g].group;
+        let [region, zone, subzone] = &group.parts;
+        let label = &group.label;
+        (
+            &label[region.clone()],
+            &label[zone.clone()],
+            &label[subzone.clone()],
+        )
+    }
     fn clear_endpoints(&mut self, g: usize) {
         let p = &mut self.groups[g];
         p.direct = PlannedDirect::Members(0..0);
         p.gateways = 0..0;
+        p.sizes = Sizes::default();
     }
     fn decide(&mut self, _: usize, _: impl FnOnce() -> Decision) {}
     fn endpoints(&self, g: usize) -> usize {
@@ -144,10 +157,15 @@ impl StageGroups for Plans<'_> {
                         self.gateways.push(entry);
                     }
                 }
+                let sizes = self.service.measure(
+                    Direct::Members(&self.members[start..]),
+                    &self.gateways[gateway_start..],
+                );
                 split.push(Planned {
                     group: self.groups[g].group,
                     direct: PlannedDirect::Members(start..self.members.len()),
                     gateways: gateway_start..self.gateways.len(),
+                    sizes,
                     weight: Some(part.weight),
                     priority: part.tier,
                 });
@@ -191,6 +209,7 @@ impl EncodedService {
                 group,
                 direct: PlannedDirect::Sets(start..plans.sets.len()),
                 gateways: gateway_start..plans.gateways.len(),
+                sizes: Sizes::default(),
                 weight: None,
                 priority: 0,
             });
@@ -227,19 +246,18 @@ impl EncodedService {
             }
             let p = &plans.groups[i];
             let sizes = self.measure(plans.direct(p), &plans.gateways[p.gateways.clone()]);
+            plans.groups[i].sizes = sizes;
             plans.groups[i].weight = self.group_weight(sizes);
         }
         apply_stage(&mut plans, class, &stage.effective);
         let mut merged = Vec::new();
         for p in &plans.groups {
             let gateways = &plans.gateways[p.gateways.clone()];
-            let direct = plans.direct(p);
-            let sizes = self.measure(direct, gateways);
             self.put_group(
                 p.group,
-                direct,
+                plans.direct(p),
                 gateways,
-                sizes,
+                p.sizes,
                 p.weight,
                 p.priority,
                 &mut merged,

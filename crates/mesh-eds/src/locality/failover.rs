@@ -2,15 +2,15 @@
 //! (L21). Both compose with the priority a group enters with (a failoverPriority tier, or 0)
 //! and compact.
 
-use super::parts::{dense_rank, split};
+use super::parts::{Parts, compact, split};
 use super::{Decision, StageGroups};
 use crate::policy::Failover;
 
 /// L12, L13: 0 same subzone, 1 same zone, 2 same region, 3 other region, 4 other region that is
 /// not the first matching rule's target.
-pub(crate) fn level(proxy: &str, group: &str, rules: &[Failover]) -> u8 {
-    let (pr, pz, ps) = split(proxy);
-    let (gr, gz, gs) = split(group);
+pub(crate) fn level(proxy: Parts<'_>, group: Parts<'_>, rules: &[Failover]) -> u8 {
+    let (pr, pz, ps) = proxy;
+    let (gr, gz, gs) = group;
     if pr == gr && pz == gz && ps == gs {
         return 0;
     }
@@ -27,9 +27,8 @@ pub(crate) fn level(proxy: &str, group: &str, rules: &[Failover]) -> u8 {
 }
 
 /// L21: 0 the proxy's region, 1 the first matching rule's target region, else 2.
-pub(crate) fn bucket(proxy: &str, group: &str, rules: &[Failover]) -> u8 {
-    let pr = split(proxy).0;
-    let gr = split(group).0;
+pub(crate) fn bucket(proxy: Parts<'_>, group: Parts<'_>, rules: &[Failover]) -> u8 {
+    let (pr, gr) = (proxy.0, group.0);
     if pr == gr {
         return 0;
     }
@@ -45,10 +44,11 @@ pub(super) fn apply_levels<G: StageGroups>(
     proxy_locality: &str,
     groups: &mut G,
 ) {
+    let proxy = split(proxy_locality);
     compose(
         groups,
         5,
-        |label| level(proxy_locality, label, rules),
+        |group| level(proxy, group, rules),
         |tier, level| Decision::Failover { tier, level },
     );
 }
@@ -59,10 +59,11 @@ pub(super) fn apply_buckets<G: StageGroups>(
     proxy_locality: &str,
     groups: &mut G,
 ) {
+    let proxy = split(proxy_locality);
     compose(
         groups,
         3,
-        |label| bucket(proxy_locality, label, rules),
+        |group| bucket(proxy, group, rules),
         |tier, bucket| Decision::ZoneAware { tier, bucket },
     );
 }
@@ -71,19 +72,16 @@ pub(super) fn apply_buckets<G: StageGroups>(
 fn compose<G: StageGroups>(
     groups: &mut G,
     base: u32,
-    rank: impl Fn(&str) -> u8,
+    rank: impl Fn(Parts<'_>) -> u8,
     decision: impl Fn(u32, u8) -> Decision,
 ) {
-    let mut raw = Vec::with_capacity(groups.len());
     for g in 0..groups.len() {
-        let r = rank(groups.label(g));
+        let r = rank(groups.parts(g));
         let priority = groups.priority(g);
-        raw.push(priority.wrapping_mul(base).wrapping_add(u32::from(r)));
+        groups.set_priority(g, priority.wrapping_mul(base).wrapping_add(u32::from(r)));
         groups.decide(g, || decision(priority, r));
     }
-    for (g, p) in dense_rank(&raw).into_iter().enumerate() {
-        groups.set_priority(g, p);
-    }
+    compact(groups);
 }
 
 #[cfg(test)]
@@ -99,13 +97,13 @@ mod tests {
         let p = "r1/z1/s1";
         let got: Vec<u8> = ["r1/z1/s1", "r1/z1/s2", "r1/z2", "r2", "r3", ""]
             .iter()
-            .map(|g| level(p, g, &rules))
+            .map(|g| level(split(p), split(g), &rules))
             .collect();
         assert_eq!(got, [0, 1, 2, 3, 4, 4]);
-        assert_eq!(level("", "", &rules), 0);
-        assert_eq!(level("", "r1", &rules), 3);
-        assert_eq!(bucket(p, "r1/z9", &rules), 0);
-        assert_eq!(bucket(p, "r2/z1", &rules), 1);
-        assert_eq!(bucket(p, "r3", &rules), 2);
+        assert_eq!(level(split(""), split(""), &rules), 0);
+        assert_eq!(level(split(""), split("r1"), &rules), 3);
+        assert_eq!(bucket(split(p), split("r1/z9"), &rules), 0);
+        assert_eq!(bucket(split(p), split("r2/z1"), &rules), 1);
+        assert_eq!(bucket(split(p), split("r3"), &rules), 2);
     }
 }

@@ -26,6 +26,8 @@ mod tiers;
 
 use crate::policy::{CLUSTER_LABEL, EffectiveSetting, NETWORK_LABEL, Setting};
 pub(crate) use paired::{EnginePairs, endpoint_label};
+use parts::split;
+pub(crate) use parts::{Parts, split_ranges};
 
 /// The labels of the IstioEndpoint Istio pairs with each `LbEndpoint` (L1): `label(g, e, key)` is
 /// the value of `key` on endpoint `e` of group `g` of the assignment as it enters the stage.
@@ -92,6 +94,10 @@ pub(crate) trait StageGroups {
     }
     fn priority(&self, g: usize) -> u32 {
         self.group(g).2
+    }
+    /// Group `g`'s locality as `(region, zone, subzone)` (L28).
+    fn parts(&self, g: usize) -> Parts<'_> {
+        split(self.label(g))
     }
     fn set_priority(&mut self, g: usize, priority: u32) {
         *self.group_mut(g).1 = priority;

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::parts::dense_rank;
+use super::parts::compact;
 use super::{Decision, Part, StageGroups};
 use crate::policy::NETWORK_LABEL;
 
@@ -106,11 +106,10 @@ pub(super) fn apply<G: StageGroups>(
         }
     }
     groups.split(&tiers, &parts);
-    let raw: Vec<u32> = parts.iter().map(|p| p.tier).collect();
-    for (g, (p, &tier)) in dense_rank(&raw).into_iter().zip(&raw).enumerate() {
-        groups.set_priority(g, p);
-        groups.decide(g, || Decision::Tiered { tier });
+    for (g, part) in parts.iter().enumerate() {
+        groups.decide(g, || Decision::Tiered { tier: part.tier });
     }
+    compact(groups);
     true
 }
 
