@@ -10,10 +10,10 @@ use std::ops::Range;
 use mesh_model::NetworkId;
 
 use super::{Direct, EncodedService, Group, Member, Set, Sizes, Stage};
-use crate::input::ProxyClass;
 use crate::locality::{Decision, Part, Parts, StageGroups, apply_stage, gateway_parts_label};
 use crate::modern::{NetworkRules, Routes, first_group_totals};
 use crate::rules::gateway_weight;
+use crate::view::View;
 
 /// One output group as planned for a view.
 #[derive(Debug, Clone)]
@@ -181,13 +181,13 @@ impl EncodedService {
     pub(super) fn encode_staged(
         &self,
         stage: &Stage,
-        class: &ProxyClass,
+        view: &View,
         networks: &NetworkRules<'_, Option<NetworkId>>,
         routes: &Routes,
         buf: &mut Vec<u8>,
     ) {
         // failoverPriority reads each member's labels: plan members rather than whole sets.
-        let by_member = !stage.keys.is_empty() && class.labels.is_some();
+        let by_member = !stage.keys.is_empty() && view.class().labels.is_some();
         let mut plans = Plans {
             service: self,
             stage,
@@ -196,15 +196,19 @@ impl EncodedService {
             members: Vec::new(),
             gateways: Vec::new(),
         };
-        let (mut direct, mut gateways) = (Vec::new(), Vec::new());
         for group in &self.shape.groups {
-            if !self.plan(group, networks, routes, &mut direct, &mut gateways) {
+            let (start, gateway_start) = (plans.sets.len(), plans.gateways.len());
+            if !self.plan(
+                group,
+                networks,
+                routes,
+                &mut plans.sets,
+                &mut plans.gateways,
+            ) {
+                plans.sets.truncate(start);
+                plans.gateways.truncate(gateway_start);
                 continue;
             }
-            let start = plans.sets.len();
-            plans.sets.extend_from_slice(&direct);
-            let gateway_start = plans.gateways.len();
-            plans.gateways.extend_from_slice(&gateways);
             plans.groups.push(Planned {
                 group,
                 direct: PlannedDirect::Sets(start..plans.sets.len()),
@@ -249,7 +253,12 @@ impl EncodedService {
             plans.groups[i].sizes = sizes;
             plans.groups[i].weight = self.group_weight(sizes);
         }
-        apply_stage(&mut plans, class, &stage.effective);
+        apply_stage(
+            &mut plans,
+            view.class(),
+            view.locality_parts(),
+            &stage.effective,
+        );
         let mut merged = Vec::new();
         for p in &plans.groups {
             let gateways = &plans.gateways[p.gateways.clone()];

@@ -2,7 +2,9 @@
 //! (L21). Both compose with the priority a group enters with (a failoverPriority tier, or 0)
 //! and compact.
 
-use super::parts::{Parts, compact, split};
+#[cfg(test)]
+use super::parts::split;
+use super::parts::{Parts, compact};
 use super::{Decision, StageGroups};
 use crate::policy::Failover;
 
@@ -39,12 +41,7 @@ pub(crate) fn bucket(proxy: Parts<'_>, group: Parts<'_>, rules: &[Failover]) -> 
 }
 
 /// L14: raw = priority × 5 + level, compacted.
-pub(super) fn apply_levels<G: StageGroups>(
-    rules: &[Failover],
-    proxy_locality: &str,
-    groups: &mut G,
-) {
-    let proxy = split(proxy_locality);
+pub(super) fn apply_levels<G: StageGroups>(rules: &[Failover], proxy: Parts<'_>, groups: &mut G) {
     compose(
         groups,
         5,
@@ -54,12 +51,7 @@ pub(super) fn apply_levels<G: StageGroups>(
 }
 
 /// L21: raw = priority × 3 + bucket, compacted.
-pub(super) fn apply_buckets<G: StageGroups>(
-    rules: &[Failover],
-    proxy_locality: &str,
-    groups: &mut G,
-) {
-    let proxy = split(proxy_locality);
+pub(super) fn apply_buckets<G: StageGroups>(rules: &[Failover], proxy: Parts<'_>, groups: &mut G) {
     compose(
         groups,
         3,

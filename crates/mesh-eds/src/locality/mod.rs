@@ -389,7 +389,7 @@ pub fn apply_locality_stage(
         reasons,
         labels,
     };
-    apply_stage(&mut assigned, proxy, effective);
+    apply_stage(&mut assigned, proxy, split(&proxy.locality), effective);
     let Assigned {
         groups,
         mut reasons,
@@ -405,9 +405,11 @@ pub fn apply_locality_stage(
 
 /// The stage over any [`StageGroups`] (the dispatch of L8, L21, L22): what
 /// [`apply_locality_stage`] runs on an assignment and the push path on its planned groups.
+/// `proxy_parts` is the proxy's locality split (L28), which a view splits once.
 pub(crate) fn apply_stage<G: StageGroups>(
     groups: &mut G,
     proxy: &ProxyClass,
+    proxy_parts: Parts<'_>,
     effective: &EffectiveSetting,
 ) {
     let untouched = |groups: &mut G, why| {
@@ -427,7 +429,7 @@ pub(crate) fn apply_stage<G: StageGroups>(
                 if !setting.failover_priority.is_empty() {
                     tiers::apply(&setting.failover_priority, proxy.labels.as_ref(), groups);
                 }
-                failover::apply_buckets(&setting.failover, locality, groups);
+                failover::apply_buckets(&setting.failover, proxy_parts, groups);
             }
         }
         Setting::Locality { setting, force, .. } => {
@@ -446,7 +448,7 @@ pub(crate) fn apply_stage<G: StageGroups>(
                     }
                 }
                 if levels {
-                    failover::apply_levels(&setting.failover, locality, groups);
+                    failover::apply_levels(&setting.failover, proxy_parts, groups);
                 }
             } else {
                 untouched(groups, Untouched::NoOutlierDetection);
