@@ -556,8 +556,6 @@ impl EncodedService {
             let mut direct: Vec<&Set> = Vec::new();
             let mut gateways: Vec<(u32, u32)> = Vec::new();
             for group in &self.shape.groups {
-                direct.clear();
-                gateways.clear();
                 if self.plan(group, &networks, routes, &mut direct, &mut gateways) {
                     self.write_group(group, &direct, &gateways, &mut merged, buf);
                 }
@@ -588,8 +586,8 @@ impl EncodedService {
     }
 
     /// A view's decisions for one group (M2, M2a, M7–M9, M11, M14, M15): the sets it keeps
-    /// directly appended to `direct`, and to `gateways` each reachable gateway with the sum of its
-    /// shares (M13 order, one entry each). `false` when no member is admitted: no group at all.
+    /// directly in `direct`, and in `gateways` each reachable gateway with the sum of its shares
+    /// (M13 order, one entry each). `false` when no member is admitted: no group at all.
     #[inline(always)] // one loop with `write_group` on the push path's hot path
     fn plan<'s>(
         &'s self,
@@ -599,7 +597,8 @@ impl EncodedService {
         direct: &mut Vec<&'s Set>,
         gateways: &mut Vec<(u32, u32)>,
     ) -> bool {
-        let first = gateways.len();
+        direct.clear();
+        gateways.clear();
         let mut admitted_any = false;
         for set in &self.sets[group.sets.clone()] {
             if !networks.visible(set.network) {
@@ -637,19 +636,14 @@ impl EncodedService {
             }
         }
         // M13: gateways in index order, one entry each.
-        gateways[first..].sort_unstable_by_key(|&(g, _)| g);
-        let mut kept = first;
-        for i in first..gateways.len() {
-            let (g, share) = gateways[i];
-            match gateways[first..kept].last_mut() {
-                Some(last) if last.0 == g => last.1 = last.1.wrapping_add(share),
-                _ => {
-                    gateways[kept] = (g, share);
-                    kept += 1;
-                }
+        gateways.sort_unstable_by_key(|&(g, _)| g);
+        gateways.dedup_by(|later, first| {
+            let same_gateway = later.0 == first.0;
+            if same_gateway {
+                first.1 = first.1.wrapping_add(later.1);
             }
-        }
-        gateways.truncate(kept);
+            same_gateway
+        });
         admitted_any
     }
 

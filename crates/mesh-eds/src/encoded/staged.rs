@@ -196,19 +196,16 @@ impl EncodedService {
             members: Vec::new(),
             gateways: Vec::new(),
         };
+        // Planned into scratch (`plan` clears it), then appended to the flat buffers.
+        let (mut direct, mut gateways) = (Vec::new(), Vec::new());
         for group in &self.shape.groups {
-            let (start, gateway_start) = (plans.sets.len(), plans.gateways.len());
-            if !self.plan(
-                group,
-                networks,
-                routes,
-                &mut plans.sets,
-                &mut plans.gateways,
-            ) {
-                plans.sets.truncate(start);
-                plans.gateways.truncate(gateway_start);
+            if !self.plan(group, networks, routes, &mut direct, &mut gateways) {
                 continue;
             }
+            let start = plans.sets.len();
+            plans.sets.extend_from_slice(&direct);
+            let gateway_start = plans.gateways.len();
+            plans.gateways.extend_from_slice(&gateways);
             plans.groups.push(Planned {
                 group,
                 direct: PlannedDirect::Sets(start..plans.sets.len()),
