@@ -136,10 +136,6 @@ pub(crate) struct WeightChange<'p> {
 
 #[derive(Debug, Clone)]
 struct Group {
-    /// The locality label (what the locality stage matches), and where its region, zone and
-    /// subzone are in it (split once, not per view).
-    label: Box<str>,
-    parts: [Range<usize>; 3],
     /// The `locality` field, in `bytes`.
     locality: Range<usize>,
     sets: Range<usize>,
@@ -150,6 +146,9 @@ struct Group {
 #[derive(Debug)]
 struct Stage {
     effective: EffectiveSetting,
+    /// Per group (in `Shape::groups` order): its locality label and where its region, zone and
+    /// subzone are in it (split once, not per view).
+    groups: Vec<(Box<str>, [Range<usize>; 3])>,
     /// The failoverPriority entries' keys (the part before `=`, L15), in entry order.
     keys: Vec<Box<str>>,
     /// `labels[position * keys.len() + j]`: key `j` on the endpoint at input `position`.
@@ -239,14 +238,20 @@ impl EncodedService {
                 );
             },
         );
-        encoded.with_locality(prepared.request.locality, endpoints)
+        encoded.with_locality(
+            prepared.request.locality,
+            prepared.groups.iter().map(|g| g.label),
+            endpoints,
+        )
     }
 
     /// This service with the locality stage of `policy` applied to every view (nothing when the
-    /// policy is inert); `endpoints` are the service's, read for failoverPriority labels.
-    pub(crate) fn with_locality(
+    /// policy is inert); `group_labels` are its groups' locality labels (as given to
+    /// [`EncodedService::build`]) and `endpoints` the service's, read for failoverPriority labels.
+    pub(crate) fn with_locality<'l>(
         mut self,
         policy: &LocalityPolicy,
+        group_labels: impl Iterator<Item = &'l str>,
         endpoints: &[EdsEndpoint],
     ) -> Self {
         if policy.is_inert() {
@@ -268,6 +273,7 @@ impl EncodedService {
                 .collect()
         };
         self.stage = Some(Arc::new(Stage {
+            groups: group_labels.map(|l| (l.into(), split_ranges(l))).collect(),
             effective,
             keys,
             labels,
@@ -422,8 +428,6 @@ impl EncodedService {
                 });
             }
             shape.groups.push(Group {
-                label: label.into(),
-                parts: split_ranges(label),
                 locality,
                 sets: first_set..sets.len(),
             });

@@ -557,7 +557,11 @@ impl EdsStore {
                         }
                     },
                 )
-                .with_locality(request.locality, &state.endpoints),
+                .with_locality(
+                    request.locality,
+                    grouped.groups().map(|(label, _)| label),
+                    &state.endpoints,
+                ),
             ))
         };
         let legacy = if !next.any_legacy {

@@ -19,6 +19,8 @@ use crate::view::View;
 #[derive(Debug, Clone)]
 struct Planned<'s> {
     group: &'s Group,
+    /// Its position in the service's groups.
+    index: usize,
     /// Its direct entries: a range of [`Plans::sets`] or of [`Plans::members`].
     direct: PlannedDirect,
     /// A range of [`Plans::gateways`]: (gateway, share sum).
@@ -77,16 +79,14 @@ impl StageGroups for Plans<'_> {
     }
     fn group(&self, g: usize) -> (&str, Option<u32>, u32) {
         let p = &self.groups[g];
-        (&p.group.label, p.weight, p.priority)
+        (&self.stage.groups[p.index].0, p.weight, p.priority)
     }
     fn group_mut(&mut self, g: usize) -> (&mut Option<u32>, &mut u32) {
         let p = &mut self.groups[g];
         (&mut p.weight, &mut p.priority)
     }
     fn parts(&self, g: usize) -> Parts<'_> {
-        let group = self.groups[g].group;
-        let [region, zone, subzone] = &group.parts;
-        let label = &group.label;
+        let (label, [region, zone, subzone]) = &self.stage.groups[self.groups[g].index];
         (
             &label[region.clone()],
             &label[zone.clone()],
@@ -163,6 +163,7 @@ impl StageGroups for Plans<'_> {
                 );
                 split.push(Planned {
                     group: self.groups[g].group,
+                    index: self.groups[g].index,
                     direct: PlannedDirect::Members(start..self.members.len()),
                     gateways: gateway_start..self.gateways.len(),
                     sizes,
@@ -198,7 +199,7 @@ impl EncodedService {
         };
         // Planned into scratch (`plan` clears it), then appended to the flat buffers.
         let (mut direct, mut gateways) = (Vec::new(), Vec::new());
-        for group in &self.shape.groups {
+        for (index, group) in self.shape.groups.iter().enumerate() {
             if !self.plan(group, networks, routes, &mut direct, &mut gateways) {
                 continue;
             }
@@ -208,6 +209,7 @@ impl EncodedService {
             plans.gateways.extend_from_slice(&gateways);
             plans.groups.push(Planned {
                 group,
+                index,
                 direct: PlannedDirect::Sets(start..plans.sets.len()),
                 gateways: gateway_start..plans.gateways.len(),
                 sizes: Sizes::default(),
