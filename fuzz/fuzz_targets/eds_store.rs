@@ -243,7 +243,7 @@ fn delta(u: &mut Unstructured<'_>) -> Result<Delta> {
         12 => Delta::Gateways(gateways(u)?),
         13 => Delta::MeshNetworks(mesh_networks(u)?),
         14 => Delta::AddClass(class(u)?),
-        15 => Delta::Locality { service: service(u)?, policy: policy(u)? },
+        15 => Delta::Locality { service: service(u)?, policy: policy(u)?.map(Box::new) },
         _ => Delta::RemoveClass(class(u)?),
     })
 }

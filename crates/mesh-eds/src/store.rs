@@ -303,7 +303,9 @@ impl EdsStore {
                 }
                 Delta::Locality { service, policy } => {
                     let name: Arc<str> = service.name().into();
-                    let policy = policy.filter(|p| p != LocalityPolicy::istio_default());
+                    let policy = policy
+                        .map(|p| *p)
+                        .filter(|p| p != LocalityPolicy::istio_default());
                     let changed = match policy {
                         Some(p) => self.policies.insert(Arc::clone(&name), p.clone()) != Some(p),
                         None => self.policies.remove(&name).is_some(),
@@ -784,9 +786,9 @@ mod tests {
             }),
             ..Default::default()
         };
-        let locality = |policy| Delta::Locality {
+        let locality = |policy: Option<LocalityPolicy>| Delta::Locality {
             service: svc("foo.ns"),
-            policy,
+            policy: policy.map(Box::new),
         };
         let stats = store.apply([locality(Some(failover.clone()))]);
         assert_eq!((stats.encoded, stats.patched), (1, 0));

@@ -141,7 +141,7 @@ impl StoreModel {
             }
             Delta::Locality { service, policy } => match policy {
                 Some(p) => {
-                    self.policies.insert(service.name(), p.clone());
+                    self.policies.insert(service.name(), (**p).clone());
                 }
                 None => {
                     self.policies.remove(&service.name());

@@ -70,8 +70,8 @@ pub enum Delta {
     Locality {
         /// The service's Envoy cluster.
         service: ClusterRequest,
-        /// The policy; `None` = Istio's default.
-        policy: Option<LocalityPolicy>,
+        /// The policy; `None` = Istio's default. Boxed: it is larger than any other delta.
+        policy: Option<Box<LocalityPolicy>>,
     },
     /// Replaces the resolved gateway set (rules G1–G4).
     Gateways(Vec<Gateway>),

@@ -248,7 +248,7 @@ fn delta() -> impl Strategy<Value = Delta> {
         }),
         1 => (0usize..3, 0usize..3).prop_map(|(s, c)| Delta::RemoveShard { service: service(s), cluster: shard(c) }),
         1 => (0usize..3, prop::bool::ANY).prop_map(|(s, allowed)| Delta::MtlsAllowed { service: service(s), allowed }),
-        2 => (0usize..3, policy()).prop_map(|(s, policy)| Delta::Locality { service: service(s), policy }),
+        2 => (0usize..3, policy()).prop_map(|(s, policy)| Delta::Locality { service: service(s), policy: policy.map(Box::new) }),
         2 => gateways().prop_map(Delta::Gateways),
         2 => class().prop_map(Delta::AddClass),
         1 => class().prop_map(Delta::RemoveClass),
