@@ -74,17 +74,21 @@ impl<'s> Plans<'s> {
 }
 
 impl StageGroups for Plans<'_> {
+    #[inline]
     fn len(&self) -> usize {
         self.groups.len()
     }
+    #[inline]
     fn group(&self, g: usize) -> (&str, Option<u32>, u32) {
         let p = &self.groups[g];
         (&self.stage.groups[p.index].0, p.weight, p.priority)
     }
+    #[inline]
     fn group_mut(&mut self, g: usize) -> (&mut Option<u32>, &mut u32) {
         let p = &mut self.groups[g];
         (&mut p.weight, &mut p.priority)
     }
+    #[inline]
     fn parts(&self, g: usize) -> Parts<'_> {
         let (label, [region, zone, subzone]) = &self.stage.groups[self.groups[g].index];
         (
@@ -93,16 +97,20 @@ impl StageGroups for Plans<'_> {
             &label[subzone.clone()],
         )
     }
+    #[inline]
     fn clear_endpoints(&mut self, g: usize) {
         let p = &mut self.groups[g];
         p.direct = PlannedDirect::Members(0..0);
         p.gateways = 0..0;
         p.sizes = Sizes::default();
     }
+    #[inline]
     fn decide(&mut self, _: usize, _: impl FnOnce() -> Decision) {}
+    #[inline]
     fn endpoints(&self, g: usize) -> usize {
         self.direct_members(g).len() + self.groups[g].gateways.len()
     }
+    #[inline]
     fn endpoint_weight(&self, g: usize, e: usize) -> u32 {
         let direct = self.direct_members(g);
         match direct.get(e) {
@@ -115,6 +123,7 @@ impl StageGroups for Plans<'_> {
             }
         }
     }
+    #[inline]
     fn endpoint_label(&self, g: usize, e: usize, key: &str) -> Option<&str> {
         let direct = self.direct_members(g);
         match direct.get(e) {
@@ -131,6 +140,7 @@ impl StageGroups for Plans<'_> {
             }
         }
     }
+    #[inline]
     fn split(&mut self, tiers: &[u32], parts: &[Part]) {
         let mut split = Vec::with_capacity(parts.len());
         let mut parts = parts.iter().peekable();
@@ -193,12 +203,15 @@ impl EncodedService {
             service: self,
             stage,
             groups: Vec::with_capacity(self.shape.groups.len()),
-            sets: Vec::new(),
+            // Each set is planned direct at most once; gateway entries are bounded alike for
+            // most services (the vectors grow otherwise).
+            sets: Vec::with_capacity(self.sets.len()),
             members: Vec::new(),
-            gateways: Vec::new(),
+            gateways: Vec::with_capacity(self.sets.len()),
         };
         // Planned into scratch (`plan` clears it), then appended to the flat buffers.
-        let (mut direct, mut gateways) = (Vec::new(), Vec::new());
+        let mut direct = Vec::with_capacity(self.sets.len());
+        let mut gateways = Vec::with_capacity(self.sets.len());
         for (index, group) in self.shape.groups.iter().enumerate() {
             if !self.plan(group, networks, routes, &mut direct, &mut gateways) {
                 continue;

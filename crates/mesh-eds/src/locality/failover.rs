@@ -10,6 +10,7 @@ use crate::policy::Failover;
 
 /// L12, L13: 0 same subzone, 1 same zone, 2 same region, 3 other region, 4 other region that is
 /// not the first matching rule's target.
+#[inline]
 pub(crate) fn level(proxy: Parts<'_>, group: Parts<'_>, rules: &[Failover]) -> u8 {
     let (pr, pz, ps) = proxy;
     let (gr, gz, gs) = group;
@@ -29,6 +30,7 @@ pub(crate) fn level(proxy: Parts<'_>, group: Parts<'_>, rules: &[Failover]) -> u
 }
 
 /// L21: 0 the proxy's region, 1 the first matching rule's target region, else 2.
+#[inline]
 pub(crate) fn bucket(proxy: Parts<'_>, group: Parts<'_>, rules: &[Failover]) -> u8 {
     let (pr, gr) = (proxy.0, group.0);
     if pr == gr {
