@@ -146,9 +146,11 @@ struct Group {
 #[derive(Debug)]
 struct Stage {
     effective: EffectiveSetting,
-    /// Per group (in `Shape::groups` order): its locality label and where its region, zone and
-    /// subzone are in it (split once, not per view).
-    groups: Vec<(Box<str>, [Range<usize>; 3])>,
+    /// Every group's locality label, one after the other (one allocation, read together).
+    labels_text: String,
+    /// Per group (in `Shape::groups` order): where its label, region, zone and subzone are in
+    /// `labels_text` (split once, not per view).
+    groups: Vec<[(u32, u32); 4]>,
     /// The failoverPriority entries' keys (the part before `=`, L15), in entry order.
     keys: Vec<Box<str>>,
     /// `labels[position * keys.len() + j]`: key `j` on the endpoint at input `position`.
@@ -272,8 +274,19 @@ impl EncodedService {
                 .flat_map(|e| keys.iter().map(|k| endpoint_label(e, k).map(Into::into)))
                 .collect()
         };
+        let mut labels_text = String::new();
+        let groups = group_labels
+            .map(|l| {
+                let at = labels_text.len();
+                labels_text.push_str(l);
+                let span = |r: Range<usize>| (index_u32(at + r.start), index_u32(at + r.end));
+                let [region, zone, subzone] = split_ranges(l);
+                [span(0..l.len()), span(region), span(zone), span(subzone)]
+            })
+            .collect();
         self.stage = Some(Arc::new(Stage {
-            groups: group_labels.map(|l| (l.into(), split_ranges(l))).collect(),
+            groups,
+            labels_text,
             effective,
             keys,
             labels,

@@ -81,7 +81,8 @@ impl StageGroups for Plans<'_> {
     #[inline]
     fn group(&self, g: usize) -> (&str, Option<u32>, u32) {
         let p = &self.groups[g];
-        (&self.stage.groups[p.index].0, p.weight, p.priority)
+        let text = |(a, b): (u32, u32)| &self.stage.labels_text[a as usize..b as usize];
+        (text(self.stage.groups[p.index][0]), p.weight, p.priority)
     }
     #[inline]
     fn group_mut(&mut self, g: usize) -> (&mut Option<u32>, &mut u32) {
@@ -90,12 +91,9 @@ impl StageGroups for Plans<'_> {
     }
     #[inline]
     fn parts(&self, g: usize) -> Parts<'_> {
-        let (label, [region, zone, subzone]) = &self.stage.groups[self.groups[g].index];
-        (
-            &label[region.clone()],
-            &label[zone.clone()],
-            &label[subzone.clone()],
-        )
+        let text = |(a, b): (u32, u32)| &self.stage.labels_text[a as usize..b as usize];
+        let [_, region, zone, subzone] = self.stage.groups[self.groups[g].index];
+        (text(region), text(zone), text(subzone))
     }
     #[inline]
     fn clear_endpoints(&mut self, g: usize) {
