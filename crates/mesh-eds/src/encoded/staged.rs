@@ -201,15 +201,12 @@ impl EncodedService {
             service: self,
             stage,
             groups: Vec::with_capacity(self.shape.groups.len()),
-            // Each set is planned direct at most once; gateway entries are bounded alike for
-            // most services (the vectors grow otherwise).
-            sets: Vec::with_capacity(self.sets.len()),
+            sets: Vec::new(),
             members: Vec::new(),
-            gateways: Vec::with_capacity(self.sets.len()),
+            gateways: Vec::new(),
         };
         // Planned into scratch (`plan` clears it), then appended to the flat buffers.
-        let mut direct = Vec::with_capacity(self.sets.len());
-        let mut gateways = Vec::with_capacity(self.sets.len());
+        let (mut direct, mut gateways) = (Vec::new(), Vec::new());
         for (index, group) in self.shape.groups.iter().enumerate() {
             if !self.plan(group, networks, routes, &mut direct, &mut gateways) {
                 continue;
