@@ -79,10 +79,14 @@ impl StageGroups for Plans<'_> {
         self.groups.len()
     }
     #[inline]
-    fn group(&self, g: usize) -> (&str, Option<u32>, u32) {
+    fn label(&self, g: usize) -> &str {
+        let (a, b) = self.stage.groups[self.groups[g].index][0];
+        &self.stage.labels_text[a as usize..b as usize]
+    }
+    #[inline]
+    fn group(&self, g: usize) -> (Option<u32>, u32) {
         let p = &self.groups[g];
-        let text = |(a, b): (u32, u32)| &self.stage.labels_text[a as usize..b as usize];
-        (text(self.stage.groups[p.index][0]), p.weight, p.priority)
+        (p.weight, p.priority)
     }
     #[inline]
     fn group_mut(&mut self, g: usize) -> (&mut Option<u32>, &mut u32) {

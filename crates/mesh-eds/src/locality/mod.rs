@@ -79,21 +79,20 @@ pub(crate) struct Part {
 pub(crate) trait StageGroups {
     /// The number of groups.
     fn len(&self) -> usize;
-    /// Group `g`'s locality label, weight (`None` = unset) and priority.
-    fn group(&self, g: usize) -> (&str, Option<u32>, u32);
+    /// Group `g`'s locality label.
+    fn label(&self, g: usize) -> &str;
+    /// Group `g`'s weight (`None` = unset) and priority.
+    fn group(&self, g: usize) -> (Option<u32>, u32);
     /// Group `g`'s weight and priority, to set.
     fn group_mut(&mut self, g: usize) -> (&mut Option<u32>, &mut u32);
-    fn label(&self, g: usize) -> &str {
-        self.group(g).0
-    }
     fn weight(&self, g: usize) -> Option<u32> {
-        self.group(g).1
+        self.group(g).0
     }
     fn set_weight(&mut self, g: usize, weight: u32) {
         *self.group_mut(g).0 = Some(weight);
     }
     fn priority(&self, g: usize) -> u32 {
-        self.group(g).2
+        self.group(g).1
     }
     /// Group `g`'s locality as `(region, zone, subzone)` (L28).
     fn parts(&self, g: usize) -> Parts<'_> {
@@ -131,9 +130,12 @@ impl StageGroups for Assigned<'_> {
     fn len(&self) -> usize {
         self.groups.len()
     }
-    fn group(&self, g: usize) -> (&str, Option<u32>, u32) {
+    fn label(&self, g: usize) -> &str {
+        &self.groups[g].label
+    }
+    fn group(&self, g: usize) -> (Option<u32>, u32) {
         let group = &self.groups[g];
-        (&group.label, group.weight, group.priority)
+        (group.weight, group.priority)
     }
     fn group_mut(&mut self, g: usize) -> (&mut Option<u32>, &mut u32) {
         let group = &mut self.groups[g];
