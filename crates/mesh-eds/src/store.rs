@@ -24,6 +24,10 @@
 //!   goes), its encoded form is patched: each changed entry rewritten and its weight's shares
 //!   moved in its set's sums (wrapping sums are invertible); the copy shares everything a weight
 //!   does not change with the service it patches.
+//! * **Locality policies** ([`Delta::Locality`]): kept by cluster name, read into each service's
+//!   request; the encoded service carries the stage, so a policy change encodes the service
+//!   again, and a service whose policy has failoverPriority is never weight-patched (its
+//!   sub-group weights are sums of member weights).
 //! * **Snapshots** (`snapshot`): one `EncodedService` per service (shared by `Arc` with the
 //!   previous snapshot when untouched) in a table sorted by name, whose names are shared between
 //!   versions while no service comes or goes; the next snapshot merges the sorted touched names
