@@ -18,6 +18,12 @@
 //! that, since the baseline shares nothing between proxies; for small, `istio-shaped, 100
 //! proxies a network` runs them).
 //!
+//! The `eds-locality/<workload>` group runs the pushes on the workload placed in 3 localities a
+//! network with one view per (network, locality) (`Workbench::with_localities`): `3 localities,
+//! failover` with every service under a DestinationRule with outlier detection (the locality
+//! stage assigns priorities on every view), and `3 localities, no stage` the same views and
+//! endpoints with Istio's default policy (goal: failover ≤ 1.2× no stage).
+//!
 //! Throughput counts endpoint-views (endpoints × views) for the pushes, so the inverse is the
 //! time an endpoint a view (goal ≤ 0.25 µs with encoding; Istio ≈ 2.7 µs), and changed
 //! endpoints for churn / join.
@@ -50,13 +56,14 @@ fn workloads() -> Vec<(&'static str, Workload)> {
 fn bench(c: &mut Criterion) {
     for (name, kind) in workloads() {
         let huge = kind == Workload::Huge;
+        let doc = workload(kind, 7);
+        locality(c, name, huge, &doc);
         let mut group = c.benchmark_group(format!("eds/{name}"));
         group.sample_size(10);
         if huge {
             group.warm_up_time(Duration::from_millis(1));
             group.measurement_time(Duration::from_secs(1));
         }
-        let doc = workload(kind, 7);
         let w = Workbench::new(&doc);
         drop(doc);
         let mut buf = Vec::with_capacity(1 << 20);
@@ -207,6 +214,41 @@ fn bench(c: &mut Criterion) {
         });
         group.finish();
     }
+}
+
+/// The `eds-locality/<name>` group: full push and views only, with and without the stage.
+fn locality(c: &mut Criterion, name: &str, huge: bool, doc: &mesh_model::MeshDocument) {
+    let mut group = c.benchmark_group(format!("eds-locality/{name}"));
+    group.sample_size(10);
+    if huge {
+        group.warm_up_time(Duration::from_millis(1));
+        group.measurement_time(Duration::from_secs(1));
+    }
+    let mut buf = Vec::with_capacity(1 << 20);
+    for (label, failover) in [
+        ("3 localities, no stage", false),
+        ("3 localities, failover", true),
+    ] {
+        let w = Workbench::with_localities(doc, 3, failover);
+        group.throughput(Throughput::Elements(w.endpoint_views()));
+        // The push path writes the value path's bytes (proven by mesh-eds' properties; here
+        // the totals, as a guard on the workload).
+        let bytes = w.push_encoded(EncodeOptions::default(), &mut buf);
+        assert_eq!(bytes, w.push(Some(EncodeOptions::default()), &mut buf));
+        group.bench_function(format!("full+encode, {label}"), |b| {
+            b.iter(|| w.push_encoded(EncodeOptions::default(), &mut buf))
+        });
+        let encoded = w.encoded_services(EncodeOptions::default());
+        group.bench_function(format!("views+encode, services encoded, {label}"), |b| {
+            b.iter(|| {
+                encoded
+                    .iter()
+                    .map(|s| w.push_encoded_service(s, &mut buf))
+                    .sum::<usize>()
+            })
+        });
+    }
+    group.finish();
 }
 
 criterion_group!(benches, bench);

@@ -5,12 +5,14 @@
 //! `cargo run --release -p meshspan-benches --example eds_rows -- small full+encode 3`
 use std::hint::black_box;
 
+use mesh_eds::View;
 use mesh_eds::wire::{self, EncodeOptions};
-use mesh_eds::{EncodedService, PreparedService, View};
 use meshspan_benches::workbench::{Workbench, upsert};
 use test_support::{Workload, workload};
 
-/// The rows, as the `eds` bench names them.
+/// The rows, as the `eds` bench names them; `loc3-` and `loc3-failover-` before a push row run
+/// it on the workload placed in 3 localities a network with one view per locality
+/// (`Workbench::with_localities`), without and with the locality stage (failover on).
 const ROWS: [&str; 9] = [
     "full+encode",
     "full+encode-no-istio",
@@ -27,23 +29,31 @@ fn main() -> Result<(), String> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [kind, row, reps] = args.as_slice() else {
         return Err(format!(
-            "usage: eds_rows small|large ROW REPS (rows: {ROWS:?})"
+            "usage: eds_rows small|large|huge ROW REPS (rows: {ROWS:?})"
         ));
     };
     let kind = match kind.as_str() {
         "small" => Workload::Small,
         "large" => Workload::Large,
+        "huge" => Workload::Huge,
         other => return Err(format!("unknown workload {other:?}")),
     };
     let reps: u32 = reps.parse().map_err(|e| format!("REPS {reps:?}: {e}"))?;
-    let w = Workbench::new(&workload(kind, 7));
+    let doc = workload(kind, 7);
+    let (w, row) = if let Some(row) = row.strip_prefix("loc3-failover-") {
+        (Workbench::with_localities(&doc, 3, true), row)
+    } else if let Some(row) = row.strip_prefix("loc3-") {
+        (Workbench::with_localities(&doc, 3, false), row)
+    } else {
+        (Workbench::new(&doc), row.as_str())
+    };
+    drop(doc);
     let mut buf = Vec::with_capacity(1 << 20);
     let no_istio = EncodeOptions {
         istio_workload: false,
     };
-    let index = w.views[0].index().clone();
     let mut total = 0usize;
-    match row.as_str() {
+    match row {
         "full+encode" => {
             (0..reps).for_each(|_| total += w.push_encoded(EncodeOptions::default(), &mut buf))
         }
@@ -55,17 +65,7 @@ fn main() -> Result<(), String> {
         }
         "full-no-encode" => (0..reps).for_each(|_| total += w.push(None, &mut buf)),
         "views+encode-services-encoded" => {
-            let encoded: Vec<EncodedService> = w
-                .eds
-                .services
-                .iter()
-                .map(|s| {
-                    EncodedService::new(
-                        &PreparedService::new(&index, w.request(s)),
-                        EncodeOptions::default(),
-                    )
-                })
-                .collect();
+            let encoded = w.encoded_services(EncodeOptions::default());
             for _ in 0..reps {
                 total += encoded
                     .iter()

@@ -4,7 +4,8 @@
 use mesh_eds::wire::{self, EncodeOptions};
 use mesh_eds::{
     ClusterRequest, Delta, DocumentEds, EdsEndpoint, EdsStore, EncodedService, Features,
-    LoadAssignment, PreparedService, Profile, ServicePortEndpoints, ServiceRequest, View,
+    LoadAssignment, LocalityPolicy, PreparedService, Profile, ServicePortEndpoints, ServiceRequest,
+    TrafficPolicy, View,
 };
 use mesh_model::{ClusterId, MeshDocument, NetworkId};
 
@@ -21,6 +22,9 @@ pub struct Workbench {
     pub views: Vec<View>,
     /// Endpoints over all service ports.
     pub endpoints: usize,
+    /// Every service's locality policy (Istio's default unless [`Workbench::with_localities`]
+    /// turns failover on).
+    pub policy: LocalityPolicy,
 }
 
 /// One upsert of the churn variant: (service, shard, key, endpoint).
@@ -54,7 +58,45 @@ impl Workbench {
             networks,
             views,
             endpoints,
+            policy: LocalityPolicy::default(),
         }
+    }
+
+    /// The workload with its endpoints re-placed in `zones` localities a network (region = the
+    /// endpoint's network, zone by position: `<network>/z<i mod zones>`), one view per (network,
+    /// locality) instead of one per network, and with `failover` every service under a
+    /// DestinationRule with outlier detection: Istio's default locality failover (L4, L8,
+    /// L12–L14) for every class, so each view's groups get priorities 0 (its zone), 1 (its
+    /// region) and 2 (other regions).
+    pub fn with_localities(doc: &MeshDocument, zones: usize, failover: bool) -> Self {
+        let mut w = Self::new(doc);
+        let zones = zones.max(1);
+        for s in &mut w.eds.services {
+            for (i, e) in s.endpoints.iter_mut().enumerate() {
+                let region = e.network.as_ref().map_or("none", |n| n.as_str());
+                e.locality = format!("{region}/z{}", i % zones);
+            }
+        }
+        let index = w.views[0].index().clone();
+        w.views = w
+            .networks
+            .iter()
+            .flat_map(|n| {
+                let index = &index;
+                (0..zones).map(move |z| {
+                    let mut class = DocumentEds::class_for_network(n, Profile::IstioModern);
+                    class.locality = format!("{}/z{z}", n.as_str());
+                    View::new(index, class)
+                })
+            })
+            .collect();
+        if failover {
+            w.policy.destination_rule = Some(TrafficPolicy {
+                outlier_detection: true,
+                ..TrafficPolicy::default()
+            });
+        }
+        w
     }
 
     /// Endpoints × views: criterion's throughput unit (its inverse is the time an endpoint a view).
@@ -63,8 +105,11 @@ impl Workbench {
     }
 
     /// The request of one service port (mTLS allowed, the document's features).
-    pub fn request<'a>(&self, s: &'a ServicePortEndpoints) -> ServiceRequest<'a> {
-        self.eds.request(s)
+    pub fn request<'a>(&'a self, s: &'a ServicePortEndpoints) -> ServiceRequest<'a> {
+        ServiceRequest {
+            locality: &self.policy,
+            ..self.eds.request(s)
+        }
     }
 
     /// A full push: every service prepared once ([`PreparedService`]) and shared by every view,
@@ -116,6 +161,16 @@ impl Workbench {
                 .map(|w| w.join().unwrap_or_default())
                 .sum()
         })
+    }
+
+    /// Every service prepared and encoded once, for the views-only variants.
+    pub fn encoded_services(&self, options: EncodeOptions) -> Vec<EncodedService> {
+        let index = self.views[0].index();
+        self.eds
+            .services
+            .iter()
+            .map(|s| EncodedService::new(&PreparedService::new(index, self.request(s)), options))
+            .collect()
     }
 
     /// Every view of one encoded service (see [`Workbench::push_encoded`]).

@@ -1,6 +1,6 @@
 //! `EdsStore` under arbitrary sequences of deltas (duplicate and unknown keys, shards replaced
 //! and removed, classes of every profile added and removed, gateway and MeshNetworks changes,
-//! wide meshes): never a panic; after every apply the snapshot equals a full rebuild, lists the
+//! locality policies set and cleared for classes with localities and labels, wide meshes): never a panic; after every apply the snapshot equals a full rebuild, lists the
 //! model's classes and services, and every (class, service) the oracle covers gets exactly the
 //! oracle's bytes from the independent model (`oracle::StoreModel`).
 #![no_main]
@@ -11,8 +11,10 @@ use libfuzzer_sys::arbitrary::{Result, Unstructured};
 use libfuzzer_sys::fuzz_target;
 use mesh_eds::oracle::{OracleError, StoreModel};
 use mesh_eds::{
-    ClusterRequest, Delta, EdsEndpoint, EdsStore, Features, Health, IpFamily, LegacyGateway,
-    LegacyNetworks, Profile, ProxyClass, ProxyType, ServeError, wire,
+    ClusterRequest, Delta, Distribute, EdsEndpoint, EdsStore, Failover, Features, Health, IpFamily,
+    LegacyGateway, LegacyNetworks, LocalityLbSetting, LocalityPolicy, MeshLocality, NETWORK_LABEL,
+    Profile, ProxyClass, ProxyType, REGION_LABEL, ServeError, TrafficDistribution, TrafficPolicy,
+    ZoneAwareLbSetting, wire,
 };
 use mesh_model::{ClusterId, Gateway, NetworkId, TlsMode};
 
@@ -86,11 +88,7 @@ fn endpoint(u: &mut Unstructured<'_>) -> Result<EdsEndpoint> {
         },
         network: network(u)?,
         cluster: cluster(u)?,
-        locality: if u.ratio(1, 5)? {
-            String::new()
-        } else {
-            format!("r{}/{}", u.int_in_range(0..=2u8)?, name(u, "z", 2, 30)?)
-        },
+        locality: locality(u)?,
         tls_mode: if u.ratio(1, 4)? {
             TlsMode::Disabled
         } else {
@@ -98,6 +96,7 @@ fn endpoint(u: &mut Unstructured<'_>) -> Result<EdsEndpoint> {
         },
         hbone_tunnel: u.ratio(1, 8)?,
         lb_weight: weight(u)?,
+        labels: std::sync::Arc::new(labels(u)?),
         workload_name: name(u, "w", 3, 3)?,
         health: if u.ratio(1, 8)? {
             Health::Unhealthy
@@ -106,6 +105,128 @@ fn endpoint(u: &mut Unstructured<'_>) -> Result<EdsEndpoint> {
         },
         ..EdsEndpoint::default()
     })
+}
+
+fn labels(u: &mut Unstructured<'_>) -> Result<BTreeMap<String, String>> {
+    let mut labels = BTreeMap::new();
+    for _ in 0..u.int_in_range(0..=2u8)? {
+        let key = ["version", "app", NETWORK_LABEL, REGION_LABEL][u.int_in_range(0..=3usize)?];
+        labels.insert(key.to_owned(), name(u, "v", 2, 2)?);
+    }
+    Ok(labels)
+}
+
+fn locality(u: &mut Unstructured<'_>) -> Result<String> {
+    Ok(if u.ratio(1, 5)? {
+        String::new()
+    } else {
+        format!("r{}/{}", u.int_in_range(0..=2u8)?, name(u, "z", 2, 30)?)
+    })
+}
+
+fn failover(u: &mut Unstructured<'_>) -> Result<Vec<Failover>> {
+    (0..u.int_in_range(0..=2u8)?)
+        .map(|_| {
+            Ok(Failover {
+                from: format!("r{}", u.int_in_range(0..=2u8)?),
+                to: format!("r{}", u.int_in_range(0..=2u8)?),
+            })
+        })
+        .collect()
+}
+
+fn failover_priority(u: &mut Unstructured<'_>) -> Result<Vec<String>> {
+    (0..u.int_in_range(0..=3u8)?)
+        .map(|_| {
+            Ok(match u.int_in_range(0..=4u8)? {
+                0 => NETWORK_LABEL.to_owned(),
+                1 => REGION_LABEL.to_owned(),
+                2 => "version".to_owned(),
+                3 => "version=v1".to_owned(),
+                _ => "app".to_owned(),
+            })
+        })
+        .collect()
+}
+
+fn locality_setting(u: &mut Unstructured<'_>) -> Result<LocalityLbSetting> {
+    let pattern = |u: &mut Unstructured<'_>| -> Result<String> {
+        Ok(["*", "r0", "r1/z1", "r2", ""][u.int_in_range(0..=4usize)?].to_owned())
+    };
+    let distribute = if u.ratio(1, 4)? {
+        (0..u.int_in_range(1..=2u8)?)
+            .map(|_| {
+                let from = pattern(u)?;
+                let to = (0..u.int_in_range(0..=2u8)?)
+                    .map(|_| Ok((pattern(u)?, u.int_in_range(1..=100u32)?)))
+                    .collect::<Result<_>>()?;
+                Ok(Distribute { from, to })
+            })
+            .collect::<Result<_>>()?
+    } else {
+        Vec::new()
+    };
+    Ok(LocalityLbSetting {
+        enabled: if u.ratio(1, 6)? {
+            Some(u.arbitrary()?)
+        } else {
+            None
+        },
+        distribute,
+        failover: failover(u)?,
+        failover_priority: failover_priority(u)?,
+    })
+}
+
+fn zone_aware(u: &mut Unstructured<'_>) -> Result<Option<ZoneAwareLbSetting>> {
+    Ok(if u.ratio(1, 5)? {
+        Some(ZoneAwareLbSetting {
+            enabled: if u.ratio(1, 6)? {
+                Some(u.arbitrary()?)
+            } else {
+                None
+            },
+            failover: failover(u)?,
+            failover_priority: failover_priority(u)?,
+        })
+    } else {
+        None
+    })
+}
+
+fn policy(u: &mut Unstructured<'_>) -> Result<Option<LocalityPolicy>> {
+    if u.ratio(1, 5)? {
+        return Ok(None);
+    }
+    let destination_rule = if u.ratio(3, 4)? {
+        Some(TrafficPolicy {
+            locality_lb_setting: if u.arbitrary()? {
+                Some(locality_setting(u)?)
+            } else {
+                None
+            },
+            zone_aware_lb_setting: zone_aware(u)?,
+            outlier_detection: u.arbitrary()?,
+        })
+    } else {
+        None
+    };
+    Ok(Some(LocalityPolicy {
+        destination_rule,
+        traffic_distribution: match u.int_in_range(0..=5u8)? {
+            0 => TrafficDistribution::PreferSameZone,
+            1 => TrafficDistribution::PreferSameNode,
+            _ => TrafficDistribution::Any,
+        },
+        mesh: MeshLocality {
+            locality_lb_setting: if u.ratio(1, 5)? {
+                None
+            } else {
+                Some(locality_setting(u)?)
+            },
+            zone_aware_lb_setting: zone_aware(u)?,
+        },
+    }))
 }
 
 fn gateways(u: &mut Unstructured<'_>) -> Result<Vec<Gateway>> {
@@ -167,6 +288,12 @@ fn class(u: &mut Unstructured<'_>) -> Result<ProxyClass> {
         } else {
             IpFamily::Unknown
         },
+        locality: locality(u)?,
+        labels: if u.ratio(1, 4)? {
+            None
+        } else {
+            Some(labels(u)?)
+        },
         profile: match u.int_in_range(0..=7u8)? {
             0 => Profile::Istio1_1_3,
             1 => Profile::Istio1_1_0,
@@ -179,7 +306,7 @@ fn class(u: &mut Unstructured<'_>) -> Result<ProxyClass> {
 
 fn delta(u: &mut Unstructured<'_>) -> Result<Delta> {
     let key = |u: &mut Unstructured<'_>| name(u, "k", 4, 200);
-    Ok(match u.int_in_range(0..=15u8)? {
+    Ok(match u.int_in_range(0..=16u8)? {
         0..=5 => Delta::UpsertEndpoint {
             service: service(u)?,
             cluster: cluster(u)?,
@@ -209,6 +336,10 @@ fn delta(u: &mut Unstructured<'_>) -> Result<Delta> {
         12 => Delta::Gateways(gateways(u)?),
         13 => Delta::MeshNetworks(mesh_networks(u)?),
         14 => Delta::AddClass(class(u)?),
+        15 => Delta::Locality {
+            service: service(u)?,
+            policy: policy(u)?.map(Box::new),
+        },
         _ => Delta::RemoveClass(class(u)?),
     })
 }

@@ -18,6 +18,12 @@
 //! endpoint, since every input to them (visibility M2a, same network M8, candidates M7, reachable
 //! gateways M14) is the same for every member of a set. A property test over random meshes proves
 //! the bytes equal `wire::encode_into_with(&view.assignment(..))` for every view.
+//!
+//! The locality stage (L1–L33) is applied per view when the service's policy is not inert
+//! (`staged`): the groups are planned as above, then the value path's own decisions
+//! (`crate::locality::apply_stage`) set their priorities and weights, empty them (`distribute`)
+//! or split them into failoverPriority sub-groups — choices among the cached entries, so nothing
+//! is encoded again. An inert policy takes the loop above unchanged.
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -28,7 +34,9 @@ use crate::error::NotEncodable;
 use crate::first_seen::FirstSeen;
 use crate::index::{GatewayIndex, RouteKey};
 use crate::input::{ClusterKind, EdsEndpoint};
+use crate::locality::{endpoint_label, split_ranges};
 use crate::modern::{NetworkRules, Routes, first_group_totals};
+use crate::policy::{EffectiveSetting, LocalityPolicy};
 use crate::prepared::{PreparedEndpoint, PreparedService, Transport};
 use crate::rules::{
     CONNECT_ORIGINATE, gateway_weight, index_u32, join_host_port, scale_weight,
@@ -40,6 +48,8 @@ use crate::wire::{self, AddressRef, EncodeOptions};
 /// Candidate lists up to this long keep a precomputed share sum for every `r`; longer ones (rare:
 /// more than 8 gateways for one network or cluster) add up their members' shares per view.
 const MAX_PRECOMPUTED_R: usize = 8;
+
+mod staged;
 
 /// One service port encoded once for every modern-profile view of one gateway index: the fast
 /// path of a push. Owns its data (no borrow of the request), so it can be kept and shared.
@@ -77,9 +87,9 @@ pub struct EncodedService {
     sni: bool,
     /// `Features::gateway_in_first_group`.
     gateway_in_first_group: bool,
-    /// The service's locality policy can change what a view receives (L1): this path does not
-    /// apply the stage yet and refuses such views ([`NotEncodable::LocalityStage`]).
-    locality_stage: bool,
+    /// The locality stage (L1), when the service's policy can change what a view receives:
+    /// applied per view over the planned groups ([`EncodedService::encode_staged`]).
+    stage: Option<Arc<Stage>>,
     /// What a weight patch leaves alone (unless an entry changes length), shared between the
     /// service and its patched copies.
     shape: Arc<Shape>,
@@ -131,9 +141,43 @@ struct Group {
     sets: Range<usize>,
 }
 
+/// What the locality stage needs of a service besides its encoded groups: its effective
+/// setting, and for failoverPriority the label values paired with each endpoint (L2).
+#[derive(Debug)]
+struct Stage {
+    effective: EffectiveSetting,
+    /// Every group's locality label, one after the other (one allocation, read together).
+    labels_text: String,
+    /// Per group (in `Shape::groups` order): where its label, region, zone and subzone are in
+    /// `labels_text` (split once, not per view).
+    groups: Vec<[(u32, u32); 4]>,
+    /// The failoverPriority entries' keys (the part before `=`, L15), in entry order.
+    keys: Vec<Box<str>>,
+    /// `labels[position * keys.len() + j]`: key `j` on the endpoint at input `position`.
+    labels: Vec<Option<Box<str>>>,
+}
+
 /// One group as a view plans it: the group, the sets it keeps directly, and its gateways with the
 /// sum of their shares.
 type GroupPlan<'s> = (&'s Group, Vec<&'s Set>, Vec<(u32, u32)>);
+
+/// A group's direct entries: the cached bytes of whole sets, or chosen members (a
+/// failoverPriority sub-group, or a group planned for one).
+#[derive(Debug, Clone, Copy)]
+enum Direct<'a, 's> {
+    Sets(&'a [&'s Set]),
+    Members(&'a [Member]),
+}
+
+/// What [`EncodedService::measure`] adds up of a group.
+#[derive(Debug, Clone, Copy, Default)]
+struct Sizes {
+    direct_len: usize,
+    gateway_len: usize,
+    /// Wrapping and saturating sums of the entries' weights (M12).
+    wrapping: u32,
+    saturating: u32,
+}
 
 /// The members of one group on one (network, candidate list): they share every view decision.
 #[derive(Debug, Clone)]
@@ -162,6 +206,9 @@ struct Set {
 struct Member {
     /// Position in the request (orders members of several sets).
     input: u32,
+    /// Its weight on the wire: read only by the locality stage's failoverPriority split, and a
+    /// service with failoverPriority is never patched, so it stays current.
+    weight: u32,
     bytes: (usize, usize),
 }
 
@@ -170,7 +217,7 @@ impl EncodedService {
     pub fn new(prepared: &PreparedService<'_>, options: EncodeOptions) -> Self {
         let endpoints = prepared.request.endpoints;
         let mut workload = String::new();
-        let mut encoded = Self::build(
+        let encoded = Self::build(
             &prepared.index,
             options,
             prepared.request.cluster.kind == ClusterKind::SniDnat,
@@ -193,8 +240,58 @@ impl EncodedService {
                 );
             },
         );
-        encoded.locality_stage = !prepared.request.locality.is_inert();
-        encoded
+        encoded.with_locality(
+            prepared.request.locality,
+            prepared.groups.iter().map(|g| g.label),
+            endpoints,
+        )
+    }
+
+    /// This service with the locality stage of `policy` applied to every view (nothing when the
+    /// policy is inert); `group_labels` are its groups' locality labels (as given to
+    /// [`EncodedService::build`]) and `endpoints` the service's, read for failoverPriority labels.
+    pub(crate) fn with_locality<'l>(
+        mut self,
+        policy: &LocalityPolicy,
+        group_labels: impl Iterator<Item = &'l str>,
+        endpoints: &[EdsEndpoint],
+    ) -> Self {
+        if policy.is_inert() {
+            self.stage = None;
+            return self;
+        }
+        let effective = policy.effective();
+        let keys: Vec<Box<str>> = effective
+            .failover_priority()
+            .iter()
+            .map(|entry| entry.split('=').next().unwrap_or("").into())
+            .collect();
+        let labels = if keys.is_empty() {
+            Vec::new()
+        } else {
+            endpoints
+                .iter()
+                .flat_map(|e| keys.iter().map(|k| endpoint_label(e, k).map(Into::into)))
+                .collect()
+        };
+        let mut labels_text = String::new();
+        let groups = group_labels
+            .map(|l| {
+                let at = labels_text.len();
+                labels_text.push_str(l);
+                let span = |r: Range<usize>| (index_u32(at + r.start), index_u32(at + r.end));
+                let [region, zone, subzone] = split_ranges(l);
+                [span(0..l.len()), span(region), span(zone), span(subzone)]
+            })
+            .collect();
+        self.stage = Some(Arc::new(Stage {
+            groups,
+            labels_text,
+            effective,
+            keys,
+            labels,
+        }));
+        self
     }
 
     /// [`EncodedService::new`] with each kept member's `LbEndpoint` bytes up to its weight
@@ -299,6 +396,7 @@ impl EncodedService {
                     shape.by_input[position].1 = index_u32(shape.members.len());
                     shape.members.push(Member {
                         input: m.index,
+                        weight: w,
                         bytes: (at, bytes.len()),
                     });
                 }
@@ -353,7 +451,7 @@ impl EncodedService {
             enabled,
             sni,
             gateway_in_first_group,
-            locality_stage: false,
+            stage: None,
             shape: Arc::new(shape),
             sets,
             bytes,
@@ -367,7 +465,7 @@ impl EncodedService {
     /// cannot be patched (multi-network off, a long candidate list, an unknown position): encode
     /// again then.
     pub(crate) fn patched(&self, changes: &[WeightChange<'_>]) -> Option<Self> {
-        if !self.enabled {
+        if !self.enabled || self.stage.as_ref().is_some_and(|s| !s.keys.is_empty()) {
             return None;
         }
         let scale = self.index.scale_factor().max(1);
@@ -462,13 +560,14 @@ impl EncodedService {
         if !Arc::ptr_eq(view.index(), &self.index) {
             return Err(NotEncodable::OtherIndex);
         }
-        if self.locality_stage {
-            return Err(NotEncodable::LocalityStage);
-        }
         // M8 / M2a per network: the decisions `modern::compute` takes.
         let networks = NetworkRules::new(view.class(), &self.shape.networks);
 
         buf.extend_from_slice(&self.shape.head);
+        if let Some(stage) = &self.stage {
+            self.encode_staged(stage, view, &networks, routes, buf);
+            return Ok(());
+        }
         let mut merged: Vec<Member> = Vec::new();
         if !self.gateway_in_first_group {
             let mut direct: Vec<&Set> = Vec::new();
@@ -576,38 +675,87 @@ impl EncodedService {
         merged: &mut Vec<Member>,
         buf: &mut Vec<u8>,
     ) {
-        let (mut direct_len, mut wrapping, mut saturating) = (0usize, 0u32, 0u32);
-        for set in direct {
-            direct_len += set.bytes.len();
-            wrapping = wrapping.wrapping_add(set.wrapping);
-            saturating = saturating.saturating_add(set.saturating);
+        let sizes = self.measure(Direct::Sets(direct), gateways);
+        let weight = self.group_weight(sizes);
+        self.put_group(
+            group,
+            Direct::Sets(direct),
+            gateways,
+            sizes,
+            weight,
+            0,
+            merged,
+            buf,
+        );
+    }
+
+    /// The lengths and weight sums of a group's direct entries and gateways.
+    #[inline(always)]
+    fn measure(&self, direct: Direct<'_, '_>, gateways: &[(u32, u32)]) -> Sizes {
+        let mut sizes = Sizes::default();
+        match direct {
+            Direct::Sets(sets) => {
+                for set in sets {
+                    sizes.direct_len += set.bytes.len();
+                    sizes.wrapping = sizes.wrapping.wrapping_add(set.wrapping);
+                    sizes.saturating = sizes.saturating.saturating_add(set.saturating);
+                }
+            }
+            Direct::Members(members) => {
+                for m in members {
+                    sizes.direct_len += m.bytes.1 - m.bytes.0;
+                    sizes.wrapping = sizes.wrapping.wrapping_add(m.weight);
+                    sizes.saturating = sizes.saturating.saturating_add(m.weight);
+                }
+            }
         }
-        let mut gateway_len = 0;
         for &(g, sum) in gateways {
             let weight = gateway_weight(sum);
-            wrapping = wrapping.wrapping_add(weight);
-            gateway_len +=
+            sizes.wrapping = sizes.wrapping.wrapping_add(weight);
+            sizes.gateway_len +=
                 wire::weighted_entry_len(self.index.gateway_prefix(g, self.options), weight);
         }
-        // M12: a group's weight.
-        let weight = if !self.enabled && !self.sni {
-            Some(saturating)
-        } else if direct_len == 0 && gateways.is_empty() {
+        sizes
+    }
+
+    /// M12: a group's weight.
+    #[inline(always)]
+    fn group_weight(&self, sizes: Sizes) -> Option<u32> {
+        if !self.enabled && !self.sni {
+            Some(sizes.saturating)
+        } else if sizes.direct_len == 0 && sizes.gateway_len == 0 {
             None
         } else {
-            Some(wrapping)
-        };
+            Some(sizes.wrapping)
+        }
+    }
+
+    /// Writes one group with the given weight and priority.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)] // the group's parts, measured once by the caller
+    fn put_group(
+        &self,
+        group: &Group,
+        direct: Direct<'_, '_>,
+        gateways: &[(u32, u32)],
+        sizes: Sizes,
+        weight: Option<u32>,
+        priority: u32,
+        merged: &mut Vec<Member>,
+        buf: &mut Vec<u8>,
+    ) {
         let body = group.locality.len()
-            + direct_len
-            + gateway_len
-            + weight.map_or(0, wire::group_weight_len);
+            + sizes.direct_len
+            + sizes.gateway_len
+            + weight.map_or(0, wire::group_weight_len)
+            + wire::group_priority_len(priority);
         buf.reserve(wire::group_field_len(body));
         wire::put_group_header(buf, body);
         buf.extend_from_slice(&self.bytes[group.locality.clone()]);
         match direct {
-            [] => {}
-            [set] => buf.extend_from_slice(&self.bytes[set.bytes.clone()]),
-            sets => {
+            Direct::Sets([]) => {}
+            Direct::Sets([set]) => buf.extend_from_slice(&self.bytes[set.bytes.clone()]),
+            Direct::Sets(sets) => {
                 // Several sets go direct: their members in input order (M3).
                 merged.clear();
                 for set in sets {
@@ -615,6 +763,11 @@ impl EncodedService {
                 }
                 merged.sort_unstable_by_key(|m| m.input);
                 for m in merged.iter() {
+                    buf.extend_from_slice(&self.bytes[m.bytes.0..m.bytes.1]);
+                }
+            }
+            Direct::Members(members) => {
+                for m in members {
                     buf.extend_from_slice(&self.bytes[m.bytes.0..m.bytes.1]);
                 }
             }
@@ -626,6 +779,7 @@ impl EncodedService {
         if let Some(w) = weight {
             wire::put_group_weight(buf, w);
         }
+        wire::put_group_priority(buf, priority);
     }
 
     /// M11: the sum of `⌊w·S / r⌋` over the set's contributing members (without the address-less

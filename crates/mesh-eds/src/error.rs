@@ -32,12 +32,6 @@ pub enum NotEncodable {
     /// The service was encoded for another gateway index.
     #[error("the service was encoded for another gateway index than the view's")]
     OtherIndex,
-    /// The service's locality policy can change priorities, weights or groups (rules L8–L22):
-    /// the push path does not apply the locality stage yet.
-    #[error(
-        "the service's locality policy needs the locality stage, which the push path does not apply yet: use View::assignment_prepared"
-    )]
-    LocalityStage,
 }
 
 /// Why [`crate::Snapshot::encode_into`] wrote nothing.

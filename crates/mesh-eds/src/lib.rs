@@ -56,7 +56,9 @@
 //! Data flow: gateways → [`GatewayIndex`] (once) → one [`View`] per proxy class (once) →
 //! [`PreparedService`] per service (once, shared by every view) → [`LoadAssignment`] per
 //! (service, view) → [`wire`] bytes. The push fast path skips the intermediate value:
-//! [`EncodedService`] (once per service) writes each view's bytes from cached pieces.
+//! [`EncodedService`] (once per service) writes each view's bytes from cached pieces, with the
+//! locality stage ([`apply_locality_stage`]'s decisions, taken per view over the cached groups)
+//! when the service's [`LocalityPolicy`] is not inert.
 //! [`EdsStore`] keeps it all up to date under deltas. [`View::explain`] says, for each endpoint,
 //! why it was kept, replaced by gateways or dropped:
 //!

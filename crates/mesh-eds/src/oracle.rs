@@ -14,7 +14,8 @@
 //!   `uint32(...)` does, 0 read as 1 (M4) — Go's 64-bit wrapping only differs past 2^63.
 //!
 //! [`locality_stage`] restates the locality load-balancing stage (rules L5–L21 of
-//! `spec/locality-lb.md`) on its own.
+//! `spec/locality-lb.md`) on its own; [`assignment`] applies it after split-horizon (L1) under
+//! the request's policy, each direct endpoint paired with its source's labels as L2 says.
 //!
 //! [`assignment`] covers [`Profile::IstioModern`]; [`legacy_assignment`] covers the Istio 1.1
 //! profiles ([`Profile::Istio1_1_0`], [`Profile::Istio1_1_3`], rules H1.1–H1.6). `istio-1.5` is not
@@ -67,7 +68,8 @@ pub enum OracleError {
 }
 
 /// The assignment a proxy of `class` receives for `request`, computed from the spec's rules
-/// M1–M18 with no index over `gateways` (the resolved gateway set, G1–G4: duplicates allowed).
+/// M1–M18 with no index over `gateways` (the resolved gateway set, G1–G4: duplicates allowed),
+/// then the locality stage of `request.locality` ([`locality_stage`], L1).
 ///
 /// ```
 /// use mesh_eds::{ClusterRequest, EdsEndpoint, ProxyClass, ServiceRequest, oracle};
@@ -96,6 +98,51 @@ pub fn assignment(
     class: &ProxyClass,
     request: &ServiceRequest<'_>,
 ) -> Result<LoadAssignment, OracleError> {
+    let (cla, sources) = split_horizon(gateways, class, request)?;
+    // L1: then the locality stage, each direct endpoint paired with its source's labels (L2).
+    let labels: Vec<Vec<BTreeMap<String, String>>> = sources
+        .iter()
+        .map(|group| group.iter().map(|ep| paired_labels(ep)).collect())
+        .collect();
+    Ok(locality_stage(&cla, &labels, class, request.locality))
+}
+
+/// L2 restated: the labels Istio pairs with a registry endpoint — its own, with region, zone
+/// and subzone from its locality (the non-empty parts) and its cluster id replacing them, and
+/// its network added unless a label sets it.
+fn paired_labels(ep: &EdsEndpoint) -> BTreeMap<String, String> {
+    let mut labels = (*ep.labels).clone();
+    let mut parts = ep.locality.split('/');
+    for key in [
+        "topology.kubernetes.io/region",
+        "topology.kubernetes.io/zone",
+        "topology.istio.io/subzone",
+    ] {
+        if let Some(part) = parts.next().filter(|p| !p.is_empty()) {
+            labels.insert(key.to_owned(), part.to_owned());
+        }
+    }
+    if let Some(c) = &ep.cluster {
+        labels.insert(
+            "topology.istio.io/cluster".to_owned(),
+            c.as_str().to_owned(),
+        );
+    }
+    if let Some(n) = &ep.network {
+        labels
+            .entry("topology.istio.io/network".to_owned())
+            .or_insert_with(|| n.as_str().to_owned());
+    }
+    labels
+}
+
+/// Split-horizon (M1–M18): the assignment, and for each group the input endpoint each of its
+/// direct endpoints was built from, in order.
+fn split_horizon<'r>(
+    gateways: &[Gateway],
+    class: &ProxyClass,
+    request: &ServiceRequest<'r>,
+) -> Result<(LoadAssignment, Vec<Vec<&'r EdsEndpoint>>), OracleError> {
     if class.profile != Profile::IstioModern {
         return Err(OracleError::ProfileNotCovered {
             profile: class.profile,
@@ -124,11 +171,12 @@ pub fn assignment(
     let mut localities = Vec::new();
     // Per group: its gateways and the sum of the shares routed through each (M11).
     let mut gateway_sums: Vec<Vec<(&Gateway, u32)>> = Vec::new();
+    let mut sources: Vec<Vec<&EdsEndpoint>> = Vec::new();
     for (label, members) in groups {
-        let mut group = if multi_network {
-            let (group, sums) = filter(&set, class, request, label, &members);
+        let (mut group, mut from) = if multi_network {
+            let (group, from, sums) = filter(&set, class, request, label, &members);
             gateway_sums.push(sums);
-            group
+            (group, from)
         } else {
             // M5: returned unchanged; the locality weight is the pre-filter (saturating) sum.
             let endpoints: Vec<LbEndpoint> = members
@@ -138,19 +186,24 @@ pub fn assignment(
             let weight = endpoints
                 .iter()
                 .fold(0u32, |sum, e| sum.saturating_add(e.weight));
-            LocalityGroup {
+            let group = LocalityGroup {
                 priority: 0,
                 label: label.to_owned(),
                 weight: Some(weight),
                 endpoints,
-            }
+            };
+            (group, members)
         };
         // M16: SNI-DNAT clusters keep only mTLS-capable endpoints, weights recomputed (M12).
         if sni_dnat {
+            let keep: Vec<bool> = group.endpoints.iter().map(|e| e.mtls).collect();
+            let mut k = keep.iter();
+            from.retain(|_| k.next().copied().unwrap_or(false));
             group.endpoints.retain(|e| e.mtls);
             group.weight = locality_weight(&group.endpoints);
         }
         localities.push(group);
+        sources.push(from);
     }
     if multi_network {
         // M13: gateway endpoints after the direct ones. With `gateway_in_first_group` (restated
@@ -178,10 +231,13 @@ pub fn assignment(
             group.weight = locality_weight(&group.endpoints);
         }
     }
-    Ok(LoadAssignment {
-        cluster_name: request.cluster.name(),
-        localities,
-    })
+    Ok((
+        LoadAssignment {
+            cluster_name: request.cluster.name(),
+            localities,
+        },
+        sources,
+    ))
 }
 
 /// M11 / M18: the endpoint standing in for remote workloads through `g`, whose shares sum to
@@ -616,15 +672,17 @@ fn candidates<'g>(set: &[&'g Gateway], class: &ProxyClass, ep: &EdsEndpoint) -> 
 
 /// M6–M15, M17 for one locality group: the group with its direct endpoints, and its gateways in
 /// M13 order with the sum of the shares routed through each.
-fn filter<'g>(
+#[allow(clippy::type_complexity)] // the group, its direct endpoints' sources, its gateways
+fn filter<'g, 'r>(
     set: &[&'g Gateway],
     class: &ProxyClass,
     request: &ServiceRequest<'_>,
     label: &str,
-    members: &[&EdsEndpoint],
-) -> (LocalityGroup, Vec<(&'g Gateway, u32)>) {
+    members: &[&'r EdsEndpoint],
+) -> (LocalityGroup, Vec<&'r EdsEndpoint>, Vec<(&'g Gateway, u32)>) {
     let scale = scale_factor(set);
     let mut endpoints = Vec::new();
+    let mut from = Vec::new();
     // Per gateway identity: the summed weight.
     let mut sums: Vec<(&'g Gateway, u32)> = Vec::new();
     for ep in members {
@@ -637,6 +695,7 @@ fn filter<'g>(
             let unix_path = ep.port == 0 && !hbone(ep, request);
             if !host.is_empty() && !unix_path {
                 endpoints.push(direct(ep, request, w));
+                from.push(*ep);
             }
             continue;
         }
@@ -669,6 +728,7 @@ fn filter<'g>(
             weight: None,
             endpoints,
         },
+        from,
         sums,
     )
 }

@@ -24,6 +24,10 @@
 //!   goes), its encoded form is patched: each changed entry rewritten and its weight's shares
 //!   moved in its set's sums (wrapping sums are invertible); the copy shares everything a weight
 //!   does not change with the service it patches.
+//! * **Locality policies** ([`Delta::Locality`]): kept by cluster name, read into each service's
+//!   request; the encoded service carries the stage, so a policy change encodes the service
+//!   again, and a service whose policy has failoverPriority is never weight-patched (its
+//!   sub-group weights are sums of member weights).
 //! * **Snapshots** (`snapshot`): one `EncodedService` per service (shared by `Arc` with the
 //!   previous snapshot when untouched) in a table sorted by name, whose names are shared between
 //!   versions while no service comes or goes; the next snapshot merges the sorted touched names
@@ -46,6 +50,7 @@ use crate::input::{
     ClusterKind, ClusterRequest, EdsEndpoint, Features, ProxyClass, ServiceRequest,
 };
 use crate::legacy::LegacyNetworks;
+use crate::policy::LocalityPolicy;
 use crate::prepared::{Facts, Grouped, PreparedService};
 use crate::scope::{ScopeProxy, ServiceScope};
 use crate::view::View;
@@ -104,6 +109,8 @@ pub struct EdsStore {
     mtls: BTreeMap<Arc<str>, bool>,
     /// The scope of each service given one ([`Delta::Scope`]).
     scopes: BTreeMap<Arc<str>, ServiceScope>,
+    /// Locality policies other than Istio's default, by cluster name ([`Delta::Locality`]).
+    policies: BTreeMap<Arc<str>, LocalityPolicy>,
     gateways: Vec<Gateway>,
     legacy: Option<LegacyNetworks>,
     classes: BTreeSet<ProxyClass>,
@@ -152,6 +159,7 @@ impl EdsStore {
             localities: HashSet::new(),
             mtls: BTreeMap::new(),
             scopes: BTreeMap::new(),
+            policies: BTreeMap::new(),
             gateways: Vec::new(),
             legacy: None,
             classes: BTreeSet::new(),
@@ -315,6 +323,21 @@ impl EdsStore {
                         if let Some(state) = self.services.get_mut(&name) {
                             state.mark_dirty(&mut changes.dirty);
                         }
+                    }
+                }
+                Delta::Locality { service, policy } => {
+                    let name: Arc<str> = service.name().into();
+                    let policy = policy
+                        .map(|p| *p)
+                        .filter(|p| p != LocalityPolicy::istio_default());
+                    let changed = match policy {
+                        Some(p) => self.policies.insert(Arc::clone(&name), p.clone()) != Some(p),
+                        None => self.policies.remove(&name).is_some(),
+                    };
+                    if changed && let Some(state) = self.services.get_mut(&name) {
+                        // Encoded again (never patched: the encoded form holds the stage).
+                        state.reshaped = true;
+                        state.mark_dirty(&mut changes.dirty);
                     }
                 }
                 Delta::Gateways(g) => {
@@ -535,30 +558,37 @@ impl EdsStore {
         } else {
             stats.encoded += 1;
             let grouped = Grouped::new(&next.index, facts());
-            Some(Arc::new(EncodedService::build(
-                &next.index,
-                self.options,
-                state.cluster.kind == ClusterKind::SniDnat,
-                self.features.gateway_in_first_group,
-                name,
-                &grouped.networks,
-                grouped.groups(),
-                |m, buf| match &state.cache[m.index as usize] {
-                    Some(c) => buf.extend_from_slice(&state.prefixes[c.prefix()]),
-                    None => {
-                        let ep = &state.endpoints[m.index as usize];
-                        let mut workload = String::new();
-                        write_direct_prefix(
-                            ep,
-                            m.transport.hbone,
-                            m.transport.mtls,
-                            self.options,
-                            &mut workload,
-                            buf,
-                        );
-                    }
-                },
-            )))
+            Some(Arc::new(
+                EncodedService::build(
+                    &next.index,
+                    self.options,
+                    state.cluster.kind == ClusterKind::SniDnat,
+                    self.features.gateway_in_first_group,
+                    name,
+                    &grouped.networks,
+                    grouped.groups(),
+                    |m, buf| match &state.cache[m.index as usize] {
+                        Some(c) => buf.extend_from_slice(&state.prefixes[c.prefix()]),
+                        None => {
+                            let ep = &state.endpoints[m.index as usize];
+                            let mut workload = String::new();
+                            write_direct_prefix(
+                                ep,
+                                m.transport.hbone,
+                                m.transport.mtls,
+                                self.options,
+                                &mut workload,
+                                buf,
+                            );
+                        }
+                    },
+                )
+                .with_locality(
+                    request.locality,
+                    grouped.groups().map(|(label, _)| label),
+                    &state.endpoints,
+                ),
+            ))
         };
         let legacy = if !next.any_legacy {
             Vec::new()
@@ -739,7 +769,10 @@ impl EdsStore {
     /// The request of one service: its merged endpoints and policy.
     fn request<'a>(&'a self, name: &str, state: &'a ServiceState) -> ServiceRequest<'a> {
         ServiceRequest {
-            locality: crate::LocalityPolicy::istio_default(),
+            locality: self
+                .policies
+                .get(name)
+                .unwrap_or(LocalityPolicy::istio_default()),
             cluster: &state.cluster,
             endpoints: &state.endpoints,
             mtls_allowed: self.mtls.get(name).copied().unwrap_or(true),
@@ -833,6 +866,54 @@ mod tests {
             key: key.into(),
             endpoint: e,
         }
+    }
+
+    #[test]
+    fn a_locality_policy_is_applied_on_the_push_path_and_cleared() {
+        let mut store = EdsStore::new(Features::default());
+        let class = ProxyClass {
+            locality: "r1/z1".into(),
+            ..class("n1")
+        };
+        let located = |addr: &str, locality: &str| EdsEndpoint {
+            locality: locality.into(),
+            ..ep(addr, "n1")
+        };
+        store.apply([
+            Delta::AddClass(class.clone()),
+            upsert("foo.ns", "a", located("10.0.0.1", "r1/z1")),
+            upsert("foo.ns", "b", located("10.0.0.2", "r2/z1")),
+        ]);
+        let name = "outbound|80||foo.ns";
+        let priorities = |store: &EdsStore| -> Vec<u32> {
+            let cla = store.assignment(&class, name).unwrap();
+            assert_eq!(
+                store.load().encoded(&class, name).unwrap(),
+                wire::encode(&cla)
+            );
+            cla.localities.iter().map(|g| g.priority).collect()
+        };
+        assert_eq!(priorities(&store), [0, 0]);
+        let failover = LocalityPolicy {
+            destination_rule: Some(crate::TrafficPolicy {
+                outlier_detection: true,
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let locality = |policy: Option<LocalityPolicy>| Delta::Locality {
+            service: svc("foo.ns"),
+            policy: policy.map(Box::new),
+        };
+        let stats = store.apply([locality(Some(failover.clone()))]);
+        assert_eq!((stats.encoded, stats.patched), (1, 0));
+        // L12-L14: the proxy's zone first, the other region next.
+        assert_eq!(priorities(&store), [0, 1]);
+        // The same policy again changes nothing; clearing it goes back to Istio's default.
+        assert_eq!(store.apply([locality(Some(failover))]).encoded, 0);
+        assert_eq!(store.apply([locality(None)]).encoded, 1);
+        assert_eq!(priorities(&store), [0, 0]);
+        assert_eq!(*store.load(), store.full_rebuild());
     }
 
     fn class(net: &str) -> ProxyClass {

@@ -2,6 +2,7 @@
 //! reachable gateways per endpoint network and cluster), built once per class and shared by every
 //! proxy of that class.
 
+use std::ops::Range;
 use std::sync::Arc;
 
 use crate::assignment::LoadAssignment;
@@ -12,7 +13,7 @@ use crate::explain::{
 use crate::index::GatewayIndex;
 use crate::input::{ProxyClass, SelectionNote, ServiceRequest};
 use crate::legacy::LegacyView;
-use crate::locality::{EnginePairs, GroupReason, apply_locality_stage};
+use crate::locality::{EnginePairs, GroupReason, Parts, apply_locality_stage, split_ranges};
 use crate::modern::{self, Routes};
 use crate::prepared::PreparedService;
 use crate::rules::selected;
@@ -46,6 +47,9 @@ use crate::rules::selected;
 #[derive(Debug, Clone)]
 pub struct View {
     class: ProxyClass,
+    /// Where the class locality's region, zone and subzone are (L28): split once for the
+    /// locality stage of every service.
+    locality_parts: [Range<usize>; 3],
     index: Arc<GatewayIndex>,
     algorithm: Algorithm,
 }
@@ -86,6 +90,7 @@ impl View {
             Algorithm::Modern(Routes::new(index, &class))
         };
         Self {
+            locality_parts: split_ranges(&class.locality),
             class,
             index: Arc::clone(index),
             algorithm,
@@ -95,6 +100,13 @@ impl View {
     /// The proxy class.
     pub fn class(&self) -> &ProxyClass {
         &self.class
+    }
+
+    /// The class locality's `(region, zone, subzone)`.
+    pub(crate) fn locality_parts(&self) -> Parts<'_> {
+        let [region, zone, subzone] = &self.locality_parts;
+        let l = &self.class.locality;
+        (&l[region.clone()], &l[zone.clone()], &l[subzone.clone()])
     }
 
     /// The gateway index the view was built from.

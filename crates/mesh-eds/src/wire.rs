@@ -37,9 +37,9 @@ mod json;
 mod proto;
 
 pub(crate) use direct::{
-    AddressRef, group_field_len, group_weight_len, lb_endpoint_prefix, put_cluster_name,
-    put_group_header, put_group_weight, put_lb_endpoint_prefix, put_locality, put_weighted_entry,
-    weighted_entry_len,
+    AddressRef, group_field_len, group_priority_len, group_weight_len, lb_endpoint_prefix,
+    put_cluster_name, put_group_header, put_group_priority, put_group_weight,
+    put_lb_endpoint_prefix, put_locality, put_weighted_entry, weighted_entry_len,
 };
 pub use direct::{encode, encode_into, encode_into_with, encoded_len};
 pub use json::{EnvoyJson, to_envoy_json};

@@ -2,33 +2,33 @@
 //! `to` patterns and reweights them; unclaimed groups are emptied.
 
 use super::parts::matches;
-use super::{Decision, GroupReason};
-use crate::assignment::LocalityGroup;
+use super::{Decision, StageGroups};
 use crate::policy::Distribute;
 
 /// Applies the first rule matching `proxy_locality`; returns false (nothing done) when none does.
-pub(super) fn apply(
+pub(super) fn apply<G: StageGroups>(
     rules: &[Distribute],
     proxy_locality: &str,
-    groups: &mut [LocalityGroup],
-    reasons: &mut [GroupReason],
+    groups: &mut G,
 ) -> bool {
     let Some(rule) = rules.iter().find(|r| matches(&r.from, proxy_locality)) else {
         return false;
     };
     let mut claimed = vec![false; groups.len()];
+    let mut members: Vec<usize> = Vec::new();
     for (pattern, share) in &rule.to {
-        let members: Vec<usize> = (0..groups.len())
-            .filter(|&i| !claimed[i] && matches(pattern, &groups[i].label))
-            .collect();
+        members.clear();
+        members.extend(
+            (0..groups.len()).filter(|&g| !claimed[g] && matches(pattern, groups.label(g))),
+        );
         // L29: the bases' sum and each base × share wrap modulo 2^32.
-        let base = |g: &LocalityGroup| g.weight.unwrap_or(1);
+        let base = |groups: &G, g: usize| groups.weight(g).unwrap_or(1);
         let total = members
             .iter()
-            .fold(0u32, |t, &i| t.wrapping_add(base(&groups[i])));
-        for &i in &members {
-            claimed[i] = true;
-            let product = base(&groups[i]).wrapping_mul(*share);
+            .fold(0u32, |t, &g| t.wrapping_add(base(groups, g)));
+        for &g in &members {
+            claimed[g] = true;
+            let product = base(groups, g).wrapping_mul(*share);
             // ceil(product / T) in float64; T = 0 gives +Inf/NaN, which Go turns into 0 on amd64
             // and then does not write (L29).
             let weight = if total == 0 {
@@ -37,21 +37,21 @@ pub(super) fn apply(
                 (f64::from(product) / f64::from(total)).ceil() as u32
             };
             if weight > 0 {
-                groups[i].weight = Some(weight);
+                groups.set_weight(g, weight);
             }
-            reasons[i].decision = Decision::Distributed {
+            groups.decide(g, || Decision::Distributed {
                 from: rule.from.clone(),
                 to: pattern.clone(),
                 share: *share,
-            };
+            });
         }
     }
-    for (i, group) in groups.iter_mut().enumerate() {
-        if !claimed[i] {
-            group.endpoints.clear();
-            reasons[i].decision = Decision::Unclaimed {
+    for (g, claimed) in claimed.iter().enumerate() {
+        if !claimed {
+            groups.clear_endpoints(g);
+            groups.decide(g, || Decision::Unclaimed {
                 from: rule.from.clone(),
-            };
+            });
         }
     }
     true

@@ -2,16 +2,18 @@
 //! (L21). Both compose with the priority a group enters with (a failoverPriority tier, or 0)
 //! and compact.
 
-use super::parts::{dense_rank, split};
-use super::{Decision, GroupReason};
-use crate::assignment::LocalityGroup;
+#[cfg(test)]
+use super::parts::split;
+use super::parts::{Parts, compact};
+use super::{Decision, StageGroups};
 use crate::policy::Failover;
 
 /// L12, L13: 0 same subzone, 1 same zone, 2 same region, 3 other region, 4 other region that is
 /// not the first matching rule's target.
-pub(crate) fn level(proxy: &str, group: &str, rules: &[Failover]) -> u8 {
-    let (pr, pz, ps) = split(proxy);
-    let (gr, gz, gs) = split(group);
+#[inline]
+pub(crate) fn level(proxy: Parts<'_>, group: Parts<'_>, rules: &[Failover]) -> u8 {
+    let (pr, pz, ps) = proxy;
+    let (gr, gz, gs) = group;
     if pr == gr && pz == gz && ps == gs {
         return 0;
     }
@@ -28,9 +30,9 @@ pub(crate) fn level(proxy: &str, group: &str, rules: &[Failover]) -> u8 {
 }
 
 /// L21: 0 the proxy's region, 1 the first matching rule's target region, else 2.
-pub(crate) fn bucket(proxy: &str, group: &str, rules: &[Failover]) -> u8 {
-    let pr = split(proxy).0;
-    let gr = split(group).0;
+#[inline]
+pub(crate) fn bucket(proxy: Parts<'_>, group: Parts<'_>, rules: &[Failover]) -> u8 {
+    let (pr, gr) = (proxy.0, group.0);
     if pr == gr {
         return 0;
     }
@@ -41,59 +43,39 @@ pub(crate) fn bucket(proxy: &str, group: &str, rules: &[Failover]) -> u8 {
 }
 
 /// L14: raw = priority × 5 + level, compacted.
-pub(super) fn apply_levels(
-    rules: &[Failover],
-    proxy_locality: &str,
-    groups: &mut [LocalityGroup],
-    reasons: &mut [GroupReason],
-) {
+pub(super) fn apply_levels<G: StageGroups>(rules: &[Failover], proxy: Parts<'_>, groups: &mut G) {
     compose(
         groups,
-        reasons,
         5,
-        |label| level(proxy_locality, label, rules),
+        |group| level(proxy, group, rules),
         |tier, level| Decision::Failover { tier, level },
     );
 }
 
 /// L21: raw = priority × 3 + bucket, compacted.
-pub(super) fn apply_buckets(
-    rules: &[Failover],
-    proxy_locality: &str,
-    groups: &mut [LocalityGroup],
-    reasons: &mut [GroupReason],
-) {
+pub(super) fn apply_buckets<G: StageGroups>(rules: &[Failover], proxy: Parts<'_>, groups: &mut G) {
     compose(
         groups,
-        reasons,
         3,
-        |label| bucket(proxy_locality, label, rules),
+        |group| bucket(proxy, group, rules),
         |tier, bucket| Decision::ZoneAware { tier, bucket },
     );
 }
 
 /// raw = entry priority × `base` + the group's rank by locality, then compaction.
-fn compose(
-    groups: &mut [LocalityGroup],
-    reasons: &mut [GroupReason],
+fn compose<G: StageGroups>(
+    groups: &mut G,
     base: u32,
-    rank: impl Fn(&str) -> u8,
+    rank: impl Fn(Parts<'_>) -> u8,
     decision: impl Fn(u32, u8) -> Decision,
 ) {
-    let mut raw = Vec::with_capacity(groups.len());
-    for (group, reason) in groups.iter().zip(reasons.iter_mut()) {
-        let r = rank(&group.label);
-        raw.push(group.priority.wrapping_mul(base).wrapping_add(u32::from(r)));
-        reason.decision = decision(group.priority, r);
+    for g in 0..groups.len() {
+        let r = rank(groups.parts(g));
+        let priority = groups.priority(g);
+        groups.set_priority(g, priority.wrapping_mul(base).wrapping_add(u32::from(r)));
+        groups.decide(g, || decision(priority, r));
     }
-    set_priorities(groups, reasons, &raw);
-}
-
-fn set_priorities(groups: &mut [LocalityGroup], reasons: &mut [GroupReason], raw: &[u32]) {
-    for ((group, reason), p) in groups.iter_mut().zip(reasons).zip(dense_rank(raw)) {
-        group.priority = p;
-        reason.priority = p;
-    }
+    compact(groups);
 }
 
 #[cfg(test)]
@@ -109,13 +91,13 @@ mod tests {
         let p = "r1/z1/s1";
         let got: Vec<u8> = ["r1/z1/s1", "r1/z1/s2", "r1/z2", "r2", "r3", ""]
             .iter()
-            .map(|g| level(p, g, &rules))
+            .map(|g| level(split(p), split(g), &rules))
             .collect();
         assert_eq!(got, [0, 1, 2, 3, 4, 4]);
-        assert_eq!(level("", "", &rules), 0);
-        assert_eq!(level("", "r1", &rules), 3);
-        assert_eq!(bucket(p, "r1/z9", &rules), 0);
-        assert_eq!(bucket(p, "r2/z1", &rules), 1);
-        assert_eq!(bucket(p, "r3", &rules), 2);
+        assert_eq!(level(split(""), split(""), &rules), 0);
+        assert_eq!(level(split(""), split("r1"), &rules), 3);
+        assert_eq!(bucket(split(p), split("r1/z9"), &rules), 0);
+        assert_eq!(bucket(split(p), split("r2/z1"), &rules), 1);
+        assert_eq!(bucket(split(p), split("r3"), &rules), 2);
     }
 }

@@ -13,7 +13,9 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use crate::assignment::{EndpointKind, LbEndpoint, LoadAssignment};
+use mesh_model::{ClusterId, NetworkId};
+
+use crate::assignment::{EndpointKind, LbEndpoint, LoadAssignment, LocalityGroup};
 use crate::input::{ProxyClass, ProxyType};
 
 mod distribute;
@@ -23,8 +25,10 @@ mod parts;
 mod tiers;
 
 use crate::policy::{CLUSTER_LABEL, EffectiveSetting, NETWORK_LABEL, Setting};
-pub(crate) use paired::EnginePairs;
+pub(crate) use paired::{EnginePairs, endpoint_label};
+use parts::split;
 pub(crate) use parts::split as split_locality;
+pub(crate) use parts::{Parts, split_ranges};
 
 /// The labels of the IstioEndpoint Istio pairs with each `LbEndpoint` (L1): `label(g, e, key)` is
 /// the value of `key` on endpoint `e` of group `g` of the assignment as it enters the stage.
@@ -44,10 +48,146 @@ impl EndpointLabels for Vec<Vec<BTreeMap<String, String>>> {
 /// `topology.istio.io/cluster` and `topology.istio.io/network` of the gateway, each when set.
 pub fn gateway_label<'a>(endpoint: &'a LbEndpoint, key: &str) -> Option<&'a str> {
     debug_assert_eq!(endpoint.kind, EndpointKind::Gateway);
+    gateway_parts_label(endpoint.cluster.as_ref(), endpoint.network.as_ref(), key)
+}
+
+/// [`gateway_label`] from the gateway's cluster and network (the push path has no
+/// `LbEndpoint`).
+pub(crate) fn gateway_parts_label<'a>(
+    cluster: Option<&'a ClusterId>,
+    network: Option<&'a NetworkId>,
+    key: &str,
+) -> Option<&'a str> {
     match key {
-        CLUSTER_LABEL => endpoint.cluster.as_ref().map(|c| c.as_str()),
-        NETWORK_LABEL => endpoint.network.as_ref().map(|n| n.as_str()),
+        CLUSTER_LABEL => cluster.map(|c| c.as_str()),
+        NETWORK_LABEL => network.map(|n| n.as_str()),
         _ => None,
+    }
+}
+
+/// One failoverPriority sub-group (L18): the endpoints of `group` whose tier is `tier`, with
+/// their wrapping weight sum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Part {
+    pub(crate) group: usize,
+    pub(crate) tier: u32,
+    pub(crate) weight: u32,
+}
+
+/// The groups the stage decides over: the value path's [`LocalityGroup`]s with their reasons,
+/// or the push path's planned groups (`crate::encoded`). The rules are in this module; an
+/// implementation only reads and writes what they name, so both paths take the same decisions.
+pub(crate) trait StageGroups {
+    /// The number of groups.
+    fn len(&self) -> usize;
+    /// Group `g`'s locality label.
+    fn label(&self, g: usize) -> &str;
+    /// Group `g`'s weight (`None` = unset) and priority.
+    fn group(&self, g: usize) -> (Option<u32>, u32);
+    /// Group `g`'s weight and priority, to set.
+    fn group_mut(&mut self, g: usize) -> (&mut Option<u32>, &mut u32);
+    fn weight(&self, g: usize) -> Option<u32> {
+        self.group(g).0
+    }
+    fn set_weight(&mut self, g: usize, weight: u32) {
+        *self.group_mut(g).0 = Some(weight);
+    }
+    fn priority(&self, g: usize) -> u32 {
+        self.group(g).1
+    }
+    /// Group `g`'s locality as `(region, zone, subzone)` (L28).
+    fn parts(&self, g: usize) -> Parts<'_> {
+        split(self.label(g))
+    }
+    fn set_priority(&mut self, g: usize, priority: u32) {
+        *self.group_mut(g).1 = priority;
+    }
+    /// L10: group `g` keeps its place, locality, weight and priority; its endpoints go.
+    fn clear_endpoints(&mut self, g: usize);
+    /// Records why group `g` is as it is, where someone reads it (`decision` is called only
+    /// then).
+    fn decide(&mut self, g: usize, decision: impl FnOnce() -> Decision);
+    /// The number of endpoints of group `g`.
+    fn endpoints(&self, g: usize) -> usize;
+    /// Endpoint `e` of group `g`: its weight on the wire and a label of its paired
+    /// IstioEndpoint (L1, L24).
+    fn endpoint_weight(&self, g: usize, e: usize) -> u32;
+    fn endpoint_label(&self, g: usize, e: usize, key: &str) -> Option<&str>;
+    /// L18, L19: the groups replaced by `parts`, in order. `tiers` holds every endpoint's tier,
+    /// group by group; each part gets the endpoints of its group with its tier, in their order,
+    /// its weight, and priority = its tier (compacted by the caller).
+    fn split(&mut self, tiers: &[u32], parts: &[Part]);
+}
+
+/// The value path's groups: an assignment's groups, a reason each, and the labels paired with
+/// the endpoints of the assignment that entered the stage.
+struct Assigned<'a> {
+    groups: Vec<LocalityGroup>,
+    reasons: Vec<GroupReason>,
+    labels: &'a dyn EndpointLabels,
+}
+
+impl StageGroups for Assigned<'_> {
+    fn len(&self) -> usize {
+        self.groups.len()
+    }
+    fn label(&self, g: usize) -> &str {
+        &self.groups[g].label
+    }
+    fn group(&self, g: usize) -> (Option<u32>, u32) {
+        let group = &self.groups[g];
+        (group.weight, group.priority)
+    }
+    fn group_mut(&mut self, g: usize) -> (&mut Option<u32>, &mut u32) {
+        let group = &mut self.groups[g];
+        (&mut group.weight, &mut group.priority)
+    }
+    fn clear_endpoints(&mut self, g: usize) {
+        self.groups[g].endpoints.clear();
+    }
+    fn decide(&mut self, g: usize, decision: impl FnOnce() -> Decision) {
+        self.reasons[g].decision = decision();
+    }
+    fn endpoints(&self, g: usize) -> usize {
+        self.groups[g].endpoints.len()
+    }
+    fn endpoint_weight(&self, g: usize, e: usize) -> u32 {
+        self.groups[g].endpoints[e].weight
+    }
+    fn endpoint_label(&self, g: usize, e: usize, key: &str) -> Option<&str> {
+        self.labels.label(self.reasons[g].source, e, key)
+    }
+    fn split(&mut self, tiers: &[u32], parts: &[Part]) {
+        let groups = std::mem::take(&mut self.groups);
+        let reasons = std::mem::take(&mut self.reasons);
+        let mut parts = parts.iter().peekable();
+        let mut offset = 0;
+        for (g, (group, reason)) in groups.into_iter().zip(reasons).enumerate() {
+            let own = &tiers[offset..offset + group.endpoints.len()];
+            offset += own.len();
+            let mut endpoints: Vec<Option<LbEndpoint>> =
+                group.endpoints.into_iter().map(Some).collect();
+            while let Some(part) = parts.next_if(|p| p.group == g) {
+                let members = endpoints
+                    .iter_mut()
+                    .zip(own)
+                    .filter(|(_, t)| **t == part.tier)
+                    .filter_map(|(e, _)| e.take())
+                    .collect();
+                self.groups.push(LocalityGroup {
+                    label: group.label.clone(),
+                    weight: Some(part.weight),
+                    priority: part.tier,
+                    endpoints: members,
+                });
+                self.reasons.push(GroupReason {
+                    source: reason.source,
+                    decision: Decision::Tiered { tier: part.tier },
+                    priority: part.tier,
+                    weight: Some(part.weight),
+                });
+            }
+        }
     }
 }
 
@@ -236,8 +376,8 @@ pub fn apply_locality_stage(
     proxy: &ProxyClass,
     effective: &EffectiveSetting,
 ) -> Vec<GroupReason> {
-    let groups = &mut cla.localities;
-    let mut reasons: Vec<GroupReason> = groups
+    let groups = std::mem::take(&mut cla.localities);
+    let reasons = groups
         .iter()
         .enumerate()
         .map(|(source, g)| GroupReason {
@@ -247,63 +387,75 @@ pub fn apply_locality_stage(
             weight: g.weight,
         })
         .collect();
-    let untouched = |reasons: &mut Vec<GroupReason>, why| {
-        for r in reasons.iter_mut() {
-            r.decision = Decision::Untouched(why);
-        }
+    let mut assigned = Assigned {
+        groups,
+        reasons,
+        labels,
     };
-    let locality = proxy.locality.as_str();
-    match &effective.setting {
-        Setting::None => untouched(&mut reasons, Untouched::NoSetting),
-        Setting::ZoneAware { setting, .. } => {
-            if setting.enabled == Some(false) {
-                untouched(&mut reasons, Untouched::ZoneAwareDisabled);
-            } else if proxy.proxy_type == ProxyType::Waypoint {
-                untouched(&mut reasons, Untouched::Waypoint);
-            } else {
-                if !setting.failover_priority.is_empty() {
-                    tiers::apply(
-                        &setting.failover_priority,
-                        proxy.labels.as_ref(),
-                        labels,
-                        groups,
-                        &mut reasons,
-                    );
-                }
-                failover::apply_buckets(&setting.failover, locality, groups, &mut reasons);
-            }
-        }
-        Setting::Locality { setting, force, .. } => {
-            if !setting.distribute.is_empty() {
-                if !distribute::apply(&setting.distribute, locality, groups, &mut reasons) {
-                    untouched(&mut reasons, Untouched::NoDistributeRule);
-                }
-            } else if effective.outlier_detection || *force {
-                let mut levels = true;
-                if !setting.failover_priority.is_empty() {
-                    let tiered = tiers::apply(
-                        &setting.failover_priority,
-                        proxy.labels.as_ref(),
-                        labels,
-                        groups,
-                        &mut reasons,
-                    );
-                    levels = !setting.failover.is_empty();
-                    if !tiered && !levels {
-                        untouched(&mut reasons, Untouched::NoProxyLabels);
-                    }
-                }
-                if levels {
-                    failover::apply_levels(&setting.failover, locality, groups, &mut reasons);
-                }
-            } else {
-                untouched(&mut reasons, Untouched::NoOutlierDetection);
-            }
-        }
-    }
+    apply_stage(&mut assigned, proxy, split(&proxy.locality), effective);
+    let Assigned {
+        groups,
+        mut reasons,
+        ..
+    } = assigned;
     for (group, reason) in groups.iter().zip(&mut reasons) {
         reason.priority = group.priority;
         reason.weight = group.weight;
     }
+    cla.localities = groups;
     reasons
+}
+
+/// The stage over any [`StageGroups`] (the dispatch of L8, L21, L22): what
+/// [`apply_locality_stage`] runs on an assignment and the push path on its planned groups.
+/// `proxy_parts` is the proxy's locality split (L28), which a view splits once.
+pub(crate) fn apply_stage<G: StageGroups>(
+    groups: &mut G,
+    proxy: &ProxyClass,
+    proxy_parts: Parts<'_>,
+    effective: &EffectiveSetting,
+) {
+    let untouched = |groups: &mut G, why| {
+        for g in 0..groups.len() {
+            groups.decide(g, || Decision::Untouched(why));
+        }
+    };
+    let locality = proxy.locality.as_str();
+    match &effective.setting {
+        Setting::None => untouched(groups, Untouched::NoSetting),
+        Setting::ZoneAware { setting, .. } => {
+            if setting.enabled == Some(false) {
+                untouched(groups, Untouched::ZoneAwareDisabled);
+            } else if proxy.proxy_type == ProxyType::Waypoint {
+                untouched(groups, Untouched::Waypoint);
+            } else {
+                if !setting.failover_priority.is_empty() {
+                    tiers::apply(&setting.failover_priority, proxy.labels.as_ref(), groups);
+                }
+                failover::apply_buckets(&setting.failover, proxy_parts, groups);
+            }
+        }
+        Setting::Locality { setting, force, .. } => {
+            if !setting.distribute.is_empty() {
+                if !distribute::apply(&setting.distribute, locality, groups) {
+                    untouched(groups, Untouched::NoDistributeRule);
+                }
+            } else if effective.outlier_detection || *force {
+                let mut levels = true;
+                if !setting.failover_priority.is_empty() {
+                    let tiered =
+                        tiers::apply(&setting.failover_priority, proxy.labels.as_ref(), groups);
+                    levels = !setting.failover.is_empty();
+                    if !tiered && !levels {
+                        untouched(groups, Untouched::NoProxyLabels);
+                    }
+                }
+                if levels {
+                    failover::apply_levels(&setting.failover, proxy_parts, groups);
+                }
+            } else {
+                untouched(groups, Untouched::NoOutlierDetection);
+            }
+        }
+    }
 }

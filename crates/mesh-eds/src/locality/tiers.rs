@@ -4,9 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use super::parts::dense_rank;
-use super::{Decision, EndpointLabels, GroupReason};
-use crate::assignment::{LbEndpoint, LocalityGroup};
+use super::parts::compact;
+use super::{Decision, Part, StageGroups};
 use crate::policy::NETWORK_LABEL;
 
 /// The parsed entries: keys in order, the fixed values (L15: the last fixed value of a key wins
@@ -66,65 +65,51 @@ impl<'a> Ranking<'a> {
 }
 
 /// L18, L19. Returns false (nothing done) when the proxy has no labels or there are no groups.
-pub(super) fn apply(
+pub(super) fn apply<G: StageGroups>(
     entries: &[String],
     proxy_labels: Option<&BTreeMap<String, String>>,
-    labels: &dyn EndpointLabels,
-    groups: &mut Vec<LocalityGroup>,
-    reasons: &mut Vec<GroupReason>,
+    groups: &mut G,
 ) -> bool {
     let Some(proxy_labels) = proxy_labels else {
         return false;
     };
-    if groups.is_empty() {
+    if groups.len() == 0 {
         return false;
     }
     let ranking = Ranking::new(entries, proxy_labels);
-    let mut split = Vec::with_capacity(groups.len());
-    let mut split_reasons = Vec::with_capacity(groups.len());
-    for (g, (group, reason)) in groups.drain(..).zip(reasons.drain(..)).enumerate() {
-        let tiers: Vec<u32> = (0..group.endpoints.len())
-            .map(|e| ranking.tier(|key| labels.label(g, e, key)))
-            .collect();
-        let mut distinct = tiers.clone();
+    let mut tiers: Vec<u32> = Vec::new();
+    let mut parts: Vec<Part> = Vec::with_capacity(groups.len());
+    let mut distinct: Vec<u32> = Vec::new();
+    for g in 0..groups.len() {
+        let start = tiers.len();
+        tiers.extend(
+            (0..groups.endpoints(g)).map(|e| ranking.tier(|key| groups.endpoint_label(g, e, key))),
+        );
+        let own = &tiers[start..];
+        distinct.clear();
+        distinct.extend_from_slice(own);
         distinct.sort_unstable();
         distinct.dedup();
-        let mut endpoints: Vec<Option<LbEndpoint>> =
-            group.endpoints.into_iter().map(Some).collect();
-        for tier in distinct {
-            let members: Vec<LbEndpoint> = endpoints
-                .iter_mut()
-                .zip(&tiers)
-                .filter(|(_, t)| **t == tier)
-                .filter_map(|(e, _)| e.take())
-                .collect();
+        for &tier in &distinct {
             // L18, L29: the weight is the wrapping sum of the members' weights, always set.
-            let weight = members.iter().fold(0u32, |s, e| s.wrapping_add(e.weight));
-            split.push(LocalityGroup {
-                label: group.label.clone(),
-                weight: Some(weight),
-                priority: tier,
-                endpoints: members,
-            });
-            split_reasons.push(GroupReason {
-                source: reason.source,
-                decision: Decision::Tiered { tier },
-                priority: tier,
-                weight: Some(weight),
+            let weight = (0..)
+                .zip(own)
+                .filter(|(_, t)| **t == tier)
+                .fold(0u32, |s, (e, _)| {
+                    s.wrapping_add(groups.endpoint_weight(g, e))
+                });
+            parts.push(Part {
+                group: g,
+                tier,
+                weight,
             });
         }
     }
-    let raw: Vec<u32> = split.iter().map(|g| g.priority).collect();
-    for ((group, reason), p) in split
-        .iter_mut()
-        .zip(&mut split_reasons)
-        .zip(dense_rank(&raw))
-    {
-        group.priority = p;
-        reason.priority = p;
+    groups.split(&tiers, &parts);
+    for (g, part) in parts.iter().enumerate() {
+        groups.decide(g, || Decision::Tiered { tier: part.tier });
     }
-    *groups = split;
-    *reasons = split_reasons;
+    compact(groups);
     true
 }
 

@@ -9,6 +9,7 @@ use mesh_model::{ClusterId, Gateway};
 use super::{OracleError, assignment, legacy_assignment};
 use crate::input::{ClusterRequest, EdsEndpoint, Features, ProxyClass, ServiceRequest};
 use crate::legacy::LegacyNetworks;
+use crate::policy::LocalityPolicy;
 use crate::scope::{ScopeProxy, ServiceScope};
 use crate::store::Delta;
 use crate::wire::{self, EncodeOptions};
@@ -49,6 +50,7 @@ pub struct StoreModel {
     services: BTreeMap<String, Service>,
     mtls: BTreeMap<String, bool>,
     scopes: BTreeMap<String, ServiceScope>,
+    policies: BTreeMap<String, LocalityPolicy>,
     gateways: Vec<Gateway>,
     legacy: Option<LegacyNetworks>,
     classes: BTreeSet<ProxyClass>,
@@ -142,6 +144,14 @@ impl StoreModel {
             Delta::Scope { service, scope } => {
                 self.scopes.insert(service.name(), scope.clone());
             }
+            Delta::Locality { service, policy } => match policy {
+                Some(p) => {
+                    self.policies.insert(service.name(), (**p).clone());
+                }
+                None => {
+                    self.policies.remove(&service.name());
+                }
+            },
             Delta::Gateways(g) => self.gateways.clone_from(g),
             Delta::MeshNetworks(l) => self.legacy.clone_from(l),
             Delta::AddClass(c) => {
@@ -195,7 +205,10 @@ impl StoreModel {
             endpoints = scope.visible(&ScopeProxy::of(class), sharded);
         }
         let request = ServiceRequest {
-            locality: crate::LocalityPolicy::istio_default(),
+            locality: self
+                .policies
+                .get(name)
+                .unwrap_or(LocalityPolicy::istio_default()),
             cluster: &service.request,
             endpoints: &endpoints,
             mtls_allowed: self.mtls.get(name).copied().unwrap_or(true),

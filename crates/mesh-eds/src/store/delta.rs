@@ -4,6 +4,7 @@ use mesh_model::{ClusterId, Gateway};
 
 use crate::input::{ClusterRequest, EdsEndpoint, ProxyClass};
 use crate::legacy::LegacyNetworks;
+use crate::policy::LocalityPolicy;
 use crate::scope::ServiceScope;
 
 /// One change to the store's inputs.
@@ -72,6 +73,19 @@ pub enum Delta {
         service: ClusterRequest,
         /// Its resolved scope.
         scope: ServiceScope,
+    },
+    /// Sets the locality load-balancing policy of one Envoy cluster (service, port and subset:
+    /// the merged DestinationRule traffic policy, `trafficDistribution` and mesh settings, as
+    /// [`LocalityPolicy`] holds them); `None` goes back to
+    /// [`LocalityPolicy::istio_default`], which leaves assignments as split-horizon made them.
+    /// Like [`Delta::MtlsAllowed`] it is kept by cluster name whether or not the service has
+    /// endpoints yet. A change encodes the service again; every published class then gets the
+    /// stage applied for its locality and labels (L1–L33), on the push path as on the value path.
+    Locality {
+        /// The service's Envoy cluster.
+        service: ClusterRequest,
+        /// The policy; `None` = Istio's default. Boxed: it is larger than any other delta.
+        policy: Option<Box<LocalityPolicy>>,
     },
     /// Replaces the resolved gateway set (rules G1–G4).
     Gateways(Vec<Gateway>),

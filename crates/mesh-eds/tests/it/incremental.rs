@@ -1,13 +1,20 @@
 //! Property: any sequence of deltas gives exactly the snapshot a full rebuild gives, and a
-//! rebuild from an independent model of the inputs (`oracle::StoreModel`: plain maps, the oracle).
+//! rebuild from an independent model of the inputs (`oracle::StoreModel`: plain maps, the oracle),
+//! and the value path — locality policies set and cleared included (`Delta::Locality`: failover
+//! with and without outlier detection, failoverPriority with labels, distribute, zone-aware), for
+//! classes with localities and labels.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use mesh_eds::oracle::StoreModel;
 use mesh_eds::wire;
 use std::collections::BTreeSet;
 
 use mesh_eds::{
-    ClusterRequest, Delta, EdsEndpoint, EdsStore, Features, IpFamily, Profile, ProxyClass,
-    ScopeInput, ServeError, ServiceScope,
+    ClusterRequest, Delta, Distribute, EdsEndpoint, EdsStore, Failover, Features, IpFamily,
+    LocalityLbSetting, LocalityPolicy, NETWORK_LABEL, Profile, ProxyClass, ScopeInput, ServeError,
+    ServiceScope, TrafficDistribution, TrafficPolicy, ZoneAwareLbSetting,
 };
 use mesh_model::{
     AmbientScope, ClusterId, ClusterLocalHosts, Gateway, McsFeatures, ServiceSetting,
@@ -27,19 +34,31 @@ fn shard(i: usize) -> Option<ClusterId> {
     ["c1", "c2"].get(i).and_then(|c| c.parse().ok())
 }
 
+const LOCALITIES: [&str; 4] = ["r/a", "r/b", "r2/a", ""];
+
+fn version() -> impl Strategy<Value = BTreeMap<String, String>> {
+    prop::option::of(prop::sample::select(vec!["v1", "v2"])).prop_map(|v| {
+        v.map(|v| ("version".to_owned(), v.to_owned()))
+            .into_iter()
+            .collect()
+    })
+}
+
 fn endpoint() -> impl Strategy<Value = EdsEndpoint> {
     (
         0usize..4,
         0u8..4,
-        0usize..2,
+        0usize..4,
         prop::bool::weighted(0.8),
         0u32..3,
+        version(),
     )
-        .prop_map(|(net, host, zone, istio, lb_weight)| EdsEndpoint {
+        .prop_map(|(net, host, zone, istio, lb_weight, labels)| EdsEndpoint {
             addresses: vec![format!("10.{net}.0.{host}")],
             port: 8080,
             network: NETS.get(net).and_then(|n| n.parse().ok()),
-            locality: ["r/a", "r/b"][zone].into(),
+            locality: LOCALITIES[zone].into(),
+            labels: Arc::new(labels),
             tls_mode: if istio {
                 TlsMode::Istio
             } else {
@@ -116,24 +135,31 @@ fn class() -> impl Strategy<Value = ProxyClass> {
         prop::bool::weighted(0.8),
         prop::bool::ANY,
         0usize..3,
+        0usize..4,
+        prop::option::weighted(0.7, version()),
     )
-        .prop_map(|(net, modern, v4, c)| {
-            ProxyClass {
-                network: NETS.get(net).and_then(|n| n.parse().ok()),
-                // The cluster matters only to services whose scope restricts (Delta::Scope).
-                cluster: shard(c),
-                ip_family: if v4 {
-                    IpFamily::Ipv4
-                } else {
-                    IpFamily::Unknown
-                },
-                profile: if modern {
-                    Profile::IstioModern
-                } else {
-                    Profile::Istio1_1_3
-                },
-                ..ProxyClass::default()
-            }
+        .prop_map(|(net, modern, v4, c, zone, labels)| ProxyClass {
+            network: NETS.get(net).and_then(|n| n.parse().ok()),
+            // The cluster matters only to services whose scope restricts (Delta::Scope).
+            cluster: shard(c),
+            locality: LOCALITIES[zone].into(),
+            labels: labels.map(|mut l| {
+                if let Some(n) = NETS.get(net) {
+                    l.insert(NETWORK_LABEL.to_owned(), (*n).to_owned());
+                }
+                l
+            }),
+            ip_family: if v4 {
+                IpFamily::Ipv4
+            } else {
+                IpFamily::Unknown
+            },
+            profile: if modern {
+                Profile::IstioModern
+            } else {
+                Profile::Istio1_1_3
+            },
+            ..ProxyClass::default()
         })
 }
 
@@ -162,6 +188,80 @@ fn scope(which: usize) -> ServiceScope {
     })
 }
 
+/// A service's locality policy: a few shapes covering each branch of the stage (L8, L21).
+fn policy() -> impl Strategy<Value = Option<LocalityPolicy>> {
+    let dr = |outlier_detection, setting: LocalityLbSetting| LocalityPolicy {
+        destination_rule: Some(TrafficPolicy {
+            locality_lb_setting: Some(setting),
+            zone_aware_lb_setting: None,
+            outlier_detection,
+        }),
+        ..LocalityPolicy::default()
+    };
+    let failover = vec![Failover {
+        from: "r".into(),
+        to: "r2".into(),
+    }];
+    let priority = vec![NETWORK_LABEL.to_owned(), "version".to_owned()];
+    let policies = vec![
+        dr(
+            true,
+            LocalityLbSetting {
+                failover: failover.clone(),
+                ..Default::default()
+            },
+        ),
+        dr(
+            false,
+            LocalityLbSetting {
+                failover: failover.clone(),
+                ..Default::default()
+            },
+        ),
+        dr(
+            true,
+            LocalityLbSetting {
+                failover_priority: priority.clone(),
+                ..Default::default()
+            },
+        ),
+        dr(
+            true,
+            LocalityLbSetting {
+                failover_priority: vec!["version=v2".into()],
+                failover: failover.clone(),
+                ..Default::default()
+            },
+        ),
+        dr(
+            false,
+            LocalityLbSetting {
+                distribute: vec![Distribute {
+                    from: "*".into(),
+                    to: vec![("r/a".into(), 70), ("r2".into(), 30)],
+                }],
+                ..Default::default()
+            },
+        ),
+        LocalityPolicy {
+            traffic_distribution: TrafficDistribution::PreferSameZone,
+            ..LocalityPolicy::default()
+        },
+        LocalityPolicy {
+            destination_rule: Some(TrafficPolicy {
+                zone_aware_lb_setting: Some(ZoneAwareLbSetting {
+                    failover,
+                    failover_priority: vec!["version".into()],
+                    ..Default::default()
+                }),
+                ..TrafficPolicy::default()
+            }),
+            ..LocalityPolicy::default()
+        },
+    ];
+    prop::option::weighted(0.8, prop::sample::select(policies))
+}
+
 fn delta() -> impl Strategy<Value = Delta> {
     prop_oneof![
         6 => reweighted(),
@@ -182,6 +282,7 @@ fn delta() -> impl Strategy<Value = Delta> {
         1 => (0usize..3, 0usize..3).prop_map(|(s, c)| Delta::RemoveShard { service: service(s), cluster: shard(c) }),
         1 => (0usize..3, prop::bool::ANY).prop_map(|(s, allowed)| Delta::MtlsAllowed { service: service(s), allowed }),
         1 => (0usize..3, 0usize..4).prop_map(|(s, which)| Delta::Scope { service: service(s), scope: scope(which) }),
+        2 => (0usize..3, policy()).prop_map(|(s, policy)| Delta::Locality { service: service(s), policy: policy.map(Box::new) }),
         2 => gateways().prop_map(Delta::Gateways),
         2 => class().prop_map(Delta::AddClass),
         1 => class().prop_map(Delta::RemoveClass),

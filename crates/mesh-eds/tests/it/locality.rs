@@ -317,9 +317,8 @@ mod engine {
 
     use mesh_eds::wire::EncodeOptions;
     use mesh_eds::{
-        ClusterRequest, EdsEndpoint, EncodedService, GatewayIndex, LocalityPolicy, NotEncodable,
-        PreparedService, ProxyClass, ServiceRequest, TrafficDistribution, TrafficPolicy, View,
-        apply_locality_stage,
+        ClusterRequest, EdsEndpoint, EncodedService, GatewayIndex, LocalityPolicy, PreparedService,
+        ProxyClass, ServiceRequest, TrafficDistribution, TrafficPolicy, View, apply_locality_stage,
     };
     use mesh_model::Gateway;
 
@@ -357,7 +356,7 @@ mod engine {
     }
 
     #[test]
-    fn value_path_applies_the_stage_and_push_path_refuses_it() {
+    fn both_paths_apply_the_stage() {
         let (index, cluster, endpoints) = fixture();
         let class = ProxyClass {
             network: "n1".parse().ok(),
@@ -405,13 +404,14 @@ mod engine {
         assert_eq!(why.locality.len(), 3);
         assert!(why.to_string().contains("failover level 2"));
 
+        // The push path applies the stage: the same bytes, priorities on the wire.
         let prepared = PreparedService::new(&index, request(&policy));
         let encoded = EncodedService::new(&prepared, EncodeOptions::default());
         let mut buf = Vec::new();
-        assert_eq!(
-            encoded.encode_into(&view, &mut buf),
-            Err(NotEncodable::LocalityStage)
-        );
+        encoded.encode_into(&view, &mut buf).expect("fixture");
+        assert_eq!(buf, mesh_eds::wire::encode(&staged));
+        assert_ne!(buf, mesh_eds::wire::encode(&plain));
+        buf.clear();
         let prepared = PreparedService::new(&index, request(LocalityPolicy::istio_default()));
         let encoded = EncodedService::new(&prepared, EncodeOptions::default());
         encoded.encode_into(&view, &mut buf).expect("fixture");
@@ -466,5 +466,179 @@ mod engine {
                 ("r2/z1".into(), 2, 1),
             ]
         );
+    }
+}
+
+/// The stage on whole meshes, through both engine paths: split-horizon then the stage, for
+/// endpoints in several localities, networks and clusters, with labels, behind gateways, with
+/// `gateway_in_first_group` on and off. The push path (`EncodedService`) writes exactly the value
+/// path's bytes; the value path equals the oracle (its split-horizon, then its stage with labels
+/// paired as L2 and L24 say); with an inert policy both equal today's output.
+mod mesh {
+    use std::sync::Arc;
+
+    use mesh_eds::wire::{self, EncodeOptions};
+    use mesh_eds::{
+        ClusterRequest, EdsEndpoint, EncodedService, Features, GatewayIndex, LocalityPolicy,
+        PreparedService, ProxyClass, ProxyType, ServiceRequest, View, oracle,
+    };
+    use mesh_model::{Gateway, TlsMode};
+    use proptest::prelude::*;
+
+    use super::{labels, locality, policy};
+
+    fn id<T: std::str::FromStr + std::fmt::Debug>(
+        names: Vec<&'static str>,
+    ) -> impl Strategy<Value = Option<T>> {
+        prop::option::weighted(0.85, prop::sample::select(names))
+            .prop_map(|n| n.and_then(|n| n.parse().ok()))
+    }
+
+    /// Endpoints with distinct addresses (so the oracle's output pairs with them by address).
+    fn endpoints() -> impl Strategy<Value = Vec<EdsEndpoint>> {
+        prop::collection::vec(
+            (
+                id(vec!["n1", "n2", "n3"]),
+                id(vec!["c1", "c2", "c3"]),
+                locality(),
+                labels(),
+                prop_oneof![4 => 1u32..4, 1 => Just(0u32)],
+                prop::bool::weighted(0.9),
+            ),
+            0..14,
+        )
+        .prop_map(|list| {
+            list.into_iter()
+                .enumerate()
+                .map(
+                    |(i, (network, cluster, locality, labels, lb_weight, mtls))| EdsEndpoint {
+                        addresses: vec![format!("10.0.{}.{}", i / 200, i % 200 + 1)],
+                        port: 8080,
+                        network,
+                        cluster,
+                        locality,
+                        labels: Arc::new(labels),
+                        lb_weight,
+                        tls_mode: if mtls {
+                            TlsMode::Istio
+                        } else {
+                            TlsMode::Disabled
+                        },
+                        ..EdsEndpoint::default()
+                    },
+                )
+                .collect()
+        })
+    }
+
+    fn gateways() -> impl Strategy<Value = Vec<Gateway>> {
+        prop::collection::vec(
+            (
+                prop::sample::select(vec!["n1", "n2", "n3"]),
+                id(vec!["c1", "c2", "c3"]),
+            ),
+            0..5,
+        )
+        .prop_map(|list| {
+            list.into_iter()
+                .enumerate()
+                .map(|(i, (network, cluster))| Gateway {
+                    network: network.parse().unwrap_or_else(|e| panic!("{e}")),
+                    cluster,
+                    address: format!("192.0.2.{}", i + 1),
+                    port: 15443,
+                    hbone_port: 0,
+                    service_account: String::new(),
+                })
+                .collect()
+        })
+    }
+
+    fn classes() -> impl Strategy<Value = Vec<ProxyClass>> {
+        prop::collection::vec(
+            (
+                id(vec!["n1", "n2", "n3"]),
+                id(vec!["c1", "c2", "c3"]),
+                locality(),
+                prop::option::weighted(0.8, labels()),
+                prop::sample::select(vec![
+                    ProxyType::Sidecar,
+                    ProxyType::Router,
+                    ProxyType::Waypoint,
+                ]),
+            )
+                .prop_map(|(network, cluster, locality, labels, proxy_type)| {
+                    ProxyClass {
+                        network,
+                        cluster,
+                        locality,
+                        labels,
+                        proxy_type,
+                        ..ProxyClass::default()
+                    }
+                }),
+            1..4,
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1500))]
+
+        #[test]
+        fn push_path_equals_value_path_equals_oracle_with_the_stage(
+            endpoints in endpoints(),
+            gateways in gateways(),
+            classes in classes(),
+            policy in policy(),
+            gateway_in_first_group in prop::bool::ANY,
+            subset in prop::bool::weighted(0.2),
+        ) {
+            let cluster: ClusterRequest = if subset {
+                "outbound|80|v1|foo.ns1.svc.cluster.local"
+            } else {
+                "outbound|80||foo.ns1.svc.cluster.local"
+            }
+            .parse()
+            .map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
+            let request = ServiceRequest {
+                locality: &policy,
+                cluster: &cluster,
+                endpoints: &endpoints,
+                mtls_allowed: true,
+                features: Features { gateway_in_first_group, ..Features::default() },
+            };
+            let plain_request = ServiceRequest { locality: LocalityPolicy::istio_default(), ..request };
+            let index = Arc::new(GatewayIndex::new(gateways.clone()));
+            let prepared = PreparedService::new(&index, request);
+            let encoded = EncodedService::new(&prepared, EncodeOptions::default());
+            let plain = EncodedService::new(
+                &PreparedService::new(&index, plain_request),
+                EncodeOptions::default(),
+            );
+            let mut fast = Vec::new();
+            for class in classes {
+                let view = View::new(&index, class.clone());
+                let cla = view
+                    .assignment_prepared(&prepared)
+                    .map_err(|e| TestCaseError::fail(e.to_string()))?;
+                fast.clear();
+                prop_assert_eq!(encoded.encode_into(&view, &mut fast), Ok(()));
+                prop_assert_eq!(&fast, &wire::encode(&cla), "{:#?}", cla);
+
+                let want = oracle::assignment(&gateways, &class, &request)
+                    .map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
+                prop_assert_eq!(&cla, &want);
+                let split = oracle::assignment(&gateways, &class, &plain_request)
+                    .map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
+
+                // Without the stage: today's output, on both paths.
+                fast.clear();
+                prop_assert_eq!(plain.encode_into(&view, &mut fast), Ok(()));
+                prop_assert_eq!(&fast, &wire::encode(&split));
+                if policy.is_inert() {
+                    prop_assert_eq!(&cla, &split);
+                }
+            }
+        }
     }
 }
