@@ -65,7 +65,7 @@ fn assignment(n: usize) -> LoadAssignment {
                 .fold(0u32, u32::wrapping_add);
             LocalityGroup {
                 priority: 0,
-                label: (*label).to_owned(),
+                locality: (*label).to_owned(),
                 weight: Some(weight),
                 endpoints,
             }

@@ -108,7 +108,7 @@ fn expected(a: &LoadAssignment) -> endpoint::ClusterLoadAssignment {
             .localities
             .iter()
             .map(|g| {
-                let parts: Vec<&str> = g.label.split('/').collect();
+                let parts: Vec<&str> = g.locality.split('/').collect();
                 let part = |i: usize| parts.get(i).copied().unwrap_or("").to_owned();
                 endpoint::LocalityLbEndpoints {
                     locality: Some(core::Locality {
@@ -315,7 +315,7 @@ fn assignment() -> impl Strategy<Value = LoadAssignment> {
     )
         .prop_map(|(label, weight, endpoints, priority)| LocalityGroup {
             priority,
-            label,
+            locality: label,
             weight,
             endpoints,
         });
@@ -407,19 +407,19 @@ fn istio_shaped_assignment() {
         localities: vec![
             LocalityGroup {
                 priority: 0,
-                label: "us-east/a/1".to_owned(),
+                locality: "us-east/a/1".to_owned(),
                 weight: Some(3),
                 endpoints: vec![direct, hbone],
             },
             LocalityGroup {
                 priority: 0,
-                label: "us-west".to_owned(),
+                locality: "us-west".to_owned(),
                 weight: Some(4_294_967_295),
                 endpoints: vec![gateway],
             },
             LocalityGroup {
                 priority: 0,
-                label: "eu".to_owned(),
+                locality: "eu".to_owned(),
                 weight: None,
                 endpoints: vec![],
             },

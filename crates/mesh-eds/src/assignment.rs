@@ -17,8 +17,9 @@ pub struct LoadAssignment {
 /// Envoy `LocalityLbEndpoints`: the endpoints of one locality label.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LocalityGroup {
-    /// The locality label as Istio writes it (`region/zone/subzone`, possibly empty).
-    pub label: String,
+    /// The group's locality as Istio writes it (`region/zone/subzone`, possibly empty): Envoy's
+    /// `LocalityLbEndpoints.locality`, as a string.
+    pub locality: String,
     /// The locality weight; `None` = unset (rule M12: an emptied group).
     pub weight: Option<u32>,
     /// The Envoy priority: 0 unless the locality stage assigned one (rules L12–L22); the

@@ -720,7 +720,7 @@ mod tests {
         let got: Vec<(&str, u32)> = cla
             .localities
             .iter()
-            .map(|g| (g.label.as_str(), g.priority))
+            .map(|g| (g.locality.as_str(), g.priority))
             .collect();
         assert_eq!(
             got,
@@ -738,7 +738,7 @@ mod tests {
         let got: Vec<(&str, u32, usize)> = cla
             .localities
             .iter()
-            .map(|g| (g.label.as_str(), g.priority, g.endpoints.len()))
+            .map(|g| (g.locality.as_str(), g.priority, g.endpoints.len()))
             .collect();
         assert_eq!(
             got,

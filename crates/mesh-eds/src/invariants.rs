@@ -98,7 +98,7 @@ pub fn local_endpoints_never_replaced(
         for e in &l.endpoints {
             if e.kind == EndpointKind::Gateway && e.network.as_ref() == Some(own) {
                 return Err(InvariantViolation::LocalEndpointReplaced {
-                    locality: l.label.clone(),
+                    locality: l.locality.clone(),
                     address: addr(&e.address).0,
                     network: own.clone(),
                 });
@@ -123,12 +123,12 @@ pub fn remote_endpoints_use_own_network_gateways(
             let served = request.endpoints.iter().any(|ep| {
                 ep.network.is_some()
                     && ep.network == e.network
-                    && ep.locality == l.label
+                    && ep.locality == l.locality
                     && ep.network != class.network
             });
             if !served {
                 return Err(InvariantViolation::GatewayOfOtherNetwork {
-                    locality: l.label.clone(),
+                    locality: l.locality.clone(),
                     address: addr(&e.address).0,
                     network: e.network.clone(),
                 });
@@ -157,7 +157,7 @@ pub fn gateways_are_real(
                     });
                     if !known {
                         return Err(InvariantViolation::UnknownGateway {
-                            locality: l.label.clone(),
+                            locality: l.locality.clone(),
                             address: address.clone(),
                             port: *port,
                         });
@@ -166,7 +166,7 @@ pub fn gateways_are_real(
                 (EndpointKind::Gateway, other) => {
                     let (address, port) = addr(other);
                     return Err(InvariantViolation::UnknownGateway {
-                        locality: l.label.clone(),
+                        locality: l.locality.clone(),
                         address,
                         port,
                     });
@@ -179,7 +179,7 @@ pub fn gateways_are_real(
                         }
                     };
                     let known = request.endpoints.iter().any(|ep| {
-                        ep.locality == l.label
+                        ep.locality == l.locality
                             && if port == u32::MAX {
                                 crate::rules::join_host_port(ep.address(), ep.port) == address
                             } else {
@@ -188,7 +188,7 @@ pub fn gateways_are_real(
                     });
                     if !known {
                         return Err(InvariantViolation::UnknownDirectEndpoint {
-                            locality: l.label.clone(),
+                            locality: l.locality.clone(),
                             address: address.to_owned(),
                         });
                     }
@@ -216,14 +216,14 @@ pub fn locality_weights_are_sums(cla: &LoadAssignment) -> Result<(), InvariantVi
         });
         if l.weight != sum && l.weight != saturating {
             return Err(InvariantViolation::LocalityWeight {
-                locality: l.label.clone(),
+                locality: l.locality.clone(),
                 found: l.weight,
                 sum,
             });
         }
         if let Some(e) = l.endpoints.iter().find(|e| e.weight == 0) {
             return Err(InvariantViolation::ZeroWeight {
-                locality: l.label.clone(),
+                locality: l.locality.clone(),
                 address: addr(&e.address).0,
             });
         }
@@ -307,7 +307,7 @@ mod tests {
             cluster_name: "c".into(),
             localities: vec![LocalityGroup {
                 priority: 0,
-                label: String::new(),
+                locality: String::new(),
                 weight,
                 endpoints,
             }],

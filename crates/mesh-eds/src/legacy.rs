@@ -177,7 +177,7 @@ impl LegacyView {
                 }
                 localities.push(LocalityGroup {
                     priority: 0,
-                    label: label.to_owned(),
+                    locality: label.to_owned(),
                     weight: Some(sum),
                     endpoints: out,
                 });
@@ -318,7 +318,7 @@ impl LegacyView {
             };
             localities.push(LocalityGroup {
                 priority: 0,
-                label: label.to_owned(),
+                locality: label.to_owned(),
                 weight,
                 endpoints: out,
             });
@@ -388,19 +388,19 @@ mod tests {
         let mut ls = vec![
             LocalityGroup {
                 priority: 0,
-                label: "a".into(),
+                locality: "a".into(),
                 weight: Some(300),
                 endpoints: vec![ep(200), ep(100)],
             },
             LocalityGroup {
                 priority: 0,
-                label: "b".into(),
+                locality: "b".into(),
                 weight: Some(100),
                 endpoints: vec![ep(100)],
             },
             LocalityGroup {
                 priority: 0,
-                label: "c".into(),
+                locality: "c".into(),
                 weight: None,
                 endpoints: vec![],
             },

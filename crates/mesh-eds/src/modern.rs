@@ -368,7 +368,7 @@ pub(crate) fn compute<T: Trace>(
         };
         localities.push(LocalityGroup {
             priority: 0,
-            label: group.label.to_owned(),
+            locality: group.label.to_owned(),
             weight,
             endpoints: out,
         });
@@ -520,7 +520,7 @@ mod tests {
                             }
                         })
                         .collect();
-                    (l.label, l.weight, eps)
+                    (l.locality, l.weight, eps)
                 })
                 .collect()
         }

@@ -188,7 +188,7 @@ fn split_horizon<'r>(
                 .fold(0u32, |sum, e| sum.saturating_add(e.weight));
             let group = LocalityGroup {
                 priority: 0,
-                label: label.to_owned(),
+                locality: label.to_owned(),
                 weight: Some(weight),
                 endpoints,
             };
@@ -363,7 +363,7 @@ pub fn legacy_assignment(
                 .fold(0u32, |sum, e| sum.saturating_add(e.weight));
             localities.push(LocalityGroup {
                 priority: 0,
-                label: label.to_owned(),
+                locality: label.to_owned(),
                 weight: Some(weight),
                 endpoints,
             });
@@ -421,7 +421,7 @@ pub fn legacy_assignment(
         };
         localities.push(LocalityGroup {
             priority: 0,
-            label: label.to_owned(),
+            locality: label.to_owned(),
             weight,
             endpoints,
         });
@@ -724,7 +724,7 @@ fn filter<'g, 'r>(
     (
         LocalityGroup {
             priority: 0,
-            label: label.to_owned(),
+            locality: label.to_owned(),
             weight: None,
             endpoints,
         },
@@ -826,7 +826,7 @@ mod tests {
         };
         let group = |weight, endpoints| LocalityGroup {
             priority: 0,
-            label: String::new(),
+            locality: String::new(),
             weight,
             endpoints,
         };

@@ -550,7 +550,7 @@ fn impact(cla: &LoadAssignment, why: &Explanation, down: &Down<'_>) -> Option<Ch
                     let source = inputs.iter().enumerate().position(|(i, e)| {
                         !used[i]
                             && e.outcome.is_direct()
-                            && e.locality == group.label
+                            && e.locality == group.locality
                             && e.address == address
                             && e.port == port
                     });
@@ -568,7 +568,7 @@ fn impact(cla: &LoadAssignment, why: &Explanation, down: &Down<'_>) -> Option<Ch
                         .enumerate()
                         .filter(|(i, e)| {
                             !dead[*i]
-                                && e.locality == group.label
+                                && e.locality == group.locality
                                 && matches!(&e.outcome, Outcome::ViaGateways { contributions, .. }
                                     if contributions.iter().any(|c| c.gateway.address == address && c.gateway.port == port))
                         })
@@ -595,7 +595,7 @@ fn impact(cla: &LoadAssignment, why: &Explanation, down: &Down<'_>) -> Option<Ch
                         EndpointKind::Direct => "direct",
                         EndpointKind::Gateway => "gateway",
                     },
-                    locality: group.label.clone(),
+                    locality: group.locality.clone(),
                     stands_in_for,
                 },
             ));

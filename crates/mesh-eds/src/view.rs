@@ -174,7 +174,7 @@ impl View {
         } else {
             (
                 Some(prepared.request.locality.effective()),
-                cla.localities.iter().map(|g| g.label.clone()).collect(),
+                cla.localities.iter().map(|g| g.locality.clone()).collect(),
             )
         };
         let explanation = Explanation {

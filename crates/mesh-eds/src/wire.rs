@@ -142,7 +142,7 @@ mod tests {
             localities: vec![
                 LocalityGroup {
                     priority: 0,
-                    label: "r1/z1/s1".to_owned(),
+                    locality: "r1/z1/s1".to_owned(),
                     weight: Some(300),
                     endpoints: vec![
                         endpoint(socket("10.0.0.1", 8080), 100, true, "foo-1;ns1;foo;v1;c1"),
@@ -151,13 +151,13 @@ mod tests {
                 },
                 LocalityGroup {
                     priority: 0,
-                    label: String::new(),
+                    locality: String::new(),
                     weight: None,
                     endpoints: vec![],
                 },
                 LocalityGroup {
                     priority: 0,
-                    label: "r2/z2/s2/extra".to_owned(),
+                    locality: "r2/z2/s2/extra".to_owned(),
                     weight: Some(u32::MAX),
                     endpoints: vec![
                         endpoint(internal("[2001:db8::2]:9090"), u32::MAX, false, "w;;;;c2"),
@@ -241,7 +241,7 @@ mod tests {
             cluster_name: "c".to_owned(),
             localities: vec![LocalityGroup {
                 priority: 0,
-                label: "r".to_owned(),
+                locality: "r".to_owned(),
                 weight: Some(1),
                 endpoints: vec![endpoint(socket("1.2.3.4", 80), 1, false, "w")],
             }],
@@ -276,7 +276,7 @@ mod tests {
             cluster_name: String::new(),
             localities: vec![LocalityGroup {
                 priority: 0,
-                label: String::new(),
+                locality: String::new(),
                 weight: None,
                 endpoints: vec![],
             }],
@@ -287,7 +287,7 @@ mod tests {
             cluster_name: String::new(),
             localities: vec![LocalityGroup {
                 priority: 0,
-                label: String::new(),
+                locality: String::new(),
                 weight: None,
                 endpoints: vec![endpoint(socket("a", 0), 1, false, "")],
             }],

@@ -220,14 +220,14 @@ pub fn diff_cluster(
         let held_by: BTreeMap<&str, Option<u32>> =
             weights.iter().map(|(l, w)| (l.as_str(), *w)).collect();
         for g in &computed.localities {
-            if !kept.iter().any(|e| e.locality == g.label) {
+            if !kept.iter().any(|e| e.locality == g.locality) {
                 continue;
             }
-            if let Some(&w) = held_by.get(g.label.as_str())
+            if let Some(&w) = held_by.get(g.locality.as_str())
                 && w != g.weight
             {
                 differences.push(Difference::LocalityWeight {
-                    locality: g.label.clone(),
+                    locality: g.locality.clone(),
                     held: w,
                     computed: g.weight,
                 });

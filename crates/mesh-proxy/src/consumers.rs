@@ -202,7 +202,7 @@ pub fn envoy_host_set(cla: &LoadAssignment) -> Vec<HeldEndpoint> {
                     address,
                     port,
                     weight: e.weight,
-                    locality: group.label.clone(),
+                    locality: group.locality.clone(),
                     priority: group.priority,
                 });
             }
@@ -262,7 +262,7 @@ pub fn consumer_warnings(cla: &LoadAssignment, why: Option<&Explanation>) -> Vec
         match group.weight {
             Some(0) => warn(
                 ConsumerProblem::LocalityWeightZero {
-                    group: group.label.clone(),
+                    group: group.locality.clone(),
                 },
                 "M12",
                 Reaction::Rejects,
@@ -270,7 +270,7 @@ pub fn consumer_warnings(cla: &LoadAssignment, why: Option<&Explanation>) -> Vec
             ),
             None => warn(
                 ConsumerProblem::GroupWithoutWeight {
-                    group: group.label.clone(),
+                    group: group.locality.clone(),
                     endpoints: group.endpoints.len(),
                 },
                 "M12",
@@ -289,7 +289,7 @@ pub fn consumer_warnings(cla: &LoadAssignment, why: Option<&Explanation>) -> Vec
                 warn(
                     ConsumerProblem::EndpointWeightZero {
                         endpoint: endpoint.clone(),
-                        group: group.label.clone(),
+                        group: group.locality.clone(),
                     },
                     rule(),
                     Reaction::Rejects,
@@ -325,8 +325,8 @@ pub fn consumer_warnings(cla: &LoadAssignment, why: Option<&Explanation>) -> Vec
             if groups.is_empty() {
                 order.push(key);
             }
-            if groups.last() != Some(&group.label) {
-                groups.push(group.label.clone());
+            if groups.last() != Some(&group.locality) {
+                groups.push(group.locality.clone());
             }
         }
     }

@@ -132,7 +132,7 @@ impl StageGroups for Assigned<'_> {
         self.groups.len()
     }
     fn label(&self, g: usize) -> &str {
-        &self.groups[g].label
+        &self.groups[g].locality
     }
     fn group(&self, g: usize) -> (Option<u32>, u32) {
         let group = &self.groups[g];
@@ -175,7 +175,7 @@ impl StageGroups for Assigned<'_> {
                     .filter_map(|(e, _)| e.take())
                     .collect();
                 self.groups.push(LocalityGroup {
-                    label: group.label.clone(),
+                    locality: group.locality.clone(),
                     weight: Some(part.weight),
                     priority: part.tier,
                     endpoints: members,

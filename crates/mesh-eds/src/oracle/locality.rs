@@ -75,7 +75,7 @@ pub fn locality_stage(
                 }
                 for g in &mut out.localities {
                     let mine = region(&proxy.locality);
-                    let theirs = region(&g.label);
+                    let theirs = region(&g.locality);
                     let bucket = if mine == theirs {
                         0
                     } else {
@@ -130,7 +130,7 @@ fn compact(cla: &mut LoadAssignment) {
 fn levels(cla: &mut LoadAssignment, proxy: &ProxyClass, l: &LocalityLbSetting) {
     let [pr, pz, ps] = parts(&proxy.locality);
     for g in &mut cla.localities {
-        let [gr, gz, gs] = parts(&g.label);
+        let [gr, gz, gs] = parts(&g.locality);
         let mut level = if pr == gr && pz == gz && ps == gs {
             0
         } else if pr == gr && pz == gz {
@@ -172,7 +172,7 @@ fn distribute(cla: &mut LoadAssignment, proxy: &ProxyClass, l: &LocalityLbSettin
     let mut owner: Vec<Option<usize>> = vec![None; cla.localities.len()];
     for (k, (pattern, _)) in rule.to.iter().enumerate() {
         for (i, g) in cla.localities.iter().enumerate() {
-            if owner[i].is_none() && matches(pattern, &g.label) {
+            if owner[i].is_none() && matches(pattern, &g.locality) {
                 owner[i] = Some(k);
             }
         }
@@ -281,7 +281,7 @@ fn by_labels(
                 weight = weight.wrapping_add(e.weight);
             }
             groups.push(LocalityGroup {
-                label: g.label.clone(),
+                locality: g.locality.clone(),
                 weight: Some(weight),
                 priority: tier,
                 endpoints,

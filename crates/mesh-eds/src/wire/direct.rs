@@ -435,7 +435,7 @@ fn parts_len((region, zone, sub_zone): (&str, &str, &str)) -> usize {
 
 /// Body length of `LocalityLbEndpoints`.
 fn group_len(group: &LocalityGroup, options: EncodeOptions) -> usize {
-    let mut len = field_len(locality_len(&group.label));
+    let mut len = field_len(locality_len(&group.locality));
     for endpoint in &group.endpoints {
         len += lb_endpoint_field_len(endpoint, options);
     }
@@ -447,7 +447,7 @@ fn group_len(group: &LocalityGroup, options: EncodeOptions) -> usize {
 
 fn put_group(buf: &mut Vec<u8>, group: &LocalityGroup, body: usize, options: EncodeOptions) {
     put_header(buf, 2, body);
-    put_locality(buf, &group.label);
+    put_locality(buf, &group.locality);
     for endpoint in &group.endpoints {
         put_lb_endpoint(buf, endpoint, options);
     }

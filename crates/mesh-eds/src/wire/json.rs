@@ -458,7 +458,7 @@ mod tests {
         )
             .prop_map(|(label, weight, endpoints, priority)| LocalityGroup {
                 priority,
-                label,
+                locality: label,
                 weight,
                 endpoints,
             });

@@ -218,7 +218,7 @@ fn group_proto(group: &LocalityGroup) -> LocalityLbEndpoints {
 /// A group's message without its endpoints (`lb_endpoints` empty): what the JSON writer, which
 /// makes the endpoints one at a time, needs of it.
 pub(super) fn group_header(group: &LocalityGroup) -> LocalityLbEndpoints {
-    let (region, zone, sub_zone) = split_locality(&group.label);
+    let (region, zone, sub_zone) = split_locality(&group.locality);
     LocalityLbEndpoints {
         locality: Some(Locality {
             region: region.to_owned(),

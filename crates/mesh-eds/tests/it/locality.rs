@@ -121,7 +121,7 @@ fn groups() -> impl Strategy<Value = (LoadAssignment, Vec<Vec<Labels>>)> {
                 let (endpoints, paired): (Vec<_>, Vec<_>) = endpoints.into_iter().unzip();
                 labels.push(paired);
                 LocalityGroup {
-                    label,
+                    locality: label,
                     weight,
                     priority: 0,
                     endpoints,
@@ -258,7 +258,11 @@ fn endpoints_of(cla: &LoadAssignment) -> Vec<String> {
     let mut all: Vec<String> = cla
         .localities
         .iter()
-        .flat_map(|g| g.endpoints.iter().map(move |e| format!("{}{e:?}", g.label)))
+        .flat_map(|g| {
+            g.endpoints
+                .iter()
+                .map(move |e| format!("{}{e:?}", g.locality))
+        })
         .collect();
     all.sort();
     all
@@ -290,7 +294,7 @@ proptest! {
         for (reason, group) in why.iter().zip(&got.localities) {
             prop_assert_eq!(reason.priority, group.priority);
             prop_assert_eq!(reason.weight, group.weight);
-            prop_assert_eq!(&input.localities[reason.source].label, &group.label);
+            prop_assert_eq!(&input.localities[reason.source].locality, &group.locality);
         }
 
         // No endpoint lost or duplicated except where distribute empties a group (L10).
@@ -390,7 +394,7 @@ mod engine {
         let priorities: Vec<(String, u32)> = staged
             .localities
             .iter()
-            .map(|g| (g.label.clone(), g.priority))
+            .map(|g| (g.locality.clone(), g.priority))
             .collect();
         assert_eq!(
             priorities,
@@ -453,7 +457,7 @@ mod engine {
         let got: Vec<(String, u32, usize)> = cla
             .localities
             .iter()
-            .map(|g| (g.label.clone(), g.priority, g.endpoints.len()))
+            .map(|g| (g.locality.clone(), g.priority, g.endpoints.len()))
             .collect();
         // Tiers: r1/z1 direct 0; r1/z2 1 (zone); r2/z1 2 (region); the gateway in r1/z1
         // mismatches network and region: 3 + 2 = 5, the last tier (L24).

@@ -475,7 +475,7 @@ fn a_gateway_in_two_locality_groups_is_written_once_with_the_flag() {
             .iter()
             .map(|g| {
                 (
-                    g.label.clone(),
+                    g.locality.clone(),
                     g.weight,
                     g.endpoints.iter().map(|e| e.weight).collect(),
                 )

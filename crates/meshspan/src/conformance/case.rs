@@ -436,7 +436,7 @@ pub fn assignment_json(cla: &LoadAssignment) -> Value {
                     })
                 })
                 .collect();
-            json!({ "locality": l.label, "weight": l.weight, "endpoints": endpoints })
+            json!({ "locality": l.locality, "weight": l.weight, "endpoints": endpoints })
         })
         .collect();
     json!({ "localities": localities })

@@ -265,7 +265,7 @@ fn groups(v: Option<&Value>, path: &str) -> Result<(LoadAssignment, PairedLabels
             group_labels.push(string_map(ep.get("labels"), &format!("{at}.labels"))?);
         }
         localities.push(LocalityGroup {
-            label: opt_str(group.get("locality"), &format!("{at}.locality"))?,
+            locality: opt_str(group.get("locality"), &format!("{at}.locality"))?,
             weight: u32_at(group.get("weight"), &format!("{at}.weight"))?,
             priority: u32_at(group.get("priority"), &format!("{at}.priority"))?.unwrap_or(0),
             endpoints,
@@ -292,7 +292,7 @@ fn group_json(g: &LocalityGroup) -> Value {
         })
         .collect();
     json!({
-        "locality": g.label,
+        "locality": g.locality,
         "weight": g.weight,
         "priority": g.priority,
         "endpoints": endpoints,
