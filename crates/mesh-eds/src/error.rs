@@ -39,7 +39,7 @@ pub enum NotEncodable {
 #[non_exhaustive]
 pub enum ServeError {
     /// The snapshot serves no view for this proxy class: the store was not given it
-    /// ([`crate::Delta::SetClasses`]).
+    /// ([`crate::Delta::AddClass`]).
     #[error("the snapshot serves no view for the proxy class {class}")]
     UnknownClass {
         /// The class asked for, as `Debug` prints it.

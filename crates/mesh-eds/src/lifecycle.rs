@@ -755,15 +755,26 @@ pub enum Absence {
 }
 
 impl Absence {
+    /// The rules that decide it, as `describe` names them.
+    pub fn rules(self) -> &'static str {
+        match self {
+            Self::NotRegistered => "S27, S36",
+            Self::NotSynced => "S28",
+            Self::SyncTimedOut => "S33",
+            Self::Wiped => "S29, S30, S35",
+        }
+    }
+
     /// Text naming the rule, for `explain`.
     pub fn describe(self, cluster: &ClusterId) -> String {
+        let rules = self.rules();
         match self {
-            Self::NotRegistered => format!("no remote secret registers {cluster} (S27, S36)"),
-            Self::NotSynced => format!("{cluster} not synced yet (S28)"),
+            Self::NotRegistered => format!("no remote secret registers {cluster} ({rules})"),
+            Self::NotSynced => format!("{cluster} not synced yet ({rules})"),
             Self::SyncTimedOut => {
-                format!("{cluster} did not sync within PILOT_REMOTE_CLUSTER_TIMEOUT (S33)")
+                format!("{cluster} did not sync within PILOT_REMOTE_CLUSTER_TIMEOUT ({rules})")
             }
-            Self::Wiped => format!("{cluster}'s shards were removed (S29, S30, S35)"),
+            Self::Wiped => format!("{cluster}'s shards were removed ({rules})"),
         }
     }
 }

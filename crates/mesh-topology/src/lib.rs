@@ -65,8 +65,8 @@ pub use cidr::{containing_prefixes, overlap_groups, overlapping_pairs, shared_ra
 pub use diagnostic::{Code, Diagnostic, Severity, Subject};
 pub use dot::to_dot;
 pub use lifecycle_what_if::{
-    ClusterEvent, ClusterEventError, ClusterEventParseError, EventImpact, EventPhase, EventWhatIf,
-    simulate_event,
+    ClusterEvent, ClusterEventError, ClusterEventParseError, EventAbsences, EventImpact,
+    EventPhase, EventWhatIf, PhaseAbsences, event_absences, simulate_event,
 };
 pub use report::{ControlPlane, ControlPlaneKind, MeshKind, NetworkSummary, Report, Topology};
 pub use spaces::FlatAddressSpaces;

@@ -11,8 +11,8 @@ use std::net::IpAddr;
 use std::str::FromStr;
 
 use mesh_eds::{
-    DocumentEds, Features, LifecycleConfig, LifecycleEvent, LifecycleProfile, Profile,
-    RemoteClusters, RemoteSecret,
+    Absence, DocumentEds, EdsEndpoint, Features, LifecycleConfig, LifecycleEvent, LifecycleProfile,
+    Profile, RemoteClusters, RemoteSecret,
 };
 use mesh_model::{ClusterId, MeshDocument};
 use serde::{Deserialize, Serialize};
@@ -214,13 +214,72 @@ impl fmt::Display for EventWhatIf {
 /// One phase of an event: what has happened, how long a loss lasts, and the events that make it.
 type Phase<'a> = (&'a str, &'a str, Vec<LifecycleEvent>);
 
-/// Runs `event` for every control plane that reads its cluster through a remote secret, under
-/// `profile`, and compares each phase with the steady state before it.
+/// One phase of an event as the control planes that read its cluster hold the cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PhaseAbsences {
+    /// What has happened.
+    pub when: String,
+    /// How long what is absent stays absent.
+    pub until: String,
+    /// Whether every control plane reading the cluster reports ready (S34).
+    pub ready: bool,
+    /// Per control plane reading the cluster that holds none of its shards in this phase: why.
+    pub absent: BTreeMap<ClusterId, Absence>,
+}
+
+/// Per phase of an event, which control planes hold none of the cluster's shards, and why: what
+/// [`simulate_event`] counts and `meshspan explain --event` lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventAbsences {
+    /// The event.
+    pub event: ClusterEvent,
+    /// The istiod simulated.
+    pub profile: LifecycleProfile,
+    /// The event's cluster.
+    pub cluster: ClusterId,
+    /// Every client cluster served by a control plane that reads the cluster through a remote
+    /// secret: that control plane.
+    pub control_planes: BTreeMap<ClusterId, ClusterId>,
+    /// The phases, in order.
+    pub phases: Vec<PhaseAbsences>,
+}
+
+impl EventAbsences {
+    /// Why, in `phase`, the proxies of cluster `client` get none of the cluster's endpoints;
+    /// `None` when they get them (or their control plane does not read the cluster).
+    pub fn absence(&self, phase: &PhaseAbsences, client: &ClusterId) -> Option<Absence> {
+        self.control_planes
+            .get(client)
+            .and_then(|cp| phase.absent.get(cp))
+            .copied()
+    }
+
+    /// Splits the endpoints the proxies of `client` would be handed into those istiod pushes in
+    /// `phase` and those it withholds because the cluster's shards are absent, with why.
+    pub fn withhold(
+        &self,
+        phase: &PhaseAbsences,
+        client: &ClusterId,
+        endpoints: Vec<EdsEndpoint>,
+    ) -> (Vec<EdsEndpoint>, Vec<(EdsEndpoint, Absence)>) {
+        let Some(why) = self.absence(phase, client) else {
+            return (endpoints, Vec::new());
+        };
+        let (gone, kept): (Vec<_>, Vec<_>) = endpoints
+            .into_iter()
+            .partition(|e| e.cluster.as_ref() == Some(&self.cluster));
+        (kept, gone.into_iter().map(|e| (e, why)).collect())
+    }
+}
+
+/// Runs `event` through mesh-eds' `RemoteClusters` for every control plane that reads its
+/// cluster through a remote secret, under `profile`: per phase, which of them hold none of the
+/// cluster's shards, and why.
 ///
 /// ```
-/// use mesh_eds::LifecycleProfile;
+/// use mesh_eds::{Absence, LifecycleProfile};
 /// use mesh_model::MeshDocument;
-/// use mesh_topology::simulate_event;
+/// use mesh_topology::event_absences;
 /// let doc = MeshDocument::from_yaml(r#"
 /// apiVersion: meshspan/v1alpha1
 /// kind: Mesh
@@ -230,17 +289,18 @@ type Phase<'a> = (&'a str, &'a str, Vec<LifecycleEvent>);
 ///   services:
 ///   - {name: foo, namespace: ns, ports: [{port: 80}], endpoints: [{cluster: west, address: 10.2.0.1}]}
 /// "#)?;
-/// let modern = simulate_event(&doc, &"secret-rotated:west".parse()?, LifecycleProfile::IstioModern)?;
-/// assert!(modern.phases.iter().all(|p| p.impacts.is_empty())); // make-before-break
-/// let old = simulate_event(&doc, &"secret-rotated:west".parse()?, LifecycleProfile::IstioPre61044)?;
-/// assert!(old.any_unreachable()); // wiped until istiod restarts
+/// let old = event_absences(&doc, &"secret-rotated:west".parse()?, LifecycleProfile::IstioPre61044)?;
+/// let east = "east".parse()?;
+/// // The old credentials serve until the new ones sync; then the shards are wiped.
+/// assert_eq!(old.absence(&old.phases[0], &east), None);
+/// assert_eq!(old.absence(&old.phases[1], &east), Some(Absence::Wiped));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn simulate_event(
+pub fn event_absences(
     doc: &MeshDocument,
     event: &ClusterEvent,
     profile: LifecycleProfile,
-) -> Result<EventWhatIf, ClusterEventError> {
+) -> Result<EventAbsences, ClusterEventError> {
     let spec = &doc.spec;
     let name = event.cluster();
     let Some(target) = spec.clusters.iter().find(|c| c.name.as_str() == name) else {
@@ -265,9 +325,8 @@ pub fn simulate_event(
             cluster: name.to_owned(),
         });
     }
-    let eds = DocumentEds::new(doc, Features::default());
     // What x's registry lists: the hosts of the services with endpoints there.
-    let content: BTreeSet<String> = eds
+    let content: BTreeSet<String> = DocumentEds::new(doc, Features::default())
         .services
         .iter()
         .filter(|s| s.endpoints.iter().any(|e| e.cluster.as_ref() == Some(&x)))
@@ -310,6 +369,7 @@ pub fn simulate_event(
             )],
         ),
         ClusterEvent::SyncTimeout { .. } => (
+            // Before: served as if x had synced.
             vec![],
             vec![
                 (
@@ -325,16 +385,16 @@ pub fn simulate_event(
             ],
         ),
     };
-    let mut out = Vec::new();
-    for (when, until, _) in &phases {
-        out.push(EventPhase {
+    let mut out: Vec<PhaseAbsences> = phases
+        .iter()
+        .map(|(when, until, _)| PhaseAbsences {
             when: (*when).to_owned(),
             until: (*until).to_owned(),
             ready: true,
-            impacts: Vec::new(),
-        });
-    }
-    for reader in readers {
+            absent: BTreeMap::new(),
+        })
+        .collect();
+    for &reader in &readers {
         let mut mc = RemoteClusters::new(LifecycleConfig {
             config_cluster: Some(reader.clone()),
             system_namespace: "istio-system".into(),
@@ -346,81 +406,121 @@ pub fn simulate_event(
         for e in &steady {
             mc.apply(e);
         }
-        // Before: served as a steady state (for a sync timeout: as if x had synced).
-        let before: BTreeSet<String> = if steady.is_empty() {
-            content.clone()
-        } else {
-            mc.shards_of(&x).cloned().unwrap_or_default()
-        };
-        // The clients this control plane serves.
-        let clients: Vec<&ClusterId> = spec
-            .clusters
-            .iter()
-            .filter(|c| c.managing_control_plane() == reader)
-            .map(|c| &c.name)
-            .collect();
-        for (k, (_, _, events)) in phases.iter().enumerate() {
+        for ((_, _, events), phase) in phases.iter().zip(&mut out) {
             for e in events {
                 mc.apply(e);
             }
-            let now: BTreeSet<String> = mc.shards_of(&x).cloned().unwrap_or_default();
-            let phase = &mut out[k];
             phase.ready &= mc.ready();
-            for c in &clients {
-                let class = eds.class_for_cluster(c, Profile::IstioModern);
-                for s in &eds.services {
-                    let visible = eds.scoped_endpoints(s, &class).visible;
-                    let missing = |e: &&mesh_eds::EdsEndpoint| {
-                        e.cluster.as_ref() == Some(&x)
-                            && before.contains(&s.cluster.host)
-                            && !now.contains(&s.cluster.host)
-                    };
-                    let lost: Vec<IpAddr> = visible
-                        .iter()
-                        .filter(missing)
-                        .filter_map(|e| e.address().parse().ok())
-                        .collect();
-                    if lost.is_empty() {
-                        continue;
-                    }
-                    let remaining = visible.len() - lost.len();
-                    let key = s.service.to_string();
-                    if phase
-                        .impacts
-                        .iter()
-                        .any(|i| i.client_cluster == c.as_str() && i.impact.service == key)
-                    {
-                        continue; // another port of the same service
-                    }
-                    phase.impacts.push(EventImpact {
-                        client_cluster: c.to_string(),
-                        impact: Impact {
-                            client_network: class
-                                .network
-                                .as_ref()
-                                .map_or(String::new(), |n| n.to_string()),
-                            service: key,
-                            lost: vec![LostEndpoints {
-                                cluster: x.to_string(),
-                                // istiod holds no registry of the cluster at this phase, so
-                                // it does not publish its endpoints.
-                                reason: LossReason::NotPublished {
-                                    cluster: x.to_string(),
-                                },
-                                addresses: lost,
-                            }],
-                            remaining,
-                            unreachable: remaining == 0,
-                            last_config: false,
-                        },
-                    });
-                }
+            if let Some(why) = mc.absence(&x) {
+                phase.absent.insert(reader.clone(), why);
             }
         }
     }
-    for p in &mut out {
-        p.impacts.sort_by(|a, b| {
+    // The clients each reader serves.
+    let control_planes = spec
+        .clusters
+        .iter()
+        .filter(|c| readers.contains(c.managing_control_plane()))
+        .map(|c| (c.name.clone(), c.managing_control_plane().clone()))
+        .collect();
+    Ok(EventAbsences {
+        event: event.clone(),
+        profile,
+        cluster: x,
+        control_planes,
+        phases: out,
+    })
+}
+
+/// Runs `event` for every control plane that reads its cluster through a remote secret, under
+/// `profile` ([`event_absences`]), and compares each phase with the steady state before it.
+///
+/// ```
+/// use mesh_eds::LifecycleProfile;
+/// use mesh_model::MeshDocument;
+/// use mesh_topology::simulate_event;
+/// let doc = MeshDocument::from_yaml(r#"
+/// apiVersion: meshspan/v1alpha1
+/// kind: Mesh
+/// metadata: {name: demo}
+/// spec:
+///   clusters: [{name: east}, {name: west, controlPlane: east}]
+///   services:
+///   - {name: foo, namespace: ns, ports: [{port: 80}], endpoints: [{cluster: west, address: 10.2.0.1}]}
+/// "#)?;
+/// let modern = simulate_event(&doc, &"secret-rotated:west".parse()?, LifecycleProfile::IstioModern)?;
+/// assert!(modern.phases.iter().all(|p| p.impacts.is_empty())); // make-before-break
+/// let old = simulate_event(&doc, &"secret-rotated:west".parse()?, LifecycleProfile::IstioPre61044)?;
+/// assert!(old.any_unreachable()); // wiped until istiod restarts
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn simulate_event(
+    doc: &MeshDocument,
+    event: &ClusterEvent,
+    profile: LifecycleProfile,
+) -> Result<EventWhatIf, ClusterEventError> {
+    let absences = event_absences(doc, event, profile)?;
+    let x = &absences.cluster;
+    let eds = DocumentEds::new(doc, Features::default());
+    let mut out = Vec::new();
+    for phase in &absences.phases {
+        let mut impacts: Vec<EventImpact> = Vec::new();
+        for c in absences.control_planes.keys() {
+            if absences.absence(phase, c).is_none() {
+                continue;
+            }
+            let class = eds.class_for_cluster(c, Profile::IstioModern);
+            for s in &eds.services {
+                let visible = eds.scoped_endpoints(s, &class).visible;
+                let total = visible.len();
+                let (_, withheld) = absences.withhold(phase, c, visible);
+                let lost: Vec<IpAddr> = withheld
+                    .iter()
+                    .filter_map(|(e, _)| e.address().parse().ok())
+                    .collect();
+                if lost.is_empty() {
+                    continue;
+                }
+                let remaining = total - withheld.len();
+                let key = s.service.to_string();
+                if impacts
+                    .iter()
+                    .any(|i| i.client_cluster == c.as_str() && i.impact.service == key)
+                {
+                    continue; // another port of the same service
+                }
+                impacts.push(EventImpact {
+                    client_cluster: c.to_string(),
+                    impact: Impact {
+                        client_network: class
+                            .network
+                            .as_ref()
+                            .map_or(String::new(), |n| n.to_string()),
+                        service: key,
+                        lost: vec![LostEndpoints {
+                            cluster: x.to_string(),
+                            // istiod holds no registry of the cluster at this phase, so it
+                            // does not publish its endpoints.
+                            reason: LossReason::NotPublished {
+                                cluster: x.to_string(),
+                            },
+                            addresses: lost,
+                        }],
+                        remaining,
+                        unreachable: remaining == 0,
+                        last_config: false,
+                    },
+                });
+            }
+        }
+        impacts.sort_by(|a, b| {
             (&a.client_cluster, &a.impact.service).cmp(&(&b.client_cluster, &b.impact.service))
+        });
+        out.push(EventPhase {
+            when: phase.when.clone(),
+            until: phase.until.clone(),
+            ready: phase.ready,
+            impacts,
         });
     }
     Ok(EventWhatIf {

@@ -108,6 +108,8 @@ pub struct Args {
 /// The document, its engine inputs, the view and the selected service ports: shared with
 /// `meshspan explain`.
 pub struct Prepared {
+    /// The document and where it came from.
+    pub loaded: input::Loaded,
     /// The engine inputs.
     pub eds: DocumentEds,
     /// The proxy class's view.
@@ -258,6 +260,7 @@ impl Prepared {
             withheld.push(scoped.withheld);
         }
         Ok(Self {
+            loaded,
             eds,
             view,
             selected,

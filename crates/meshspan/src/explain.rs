@@ -4,11 +4,15 @@
 
 use std::process::ExitCode;
 
-use mesh_eds::{DropReason, Explanation, LeftOutGateway, LeftOutReason, Outcome};
+use mesh_eds::{
+    DropReason, EdsEndpoint, Explanation, LeftOutGateway, LeftOutReason, LifecycleProfile, Outcome,
+};
+use mesh_topology::{ClusterEvent, EventAbsences, PhaseAbsences, event_absences};
 use serde_json::{Value, json};
 
 use crate::eds::{Prepared, Selection, Target};
 use crate::input::{self, Output};
+use crate::what_if::{parse_event, parse_profile};
 
 /// Arguments of `meshspan explain`.
 #[derive(Debug, clap::Args)]
@@ -19,61 +23,174 @@ pub struct Args {
     pub target: Target,
     #[command(flatten)]
     pub selection: Selection,
+    /// Explain each phase of a remote-cluster lifecycle event as istiod pushes it:
+    /// `secret-rotated:<cluster>`, `secret-deleted:<cluster>` or `sync-timeout:<cluster>` (rules
+    /// S25–S37; needs --cluster).
+    #[arg(long, value_parser = parse_event)]
+    pub event: Option<ClusterEvent>,
+    /// Which istiod `--event` simulates: istio-modern (default) or istio-pre-61044.
+    #[arg(long, default_value = "istio-modern", value_parser = parse_profile)]
+    pub semantics: LifecycleProfile,
     /// Output format.
     #[arg(long, short, value_enum, default_value = "text")]
     pub output: Output,
 }
 
-/// Runs the command: 0 ok, 1 an assignment cannot be computed, 2 unreadable input or empty
-/// selection.
+/// An endpoint withheld before split-horizon: by the scope stage, or (with `--event`) because
+/// its cluster's shards are absent.
+struct Withheld {
+    endpoint: EdsEndpoint,
+    rule: &'static str,
+    why: String,
+    lifecycle: bool,
+}
+
+/// The explanations of the selected service ports, each with what was withheld.
+type Explained = Vec<(Explanation, Vec<Withheld>)>;
+
+/// Runs the command: 0 ok, 1 an assignment cannot be computed, 2 unreadable input, empty
+/// selection or an event naming nothing a control plane reads.
 pub fn run(args: &Args) -> ExitCode {
     let prepared = match Prepared::open(&args.mesh, &args.target, &args.selection) {
         Ok(p) => p,
         Err(code) => return code,
     };
-    let mut explanations = Vec::new();
-    for (s, withheld) in prepared.selected().zip(prepared.withheld()) {
-        match prepared.view.explain(&prepared.request(s)) {
-            Ok((_, ex)) => explanations.push((ex, withheld)),
-            Err(e) => {
-                eprintln!("meshspan: {}: {e}", s.cluster.name());
-                return ExitCode::from(1);
-            }
+    let Some(event) = &args.event else {
+        return match explain(&prepared, None) {
+            Ok(list) => print(&list, args.output),
+            Err(code) => code,
+        };
+    };
+    if args.target.cluster.is_none() {
+        eprintln!(
+            "meshspan: --event {event} explains one cluster's proxies: give --cluster, not --network"
+        );
+        return ExitCode::from(2);
+    }
+    let absences = match event_absences(&prepared.loaded.document, event, args.semantics) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("meshspan: {}: {e}", prepared.loaded.origin);
+            return ExitCode::from(2);
+        }
+    };
+    let mut phases = Vec::new();
+    for phase in &absences.phases {
+        match explain(&prepared, Some((&absences, phase))) {
+            Ok(list) => phases.push((phase, list)),
+            Err(code) => return code,
         }
     }
     match args.output {
         Output::Text => {
-            for (ex, withheld) in &explanations {
+            for (k, (phase, list)) in phases.iter().enumerate() {
+                let ready = if phase.ready { "ready" } else { "not ready" };
+                outln!(
+                    "{event} ({}), phase {} of {}: {} (istiod {ready}; what is absent stays absent {}):",
+                    absences.profile,
+                    k + 1,
+                    phases.len(),
+                    phase.when,
+                    phase.until
+                );
+                print(list, Output::Text);
+            }
+            ExitCode::SUCCESS
+        }
+        Output::Json => {
+            let phases: Vec<Value> = phases
+                .iter()
+                .map(|(phase, list)| {
+                    json!({
+                        "when": phase.when,
+                        "until": phase.until,
+                        "ready": phase.ready,
+                        "explanations": list.iter().map(explained_json).collect::<Vec<_>>(),
+                    })
+                })
+                .collect();
+            let v = json!({
+                "event": event,
+                "profile": absences.profile.as_str(),
+                "phases": phases,
+            });
+            outln!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+/// Explains every selected service port; with an event phase, as istiod pushes it then: the
+/// endpoints of a cluster whose shards are absent are withheld, with why.
+fn explain(
+    prepared: &Prepared,
+    phase: Option<(&EventAbsences, &PhaseAbsences)>,
+) -> Result<Explained, ExitCode> {
+    let client = prepared.view.class().cluster.clone();
+    let mut explanations = Vec::new();
+    for (s, scoped) in prepared.selected().zip(prepared.withheld()) {
+        let mut withheld: Vec<Withheld> = scoped
+            .iter()
+            .map(|(e, why)| Withheld {
+                endpoint: e.clone(),
+                rule: why.rule(),
+                why: why.to_string(),
+                lifecycle: false,
+            })
+            .collect();
+        // Without an event: the service port as prepared, not a copy.
+        let pushed = match (phase, &client) {
+            (Some((absences, phase)), Some(client)) => {
+                let mut pushed = s.clone();
+                let (kept, absent) = absences.withhold(phase, client, pushed.endpoints);
+                pushed.endpoints = kept;
+                withheld.extend(absent.into_iter().map(|(e, why)| Withheld {
+                    endpoint: e,
+                    rule: why.rules(),
+                    why: why.describe(&absences.cluster),
+                    lifecycle: true,
+                }));
+                Some(pushed)
+            }
+            _ => None,
+        };
+        match prepared
+            .view
+            .explain(&prepared.request(pushed.as_ref().unwrap_or(s)))
+        {
+            Ok((_, ex)) => explanations.push((ex, withheld)),
+            Err(e) => {
+                eprintln!("meshspan: {}: {e}", s.cluster.name());
+                return Err(ExitCode::from(1));
+            }
+        }
+    }
+    Ok(explanations)
+}
+
+/// Prints explanations as text or as a JSON list.
+fn print(list: &Explained, output: Output) -> ExitCode {
+    match output {
+        Output::Text => {
+            for (ex, withheld) in list {
                 out!("{ex}");
-                for (e, why) in *withheld {
-                    outln!(
-                        "  withheld before split-horizon: {} (cluster {}): {why}",
-                        e.address(),
-                        e.cluster.as_ref().map_or("\"\"", |c| c.as_str())
-                    );
+                for w in withheld {
+                    let e = &w.endpoint;
+                    if w.lifecycle {
+                        outln!("  {} withheld: {}", e.address(), w.why);
+                    } else {
+                        outln!(
+                            "  withheld before split-horizon: {} (cluster {}): {}",
+                            e.address(),
+                            e.cluster.as_ref().map_or("\"\"", |c| c.as_str()),
+                            w.why
+                        );
+                    }
                 }
             }
         }
         Output::Json => {
-            let list: Vec<Value> = explanations
-                .iter()
-                .map(|(ex, withheld)| {
-                    let mut v = to_json(ex);
-                    v["withheld"] = withheld
-                        .iter()
-                        .map(|(e, why)| {
-                            json!({
-                                "address": e.address(),
-                                "port": e.port,
-                                "cluster": e.cluster.as_ref().map_or("", |c| c.as_str()),
-                                "rule": why.rule(),
-                                "why": why.to_string(),
-                            })
-                        })
-                        .collect();
-                    v
-                })
-                .collect();
+            let list: Vec<Value> = list.iter().map(explained_json).collect();
             outln!(
                 "{}",
                 serde_json::to_string_pretty(&list).unwrap_or_default()
@@ -81,6 +198,25 @@ pub fn run(args: &Args) -> ExitCode {
         }
     }
     ExitCode::SUCCESS
+}
+
+/// One explanation as JSON, with what was withheld.
+fn explained_json((ex, withheld): &(Explanation, Vec<Withheld>)) -> Value {
+    let mut v = to_json(ex);
+    v["withheld"] = withheld
+        .iter()
+        .map(|w| {
+            let e = &w.endpoint;
+            json!({
+                "address": e.address(),
+                "port": e.port,
+                "cluster": e.cluster.as_ref().map_or("", |c| c.as_str()),
+                "rule": w.rule,
+                "why": w.why,
+            })
+        })
+        .collect();
+    v
 }
 
 fn to_json(ex: &Explanation) -> Value {

@@ -59,12 +59,12 @@ fn parse_fail(s: &str) -> Result<Fail, String> {
     }
 }
 
-fn parse_event(s: &str) -> Result<ClusterEvent, String> {
+pub(crate) fn parse_event(s: &str) -> Result<ClusterEvent, String> {
     s.parse()
         .map_err(|e: mesh_topology::ClusterEventParseError| e.to_string())
 }
 
-fn parse_profile(s: &str) -> Result<LifecycleProfile, String> {
+pub(crate) fn parse_profile(s: &str) -> Result<LifecycleProfile, String> {
     s.parse()
         .map_err(|e: mesh_eds::LifecycleProfileError| e.to_string())
 }

@@ -182,3 +182,68 @@ fn lifecycle_events_per_client_cluster_and_profile() {
         assert!(bad.parse::<mesh_topology::ClusterEvent>().is_err(), "{bad}");
     }
 }
+
+#[test]
+fn event_absences_per_phase_kind_and_profile() {
+    use mesh_eds::Absence::{NotRegistered, NotSynced, SyncTimedOut, Wiped};
+    use mesh_eds::LifecycleProfile::{IstioModern, IstioPre61044};
+    use mesh_topology::event_absences;
+    let doc = mesh(TWO);
+    let [east, west, solo] = ["east", "west", "solo"].map(|c| c.parse().unwrap());
+    for (event, profile, expected) in [
+        ("secret-rotated:west", IstioModern, vec![None, None]),
+        (
+            "secret-rotated:west",
+            IstioPre61044,
+            vec![None, Some(Wiped)],
+        ),
+        (
+            "secret-deleted:west",
+            IstioModern,
+            vec![Some(NotRegistered)],
+        ),
+        (
+            "secret-deleted:west",
+            IstioPre61044,
+            vec![Some(NotRegistered)],
+        ),
+        (
+            "sync-timeout:west",
+            IstioModern,
+            vec![Some(NotSynced), Some(SyncTimedOut)],
+        ),
+        (
+            "sync-timeout:west",
+            IstioPre61044,
+            vec![Some(NotSynced), Some(SyncTimedOut)],
+        ),
+    ] {
+        let a = event_absences(&doc, &event.parse().unwrap(), profile).unwrap();
+        let of = |c| a.phases.iter().map(|p| a.absence(p, c)).collect::<Vec<_>>();
+        // east reads west; west's proxies are served by east; solo does not read west.
+        assert_eq!(of(&east), expected, "{event} {profile}");
+        assert_eq!(of(&west), expected, "{event} {profile}");
+        assert!(of(&solo).iter().all(Option::is_none), "{event} {profile}");
+        // Only west's endpoints are withheld, each with the phase's reason.
+        let eds = mesh_eds::DocumentEds::new(&doc, mesh_eds::Features::default());
+        let reviews = eds
+            .services
+            .iter()
+            .find(|s| s.service.to_string() == "reviews.bookinfo")
+            .unwrap();
+        for (p, why) in a.phases.iter().zip(&expected) {
+            let (kept, withheld) = a.withhold(p, &east, reviews.endpoints.clone());
+            let addr = |e: &mesh_eds::EdsEndpoint| e.address().to_owned();
+            let withheld: Vec<_> = withheld.iter().map(|(e, w)| (addr(e), *w)).collect();
+            let expect: Vec<_> = why.iter().map(|w| ("10.2.0.20".to_owned(), *w)).collect();
+            assert_eq!(withheld, expect, "{event} {profile} {}", p.when);
+            let kept: Vec<_> = kept.iter().map(addr).collect();
+            let expect_kept = if why.is_some() {
+                vec!["10.1.0.20"]
+            } else {
+                vec!["10.1.0.20", "10.2.0.20"]
+            };
+            assert_eq!(kept, expect_kept, "{event} {profile}");
+        }
+    }
+}

@@ -477,6 +477,22 @@ spec:
     endpoints: [{cluster: east, address: 10.1.0.20}, {cluster: west, address: 10.2.0.20}]
 ";
 
+/// `address why` of each endpoint an explanation (JSON) lists as withheld.
+fn withheld_why(explanation: &Value) -> Vec<String> {
+    explanation["withheld"]
+        .as_array()
+        .expect("withheld")
+        .iter()
+        .map(|w| {
+            format!(
+                "{} {}",
+                w["address"].as_str().unwrap_or(""),
+                w["why"].as_str().unwrap_or("")
+            )
+        })
+        .collect()
+}
+
 #[test]
 fn explain_names_the_scope_rule_that_withheld_each_endpoint() {
     let path = std::env::temp_dir().join(format!("meshspan-scope-{}.yaml", std::process::id()));
@@ -489,20 +505,7 @@ fn explain_names_the_scope_rule_that_withheld_each_endpoint() {
         String::from_utf8_lossy(&out.stderr)
     );
     let v: Value = serde_json::from_slice(&out.stdout).expect("JSON");
-    let why = |i: usize| -> Vec<String> {
-        v[i]["withheld"]
-            .as_array()
-            .expect("withheld")
-            .iter()
-            .map(|w| {
-                format!(
-                    "{} {}",
-                    w["address"].as_str().unwrap_or(""),
-                    w["why"].as_str().unwrap_or("")
-                )
-            })
-            .collect()
-    };
+    let why = |i: usize| withheld_why(&v[i]);
     // kube-dns: west's endpoint never reaches east, not even as west's gateway.
     assert_eq!(
         why(0),
@@ -530,5 +533,152 @@ fn explain_names_the_scope_rule_that_withheld_each_endpoint() {
     let text = v[1].to_string();
     assert!(text.contains("192.0.2.1"), "{text}");
     assert!(!text.contains("10.2.0.20"), "{text}");
+    let _ = std::fs::remove_file(path);
+}
+
+/// east reads west, its remote, through a remote secret.
+const REMOTE: &str = "apiVersion: meshspan/v1alpha1
+kind: Mesh
+metadata: {name: lifecycle}
+spec:
+  clusters:
+  - {name: east, network: n1}
+  - {name: west, network: n1, controlPlane: east}
+  services:
+  - name: reviews
+    namespace: bookinfo
+    ports: [{name: http, port: 9080}]
+    endpoints: [{cluster: east, address: 10.1.0.20}, {cluster: west, address: 10.2.0.20}]
+";
+
+/// Writes [`REMOTE`] to a temporary file of this test process.
+fn remote_file(tag: &str) -> std::path::PathBuf {
+    let path = std::env::temp_dir().join(format!(
+        "meshspan-explain-{tag}-{}.yaml",
+        std::process::id()
+    ));
+    std::fs::write(&path, REMOTE).expect("write");
+    path
+}
+
+#[test]
+fn explain_event_withholds_the_endpoints_of_absent_clusters_per_phase() {
+    let path = remote_file("event");
+    let file = path.to_str().expect("utf-8");
+    fn with<'a>(file: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+        let mut args = vec!["explain", file, "--cluster", "east"];
+        args.extend_from_slice(extra);
+        args
+    }
+    let explain = |extra: &[&str]| succeeding_json(&with(file, extra));
+    let wiped = "10.2.0.20 west's shards were removed (S29, S30, S35)";
+    let unregistered = "10.2.0.20 no remote secret registers west (S27, S36)";
+    let not_synced = "10.2.0.20 west not synced yet (S28)";
+    let timed_out = "10.2.0.20 west did not sync within PILOT_REMOTE_CLUSTER_TIMEOUT (S33)";
+    let cases: [(&str, &str, Vec<Vec<&str>>); 6] = [
+        ("secret-rotated:west", "istio-modern", vec![vec![], vec![]]),
+        (
+            "secret-rotated:west",
+            "istio-pre-61044",
+            vec![vec![], vec![wiped]],
+        ),
+        (
+            "secret-deleted:west",
+            "istio-modern",
+            vec![vec![unregistered]],
+        ),
+        (
+            "secret-deleted:west",
+            "istio-pre-61044",
+            vec![vec![unregistered]],
+        ),
+        (
+            "sync-timeout:west",
+            "istio-modern",
+            vec![vec![not_synced], vec![timed_out]],
+        ),
+        (
+            "sync-timeout:west",
+            "istio-pre-61044",
+            vec![vec![not_synced], vec![timed_out]],
+        ),
+    ];
+    for (event, semantics, expected) in cases {
+        let v = explain(&["--event", event, "--semantics", semantics, "-o", "json"]);
+        assert_eq!(v["profile"], semantics, "{v}");
+        let phases = v["phases"].as_array().expect("phases");
+        assert_eq!(phases.len(), expected.len(), "{event} {semantics}: {v}");
+        for (p, want) in phases.iter().zip(&expected) {
+            let ex = &p["explanations"][0];
+            assert_eq!(withheld_why(ex), *want, "{event} {semantics} {}", p["when"]);
+            // What is withheld is not pushed; the rest is.
+            let pushed: Vec<&str> = ex["endpoints"]
+                .as_array()
+                .expect("endpoints")
+                .iter()
+                .filter_map(|e| e["address"].as_str())
+                .collect();
+            let all = ["10.1.0.20", "10.2.0.20"];
+            assert_eq!(pushed, all[..2 - want.len()], "{event} {semantics}");
+        }
+    }
+    // Text: per phase, the withheld endpoint and its rule.
+    let out = meshspan(&with(
+        file,
+        &[
+            "--event",
+            "secret-rotated:west",
+            "--semantics",
+            "istio-pre-61044",
+        ],
+    ));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for line in [
+        "phase 2 of 2: the new credentials synced",
+        "  10.2.0.20 withheld: west's shards were removed (S29, S30, S35)",
+    ] {
+        assert!(text.contains(line), "{text}");
+    }
+    assert_eq!(text.matches("withheld").count(), 1, "{text}");
+    // Make-before-break keeps the endpoints: each phase explains what explain without --event
+    // explains.
+    let plain = explain(&["-o", "json"]);
+    assert!(plain.is_array(), "{plain}");
+    let modern = explain(&["--event", "secret-rotated:west", "-o", "json"]);
+    for p in modern["phases"].as_array().expect("phases") {
+        assert_eq!(p["explanations"], plain);
+    }
+    // Bad events, or no single cluster to explain: exit 2.
+    for bad in [
+        ["--cluster", "east", "--event", "secret-deleted:nowhere"],
+        ["--cluster", "east", "--event", "secret-deleted:east"],
+        ["--network", "n1", "--event", "secret-deleted:west"],
+        ["--cluster", "east", "--event", "deleted:west"],
+    ] {
+        let mut args = vec!["explain", file];
+        args.extend_from_slice(&bad);
+        let out = meshspan(&args);
+        assert_eq!(out.status.code(), Some(2), "{bad:?}");
+        assert!(!out.stderr.is_empty(), "{bad:?}");
+    }
+    let _ = std::fs::remove_file(path);
+}
+
+#[test]
+fn explain_without_event_prints_no_phases() {
+    let path = remote_file("plain");
+    let file = path.to_str().expect("utf-8");
+    let out = meshspan(&["explain", file, "--cluster", "east"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(
+        text.starts_with("outbound|9080||reviews.bookinfo"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("phase") && !text.contains("withheld"),
+        "{text}"
+    );
+    assert_eq!(text.matches("kept direct").count(), 2, "{text}");
     let _ = std::fs::remove_file(path);
 }
