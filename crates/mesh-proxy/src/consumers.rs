@@ -178,8 +178,8 @@ fn socket(address: &str, port: u32) -> String {
 ///     workload: ";;;;".into(),
 /// };
 /// let cla = LoadAssignment { cluster_name: "c".into(), localities: vec![
-///     LocalityGroup { priority: 0, label: "dc-main".into(), weight: Some(2), endpoints: vec![gw(2)] },
-///     LocalityGroup { priority: 0, label: "dc-edge".into(), weight: Some(2), endpoints: vec![gw(2)] },
+///     LocalityGroup { priority: 0, locality: "dc-main".into(), weight: Some(2), endpoints: vec![gw(2)] },
+///     LocalityGroup { priority: 0, locality: "dc-edge".into(), weight: Some(2), endpoints: vec![gw(2)] },
 /// ]};
 /// let hosts = mesh_proxy::envoy_host_set(&cla);
 /// assert_eq!(hosts.len(), 1);
@@ -234,7 +234,7 @@ fn endpoint_rule(kind: EndpointKind, address: &str, why: Option<&Explanation>) -
 /// ```
 /// use mesh_eds::{EndpointAddress, EndpointKind, LbEndpoint, LoadAssignment, LocalityGroup};
 /// let cla = LoadAssignment { cluster_name: "c".into(), localities: vec![LocalityGroup { priority: 0,
-///     label: "r/z".into(), weight: Some(0), endpoints: vec![LbEndpoint {
+///     locality: "r/z".into(), weight: Some(0), endpoints: vec![LbEndpoint {
 ///         address: EndpointAddress::Socket { address: "10.0.0.1".into(), port: 80 },
 ///         weight: 0, kind: EndpointKind::Direct, mtls: false, network: None, cluster: None,
 ///         workload: String::new(),

@@ -346,7 +346,7 @@ pub struct GroupReason {
 ///     ProxyClass, TrafficPolicy, apply_locality_stage,
 /// };
 /// let group = |label: &str| LocalityGroup {
-///     label: label.into(), weight: None, priority: 0, endpoints: vec![],
+///     locality: label.into(), weight: None, priority: 0, endpoints: vec![],
 /// };
 /// let mut cla = LoadAssignment {
 ///     cluster_name: "c".into(),

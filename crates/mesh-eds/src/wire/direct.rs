@@ -505,7 +505,7 @@ pub fn encode_into(assignment: &LoadAssignment, buf: &mut Vec<u8>) {
 /// };
 /// let a = LoadAssignment {
 ///     cluster_name: "c".into(),
-///     localities: vec![LocalityGroup { priority: 0, label: String::new(), weight: None, endpoints: vec![endpoint] }],
+///     localities: vec![LocalityGroup { priority: 0, locality: String::new(), weight: None, endpoints: vec![endpoint] }],
 /// };
 /// let (mut with, mut without) = (Vec::new(), Vec::new());
 /// wire::encode_into_with(&a, wire::EncodeOptions::default(), &mut with);

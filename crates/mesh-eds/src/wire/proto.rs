@@ -183,7 +183,7 @@ pub struct UInt32Value {
 /// let assignment = LoadAssignment {
 ///     cluster_name: "outbound|80||foo.ns1.svc.cluster.local".into(),
 ///     localities: vec![LocalityGroup { priority: 0,
-///         label: "us-east/a".into(),
+///         locality: "us-east/a".into(),
 ///         weight: Some(2),
 ///         endpoints: vec![LbEndpoint {
 ///             address: EndpointAddress::Socket { address: "10.0.0.1".into(), port: 8080 },
