@@ -16,6 +16,7 @@ mod case;
 mod compare;
 mod lifecycle;
 mod locality;
+mod names;
 mod scope;
 
 /// Arguments of `meshspan conformance`.

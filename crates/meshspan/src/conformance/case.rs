@@ -9,8 +9,10 @@ use mesh_eds::{
     GatewayIndex, Health, IpFamily, LegacyNetworks, LoadAssignment, Profile, ProxyClass, ProxyType,
     ServiceRequest, View, accepted_mesh_networks,
 };
-use mesh_model::{ClusterId, Gateway, GatewaySource, MeshNetworks, NetworkId, TlsMode};
+use mesh_model::{Gateway, GatewaySource, MeshNetworks, TlsMode};
 use serde_json::{Map, Value, json};
+
+use super::names::{cluster_id, network, network_key};
 
 /// Why a case cannot be run.
 pub(super) type Unsupported = String;
@@ -97,49 +99,6 @@ fn u32_of(v: &Value, key: &str) -> Result<u32, Unsupported> {
             .and_then(|n| u32::try_from(n).ok())
             .ok_or_else(|| format!("{key} {n} is not a uint32")),
     }
-}
-
-/// Network and cluster names only matter by equality (and in output fields `check` does not
-/// compare), so a name the id types reject is mapped to a valid, injective stand-in instead of
-/// failing the case: `x` + hex of its bytes (or of a 64-bit FNV-1a hash when that is too long).
-fn stand_in(s: &str) -> String {
-    let hex: String = s.bytes().map(|b| format!("{b:02x}")).collect();
-    if hex.len() < 62 {
-        return format!("x{hex}");
-    }
-    let hash = s.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    });
-    format!("x{hash:016x}h")
-}
-
-fn network(s: &str) -> Result<Option<NetworkId>, Unsupported> {
-    if s.is_empty() {
-        return Ok(None);
-    }
-    NetworkId::new(s)
-        .or_else(|_| NetworkId::new(stand_in(s)))
-        .map(Some)
-        .map_err(|e| e.to_string())
-}
-
-/// The MeshNetworks network keys under the same naming as [`network`].
-fn network_key(s: &str) -> String {
-    if NetworkId::new(s).is_ok() {
-        s.to_owned()
-    } else {
-        stand_in(s)
-    }
-}
-
-pub(super) fn cluster_id(s: &str) -> Result<Option<ClusterId>, Unsupported> {
-    if s.is_empty() {
-        return Ok(None);
-    }
-    ClusterId::new(s)
-        .or_else(|_| ClusterId::new(stand_in(s)))
-        .map(Some)
-        .map_err(|e| e.to_string())
 }
 
 fn labels(v: Option<&Value>) -> BTreeMap<String, String> {

@@ -44,7 +44,7 @@ pub(super) fn flag(v: &Value, key: &str, default: bool, path: &str) -> Result<bo
 
 /// A cluster id of the case (`""` = none) under the same stand-in naming as the EDS cases.
 pub(super) fn cluster(s: &str) -> Result<Option<ClusterId>, Unsupported> {
-    super::case::cluster_id(s)
+    super::names::cluster_id(s)
 }
 
 fn clusters(v: Option<&Value>, path: &str) -> Result<BTreeSet<ClusterId>, Unsupported> {
