@@ -13,10 +13,12 @@
 //! LoadAssignment`); views only (`full, no encode`); views of services already encoded
 //! (`views+encode, services encoded`) or prepared (`views+encode`); encode only; 1 % endpoint churn and a cluster of
 //! 4,000 endpoints joining, through the incremental store (`EdsStore::apply`, snapshot
-//! published); and the baseline (`istio-shaped, 1 proxy a network`: one proxy on each network,
-//! every service built as an object tree and serialized; 100 proxies a network cost 100 times
-//! that, since the baseline shares nothing between proxies; for small, `istio-shaped, 100
-//! proxies a network` runs them).
+//! published); and the baseline, Istio-shaped (`baseline.rs`): `istio-shaped with XDS cache, N
+//! proxies a network` is the one to compare with — istiod's EDS cache, so proxies with equal
+//! endpoint-builder keys share one computation (every service built as an object tree and
+//! serialized once a network, then a key and a lookup per proxy); `istio-shaped, no XDS cache`
+//! (1 proxy a network; for small also 100) is the same builder with nothing shared, a labelled
+//! row only.
 //!
 //! The `eds-locality/<workload>` group runs the pushes on the workload placed in 3 localities a
 //! network with one view per (network, locality) (`Workbench::with_localities`): `3 localities,
@@ -144,18 +146,38 @@ fn bench(c: &mut Criterion) {
         }
         group.throughput(Throughput::Elements((w.endpoints * networks.len()) as u64));
         group.bench_function(
-            BenchmarkId::new("istio-shaped, 1 proxy a network", networks.len()),
+            BenchmarkId::new(
+                "istio-shaped, no XDS cache, 1 proxy a network",
+                networks.len(),
+            ),
             |b| b.iter(|| w.baseline_push(&gateways, &networks)),
         );
+        // With istiod's EDS cache (the baseline to compare with): one computation per (service,
+        // network), a key and a lookup per proxy; 1 and 100 proxies a network, run for real.
+        for per_network in [1, 100] {
+            let (_, computed) = w.baseline_push_cached(&gateways, &networks, per_network);
+            assert_eq!(
+                computed,
+                w.eds.services.len() * networks.len(),
+                "one computation a (service, network), whatever the number of proxies"
+            );
+            group.throughput(Throughput::Elements(
+                (w.endpoints * networks.len() * per_network) as u64,
+            ));
+            group.bench_function(
+                format!("istio-shaped with XDS cache, {per_network} proxies a network"),
+                |b| b.iter(|| w.baseline_push_cached(&gateways, &networks, per_network)),
+            );
+        }
         if kind == Workload::Small {
-            // 100 proxies on each network, run for real (the baseline shares nothing between
-            // them; the engine's push is the same whatever the number of proxies of a class).
+            // Without the cache: 100 proxies on each network, run for real (nothing shared
+            // between them), kept as a labelled row only.
             let proxies: Vec<_> = networks
                 .iter()
                 .flat_map(|n| std::iter::repeat_n(n.clone(), 100))
                 .collect();
             group.throughput(Throughput::Elements((w.endpoints * proxies.len()) as u64));
-            group.bench_function("istio-shaped, 100 proxies a network", |b| {
+            group.bench_function("istio-shaped, no XDS cache, 100 proxies a network", |b| {
                 b.iter(|| w.baseline_push(&gateways, &proxies))
             });
         }

@@ -7,13 +7,14 @@ use std::hint::black_box;
 
 use mesh_eds::View;
 use mesh_eds::wire::{self, EncodeOptions};
+use meshspan_benches::baseline::IstioGateways;
 use meshspan_benches::workbench::{Workbench, upsert};
 use test_support::{Workload, workload};
 
 /// The rows, as the `eds` bench names them; `loc3-` and `loc3-failover-` before a push row run
 /// it on the workload placed in 3 localities a network with one view per locality
 /// (`Workbench::with_localities`), without and with the locality stage (failover on).
-const ROWS: [&str; 9] = [
+const ROWS: [&str; 12] = [
     "full+encode",
     "full+encode-no-istio",
     "full+encode-via-LoadAssignment",
@@ -23,6 +24,9 @@ const ROWS: [&str; 9] = [
     "churn-1%",
     "join-4000",
     "index+views",
+    "baseline-no-cache-1",
+    "baseline-cached-1",
+    "baseline-cached-100",
 ];
 
 fn main() -> Result<(), String> {
@@ -111,6 +115,21 @@ fn main() -> Result<(), String> {
                     .map(|v| View::new(&index, v.class().clone()))
                     .collect();
                 total += views.len();
+            }
+        }
+        // The Istio-shaped baseline on every network (`benches/src/baseline.rs`): without the
+        // XDS cache for one proxy a network, and with it for 1 and 100 proxies a network.
+        "baseline-no-cache-1" => {
+            let gateways = IstioGateways::new(&w.eds.gateways.gateways);
+            (0..reps).for_each(|_| total += w.baseline_push(&gateways, &w.networks))
+        }
+        "baseline-cached-1" | "baseline-cached-100" => {
+            let per_network = if row.ends_with("-100") { 100 } else { 1 };
+            let gateways = IstioGateways::new(&w.eds.gateways.gateways);
+            for _ in 0..reps {
+                total += w
+                    .baseline_push_cached(&gateways, &w.networks, per_network)
+                    .0;
             }
         }
         other => return Err(format!("unknown row {other:?} (rows: {ROWS:?})")),

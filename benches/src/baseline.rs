@@ -3,7 +3,11 @@
 //!
 //! It follows the shape of Istio's `EndpointBuilder.BuildClusterLoadAssignment` +
 //! `EndpointsByNetworkFilter` (`pilot/pkg/xds/endpoints/endpoint_builder.go`, `ep_filters.go`) for
-//! one proxy and one cluster, with nothing shared between proxies (no XDS cache):
+//! one proxy and one cluster ([`build`], [`push`]), and Istio's EDS cache over it ([`XdsCache`],
+//! [`cached_push`]): proxies whose endpoint-builder key is equal share one computation, as they
+//! do in istiod. The uncached form is kept as a labelled row only.
+//!
+//! What one computation does:
 //!
 //! 1. a pass over every endpoint of the service (shards in cluster order), dropping unhealthy
 //!    ones, grouping by locality label in a hash map, and building for each one an `LbEndpoint`
@@ -23,6 +27,7 @@
 //! endpoints, so the work is comparable.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use mesh_eds::wire::{
     Address, AddressKind, ClusterLoadAssignment, Endpoint, LbEndpoint, Locality,
@@ -283,4 +288,191 @@ pub fn push(
     mtls_allowed: bool,
 ) -> Vec<u8> {
     build(gateways, network, cluster_name, endpoints, mtls_allowed).encode_to_vec()
+}
+
+/// The fields of Istio's `EndpointBuilder.WriteHash` (`pilot/pkg/xds/endpoints/endpoint_builder.go`)
+/// that a bench proxy sets: the cluster name, the proxy's network and cluster ID, its node type,
+/// cluster-local, proxyless gRPC, HBONE, locality, failover labels, the authn policies' version,
+/// the DestinationRule and the service's hostname, each followed by Istio's separator. istiod
+/// hashes them to a `uint64` (`hash.New()`, xxHash64) and keys its typed XDS cache by that.
+pub struct EndpointBuilderKey<'a> {
+    /// The Envoy cluster name (`outbound|port|subset|host`).
+    pub cluster_name: &'a str,
+    /// The proxy's network.
+    pub network: &'a NetworkId,
+    /// The proxy's cluster ID.
+    pub cluster_id: &'a str,
+    /// The proxy's locality (`region/zone/subzone`).
+    pub locality: &'a str,
+    /// The service's hostname.
+    pub hostname: &'a str,
+}
+
+impl EndpointBuilderKey<'_> {
+    /// `EndpointBuilder.Key()`: the hash istiod's cache is keyed by.
+    pub fn hash(&self) -> u64 {
+        // Istio's separator bytes and field order; values a bench proxy does not set are written
+        // as istiod writes their zero values.
+        const SEPARATOR: &[u8] = b"~";
+        let mut h = xxhash_rust::xxh64::Xxh64::new(0);
+        for field in [
+            self.cluster_name,
+            self.network.as_str(),
+            self.cluster_id,
+            "sidecar",
+            "false",
+            "false",
+            "false",
+            self.locality,
+            "",
+        ] {
+            h.update(field.as_bytes());
+            h.update(SEPARATOR);
+        }
+        h.update(SEPARATOR);
+        h.update(self.hostname.as_bytes());
+        h.digest()
+    }
+}
+
+/// Istio's typed XDS cache for EDS (`pilot/pkg/model/typed_xds_cache.go`), reduced to what a
+/// push reads: a computed, serialized `ClusterLoadAssignment` per endpoint-builder key, shared by
+/// every proxy with that key. A push after a change starts from an empty cache for the changed
+/// services (istiod clears their entries), so each bench push builds a new one.
+#[derive(Debug, Default)]
+pub struct XdsCache {
+    entries: HashMap<u64, Arc<[u8]>>,
+}
+
+impl XdsCache {
+    /// The entry for `key`, computed with `build` on a miss.
+    pub fn get_or_build(&mut self, key: u64, build: impl FnOnce() -> Vec<u8>) -> Arc<[u8]> {
+        self.entries
+            .entry(key)
+            .or_insert_with(|| Arc::from(build()))
+            .clone()
+    }
+
+    /// How many distinct keys were computed.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether nothing was computed.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+/// One proxy of a cached push: its network, cluster ID and locality (the key's proxy fields).
+#[derive(Debug, Clone)]
+pub struct Proxy {
+    /// The proxy's network.
+    pub network: NetworkId,
+    /// The proxy's cluster ID.
+    pub cluster_id: String,
+    /// The proxy's locality.
+    pub locality: String,
+}
+
+/// One service cluster of a cached push: its name, hostname and endpoints.
+pub struct CachedService<'a> {
+    /// The Envoy cluster name.
+    pub cluster_name: &'a str,
+    /// The service's hostname.
+    pub hostname: &'a str,
+    /// Its endpoints, shards in cluster order.
+    pub endpoints: &'a [EdsEndpoint],
+}
+
+/// A push to every proxy of `proxies` through `cache`, as istiod pushes: per proxy and service,
+/// the endpoint-builder key, then the cached resource or, on a miss, [`push`]. Returns the bytes
+/// handed out (every proxy's, as istiod sends each its copy).
+pub fn cached_push(
+    cache: &mut XdsCache,
+    gateways: &IstioGateways,
+    proxies: &[Proxy],
+    services: &[CachedService<'_>],
+) -> usize {
+    let mut total = 0;
+    for proxy in proxies {
+        for s in services {
+            let key = EndpointBuilderKey {
+                cluster_name: s.cluster_name,
+                network: &proxy.network,
+                cluster_id: &proxy.cluster_id,
+                locality: &proxy.locality,
+                hostname: s.hostname,
+            }
+            .hash();
+            let resource = cache.get_or_build(key, || {
+                push(gateways, &proxy.network, s.cluster_name, s.endpoints, true)
+            });
+            total += resource.len();
+        }
+    }
+    total
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn proxy(network: &str, cluster: &str) -> Proxy {
+        Proxy {
+            network: NetworkId::new(network).expect("valid network"),
+            cluster_id: cluster.to_owned(),
+            locality: String::new(),
+        }
+    }
+
+    #[test]
+    fn proxies_with_equal_keys_share_one_computation() {
+        let gateways = IstioGateways::new(&[]);
+        let services = [
+            CachedService {
+                cluster_name: "outbound|80||a.ns.svc.cluster.local",
+                hostname: "a.ns.svc.cluster.local",
+                endpoints: &[],
+            },
+            CachedService {
+                cluster_name: "outbound|80||b.ns.svc.cluster.local",
+                hostname: "b.ns.svc.cluster.local",
+                endpoints: &[],
+            },
+        ];
+        let mut proxies = vec![proxy("n1", "c1"); 50];
+        proxies.extend(vec![proxy("n2", "c2"); 50]);
+        let mut computed = 0;
+        let mut cache = XdsCache::default();
+        for p in &proxies {
+            for s in &services {
+                let key = EndpointBuilderKey {
+                    cluster_name: s.cluster_name,
+                    network: &p.network,
+                    cluster_id: &p.cluster_id,
+                    locality: &p.locality,
+                    hostname: s.hostname,
+                }
+                .hash();
+                cache.get_or_build(key, || {
+                    computed += 1;
+                    push(&gateways, &p.network, s.cluster_name, s.endpoints, true)
+                });
+            }
+        }
+        // Two keys a service (one per network and cluster), whatever the number of proxies.
+        assert_eq!(computed, 4);
+        assert_eq!(cache.len(), 4);
+        // A proxy in another cluster of the same network has a key of its own, as in istiod.
+        let mut again = XdsCache::default();
+        let total = cached_push(
+            &mut again,
+            &gateways,
+            &[proxy("n1", "c1"), proxy("n1", "c3")],
+            &services,
+        );
+        assert_eq!(again.len(), 4);
+        assert!(total > 0);
+    }
 }

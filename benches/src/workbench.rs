@@ -323,6 +323,47 @@ impl Workbench {
         total
     }
 
+    /// The Istio-shaped baseline with istiod's EDS cache: `per_network` proxies on each of
+    /// `networks`, all in one cluster with no locality (so a network's proxies share one
+    /// endpoint-builder key a service, the case most favourable to istiod; proxies in other
+    /// clusters of the network would each add a computation). A new cache each push, as after a
+    /// change of every service. Returns the bytes handed out and the computations made.
+    pub fn baseline_push_cached(
+        &self,
+        gateways: &IstioGateways,
+        networks: &[NetworkId],
+        per_network: usize,
+    ) -> (usize, usize) {
+        let names: Vec<String> = self.eds.services.iter().map(|s| s.cluster.name()).collect();
+        let services: Vec<baseline::CachedService<'_>> = self
+            .eds
+            .services
+            .iter()
+            .zip(&names)
+            .map(|(s, name)| baseline::CachedService {
+                cluster_name: name,
+                hostname: &s.cluster.host,
+                endpoints: &s.endpoints,
+            })
+            .collect();
+        let proxies: Vec<baseline::Proxy> = networks
+            .iter()
+            .flat_map(|n| {
+                std::iter::repeat_n(
+                    baseline::Proxy {
+                        network: n.clone(),
+                        cluster_id: String::new(),
+                        locality: String::new(),
+                    },
+                    per_network,
+                )
+            })
+            .collect();
+        let mut cache = baseline::XdsCache::default();
+        let bytes = baseline::cached_push(&mut cache, gateways, &proxies, &services);
+        (bytes, cache.len())
+    }
+
     /// Endpoints the baseline and the engine emit over every (service, view): equal when the
     /// baseline does the same work.
     pub fn emitted(&self, gateways: &IstioGateways) -> (usize, usize) {
