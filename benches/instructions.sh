@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Instructions a run of each `eds` bench row costs (callgrind), for comparisons that hold on a
 # busy machine: each row runs once and three times, and the difference over two is one run
-# without the set-up. Usage: benches/instructions.sh [small|large] [ROW...]
+# without the set-up. Usage: benches/instructions.sh [small|large|large-5net] [ROW...]
 # EDS_ROWS_BIN=path runs that build of the example instead of building one (before/after runs).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -33,12 +33,13 @@ fn main() -> Result<(), String> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [kind, row, reps] = args.as_slice() else {
         return Err(format!(
-            "usage: eds_rows small|large|huge ROW REPS (rows: {ROWS:?})"
+            "usage: eds_rows small|large|large-5net|huge ROW REPS (rows: {ROWS:?})"
         ));
     };
     let kind = match kind.as_str() {
         "small" => Workload::Small,
         "large" => Workload::Large,
+        "large-5net" => Workload::LargeFiveNetworks,
         "huge" => Workload::Huge,
         other => return Err(format!("unknown workload {other:?}")),
     };
