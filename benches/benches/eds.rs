@@ -165,7 +165,11 @@ fn bench(c: &mut Criterion) {
                 (w.endpoints * networks.len() * per_network) as u64,
             ));
             group.bench_function(
-                format!("istio-shaped with XDS cache, {per_network} proxies a network"),
+                if per_network == 1 {
+                    "istio-shaped with XDS cache, 1 proxy a network".to_owned()
+                } else {
+                    format!("istio-shaped with XDS cache, {per_network} proxies a network")
+                },
                 |b| b.iter(|| w.baseline_push_cached(&gateways, &networks, per_network)),
             );
         }
