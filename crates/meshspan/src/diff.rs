@@ -70,7 +70,10 @@ pub fn run(args: &Args) -> ExitCode {
     }
     let target = Target {
         network: if cluster.is_some() { None } else { network },
-        clusters: cluster.into_iter().map(input::ClusterArg::Proxies).collect(),
+        clusters: cluster
+            .into_iter()
+            .map(input::ClusterArg::Proxies)
+            .collect(),
         import: input::ImportFlags::default(),
     };
     let prepared = match Prepared::load(

@@ -63,7 +63,10 @@ impl Target {
             ([], None) => Err("give --network or --cluster".into()),
             (many, _) => Err(format!(
                 "--cluster {}: one bare NAME picks the proxies' cluster, not {} (dumps are NAME=DUMP)",
-                many.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", --cluster "),
+                many.iter()
+                    .map(|c| c.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", --cluster "),
                 many.len()
             )),
         }

@@ -94,7 +94,8 @@ pub fn load(source: &MeshSource) -> Result<Loaded, String> {
         ),
         (None, None) => {
             return Err(
-                "no mesh document: give FILE, `-`, --example or --cluster NAME=DUMP".into(),
+                "no mesh document: give FILE, `-`, --example, --cluster NAME=DUMP or --istiod KIND=FILE"
+                    .into(),
             );
         }
     };
@@ -161,6 +162,11 @@ pub struct Dumps {
 /// ([`ClusterArg`]).
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct ImportFlags {
+    /// istiod's debug JSON to import instead of dumps: `KIND=FILE`, KIND one of `endpointShardz`,
+    /// `networkz`, `clusterz`, `mesh` (`curl localhost:15014/debug/KIND` in istiod; repeat for
+    /// each).
+    #[arg(long, value_name = "KIND=FILE", value_parser = parse_istiod, group = MESH_SOURCE)]
+    pub istiod: Vec<(mesh_kube::DebugEndpoint, PathBuf)>,
     /// Helm values or an IstioOperator: `NAME=FILE` for one cluster, `FILE` for all.
     #[arg(long, value_name = "[NAME=]FILE")]
     pub values: Vec<String>,
@@ -199,6 +205,14 @@ impl std::str::FromStr for ClusterArg {
     }
 }
 
+fn parse_istiod(s: &str) -> Result<(mesh_kube::DebugEndpoint, PathBuf), String> {
+    let (kind, file) = pair("--istiod", s)?;
+    let kind = kind
+        .parse()
+        .map_err(|e: mesh_kube::UnknownDebugEndpoint| e.to_string())?;
+    Ok((kind, PathBuf::from(file)))
+}
+
 fn pair<'a>(flag: &str, s: &'a str) -> Result<(&'a str, &'a str), String> {
     s.split_once('=')
         .filter(|(n, v)| !n.is_empty() && !v.is_empty())
@@ -224,11 +238,49 @@ pub fn import(dumps: &Dumps) -> Result<(Loaded, mesh_kube::ImportReport), String
     import_clusters(&dumps.clusters, &dumps.flags)
 }
 
+/// Imports istiod's debug JSON (`--istiod KIND=FILE`) into a mesh document, with the import's
+/// report. The dumps' own flags (`--values`, `--pod-cidr`, `--service-cidr`) are refused.
+fn import_istiod(flags: &ImportFlags) -> Result<(Loaded, mesh_kube::ImportReport), String> {
+    let dump_only = [
+        ("--values", flags.values.is_empty()),
+        ("--pod-cidr", flags.pod_cidrs.is_empty()),
+        ("--service-cidr", flags.service_cidrs.is_empty()),
+    ];
+    if let Some((flag, _)) = dump_only.iter().find(|(_, empty)| !empty) {
+        return Err(format!(
+            "{flag} applies to --cluster NAME=DUMP dumps, not to --istiod"
+        ));
+    }
+    let mut texts = Vec::new();
+    for (kind, path) in &flags.istiod {
+        texts.push((*kind, read(path)?));
+    }
+    let inputs: Vec<(mesh_kube::DebugEndpoint, &str)> =
+        texts.iter().map(|(k, t)| (*k, t.as_str())).collect();
+    let mut options = mesh_kube::ImportOptions::default();
+    options.mesh_id.clone_from(&flags.mesh_id);
+    let import = mesh_kube::import_istiod(&options, &inputs).map_err(|e| e.to_string())?;
+    let kinds: Vec<String> = flags.istiod.iter().map(|(k, _)| k.to_string()).collect();
+    Ok((
+        Loaded {
+            origin: format!("imported from istiod {}", kinds.join(", ")),
+            document: import.document,
+        },
+        import.report,
+    ))
+}
+
 /// Imports the `NAME=DUMP` `clusters` with `flags` into a mesh document, with the import's report.
 pub fn import_clusters(
     clusters: &[String],
     flags: &ImportFlags,
 ) -> Result<(Loaded, mesh_kube::ImportReport), String> {
+    if !flags.istiod.is_empty() {
+        if !clusters.is_empty() {
+            return Err("give --cluster NAME=DUMP dumps or --istiod KIND=FILE, not both".into());
+        }
+        return import_istiod(flags);
+    }
     let mut files = Vec::new();
     for c in clusters {
         let (name, path) = pair("--cluster", c)?;
@@ -275,28 +327,34 @@ pub fn load_or_import(
     dumps: &Dumps,
     output: Output,
 ) -> Result<Loaded, std::process::ExitCode> {
-    load_or_import_clusters(source, &dumps.clusters, &dumps.flags).map_err(|e| usage_failure(&e, output))
+    load_or_import_clusters(source, &dumps.clusters, &dumps.flags)
+        .map_err(|e| usage_failure(&e, output))
 }
 
-/// A mesh document from `source`, or imported from the `NAME=DUMP` `clusters` when any are given
-/// (the import's report goes to standard error); the error is the message to print. Giving both
-/// is an error, as is giving neither.
+/// A mesh document from `source`, or imported from the `NAME=DUMP` `clusters` or the `--istiod`
+/// files of `flags` when any are given (the import's report goes to standard error); the error is
+/// the message to print. Giving two sources is an error, as is giving none.
 pub fn load_or_import_clusters(
     source: &MeshSource,
     clusters: &[String],
     flags: &ImportFlags,
 ) -> Result<Loaded, String> {
-    if clusters.is_empty() {
+    if clusters.is_empty() && flags.istiod.is_empty() {
         return load(source);
     }
+    let imported = if clusters.is_empty() {
+        "--istiod KIND=FILE"
+    } else {
+        "--cluster NAME=DUMP dumps"
+    };
     if let Some(file) = &source.file {
         return Err(format!(
-            "give the mesh document {} or --cluster NAME=DUMP dumps, not both",
+            "give the mesh document {} or {imported}, not both",
             file.display()
         ));
     }
     if source.example.is_some() {
-        return Err("give --example or --cluster NAME=DUMP dumps, not both".into());
+        return Err(format!("give --example or {imported}, not both"));
     }
     let (loaded, report) = import_clusters(clusters, flags)?;
     eprint!("{report}");

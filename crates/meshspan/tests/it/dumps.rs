@@ -72,7 +72,11 @@ impl Mesh {
         let mut args = strings(&["import"]);
         args.extend(self.cluster_args());
         let out = meshspan(&args);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let file = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("dumps-{}.yaml", self.name));
         std::fs::write(&file, &out.stdout).expect("write the imported document");
         file
@@ -88,7 +92,13 @@ impl Mesh {
             strings(&["check", "-o", "json"]),
             strings(&["graph"]),
             strings(&["what-if", "--fail", &format!("cluster:{c2}")]),
-            strings(&["what-if", "--fail", &format!("api-server:{c2}"), "-o", "json"]),
+            strings(&[
+                "what-if",
+                "--fail",
+                &format!("api-server:{c2}"),
+                "-o",
+                "json",
+            ]),
             strings(&["what-if", "--event", &format!("secret-deleted:{c2}")]),
         ];
         for c in [c1, c2] {
@@ -97,7 +107,15 @@ impl Mesh {
             list.push(strings(&["explain", "--cluster", c, "--service", s]));
             list.push(strings(&["explain", "--cluster", c, "-o", "json"]));
         }
-        list.push(strings(&["explain", "--cluster", c1, "--service", s, "--event", &format!("secret-rotated:{c2}")]));
+        list.push(strings(&[
+            "explain",
+            "--cluster",
+            c1,
+            "--service",
+            s,
+            "--event",
+            &format!("secret-rotated:{c2}"),
+        ]));
         list
     }
 }
@@ -105,7 +123,10 @@ impl Mesh {
 /// The stdout and exit code of a run (the import report on stderr is the only addition dumps
 /// make).
 fn answer(out: &Output) -> (Option<i32>, String) {
-    (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
 }
 
 #[test]
@@ -133,10 +154,7 @@ fn every_command_on_dumps_answers_as_on_the_imported_document() {
             // `check`'s first line names the origin: the file, or the dumps.
             let strip_origin = |(code, text): (Option<i32>, String)| {
                 let text = text.replace(&file, "ORIGIN").replace(
-                    &format!(
-                        "imported from {}",
-                        mesh.dumps.map(|(n, _)| n).join(", ")
-                    ),
+                    &format!("imported from {}", mesh.dumps.map(|(n, _)| n).join(", ")),
                     "ORIGIN",
                 );
                 (code, text)
@@ -210,7 +228,13 @@ fn bad_cluster_values_are_usage_errors_naming_the_value() {
         ),
         // A dump that is not there.
         (
-            strings(&["eds", "--cluster", "c=/nonexistent/dump.yaml", "--cluster", "c"]),
+            strings(&[
+                "eds",
+                "--cluster",
+                "c=/nonexistent/dump.yaml",
+                "--cluster",
+                "c",
+            ]),
             "/nonexistent/dump.yaml: cannot read",
         ),
         // No mesh at all.
@@ -222,7 +246,12 @@ fn bad_cluster_values_are_usage_errors_naming_the_value() {
     for (args, message) in cases {
         let out = meshspan(&args);
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "meshspan {}: {stderr}", args.join(" "));
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "meshspan {}: {stderr}",
+            args.join(" ")
+        );
         assert!(
             stderr.contains(message),
             "meshspan {}: expected {message:?} in:\n{stderr}",
@@ -236,10 +265,18 @@ fn bad_cluster_values_are_usage_errors_naming_the_value() {
 fn no_secret_value_in_any_command_output_on_dumps() {
     let texts: Vec<String> = MESHES
         .iter()
-        .flat_map(|m| m.dumps.map(|(_, f)| std::fs::read_to_string(data(f)).expect("dump")))
+        .flat_map(|m| {
+            m.dumps
+                .map(|(_, f)| std::fs::read_to_string(data(f)).expect("dump"))
+        })
         .collect();
-    let canaries = test_support::secret_canaries(&texts.iter().map(String::as_str).collect::<Vec<_>>());
-    assert!(canaries.len() > 10, "the dumps hold secrets: {}", canaries.len());
+    let canaries =
+        test_support::secret_canaries(&texts.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(
+        canaries.len() > 10,
+        "the dumps hold secrets: {}",
+        canaries.len()
+    );
     let mut runs = 0;
     for mesh in &MESHES {
         let mut commands = mesh.commands();
@@ -257,7 +294,11 @@ fn no_secret_value_in_any_command_output_on_dumps() {
                 String::from_utf8_lossy(&out.stderr)
             );
             for c in &canaries {
-                assert!(!text.contains(c.as_str()), "meshspan {}: secret value {c} in:\n{text}", args.join(" "));
+                assert!(
+                    !text.contains(c.as_str()),
+                    "meshspan {}: secret value {c} in:\n{text}",
+                    args.join(" ")
+                );
             }
             runs += 1;
         }
