@@ -82,7 +82,16 @@ fn the_four_endpoints_give_the_two_network_mesh() {
         i.report.skipped
     );
     let reviews = &doc.spec.services[1];
-    let facts: Vec<(String, &str, &str, bool, Option<&str>, Option<&str>)> = reviews
+    // address, cluster, locality, healthy, service account, workload
+    type Facts<'a> = (
+        String,
+        &'a str,
+        &'a str,
+        bool,
+        Option<&'a str>,
+        Option<&'a str>,
+    );
+    let facts: Vec<Facts<'_>> = reviews
         .endpoints
         .iter()
         .map(|e| {
