@@ -109,8 +109,18 @@ fn endpoint(
                 .invalid(&loc.path_of("Label"), label, e.to_string())
         })?)
     };
-    // The shard key names the cluster; `Locality.ClusterID` repeats it.
-    loc.string("ClusterID")?;
+    // The shard key names the cluster; `Locality.ClusterID` repeats it (said when it does not).
+    let locality_cluster = loc.string("ClusterID")?;
+    if !locality_cluster.is_empty() && locality_cluster != cluster.as_str() {
+        report
+            .not_modelled
+            .entry("IstioEndpoint Locality.ClusterID".into())
+            .or_default()
+            .push(format!(
+                "{ENDPOINT} {}: {locality_cluster} (the shard key's {cluster} is used)",
+                loc.path()
+            ));
+    }
     unread.count("IstioEndpoint.Locality", &loc);
     let weight = f.uint::<u32>("LbWeight")?;
     let tls = f.string("TLSMode")?;

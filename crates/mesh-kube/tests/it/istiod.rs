@@ -219,6 +219,39 @@ fn each_endpoint_alone_gives_its_part() {
 }
 
 #[test]
+fn shards_not_modelled_are_listed() {
+    // A ServiceEntry shard (provider External) of a Kubernetes host, and an endpoint whose
+    // Locality.ClusterID is not its shard's.
+    let shardz = SHARDZ
+        .replacen("\"Kubernetes/cluster2\"", "\"External/cluster2\"", 1)
+        .replacen(
+            "\"ClusterID\": \"cluster1\"",
+            "\"ClusterID\": \"elsewhere\"",
+            1,
+        );
+    let i = import(&[(DebugEndpoint::EndpointShardz, &shardz)]);
+    let ratings = &i.document.spec.services[0];
+    assert!(ratings.endpoints.is_empty(), "{ratings:?}");
+    assert!(
+        i.report.skipped.iter().any(|s| s.cluster == "cluster2"
+            && s.object.name == "ratings.bookinfo.svc.cluster.local"
+            && s.reason.contains("provider \"External\"")),
+        "{:?}",
+        i.report.skipped
+    );
+    assert_eq!(
+        i.report.not_modelled["IstioEndpoint Locality.ClusterID"],
+        [
+            "/debug/endpointShardz $[\"reviews.bookinfo.svc.cluster.local\"].bookinfo.Shards[\"Kubernetes/cluster1\"][0].Locality: elsewhere (the shard key's cluster1 is used)"
+        ]
+    );
+    assert_eq!(
+        i.document.spec.services[1].endpoints[0].cluster.as_str(),
+        "cluster1"
+    );
+}
+
+#[test]
 fn bad_json_names_the_endpoint_and_the_json_path() {
     let shard =
         "$[\"reviews.bookinfo.svc.cluster.local\"].bookinfo.Shards[\"Kubernetes/cluster1\"][0]";
