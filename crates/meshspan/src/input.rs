@@ -51,7 +51,7 @@ impl Example {
 }
 
 /// Where the mesh document comes from: a file, or a built-in example (or, for the commands that
-/// also take [`Dumps`], `--cluster` dumps). Exactly one is required, so an empty shell variable
+/// also take [`Dumps`], `--cluster` dumps or `--istiod` debug outputs). Exactly one is required, so an empty shell variable
 /// (`meshspan check $UNSET`) is a usage error, not a silent example.
 #[derive(Debug, Clone, clap::Args)]
 #[group(id = MESH_SOURCE, required = true, multiple = false)]
@@ -63,7 +63,7 @@ pub struct MeshSource {
     pub example: Option<Example>,
 }
 
-/// The id of [`MeshSource`]'s argument group, which `--cluster` dumps join.
+/// The id of [`MeshSource`]'s argument group, which `--cluster` dumps and `--istiod` join.
 pub const MESH_SOURCE: &str = "mesh-source";
 
 impl MeshSource {
@@ -157,9 +157,9 @@ pub struct Dumps {
     pub flags: ImportFlags,
 }
 
-/// What an import reads besides the dumps: Helm values, CIDRs the dumps lack, the mesh ID. Shared
-/// by [`Dumps`] and the commands whose `--cluster` also picks the proxies' cluster
-/// ([`ClusterArg`]).
+/// What an import reads besides the dumps: istiod's debug JSON (instead of dumps), Helm values,
+/// CIDRs the dumps lack, the mesh ID. Shared by [`Dumps`] and the commands whose `--cluster` also
+/// picks the proxies' cluster ([`ClusterArg`]).
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct ImportFlags {
     /// istiod's debug JSON to import instead of dumps: `KIND=FILE`, KIND one of `endpointShardz`,
@@ -270,7 +270,8 @@ fn import_istiod(flags: &ImportFlags) -> Result<(Loaded, mesh_kube::ImportReport
     ))
 }
 
-/// Imports the `NAME=DUMP` `clusters` with `flags` into a mesh document, with the import's report.
+/// Imports the `NAME=DUMP` `clusters` with `flags`, or the `--istiod` files of `flags`, into a
+/// mesh document, with the import's report.
 pub fn import_clusters(
     clusters: &[String],
     flags: &ImportFlags,
