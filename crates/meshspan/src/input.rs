@@ -51,8 +51,9 @@ impl Example {
 }
 
 /// Where the mesh document comes from: a file, or a built-in example (or, for the commands that
-/// also take [`Dumps`], `--cluster` dumps or `--istiod` debug outputs). Exactly one is required, so an empty shell variable
-/// (`meshspan check $UNSET`) is a usage error, not a silent example.
+/// also take [`Dumps`], `--cluster` dumps or `--istiod` debug outputs). Exactly one is required,
+/// so an empty shell variable (`meshspan check $UNSET`) is a usage error, not a silent example
+/// (`eds` and `explain` check it themselves: their `--cluster` may pick proxies instead).
 #[derive(Debug, Clone, clap::Args)]
 #[group(id = MESH_SOURCE, required = true, multiple = false)]
 pub struct MeshSource {
