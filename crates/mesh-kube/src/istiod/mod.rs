@@ -100,34 +100,34 @@ pub fn import_istiod(
         Some(root) => Some(shardz::read(root, &mut report, &mut unread)?),
         None => None,
     };
-    if texts.contains_key(&DebugEndpoint::Clusterz) {
-        report
-            .read
-            .entry(DebugEndpoint::Clusterz.to_string())
-            .or_default()
-            .insert("cluster.DebugInfo".into(), clusters.len());
-    }
-    if texts.contains_key(&DebugEndpoint::Networkz) {
-        report
-            .read
-            .entry(DebugEndpoint::Networkz.to_string())
-            .or_default()
-            .insert("NetworkGateway".into(), gateways.len());
-    }
-    if mesh.is_some() {
-        report
-            .read
-            .entry(DebugEndpoint::Mesh.to_string())
-            .or_default()
-            .insert("MeshConfig".into(), 1);
-    }
-    if let Some(s) = &shardz {
-        let read = report
-            .read
-            .entry(DebugEndpoint::EndpointShardz.to_string())
-            .or_default();
-        read.insert("EndpointShards".into(), s.read.0);
-        read.insert("IstioEndpoint".into(), s.read.1);
+    // What was read, per endpoint given: Go type → how many.
+    let counts = [
+        (DebugEndpoint::Clusterz, "cluster.DebugInfo", clusters.len()),
+        (DebugEndpoint::Networkz, "NetworkGateway", gateways.len()),
+        (
+            DebugEndpoint::Mesh,
+            "MeshConfig",
+            usize::from(mesh.is_some()),
+        ),
+        (
+            DebugEndpoint::EndpointShardz,
+            "EndpointShards",
+            shardz.as_ref().map_or(0, |s| s.read.0),
+        ),
+        (
+            DebugEndpoint::EndpointShardz,
+            "IstioEndpoint",
+            shardz.as_ref().map_or(0, |s| s.read.1),
+        ),
+    ];
+    for (endpoint, go_type, n) in counts {
+        if texts.contains_key(&endpoint) {
+            report
+                .read
+                .entry(endpoint.to_string())
+                .or_default()
+                .insert(go_type.to_owned(), n);
+        }
     }
     for (go_type, fields) in &unread.0 {
         let list = fields.iter().map(|(f, n)| format!("{f} ({n})")).collect();

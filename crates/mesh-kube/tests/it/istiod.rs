@@ -157,6 +157,10 @@ fn the_four_endpoints_give_the_two_network_mesh() {
     );
     // Nothing dropped silently: what was read, and the fields that were not.
     assert_eq!(i.report.read["/debug/endpointShardz"]["IstioEndpoint"], 5);
+    assert_eq!(i.report.read["/debug/endpointShardz"]["EndpointShards"], 3);
+    assert_eq!(i.report.read["/debug/networkz"]["NetworkGateway"], 2);
+    assert_eq!(i.report.read["/debug/clusterz"]["cluster.DebugInfo"], 2);
+    assert_eq!(i.report.read["/debug/mesh"]["MeshConfig"], 1);
     assert_eq!(
         i.report.not_modelled["IstioEndpoint fields"],
         ["NodeName (5)"]
