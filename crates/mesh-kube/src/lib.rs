@@ -20,6 +20,16 @@
 //! | plug-in CA | the `cacerts` Secret (public files only) | |
 //! | pod / service CIDRs | nodes' `spec.podCIDRs`, `ServiceCIDR` objects, else the caller | |
 //!
+//! Or from one istiod's debug endpoints ([`import_istiod`], no I/O either: the caller fetches the
+//! JSON), each shape restated from the Go type it marshals:
+//!
+//! | what | from | Istio |
+//! |---|---|---|
+//! | clusters, who manages them, sync status | `/debug/clusterz` | `cluster.DebugInfo`, `ListRemoteClusters` |
+//! | gateways, cluster networks | `/debug/networkz` | `NetworkGateway` (`network.go`) |
+//! | services, endpoints (network, locality, labels, tlsMode, service account, workload, weight, health) | `/debug/endpointShardz` | `EndpointShards`, `ShardKey`, `IstioEndpoint` (`endpointshards.go`, `service.go`) |
+//! | trust domain, mesh ID, locality and scope settings | `/debug/mesh` | `MeshConfig` (protobuf JSON) |
+//!
 //! Every value no object states directly is listed in the [`ImportReport`] with where it came
 //! from; objects of kinds it does not read are counted and listed there too. Secrets' tokens, keys
 //! and client certificates are never read into a field, so they cannot reach the document, the
@@ -47,6 +57,7 @@ mod endpoints;
 mod error;
 mod gateway;
 mod identity;
+mod istiod;
 mod label;
 mod locality;
 mod network;
@@ -58,5 +69,6 @@ mod workload;
 pub use assemble::{ClusterInput, Import, ImportOptions, Importer, import};
 pub use error::ImportError;
 pub use identity::{ClusterValues, DEFAULT_CLUSTER_ID};
+pub use istiod::{DebugEndpoint, IstiodError, UnknownDebugEndpoint, import_istiod};
 pub use object::ObjectRef;
 pub use report::{ImportReport, Inferred, Skipped};

@@ -70,7 +70,11 @@ pub fn run(args: &Args) -> ExitCode {
     }
     let target = Target {
         network: if cluster.is_some() { None } else { network },
-        cluster,
+        clusters: cluster
+            .into_iter()
+            .map(input::ClusterArg::Proxies)
+            .collect(),
+        import: input::ImportFlags::default(),
     };
     let prepared = match Prepared::load(
         &input::MeshSource::file(args.mesh.clone()),

@@ -15,16 +15,76 @@ use mesh_model::{ClusterId, Locality, MeshDocument, NetworkId, ServiceKey};
 use crate::input;
 use crate::stdout::Stdout;
 
-/// Which proxies: the sidecars of a cluster, or of a network.
+/// Which proxies: the sidecars of a cluster, or of a network; and, as `--cluster NAME=DUMP`, the
+/// kubectl dumps to import the mesh from instead of a document (as `check --cluster`).
 #[derive(Debug, clap::Args)]
-#[group(required = true, multiple = false)]
 pub struct Target {
     /// The proxies' network.
     #[arg(long)]
     pub network: Option<NetworkId>,
-    /// The proxies' cluster (its network and IP family come from the document).
-    #[arg(long)]
-    pub cluster: Option<ClusterId>,
+    /// `NAME`: the proxies' cluster (its network and IP family come from the document).
+    /// `NAME=DUMP`: a cluster's kubectl dump to import instead of a document (repeat for each
+    /// cluster; then `--cluster NAME` or `--network` still picks the proxies).
+    #[arg(long = "cluster", value_name = "NAME|NAME=DUMP")]
+    pub clusters: Vec<input::ClusterArg>,
+    #[command(flatten)]
+    pub import: input::ImportFlags,
+}
+
+impl Target {
+    /// The `NAME=DUMP` values, in the order given.
+    fn dumps(&self) -> Vec<String> {
+        self.clusters
+            .iter()
+            .filter_map(|c| match c {
+                input::ClusterArg::Dump(d) => Some(d.clone()),
+                input::ClusterArg::Proxies(_) => None,
+            })
+            .collect()
+    }
+
+    /// The proxies' cluster (a bare `--cluster NAME`), or their network; an error naming the
+    /// values when there are two bare names, both, or neither.
+    fn proxies(&self) -> Result<Proxies<'_>, String> {
+        let names: Vec<&ClusterId> = self
+            .clusters
+            .iter()
+            .filter_map(|c| match c {
+                input::ClusterArg::Proxies(n) => Some(n),
+                input::ClusterArg::Dump(_) => None,
+            })
+            .collect();
+        match (names.as_slice(), &self.network) {
+            ([c], None) => Ok(Proxies::Cluster(c)),
+            ([], Some(n)) => Ok(Proxies::Network(n)),
+            ([c], Some(n)) => Err(format!(
+                "--cluster {c} and --network {n}: give one of them to pick the proxies"
+            )),
+            ([], None) => Err("give --network or --cluster".into()),
+            (many, _) => Err(format!(
+                "--cluster {}: one bare NAME picks the proxies' cluster, not {} (dumps are NAME=DUMP)",
+                many.iter()
+                    .map(|c| c.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", --cluster "),
+                many.len()
+            )),
+        }
+    }
+
+    /// The proxies' cluster, when a bare `--cluster NAME` picks it.
+    pub fn proxies_cluster(&self) -> Option<&ClusterId> {
+        match self.proxies() {
+            Ok(Proxies::Cluster(c)) => Some(c),
+            _ => None,
+        }
+    }
+}
+
+/// Which proxies [`Target`] picks.
+enum Proxies<'a> {
+    Cluster(&'a ClusterId),
+    Network(&'a NetworkId),
 }
 
 /// The client's locality and labels, which the locality stage reads (rules L2, L12–L21).
@@ -93,6 +153,9 @@ pub enum EdsOutput {
 
 /// Arguments of `meshspan eds`.
 #[derive(Debug, clap::Args)]
+// A document, an example or `--cluster NAME=DUMP` dumps: `Target` checks which (one `--cluster`
+// both picks proxies and names dumps, so no argument group can).
+#[command(mut_group(input::MESH_SOURCE, |g| g.required(false)))]
 pub struct Args {
     #[command(flatten)]
     pub mesh: input::MeshSource,
@@ -128,7 +191,8 @@ impl Prepared {
         target: &Target,
         selection: &Selection,
     ) -> Result<Self, String> {
-        let loaded = input::load(mesh)?;
+        let proxies = target.proxies()?;
+        let loaded = input::load_or_import_clusters(mesh, &target.dumps(), &target.import)?;
         let doc: &MeshDocument = &loaded.document;
         let features = Features {
             prefer_hbone_send: selection.prefer_hbone_send,
@@ -145,8 +209,8 @@ impl Prepared {
         let labels: std::collections::BTreeMap<String, String> =
             selection.client.labels.iter().cloned().collect();
         let locality = selection.client.locality.as_ref().map(ToString::to_string);
-        let class = match (&target.cluster, &target.network) {
-            (Some(c), _) => {
+        let class = match proxies {
+            Proxies::Cluster(c) => {
                 if !doc.spec.clusters.iter().any(|x| &x.name == c) {
                     let names: Vec<&str> =
                         doc.spec.clusters.iter().map(|c| c.name.as_str()).collect();
@@ -158,7 +222,7 @@ impl Prepared {
                 }
                 eds.client_class(c, locality.as_deref(), &labels, selection.profile)
             }
-            (None, Some(n)) => {
+            Proxies::Network(n) => {
                 let mut networks = doc.defined_networks();
                 networks.extend(
                     doc.spec
@@ -181,7 +245,6 @@ impl Prepared {
                     selection.profile,
                 )
             }
-            (None, None) => return Err("give --network or --cluster".into()),
         };
         let view = View::new(&eds.shared_index(), class);
         let of_service: Vec<usize> = eds

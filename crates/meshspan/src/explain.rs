@@ -16,6 +16,9 @@ use crate::what_if::{parse_event, parse_profile};
 
 /// Arguments of `meshspan explain`.
 #[derive(Debug, clap::Args)]
+// A document, an example or `--cluster NAME=DUMP` dumps: `Target` checks which (one `--cluster`
+// both picks proxies and names dumps, so no argument group can).
+#[command(mut_group(input::MESH_SOURCE, |g| g.required(false)))]
 pub struct Args {
     #[command(flatten)]
     pub mesh: input::MeshSource,
@@ -61,7 +64,7 @@ pub fn run(args: &Args) -> ExitCode {
             Err(code) => code,
         };
     };
-    if args.target.cluster.is_none() {
+    if args.target.proxies_cluster().is_none() {
         eprintln!(
             "meshspan: --event {event} explains one cluster's proxies: give --cluster, not --network"
         );

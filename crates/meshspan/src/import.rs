@@ -1,4 +1,4 @@
-//! `meshspan import`: Kubernetes dumps → a mesh document (mesh-kube), printed as YAML or JSON; the
+//! `meshspan import`: Kubernetes dumps, or istiod's debug JSON, → a mesh document (mesh-kube), printed as YAML or JSON; the
 //! import's report (what was inferred and from what, what was skipped or not recognised) goes to
 //! standard error, and into the YAML as comments.
 
@@ -27,8 +27,8 @@ pub struct Args {
 
 /// Runs the command: exit 0 with the document printed, 2 when a dump cannot be read or imported.
 pub fn run(args: &Args) -> ExitCode {
-    if args.dumps.clusters.is_empty() {
-        eprintln!("meshspan: import needs at least one --cluster NAME=DUMP");
+    if args.dumps.clusters.is_empty() && args.dumps.flags.istiod.is_empty() {
+        eprintln!("meshspan: import needs at least one --cluster NAME=DUMP or --istiod KIND=FILE");
         return ExitCode::from(2);
     }
     let (loaded, report) = match input::import(&args.dumps) {

@@ -51,8 +51,9 @@ impl Example {
 }
 
 /// Where the mesh document comes from: a file, or a built-in example (or, for the commands that
-/// also take [`Dumps`], `--cluster` dumps). Exactly one is required, so an empty shell variable
-/// (`meshspan check $UNSET`) is a usage error, not a silent example.
+/// also take [`Dumps`], `--cluster` dumps or `--istiod` debug outputs). Exactly one is required,
+/// so an empty shell variable (`meshspan check $UNSET`) is a usage error, not a silent example
+/// (`eds` and `explain` check it themselves: their `--cluster` may pick proxies instead).
 #[derive(Debug, Clone, clap::Args)]
 #[group(id = MESH_SOURCE, required = true, multiple = false)]
 pub struct MeshSource {
@@ -63,8 +64,8 @@ pub struct MeshSource {
     pub example: Option<Example>,
 }
 
-/// The id of [`MeshSource`]'s argument group, which `--cluster` dumps join.
-const MESH_SOURCE: &str = "mesh-source";
+/// The id of [`MeshSource`]'s argument group, which `--cluster` dumps and `--istiod` join.
+pub const MESH_SOURCE: &str = "mesh-source";
 
 impl MeshSource {
     /// A source reading `file`.
@@ -92,7 +93,12 @@ pub fn load(source: &MeshSource) -> Result<Loaded, String> {
             format!("<built-in example: examples/{}>", e.file_name()),
             e.text().to_owned(),
         ),
-        (None, None) => return Err("no mesh document: give FILE, `-` or --example".into()),
+        (None, None) => {
+            return Err(
+                "no mesh document: give FILE, `-`, --example, --cluster NAME=DUMP or --istiod KIND=FILE"
+                    .into(),
+            );
+        }
     };
     let document = MeshDocument::parse(&text).map_err(|e| format!("{origin}: {e}"))?;
     Ok(Loaded { origin, document })
@@ -148,6 +154,20 @@ pub struct Dumps {
     /// -A -o json|yaml` output: `NAME=FILE` (repeat for each cluster).
     #[arg(long = "cluster", value_name = "NAME=DUMP", group = MESH_SOURCE)]
     pub clusters: Vec<String>,
+    #[command(flatten)]
+    pub flags: ImportFlags,
+}
+
+/// What an import reads besides the dumps: istiod's debug JSON (instead of dumps), Helm values,
+/// CIDRs the dumps lack, the mesh ID. Shared by [`Dumps`] and the commands whose `--cluster` also
+/// picks the proxies' cluster ([`ClusterArg`]).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ImportFlags {
+    /// istiod's debug JSON to import instead of dumps: `KIND=FILE`, KIND one of `endpointShardz`,
+    /// `networkz`, `clusterz`, `mesh` (`curl localhost:15014/debug/KIND` in istiod; repeat for
+    /// each).
+    #[arg(long, value_name = "KIND=FILE", value_parser = parse_istiod, group = MESH_SOURCE)]
+    pub istiod: Vec<(mesh_kube::DebugEndpoint, PathBuf)>,
     /// Helm values or an IstioOperator: `NAME=FILE` for one cluster, `FILE` for all.
     #[arg(long, value_name = "[NAME=]FILE")]
     pub values: Vec<String>,
@@ -160,6 +180,38 @@ pub struct Dumps {
     /// The mesh ID (default: the values' global.meshID, else the trust domain).
     #[arg(long = "mesh-id")]
     pub mesh_id: Option<String>,
+}
+
+/// One `--cluster` of `eds` and `explain`: a bare `NAME` picks the proxies' cluster, `NAME=DUMP`
+/// is a cluster's kubectl dump to import (as `check --cluster NAME=DUMP`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClusterArg {
+    /// The proxies' cluster.
+    Proxies(mesh_model::ClusterId),
+    /// A dump to import, as given (`NAME=DUMP`).
+    Dump(String),
+}
+
+impl std::str::FromStr for ClusterArg {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s.contains('=') {
+            pair("--cluster", s)?;
+            return Ok(Self::Dump(s.to_owned()));
+        }
+        s.parse()
+            .map(Self::Proxies)
+            .map_err(|e| format!("--cluster {s:?}: {e}"))
+    }
+}
+
+fn parse_istiod(s: &str) -> Result<(mesh_kube::DebugEndpoint, PathBuf), String> {
+    let (kind, file) = pair("--istiod", s)?;
+    let kind = kind
+        .parse()
+        .map_err(|e: mesh_kube::UnknownDebugEndpoint| e.to_string())?;
+    Ok((kind, PathBuf::from(file)))
 }
 
 fn pair<'a>(flag: &str, s: &'a str) -> Result<(&'a str, &'a str), String> {
@@ -184,14 +236,61 @@ fn cidrs_for(flag: &str, list: &[String], name: &str) -> Result<Vec<ipnet::IpNet
 
 /// Imports the dumps into a mesh document, with the import's report.
 pub fn import(dumps: &Dumps) -> Result<(Loaded, mesh_kube::ImportReport), String> {
+    import_clusters(&dumps.clusters, &dumps.flags)
+}
+
+/// Imports istiod's debug JSON (`--istiod KIND=FILE`) into a mesh document, with the import's
+/// report. The dumps' own flags (`--values`, `--pod-cidr`, `--service-cidr`) are refused.
+fn import_istiod(flags: &ImportFlags) -> Result<(Loaded, mesh_kube::ImportReport), String> {
+    let dump_only = [
+        ("--values", flags.values.is_empty()),
+        ("--pod-cidr", flags.pod_cidrs.is_empty()),
+        ("--service-cidr", flags.service_cidrs.is_empty()),
+    ];
+    if let Some((flag, _)) = dump_only.iter().find(|(_, empty)| !empty) {
+        return Err(format!(
+            "{flag} applies to --cluster NAME=DUMP dumps, not to --istiod"
+        ));
+    }
+    let mut texts = Vec::new();
+    for (kind, path) in &flags.istiod {
+        texts.push((*kind, read(path)?));
+    }
+    let inputs: Vec<(mesh_kube::DebugEndpoint, &str)> =
+        texts.iter().map(|(k, t)| (*k, t.as_str())).collect();
+    let mut options = mesh_kube::ImportOptions::default();
+    options.mesh_id.clone_from(&flags.mesh_id);
+    let import = mesh_kube::import_istiod(&options, &inputs).map_err(|e| e.to_string())?;
+    let kinds: Vec<String> = flags.istiod.iter().map(|(k, _)| k.to_string()).collect();
+    Ok((
+        Loaded {
+            origin: format!("imported from istiod {}", kinds.join(", ")),
+            document: import.document,
+        },
+        import.report,
+    ))
+}
+
+/// Imports the `NAME=DUMP` `clusters` with `flags`, or the `--istiod` files of `flags`, into a
+/// mesh document, with the import's report.
+pub fn import_clusters(
+    clusters: &[String],
+    flags: &ImportFlags,
+) -> Result<(Loaded, mesh_kube::ImportReport), String> {
+    if !flags.istiod.is_empty() {
+        if !clusters.is_empty() {
+            return Err("give --cluster NAME=DUMP dumps or --istiod KIND=FILE, not both".into());
+        }
+        return import_istiod(flags);
+    }
     let mut files = Vec::new();
-    for c in &dumps.clusters {
+    for c in clusters {
         let (name, path) = pair("--cluster", c)?;
         files.push((name.to_owned(), read(Path::new(path))?));
     }
     let mut values_all = None;
     let mut values_for = std::collections::BTreeMap::new();
-    for v in &dumps.values {
+    for v in &flags.values {
         match v.split_once('=') {
             Some((n, p)) => {
                 values_for.insert(n.to_owned(), read(Path::new(p))?);
@@ -200,7 +299,7 @@ pub fn import(dumps: &Dumps) -> Result<(Loaded, mesh_kube::ImportReport), String
         }
     }
     let mut options = mesh_kube::ImportOptions::default();
-    options.mesh_id.clone_from(&dumps.mesh_id);
+    options.mesh_id.clone_from(&flags.mesh_id);
     let mut importer = mesh_kube::Importer::new(options);
     let mut names = Vec::new();
     for (name, text) in &files {
@@ -208,8 +307,8 @@ pub fn import(dumps: &Dumps) -> Result<(Loaded, mesh_kube::ImportReport), String
         if let Some(v) = values_for.get(name).or(values_all.as_ref()) {
             input.values = mesh_kube::ClusterValues::parse(name, v).map_err(|e| e.to_string())?;
         }
-        input.pod_cidrs = cidrs_for("--pod-cidr", &dumps.pod_cidrs, name)?;
-        input.service_cidrs = cidrs_for("--service-cidr", &dumps.service_cidrs, name)?;
+        input.pod_cidrs = cidrs_for("--pod-cidr", &flags.pod_cidrs, name)?;
+        input.service_cidrs = cidrs_for("--service-cidr", &flags.service_cidrs, name)?;
         importer.add(input).map_err(|e| e.to_string())?;
         names.push(name.as_str());
     }
@@ -230,14 +329,36 @@ pub fn load_or_import(
     dumps: &Dumps,
     output: Output,
 ) -> Result<Loaded, std::process::ExitCode> {
-    if dumps.clusters.is_empty() {
-        return load_or_exit_as(source, output);
+    load_or_import_clusters(source, &dumps.clusters, &dumps.flags)
+        .map_err(|e| usage_failure(&e, output))
+}
+
+/// A mesh document from `source`, or imported from the `NAME=DUMP` `clusters` or the `--istiod`
+/// files of `flags` when any are given (the import's report goes to standard error); the error is
+/// the message to print. Giving two sources is an error, as is giving none.
+pub fn load_or_import_clusters(
+    source: &MeshSource,
+    clusters: &[String],
+    flags: &ImportFlags,
+) -> Result<Loaded, String> {
+    if clusters.is_empty() && flags.istiod.is_empty() {
+        return load(source);
     }
-    match import(dumps) {
-        Ok((loaded, report)) => {
-            eprint!("{report}");
-            Ok(loaded)
-        }
-        Err(e) => Err(usage_failure(&e, output)),
+    let imported = if clusters.is_empty() {
+        "--istiod KIND=FILE"
+    } else {
+        "--cluster NAME=DUMP dumps"
+    };
+    if let Some(file) = &source.file {
+        return Err(format!(
+            "give the mesh document {} or {imported}, not both",
+            file.display()
+        ));
     }
+    if source.example.is_some() {
+        return Err(format!("give --example or {imported}, not both"));
+    }
+    let (loaded, report) = import_clusters(clusters, flags)?;
+    eprint!("{report}");
+    Ok(loaded)
 }

@@ -49,7 +49,8 @@ enum Command {
     /// The `.global` ServiceEntries, DestinationRule and DNS config of one cluster (replicated
     /// control planes).
     Global(global::Args),
-    /// Import clusters from kubectl dumps (and Helm values) into a mesh document.
+    /// Import clusters from kubectl dumps (and Helm values), or istiod's debug JSON, into a mesh
+    /// document.
     Import(import::Args),
     /// What breaks when a gateway, link, network, API server or cluster fails; with locality
     /// failover, where each client locality's traffic goes when a zone, cluster or gateway fails.

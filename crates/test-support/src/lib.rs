@@ -383,6 +383,31 @@ pub fn random_prefixes(seed: u64, n: usize) -> Vec<IpNet> {
         .collect()
 }
 
+/// What must never reach an output of an import: `LEAKCANARY` (which
+/// `crates/mesh-kube/tests/data/generate.py` puts in every Secret) and every base64 value longer
+/// than 40 characters of `dumps` (JSON `"key": "value"` and YAML `key: value`), as the Secrets'
+/// `data` holds them.
+///
+/// ```
+/// let c = test_support::secret_canaries(&[r#"{"token": "TEVBS0NBTkFSWS10b2tlbi1vZi1jbHVzdGVyMS1zZWNyZXQ="}"#]);
+/// assert_eq!(c, ["LEAKCANARY", "TEVBS0NBTkFSWS10b2tlbi1vZi1jbHVzdGVyMS1zZWNyZXQ="]);
+/// ```
+pub fn secret_canaries(dumps: &[&str]) -> Vec<String> {
+    let mut out = vec!["LEAKCANARY".to_owned()];
+    for d in dumps {
+        for token in d.split(|c: char| c == '"' || c.is_whitespace()) {
+            if token.len() > 40
+                && token
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/' || b == b'=')
+            {
+                out.push(token.to_owned());
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,29 +2,10 @@
 
 use super::*;
 
-/// The canaries `generate.py` put in every Secret, and their base64 forms as the dumps hold them.
-fn canaries(dumps: &[&str]) -> Vec<String> {
-    let mut out = vec!["LEAKCANARY".to_owned()];
-    for d in dumps {
-        // Every base64 value of a Secret's data in the dumps (JSON `"key": "value"` and YAML
-        // `key: value` lines under `data:`) longer than a few characters.
-        for token in d.split(|c: char| c == '"' || c.is_whitespace()) {
-            if token.len() > 40
-                && token
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/' || b == b'=')
-            {
-                out.push(token.to_owned());
-            }
-        }
-    }
-    out
-}
-
 #[test]
 fn no_secret_value_in_any_output() {
     let dumps = [MP1, MP2, PR1, PR2, VPN1, VPN3];
-    let canaries = canaries(&dumps);
+    let canaries = test_support::secret_canaries(&dumps);
     assert!(
         canaries.len() > 10,
         "the dumps hold secrets: {}",

@@ -2,6 +2,7 @@
 
 mod certs;
 mod conformance;
+mod dumps;
 mod eds;
 mod readme;
 mod stdout;
