@@ -233,7 +233,10 @@ fn push<T: DeserializeOwned>(
     item: Item<'_>,
 ) -> Result<(), ImportError> {
     let decoded = match item {
-        Item::Json(raw) => {
+        // Read without tracking the path (a bookkeeping step per value, a large share of
+        // the time on the 1M-endpoint bench, see BENCHMARKS.md); only a failed item is read again
+        // to name its field, with the same message.
+        Item::Json(raw) => serde_json::from_str(raw.get()).or_else(|_| {
             let mut de = serde_json::Deserializer::from_str(raw.get());
             serde_path_to_error::deserialize(&mut de).map_err(|e| {
                 (
@@ -241,7 +244,7 @@ fn push<T: DeserializeOwned>(
                     without_position(&e.inner().to_string()),
                 )
             })
-        }
+        }),
         Item::Value(v) => serde_path_to_error::deserialize(v)
             .map_err(|e| (e.path().to_string(), e.inner().to_string())),
     };

@@ -90,8 +90,6 @@ pub(crate) fn read_slices(
     report: &mut ImportReport,
 ) -> Result<Health, ImportError> {
     let mut health = Health::default();
-    // Per-pod facts computed once and shared by the endpoints of every slice it is in.
-    let mut pod_facts: HashMap<*const Pod, PodFacts> = HashMap::new();
     for (object, slice) in slices {
         let labels = &slice.metadata.labels;
         if labels.contains_key(label::MCS_SERVICE_NAME) {
@@ -153,13 +151,10 @@ pub(crate) fn read_slices(
                 if !entry.seen.insert(ip) {
                     continue;
                 }
+                // Built straight into the endpoint: the owned fields cost what a clone of cached
+                // facts would, without keeping a second copy of every pod's labels.
                 let facts = match pod {
-                    Some(p) => match pod_facts.entry(std::ptr::from_ref(p)) {
-                        std::collections::hash_map::Entry::Occupied(o) => o.get().clone(),
-                        std::collections::hash_map::Entry::Vacant(v) => {
-                            v.insert(PodFacts::of(cluster, p, pods)?).clone()
-                        }
-                    },
+                    Some(p) => PodFacts::of(cluster, p, pods)?,
                     None => PodFacts::default(),
                 };
                 entry.endpoints.push(Endpoint {
@@ -197,7 +192,7 @@ fn status(c: &crate::object::Conditions, health: &mut Health) -> bool {
 }
 
 /// What an endpoint takes from its pod.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 struct PodFacts {
     network: Option<NetworkId>,
     locality: Option<Locality>,
@@ -209,7 +204,8 @@ struct PodFacts {
 
 impl PodFacts {
     fn of(cluster: &str, pod: &Pod, pods: &Pods<'_>) -> Result<Self, ImportError> {
-        let object = ObjectRef {
+        // Only an error names the pod.
+        let object = || ObjectRef {
             kind: "Pod".into(),
             namespace: pod.metadata.namespace.clone(),
             name: pod.metadata.name.clone(),
@@ -222,7 +218,7 @@ impl PodFacts {
             Some(n) => Some(NetworkId::new(n.as_str()).map_err(|e| {
                 ImportError::field(
                     cluster,
-                    &object,
+                    &object(),
                     format!("metadata.labels[{:?}]", label::TOPOLOGY_NETWORK),
                     e.to_string(),
                 )
@@ -234,7 +230,7 @@ impl PodFacts {
             Some(l) => Some(Locality::new(l).map_err(|e| {
                 ImportError::field(
                     cluster,
-                    &object,
+                    &object(),
                     "locality (metadata.labels or its node's labels)",
                     e.to_string(),
                 )
