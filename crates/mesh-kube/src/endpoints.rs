@@ -24,7 +24,7 @@ use mesh_model::{ClusterId, Endpoint, Locality, NetworkId, TlsMode};
 
 use crate::error::ImportError;
 use crate::label;
-use crate::locality::pod_locality;
+use crate::locality::{node_locality, pod_locality};
 use crate::object::{EndpointSlice, Node, ObjectRef, Pod};
 use crate::report::ImportReport;
 
@@ -45,11 +45,11 @@ pub(crate) struct Health {
     pub unhealthy: usize,
 }
 
-/// Pods by name and by IP, nodes by name.
+/// Pods by name and by IP, nodes' localities by name.
 pub(crate) struct Pods<'a> {
     by_key: HashMap<(&'a str, &'a str), &'a Pod>,
     by_ip: HashMap<&'a str, Vec<&'a Pod>>,
-    nodes: HashMap<&'a str, &'a BTreeMap<String, String>>,
+    nodes: HashMap<&'a str, Option<String>>,
 }
 
 impl<'a> Pods<'a> {
@@ -70,7 +70,7 @@ impl<'a> Pods<'a> {
         }
         let nodes = nodes
             .iter()
-            .map(|(r, n)| (r.name.as_str(), &n.metadata.labels))
+            .map(|(r, n)| (r.name.as_str(), node_locality(&n.metadata.labels)))
             .collect();
         Self {
             by_key,
@@ -225,7 +225,10 @@ impl PodFacts {
             })?),
             None => None,
         };
-        let node = pods.nodes.get(pod.spec.node_name.as_str()).copied();
+        let node = pods
+            .nodes
+            .get(pod.spec.node_name.as_str())
+            .and_then(Option::as_deref);
         let locality = match pod_locality(labels, node) {
             Some(l) => Some(Locality::new(l).map_err(|e| {
                 ImportError::field(
