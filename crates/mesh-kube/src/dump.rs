@@ -57,7 +57,7 @@ pub(crate) fn read(cluster: &str, text: &str) -> Result<Objects, ImportError> {
     let trimmed = text.trim_start();
     if trimmed.starts_with('{') || trimmed.starts_with('[') {
         for (index, raw) in json_items(cluster, text)?.into_iter().enumerate() {
-            let head: Head =
+            let head: Head<'_> =
                 serde_json::from_str(raw.get()).map_err(|_| ImportError::NotAnObject {
                     cluster: cluster.to_owned(),
                     index,
@@ -66,10 +66,12 @@ pub(crate) fn read(cluster: &str, text: &str) -> Result<Objects, ImportError> {
         }
     } else {
         for (index, value) in yaml_items(cluster, text)?.into_iter().enumerate() {
-            let head: Head = Head::deserialize(&value).map_err(|_| ImportError::NotAnObject {
-                cluster: cluster.to_owned(),
-                index,
-            })?;
+            let head = Head::deserialize(&value)
+                .map_err(|_| ImportError::NotAnObject {
+                    cluster: cluster.to_owned(),
+                    index,
+                })?
+                .into_owned();
             objects.add(cluster, index, head, Item::Value(value))?;
         }
     }
@@ -188,7 +190,7 @@ impl Objects {
         &mut self,
         cluster: &str,
         index: usize,
-        head: Head,
+        head: Head<'_>,
         item: Item<'_>,
     ) -> Result<(), ImportError> {
         if head.kind.is_empty() {
@@ -198,11 +200,17 @@ impl Objects {
             });
         }
         let object = ObjectRef {
-            kind: head.kind,
-            namespace: head.metadata.namespace,
-            name: head.metadata.name,
+            kind: head.kind.into_owned(),
+            namespace: head.metadata.namespace.into_owned(),
+            name: head.metadata.name.into_owned(),
         };
-        *self.counts.entry(object.kind.clone()).or_default() += 1;
+        // Counted without a new key string for every item of a kind already seen.
+        match self.counts.get_mut(object.kind.as_str()) {
+            Some(n) => *n += 1,
+            None => {
+                self.counts.insert(object.kind.clone(), 1);
+            }
+        }
         let core = |group: &str| head.api_version == group;
         match object.kind.as_str() {
             "Namespace" if core("v1") => push(&mut self.namespaces, cluster, object, item)?,
@@ -233,7 +241,10 @@ fn push<T: DeserializeOwned>(
     item: Item<'_>,
 ) -> Result<(), ImportError> {
     let decoded = match item {
-        Item::Json(raw) => {
+        // Read without tracking the path (a bookkeeping step per value, a large share of
+        // the time on the 1M-endpoint bench, see BENCHMARKS.md); only a failed item is read again
+        // to name its field, with the same message.
+        Item::Json(raw) => serde_json::from_str(raw.get()).or_else(|_| {
             let mut de = serde_json::Deserializer::from_str(raw.get());
             serde_path_to_error::deserialize(&mut de).map_err(|e| {
                 (
@@ -241,7 +252,7 @@ fn push<T: DeserializeOwned>(
                     without_position(&e.inner().to_string()),
                 )
             })
-        }
+        }),
         Item::Value(v) => serde_path_to_error::deserialize(v)
             .map_err(|e| (e.path().to_string(), e.inner().to_string())),
     };
@@ -270,6 +281,19 @@ mod tests {
         let o = read("c", yaml).unwrap();
         assert_eq!(o.nodes[0].1.spec.pod_cidr, "10.0.0.0/24");
         assert_eq!(o.not_modelled[0].to_string(), "DestinationRule/ns/dr");
+    }
+
+    #[test]
+    fn escaped_heads_are_read_and_counted() {
+        // The head borrows from the text; a JSON escape makes it own its text instead.
+        let json = r#"{"apiVersion":"v1","kind":"List","items":[
+            {"apiVersion":"v1","kind":"\u0050od","metadata":{"name":"a\/b","namespace":"n\u0073"}},
+            {"apiVersion":"v1","kind":"Pod","metadata":{"name":"c","namespace":"ns"}}]}"#;
+        let o = read("c", json).unwrap();
+        assert_eq!(o.pods[0].0.to_string(), "Pod/ns/a/b");
+        assert_eq!(o.pods[1].0.to_string(), "Pod/ns/c");
+        assert_eq!(o.counts.get("Pod"), Some(&2));
+        assert_eq!(o.counts.len(), 1);
     }
 
     #[test]

@@ -24,7 +24,7 @@ use mesh_model::{ClusterId, Endpoint, Locality, NetworkId, TlsMode};
 
 use crate::error::ImportError;
 use crate::label;
-use crate::locality::pod_locality;
+use crate::locality::{node_locality, pod_locality};
 use crate::object::{EndpointSlice, Node, ObjectRef, Pod};
 use crate::report::ImportReport;
 
@@ -45,11 +45,11 @@ pub(crate) struct Health {
     pub unhealthy: usize,
 }
 
-/// Pods by name and by IP, nodes by name.
+/// Pods by name and by IP, nodes' localities by name.
 pub(crate) struct Pods<'a> {
     by_key: HashMap<(&'a str, &'a str), &'a Pod>,
     by_ip: HashMap<&'a str, Vec<&'a Pod>>,
-    nodes: HashMap<&'a str, &'a BTreeMap<String, String>>,
+    nodes: HashMap<&'a str, Option<String>>,
 }
 
 impl<'a> Pods<'a> {
@@ -70,7 +70,7 @@ impl<'a> Pods<'a> {
         }
         let nodes = nodes
             .iter()
-            .map(|(r, n)| (r.name.as_str(), &n.metadata.labels))
+            .map(|(r, n)| (r.name.as_str(), node_locality(&n.metadata.labels)))
             .collect();
         Self {
             by_key,
@@ -90,8 +90,6 @@ pub(crate) fn read_slices(
     report: &mut ImportReport,
 ) -> Result<Health, ImportError> {
     let mut health = Health::default();
-    // Per-pod facts computed once and shared by the endpoints of every slice it is in.
-    let mut pod_facts: HashMap<*const Pod, PodFacts> = HashMap::new();
     for (object, slice) in slices {
         let labels = &slice.metadata.labels;
         if labels.contains_key(label::MCS_SERVICE_NAME) {
@@ -153,13 +151,10 @@ pub(crate) fn read_slices(
                 if !entry.seen.insert(ip) {
                     continue;
                 }
+                // Built straight into the endpoint: the owned fields cost what a clone of cached
+                // facts would, without keeping a second copy of every pod's labels.
                 let facts = match pod {
-                    Some(p) => match pod_facts.entry(std::ptr::from_ref(p)) {
-                        std::collections::hash_map::Entry::Occupied(o) => o.get().clone(),
-                        std::collections::hash_map::Entry::Vacant(v) => {
-                            v.insert(PodFacts::of(cluster, p, pods)?).clone()
-                        }
-                    },
+                    Some(p) => PodFacts::of(cluster, p, pods)?,
                     None => PodFacts::default(),
                 };
                 entry.endpoints.push(Endpoint {
@@ -197,7 +192,7 @@ fn status(c: &crate::object::Conditions, health: &mut Health) -> bool {
 }
 
 /// What an endpoint takes from its pod.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 struct PodFacts {
     network: Option<NetworkId>,
     locality: Option<Locality>,
@@ -209,7 +204,8 @@ struct PodFacts {
 
 impl PodFacts {
     fn of(cluster: &str, pod: &Pod, pods: &Pods<'_>) -> Result<Self, ImportError> {
-        let object = ObjectRef {
+        // Only an error names the pod.
+        let object = || ObjectRef {
             kind: "Pod".into(),
             namespace: pod.metadata.namespace.clone(),
             name: pod.metadata.name.clone(),
@@ -222,19 +218,22 @@ impl PodFacts {
             Some(n) => Some(NetworkId::new(n.as_str()).map_err(|e| {
                 ImportError::field(
                     cluster,
-                    &object,
+                    &object(),
                     format!("metadata.labels[{:?}]", label::TOPOLOGY_NETWORK),
                     e.to_string(),
                 )
             })?),
             None => None,
         };
-        let node = pods.nodes.get(pod.spec.node_name.as_str()).copied();
+        let node = pods
+            .nodes
+            .get(pod.spec.node_name.as_str())
+            .and_then(Option::as_deref);
         let locality = match pod_locality(labels, node) {
             Some(l) => Some(Locality::new(l).map_err(|e| {
                 ImportError::field(
                     cluster,
-                    &object,
+                    &object(),
                     "locality (metadata.labels or its node's labels)",
                     e.to_string(),
                 )

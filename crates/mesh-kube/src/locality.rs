@@ -12,10 +12,11 @@ use std::collections::BTreeMap;
 
 use crate::label;
 
-/// The locality of a pod with `labels` on a node with `node_labels` (`None`: node unknown).
+/// The locality of a pod with `labels` on a node whose locality is `node` (see [`node_locality`];
+/// `None`: node unknown or without locality labels).
 pub(crate) fn pod_locality(
     labels: &BTreeMap<String, String>,
-    node_labels: Option<&BTreeMap<String, String>>,
+    node: Option<&str>,
 ) -> Option<String> {
     if let Some(l) = labels
         .get(label::TOPOLOGY_LOCALITY)
@@ -28,7 +29,12 @@ pub(crate) fn pod_locality(
             l.replace('.', "/")
         });
     }
-    let node = node_labels?;
+    node.map(str::to_owned)
+}
+
+/// The locality a node's labels give its pods (`None` when all three are empty): computed once a
+/// node, not once an endpoint.
+pub(crate) fn node_locality(node: &BTreeMap<String, String>) -> Option<String> {
     let get = |names: &[&str]| {
         names
             .iter()
@@ -68,10 +74,18 @@ mod tests {
             ("failure-domain.beta.kubernetes.io/region", "old"),
             ("topology.kubernetes.io/zone", "z1"),
         ]);
+        let node = node_locality(&node);
+        assert_eq!(node.as_deref(), Some("old/z1/"));
         assert_eq!(
-            pod_locality(&labels(&[]), Some(&node)).as_deref(),
+            pod_locality(&labels(&[]), node.as_deref()).as_deref(),
             Some("old/z1/")
         );
-        assert_eq!(pod_locality(&labels(&[]), Some(&labels(&[]))), None);
+        // The pod's label wins over its node's.
+        assert_eq!(
+            pod_locality(&pod, node.as_deref()).as_deref(),
+            Some("r/z.1")
+        );
+        assert_eq!(node_locality(&labels(&[])), None);
+        assert_eq!(pod_locality(&labels(&[]), None), None);
     }
 }

@@ -6,6 +6,7 @@
 //! seven kinds; unknown fields are skipped by serde without being kept, which is also what keeps
 //! a Secret's token or key out of memory wherever the importer does not need it.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -33,20 +34,41 @@ impl fmt::Display for ObjectRef {
     }
 }
 
-/// The part of any object read before its kind is known.
+/// The part of any object read before its kind is known, borrowed from the dump's text where it
+/// can be (every item of a JSON dump is read twice: its head, then its kind's struct).
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
-pub(crate) struct Head {
-    pub kind: String,
-    pub api_version: String,
-    pub metadata: HeadMeta,
+pub(crate) struct Head<'a> {
+    #[serde(borrow)]
+    pub kind: Cow<'a, str>,
+    #[serde(borrow)]
+    pub api_version: Cow<'a, str>,
+    #[serde(borrow)]
+    pub metadata: HeadMeta<'a>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
-pub(crate) struct HeadMeta {
-    pub name: String,
-    pub namespace: String,
+pub(crate) struct HeadMeta<'a> {
+    #[serde(borrow)]
+    pub name: Cow<'a, str>,
+    #[serde(borrow)]
+    pub namespace: Cow<'a, str>,
+}
+
+impl Head<'_> {
+    /// The head holding its own text (for an item read from a value that is moved on).
+    pub(crate) fn into_owned(self) -> Head<'static> {
+        let own = |c: Cow<'_, str>| Cow::Owned(c.into_owned());
+        Head {
+            kind: own(self.kind),
+            api_version: own(self.api_version),
+            metadata: HeadMeta {
+                name: own(self.metadata.name),
+                namespace: own(self.metadata.namespace),
+            },
+        }
+    }
 }
 
 /// `metadata`.
