@@ -144,6 +144,8 @@ struct Group {
     /// The `locality` field, in `bytes`.
     locality: Range<usize>,
     sets: Range<usize>,
+    /// Some member has an address: a view that sees every network keeps the group (M2).
+    addressed: bool,
 }
 
 /// What the locality stage needs of a service besides its encoded groups: its effective
@@ -462,6 +464,7 @@ impl EncodedService {
             }
             shape.groups.push(Group {
                 locality,
+                addressed: sets[first_set..].iter().any(|s| s.with_address > 0),
                 sets: first_set..sets.len(),
             });
         }

@@ -101,6 +101,10 @@ impl EncodedService {
     /// (some set on a visible network admits a member, M2, M2a).
     #[inline(always)]
     fn admits(&self, group: &Group, bits: &NetworkBits) -> bool {
+        // A visible set admits at least its members with an address, on any network.
+        if bits.all_visible && group.addressed {
+            return true;
+        }
         self.sets[group.sets.clone()].iter().any(|set| {
             let bit = 1u64 << (set.network & 63);
             bits.visible & bit != 0 && self.admitted(set, bits.same & bit != 0) > 0
@@ -113,6 +117,8 @@ impl EncodedService {
 struct NetworkBits {
     visible: u64,
     same: u64,
+    /// Every network is visible.
+    all_visible: bool,
 }
 
 impl NetworkBits {
@@ -124,9 +130,12 @@ impl NetworkBits {
         let mut bits = Self {
             visible: 0,
             same: 0,
+            all_visible: true,
         };
         for (i, net) in (0..count).zip(0u32..) {
-            bits.visible |= u64::from(networks.visible(net)) << i;
+            let visible = networks.visible(net);
+            bits.all_visible &= visible;
+            bits.visible |= u64::from(visible) << i;
             bits.same |= u64::from(networks.same_network(net)) << i;
         }
         Some(bits)
