@@ -19,11 +19,13 @@
 //! gateways M14) is the same for every member of a set. A property test over random meshes proves
 //! the bytes equal `wire::encode_into_with(&view.assignment(..))` for every view.
 //!
-//! The locality stage (L1–L33) is applied per view when the service's policy is not inert
-//! (`staged`): the groups are planned as above, then the value path's own decisions
-//! (`crate::locality::apply_stage`) set their priorities and weights, empty them (`distribute`)
-//! or split them into failoverPriority sub-groups — choices among the cached entries, so nothing
-//! is encoded again. An inert policy takes the loop above unchanged.
+//! The locality stage (L1–L33) is applied per view when the service's policy is not inert: the
+//! view's step (`crate::locality::Step`, from its class and the setting) is taken once. A step
+//! that only ranks groups by locality (`ranked`: Istio's default failover) writes the groups on
+//! the loop above with their priorities; any other (`staged`) plans the groups first, then the
+//! value path's own decisions set their priorities and weights, empty them (`distribute`) or
+//! split them into failoverPriority sub-groups — choices among the cached entries, so nothing
+//! is encoded again. An inert policy, or an untouched step, takes the loop above unchanged.
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -34,7 +36,7 @@ use crate::error::NotEncodable;
 use crate::first_seen::FirstSeen;
 use crate::index::{GatewayIndex, RouteKey};
 use crate::input::{ClusterKind, EdsEndpoint};
-use crate::locality::{endpoint_label, split_ranges};
+use crate::locality::{PartKey, Parts, Step, endpoint_label, part_keys};
 use crate::modern::{NetworkRules, Routes, first_group_totals};
 use crate::policy::{EffectiveSetting, LocalityPolicy};
 use crate::prepared::{PreparedEndpoint, PreparedService, Transport};
@@ -49,7 +51,10 @@ use crate::wire::{self, AddressRef, EncodeOptions};
 /// more than 8 gateways for one network or cluster) add up their members' shares per view.
 const MAX_PRECOMPUTED_R: usize = 8;
 
+mod ranked;
 mod staged;
+
+use ranked::Ranked;
 
 /// One service port encoded once for every modern-profile view of one gateway index: the fast
 /// path of a push. Owns its data (no borrow of the request), so it can be kept and shared.
@@ -139,6 +144,8 @@ struct Group {
     /// The `locality` field, in `bytes`.
     locality: Range<usize>,
     sets: Range<usize>,
+    /// Some member has an address: a view that sees every network keeps the group (M2).
+    addressed: bool,
 }
 
 /// What the locality stage needs of a service besides its encoded groups: its effective
@@ -148,13 +155,30 @@ struct Stage {
     effective: EffectiveSetting,
     /// Every group's locality label, one after the other (one allocation, read together).
     labels_text: String,
-    /// Per group (in `Shape::groups` order): where its label, region, zone and subzone are in
-    /// `labels_text` (split once, not per view).
-    groups: Vec<[(u32, u32); 4]>,
+    /// Per group (in `Shape::groups` order): where its label is in `labels_text`, and its
+    /// region, zone and subzone there, keyed (split once, not per view).
+    groups: Vec<((u32, u32), [PartKey; 3])>,
     /// The failoverPriority entries' keys (the part before `=`, L15), in entry order.
     keys: Vec<Box<str>>,
     /// `labels[position * keys.len() + j]`: key `j` on the endpoint at input `position`.
     labels: Vec<Option<Box<str>>>,
+}
+
+impl Stage {
+    /// Group `index`'s locality label.
+    #[inline]
+    fn label(&self, index: usize) -> &str {
+        let (a, b) = self.groups[index].0;
+        self.labels_text
+            .get(a as usize..b as usize)
+            .unwrap_or_default()
+    }
+
+    /// Group `index`'s locality as `(region, zone, subzone)`, split when the service was encoded.
+    #[inline]
+    fn parts(&self, index: usize) -> Parts<'_> {
+        Parts::new(&self.groups[index].1, &self.labels_text)
+    }
 }
 
 /// One group as a view plans it: the group, the sets it keeps directly, and its gateways with the
@@ -279,9 +303,7 @@ impl EncodedService {
             .map(|l| {
                 let at = labels_text.len();
                 labels_text.push_str(l);
-                let span = |r: Range<usize>| (index_u32(at + r.start), index_u32(at + r.end));
-                let [region, zone, subzone] = split_ranges(l);
-                [span(0..l.len()), span(region), span(zone), span(subzone)]
+                ((index_u32(at), index_u32(at + l.len())), part_keys(l, at))
             })
             .collect();
         self.stage = Some(Arc::new(Stage {
@@ -442,6 +464,7 @@ impl EncodedService {
             }
             shape.groups.push(Group {
                 locality,
+                addressed: sets[first_set..].iter().any(|s| s.with_address > 0),
                 sets: first_set..sets.len(),
             });
         }
@@ -564,27 +587,56 @@ impl EncodedService {
         let networks = NetworkRules::new(view.class(), &self.shape.networks);
 
         buf.extend_from_slice(&self.shape.head);
-        if let Some(stage) = &self.stage {
-            self.encode_staged(stage, view, &networks, routes, buf);
+        let Some(stage) = &self.stage else {
+            self.write_groups(&networks, routes, |_| 0, buf);
+            return Ok(());
+        };
+        let step = Step::of(view.class(), &stage.effective);
+        if let Step::Untouched(_) = step {
+            // L5, L8, L9, L19, L22: every group as the default path writes it.
+            self.write_groups(&networks, routes, |_| 0, buf);
             return Ok(());
         }
+        if let Some(rank) = step.rank_only() {
+            let mut ranked = Ranked::new(stage);
+            if self.rank_into(&mut ranked, rank, view, &networks) {
+                self.write_groups(&networks, routes, |kept| ranked.priority(kept), buf);
+                return Ok(());
+            }
+        }
+        self.encode_staged(stage, step, view, &networks, routes, buf);
+        Ok(())
+    }
+
+    /// Every group a view keeps, planned and written (the default path), the `kept`-th of them
+    /// with priority `priority(kept)`.
+    #[inline(always)] // the push path's hot loop
+    fn write_groups(
+        &self,
+        networks: &NetworkRules<'_, Option<NetworkId>>,
+        routes: &Routes,
+        priority: impl Fn(usize) -> u32,
+        buf: &mut Vec<u8>,
+    ) {
         let mut merged: Vec<Member> = Vec::new();
         if !self.gateway_in_first_group {
             let mut direct: Vec<&Set> = Vec::new();
             let mut gateways: Vec<(u32, u32)> = Vec::new();
+            let mut kept = 0;
             for group in &self.shape.groups {
-                if self.plan(group, &networks, routes, &mut direct, &mut gateways) {
-                    self.write_group(group, &direct, &gateways, &mut merged, buf);
+                if self.plan(group, networks, routes, &mut direct, &mut gateways) {
+                    self.write_group(group, &direct, &gateways, priority(kept), &mut merged, buf);
+                    kept += 1;
                 }
             }
-            return Ok(());
+            return;
         }
         // `Features::gateway_in_first_group`: every group planned first, then each gateway
         // written once, in the first group that routes through it, with every group's shares.
         let mut plans: Vec<GroupPlan<'_>> = Vec::new();
         for group in &self.shape.groups {
             let (mut direct, mut gateways) = (Vec::new(), Vec::new());
-            if self.plan(group, &networks, routes, &mut direct, &mut gateways) {
+            if self.plan(group, networks, routes, &mut direct, &mut gateways) {
                 plans.push((group, direct, gateways));
             }
         }
@@ -597,9 +649,19 @@ impl EncodedService {
                 }
                 _ => false,
             });
-            self.write_group(group, direct, gateways, &mut merged, buf);
+            self.write_group(group, direct, gateways, priority(i), &mut merged, buf);
         }
-        Ok(())
+    }
+
+    /// M2: a visible set's members a view admits — without gateways, or on the proxy's network
+    /// (`same`), address-less members drop.
+    #[inline(always)]
+    fn admitted(&self, set: &Set, same: bool) -> u32 {
+        if !self.enabled || same {
+            set.with_address
+        } else {
+            set.total
+        }
     }
 
     /// A view's decisions for one group (M2, M2a, M7–M9, M11, M14, M15): the sets it keeps
@@ -622,13 +684,7 @@ impl EncodedService {
                 continue;
             }
             let same = networks.same_network(set.network);
-            // M2: without gateways, or on the proxy's network, address-less members drop.
-            let admitted = if !self.enabled || same {
-                set.with_address
-            } else {
-                set.total
-            };
-            admitted_any |= admitted > 0;
+            admitted_any |= self.admitted(set, same) > 0;
             if !self.enabled {
                 direct.push(set);
                 continue;
@@ -665,13 +721,14 @@ impl EncodedService {
     }
 
     /// Writes one group: its direct sets' cached bytes, `gateways` weighted from their share sums
-    /// (M11: 0 is sent as 1), and its weight (M12).
+    /// (M11: 0 is sent as 1), its weight (M12) and `priority`.
     #[inline(always)]
     fn write_group(
         &self,
         group: &Group,
         direct: &[&Set],
         gateways: &[(u32, u32)],
+        priority: u32,
         merged: &mut Vec<Member>,
         buf: &mut Vec<u8>,
     ) {
@@ -683,7 +740,7 @@ impl EncodedService {
             gateways,
             sizes,
             weight,
-            0,
+            priority,
             merged,
             buf,
         );

@@ -2,7 +2,6 @@
 //! reachable gateways per endpoint network and cluster), built once per class and shared by every
 //! proxy of that class.
 
-use std::ops::Range;
 use std::sync::Arc;
 
 use crate::assignment::LoadAssignment;
@@ -13,7 +12,7 @@ use crate::explain::{
 use crate::index::GatewayIndex;
 use crate::input::{ProxyClass, SelectionNote, ServiceRequest};
 use crate::legacy::LegacyView;
-use crate::locality::{EnginePairs, GroupReason, Parts, apply_locality_stage, split_ranges};
+use crate::locality::{EnginePairs, GroupReason, PartKey, Parts, apply_locality_stage, part_keys};
 use crate::modern::{self, Routes};
 use crate::prepared::PreparedService;
 use crate::rules::selected;
@@ -47,9 +46,9 @@ use crate::rules::selected;
 #[derive(Debug, Clone)]
 pub struct View {
     class: ProxyClass,
-    /// Where the class locality's region, zone and subzone are (L28): split once for the
+    /// The class locality's region, zone and subzone (L28): split and keyed once for the
     /// locality stage of every service.
-    locality_parts: [Range<usize>; 3],
+    locality_parts: [PartKey; 3],
     index: Arc<GatewayIndex>,
     algorithm: Algorithm,
 }
@@ -90,7 +89,7 @@ impl View {
             Algorithm::Modern(Routes::new(index, &class))
         };
         Self {
-            locality_parts: split_ranges(&class.locality),
+            locality_parts: part_keys(&class.locality, 0),
             class,
             index: Arc::clone(index),
             algorithm,
@@ -104,9 +103,7 @@ impl View {
 
     /// The class locality's `(region, zone, subzone)`.
     pub(crate) fn locality_parts(&self) -> Parts<'_> {
-        let [region, zone, subzone] = &self.locality_parts;
-        let l = &self.class.locality;
-        (&l[region.clone()], &l[zone.clone()], &l[subzone.clone()])
+        Parts::new(&self.locality_parts, &self.class.locality)
     }
 
     /// The gateway index the view was built from.

@@ -10,7 +10,9 @@ use std::ops::Range;
 use mesh_model::NetworkId;
 
 use super::{Direct, EncodedService, Group, Member, Set, Sizes, Stage};
-use crate::locality::{Decision, Part, Parts, StageGroups, apply_stage, gateway_parts_label};
+use crate::locality::{
+    Decision, GroupPriorities, Part, Parts, StageGroups, Step, apply_step, gateway_parts_label,
+};
 use crate::modern::{NetworkRules, Routes, first_group_totals};
 use crate::rules::gateway_weight;
 use crate::view::View;
@@ -73,31 +75,39 @@ impl<'s> Plans<'s> {
     }
 }
 
-impl StageGroups for Plans<'_> {
+impl GroupPriorities for Plans<'_> {
     #[inline]
     fn len(&self) -> usize {
         self.groups.len()
     }
     #[inline]
-    fn label(&self, g: usize) -> &str {
-        let (a, b) = self.stage.groups[self.groups[g].index][0];
-        &self.stage.labels_text[a as usize..b as usize]
-    }
-    #[inline]
-    fn group(&self, g: usize) -> (Option<u32>, u32) {
-        let p = &self.groups[g];
-        (p.weight, p.priority)
-    }
-    #[inline]
-    fn group_mut(&mut self, g: usize) -> (&mut Option<u32>, &mut u32) {
-        let p = &mut self.groups[g];
-        (&mut p.weight, &mut p.priority)
-    }
-    #[inline]
     fn parts(&self, g: usize) -> Parts<'_> {
-        let text = |(a, b): (u32, u32)| &self.stage.labels_text[a as usize..b as usize];
-        let [_, region, zone, subzone] = self.stage.groups[self.groups[g].index];
-        (text(region), text(zone), text(subzone))
+        self.stage.parts(self.groups[g].index)
+    }
+    #[inline]
+    fn priority(&self, g: usize) -> u32 {
+        self.groups[g].priority
+    }
+    #[inline]
+    fn set_priority(&mut self, g: usize, priority: u32) {
+        self.groups[g].priority = priority;
+    }
+    #[inline]
+    fn decide(&mut self, _: usize, _: impl FnOnce() -> Decision) {}
+}
+
+impl StageGroups for Plans<'_> {
+    #[inline]
+    fn label(&self, g: usize) -> &str {
+        self.stage.label(self.groups[g].index)
+    }
+    #[inline]
+    fn weight(&self, g: usize) -> Option<u32> {
+        self.groups[g].weight
+    }
+    #[inline]
+    fn set_weight(&mut self, g: usize, weight: u32) {
+        self.groups[g].weight = Some(weight);
     }
     #[inline]
     fn clear_endpoints(&mut self, g: usize) {
@@ -106,8 +116,6 @@ impl StageGroups for Plans<'_> {
         p.gateways = 0..0;
         p.sizes = Sizes::default();
     }
-    #[inline]
-    fn decide(&mut self, _: usize, _: impl FnOnce() -> Decision) {}
     #[inline]
     fn endpoints(&self, g: usize) -> usize {
         self.direct_members(g).len() + self.groups[g].gateways.len()
@@ -194,6 +202,7 @@ impl EncodedService {
     pub(super) fn encode_staged(
         &self,
         stage: &Stage,
+        step: Step<'_>,
         view: &View,
         networks: &NetworkRules<'_, Option<NetworkId>>,
         routes: &Routes,
@@ -264,12 +273,7 @@ impl EncodedService {
             plans.groups[i].sizes = sizes;
             plans.groups[i].weight = self.group_weight(sizes);
         }
-        apply_stage(
-            &mut plans,
-            view.class(),
-            view.locality_parts(),
-            &stage.effective,
-        );
+        apply_step(step, &mut plans, view.locality_parts());
         let mut merged = Vec::new();
         for p in &plans.groups {
             let gateways = &plans.gateways[p.gateways.clone()];

@@ -5,15 +5,13 @@ use super::parts::matches;
 use super::{Decision, StageGroups};
 use crate::policy::Distribute;
 
-/// Applies the first rule matching `proxy_locality`; returns false (nothing done) when none does.
-pub(super) fn apply<G: StageGroups>(
-    rules: &[Distribute],
-    proxy_locality: &str,
-    groups: &mut G,
-) -> bool {
-    let Some(rule) = rules.iter().find(|r| matches(&r.from, proxy_locality)) else {
-        return false;
-    };
+/// L9: the first rule whose `from` matches `proxy_locality`.
+pub(super) fn rule<'r>(rules: &'r [Distribute], proxy_locality: &str) -> Option<&'r Distribute> {
+    rules.iter().find(|r| matches(&r.from, proxy_locality))
+}
+
+/// L10, L11: `rule` (the one [`rule`] found) claims and reweights the groups.
+pub(super) fn apply<G: StageGroups>(rule: &Distribute, groups: &mut G) {
     let mut claimed = vec![false; groups.len()];
     let mut members: Vec<usize> = Vec::new();
     for (pattern, share) in &rule.to {
@@ -54,5 +52,4 @@ pub(super) fn apply<G: StageGroups>(
             });
         }
     }
-    true
 }

@@ -2,48 +2,48 @@
 //! (L21). Both compose with the priority a group enters with (a failoverPriority tier, or 0)
 //! and compact.
 
-#[cfg(test)]
-use super::parts::split;
 use super::parts::{Parts, compact};
-use super::{Decision, StageGroups};
+use super::{Decision, GroupPriorities};
 use crate::policy::Failover;
 
 /// L12, L13: 0 same subzone, 1 same zone, 2 same region, 3 other region, 4 other region that is
 /// not the first matching rule's target.
-#[inline]
+#[inline(always)] // per group of every view on the push path
 pub(crate) fn level(proxy: Parts<'_>, group: Parts<'_>, rules: &[Failover]) -> u8 {
-    let (pr, pz, ps) = proxy;
-    let (gr, gz, gs) = group;
-    if pr == gr && pz == gz && ps == gs {
-        return 0;
+    if proxy.region() == group.region() {
+        if proxy.zone() != group.zone() {
+            return 2;
+        }
+        return if proxy.subzone() == group.subzone() {
+            0
+        } else {
+            1
+        };
     }
-    if pr == gr && pz == gz {
-        return 1;
-    }
-    if pr == gr {
-        return 2;
-    }
-    match rules.iter().find(|r| r.from == pr) {
-        Some(rule) if rule.to != gr => 4,
+    match rules.iter().find(|r| proxy.region().is(&r.from)) {
+        Some(rule) if !group.region().is(&rule.to) => 4,
         _ => 3,
     }
 }
 
 /// L21: 0 the proxy's region, 1 the first matching rule's target region, else 2.
-#[inline]
+#[inline(always)]
 pub(crate) fn bucket(proxy: Parts<'_>, group: Parts<'_>, rules: &[Failover]) -> u8 {
-    let (pr, gr) = (proxy.0, group.0);
-    if pr == gr {
+    if proxy.region() == group.region() {
         return 0;
     }
-    match rules.iter().find(|r| r.from == pr) {
-        Some(rule) if rule.to == gr => 1,
+    match rules.iter().find(|r| proxy.region().is(&r.from)) {
+        Some(rule) if group.region().is(&rule.to) => 1,
         _ => 2,
     }
 }
 
 /// L14: raw = priority × 5 + level, compacted.
-pub(super) fn apply_levels<G: StageGroups>(rules: &[Failover], proxy: Parts<'_>, groups: &mut G) {
+pub(super) fn apply_levels<G: GroupPriorities>(
+    rules: &[Failover],
+    proxy: Parts<'_>,
+    groups: &mut G,
+) {
     compose(
         groups,
         5,
@@ -53,7 +53,11 @@ pub(super) fn apply_levels<G: StageGroups>(rules: &[Failover], proxy: Parts<'_>,
 }
 
 /// L21: raw = priority × 3 + bucket, compacted.
-pub(super) fn apply_buckets<G: StageGroups>(rules: &[Failover], proxy: Parts<'_>, groups: &mut G) {
+pub(super) fn apply_buckets<G: GroupPriorities>(
+    rules: &[Failover],
+    proxy: Parts<'_>,
+    groups: &mut G,
+) {
     compose(
         groups,
         3,
@@ -63,7 +67,7 @@ pub(super) fn apply_buckets<G: StageGroups>(rules: &[Failover], proxy: Parts<'_>
 }
 
 /// raw = entry priority × `base` + the group's rank by locality, then compaction.
-fn compose<G: StageGroups>(
+fn compose<G: GroupPriorities>(
     groups: &mut G,
     base: u32,
     rank: impl Fn(Parts<'_>) -> u8,
@@ -81,6 +85,11 @@ fn compose<G: StageGroups>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::locality::parts::Keyed;
+
+    fn of(locality: &str) -> Keyed<'_> {
+        Keyed::new(locality)
+    }
 
     #[test]
     fn levels_and_buckets() {
@@ -91,13 +100,13 @@ mod tests {
         let p = "r1/z1/s1";
         let got: Vec<u8> = ["r1/z1/s1", "r1/z1/s2", "r1/z2", "r2", "r3", ""]
             .iter()
-            .map(|g| level(split(p), split(g), &rules))
+            .map(|g| level(of(p).parts(), of(g).parts(), &rules))
             .collect();
         assert_eq!(got, [0, 1, 2, 3, 4, 4]);
-        assert_eq!(level(split(""), split(""), &rules), 0);
-        assert_eq!(level(split(""), split("r1"), &rules), 3);
-        assert_eq!(bucket(split(p), split("r1/z9"), &rules), 0);
-        assert_eq!(bucket(split(p), split("r2/z1"), &rules), 1);
-        assert_eq!(bucket(split(p), split("r3"), &rules), 2);
+        assert_eq!(level(of("").parts(), of("").parts(), &rules), 0);
+        assert_eq!(level(of("").parts(), of("r1").parts(), &rules), 3);
+        assert_eq!(bucket(of(p).parts(), of("r1/z9").parts(), &rules), 0);
+        assert_eq!(bucket(of(p).parts(), of("r2/z1").parts(), &rules), 1);
+        assert_eq!(bucket(of(p).parts(), of("r3").parts(), &rules), 2);
     }
 }

@@ -24,11 +24,13 @@ mod paired;
 mod parts;
 mod tiers;
 
-use crate::policy::{CLUSTER_LABEL, EffectiveSetting, NETWORK_LABEL, Setting};
+use crate::policy::{
+    CLUSTER_LABEL, Distribute, EffectiveSetting, Failover, NETWORK_LABEL, Setting,
+};
 pub(crate) use paired::{EnginePairs, endpoint_label};
-use parts::split;
+use parts::Keyed;
 pub(crate) use parts::split as split_locality;
-pub(crate) use parts::{Parts, split_ranges};
+pub(crate) use parts::{PartKey, Parts, part_keys};
 
 /// The labels of the IstioEndpoint Istio pairs with each `LbEndpoint` (L1): `label(g, e, key)` is
 /// the value of `key` on endpoint `e` of group `g` of the assignment as it enters the stage.
@@ -74,39 +76,34 @@ pub(crate) struct Part {
     pub(crate) weight: u32,
 }
 
-/// The groups the stage decides over: the value path's [`LocalityGroup`]s with their reasons,
-/// or the push path's planned groups (`crate::encoded`). The rules are in this module; an
-/// implementation only reads and writes what they name, so both paths take the same decisions.
-pub(crate) trait StageGroups {
+/// What the rules that only rank groups by locality read and write: the failover levels
+/// (L12–L14), the zone-aware buckets (L21) and the compaction (L14, L19, L21). Every
+/// [`StageGroups`] is one; the push path's fast case (a view whose step is a rank alone,
+/// [`Step::rank_only`]) implements only this.
+pub(crate) trait GroupPriorities {
     /// The number of groups.
     fn len(&self) -> usize;
-    /// Group `g`'s locality label.
-    fn label(&self, g: usize) -> &str;
-    /// Group `g`'s weight (`None` = unset) and priority.
-    fn group(&self, g: usize) -> (Option<u32>, u32);
-    /// Group `g`'s weight and priority, to set.
-    fn group_mut(&mut self, g: usize) -> (&mut Option<u32>, &mut u32);
-    fn weight(&self, g: usize) -> Option<u32> {
-        self.group(g).0
-    }
-    fn set_weight(&mut self, g: usize, weight: u32) {
-        *self.group_mut(g).0 = Some(weight);
-    }
-    fn priority(&self, g: usize) -> u32 {
-        self.group(g).1
-    }
     /// Group `g`'s locality as `(region, zone, subzone)` (L28).
-    fn parts(&self, g: usize) -> Parts<'_> {
-        split(self.label(g))
-    }
-    fn set_priority(&mut self, g: usize, priority: u32) {
-        *self.group_mut(g).1 = priority;
-    }
-    /// L10: group `g` keeps its place, locality, weight and priority; its endpoints go.
-    fn clear_endpoints(&mut self, g: usize);
+    fn parts(&self, g: usize) -> Parts<'_>;
+    /// Group `g`'s priority.
+    fn priority(&self, g: usize) -> u32;
+    fn set_priority(&mut self, g: usize, priority: u32);
     /// Records why group `g` is as it is, where someone reads it (`decision` is called only
     /// then).
     fn decide(&mut self, g: usize, decision: impl FnOnce() -> Decision);
+}
+
+/// The groups the stage decides over: the value path's [`LocalityGroup`]s with their reasons,
+/// or the push path's planned groups (`crate::encoded`). The rules are in this module; an
+/// implementation only reads and writes what they name, so both paths take the same decisions.
+pub(crate) trait StageGroups: GroupPriorities {
+    /// Group `g`'s locality label.
+    fn label(&self, g: usize) -> &str;
+    /// Group `g`'s weight (`None` = unset).
+    fn weight(&self, g: usize) -> Option<u32>;
+    fn set_weight(&mut self, g: usize, weight: u32);
+    /// L10: group `g` keeps its place, locality, weight and priority; its endpoints go.
+    fn clear_endpoints(&mut self, g: usize);
     /// The number of endpoints of group `g`.
     fn endpoints(&self, g: usize) -> usize;
     /// Endpoint `e` of group `g`: its weight on the wire and a label of its paired
@@ -124,29 +121,49 @@ pub(crate) trait StageGroups {
 struct Assigned<'a> {
     groups: Vec<LocalityGroup>,
     reasons: Vec<GroupReason>,
+    /// Each group's locality keyed ([`part_keys`]), kept in step with `groups`.
+    keys: Vec<[PartKey; 3]>,
     labels: &'a dyn EndpointLabels,
 }
 
-impl StageGroups for Assigned<'_> {
+impl Assigned<'_> {
+    fn key_groups(&mut self) {
+        self.keys.clear();
+        self.keys
+            .extend(self.groups.iter().map(|g| part_keys(&g.locality, 0)));
+    }
+}
+
+impl GroupPriorities for Assigned<'_> {
     fn len(&self) -> usize {
         self.groups.len()
     }
-    fn label(&self, g: usize) -> &str {
-        &self.groups[g].locality
+    fn parts(&self, g: usize) -> Parts<'_> {
+        Parts::new(&self.keys[g], &self.groups[g].locality)
     }
-    fn group(&self, g: usize) -> (Option<u32>, u32) {
-        let group = &self.groups[g];
-        (group.weight, group.priority)
+    fn priority(&self, g: usize) -> u32 {
+        self.groups[g].priority
     }
-    fn group_mut(&mut self, g: usize) -> (&mut Option<u32>, &mut u32) {
-        let group = &mut self.groups[g];
-        (&mut group.weight, &mut group.priority)
-    }
-    fn clear_endpoints(&mut self, g: usize) {
-        self.groups[g].endpoints.clear();
+    fn set_priority(&mut self, g: usize, priority: u32) {
+        self.groups[g].priority = priority;
     }
     fn decide(&mut self, g: usize, decision: impl FnOnce() -> Decision) {
         self.reasons[g].decision = decision();
+    }
+}
+
+impl StageGroups for Assigned<'_> {
+    fn label(&self, g: usize) -> &str {
+        &self.groups[g].locality
+    }
+    fn weight(&self, g: usize) -> Option<u32> {
+        self.groups[g].weight
+    }
+    fn set_weight(&mut self, g: usize, weight: u32) {
+        self.groups[g].weight = Some(weight);
+    }
+    fn clear_endpoints(&mut self, g: usize) {
+        self.groups[g].endpoints.clear();
     }
     fn endpoints(&self, g: usize) -> usize {
         self.groups[g].endpoints.len()
@@ -188,6 +205,7 @@ impl StageGroups for Assigned<'_> {
                 });
             }
         }
+        self.key_groups();
     }
 }
 
@@ -390,9 +408,12 @@ pub fn apply_locality_stage(
     let mut assigned = Assigned {
         groups,
         reasons,
+        keys: Vec::new(),
         labels,
     };
-    apply_stage(&mut assigned, proxy, split(&proxy.locality), effective);
+    assigned.key_groups();
+    let proxy_parts = Keyed::new(&proxy.locality);
+    apply_stage(&mut assigned, proxy, proxy_parts.parts(), effective);
     let Assigned {
         groups,
         mut reasons,
@@ -406,55 +427,124 @@ pub fn apply_locality_stage(
     reasons
 }
 
-/// The stage over any [`StageGroups`] (the dispatch of L8, L21, L22): what
-/// [`apply_locality_stage`] runs on an assignment and the push path on its planned groups.
+/// What the stage does to a proxy's groups: the dispatch of L8, L9, L19, L21 and L22, which
+/// reads only the proxy and the setting — so the push path takes it once per view, before it
+/// plans any group.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Step<'e> {
+    /// Every group as it was.
+    Untouched(Untouched),
+    /// L9–L11 with the first rule whose `from` matches the proxy locality.
+    Distribute(&'e Distribute),
+    /// failoverPriority tiers (L15–L19) when `tiers` is set (the entries and the proxy's
+    /// labels), then a rank by locality on top when `rank` is set; at least one of the two.
+    Ranked {
+        tiers: Option<(&'e [String], &'e BTreeMap<String, String>)>,
+        rank: Option<Rank<'e>>,
+    },
+}
+
+/// The group-level priorities by locality, each with the setting's `failover` rules.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Rank<'e> {
+    /// Locality failover levels (L12–L14).
+    Levels(&'e [Failover]),
+    /// Zone-aware regional buckets (L21).
+    Buckets(&'e [Failover]),
+}
+
+impl<'e> Step<'e> {
+    /// The step for `proxy` under `effective`.
+    pub(crate) fn of(proxy: &'e ProxyClass, effective: &'e EffectiveSetting) -> Self {
+        let tiers = |entries: &'e [String]| {
+            // L19: without proxy labels nothing is split.
+            (!entries.is_empty())
+                .then_some(proxy.labels.as_ref())
+                .flatten()
+                .map(|labels| (entries, labels))
+        };
+        match &effective.setting {
+            Setting::None => Self::Untouched(Untouched::NoSetting),
+            Setting::ZoneAware { setting, .. } => {
+                if setting.enabled == Some(false) {
+                    Self::Untouched(Untouched::ZoneAwareDisabled)
+                } else if proxy.proxy_type == ProxyType::Waypoint {
+                    Self::Untouched(Untouched::Waypoint)
+                } else {
+                    Self::Ranked {
+                        tiers: tiers(&setting.failover_priority),
+                        rank: Some(Rank::Buckets(&setting.failover)),
+                    }
+                }
+            }
+            Setting::Locality { setting, force, .. } => {
+                if !setting.distribute.is_empty() {
+                    match distribute::rule(&setting.distribute, &proxy.locality) {
+                        Some(rule) => Self::Distribute(rule),
+                        None => Self::Untouched(Untouched::NoDistributeRule),
+                    }
+                } else if effective.outlier_detection || *force {
+                    // failoverPriority alone ranks nothing by locality (L19).
+                    let levels =
+                        setting.failover_priority.is_empty() || !setting.failover.is_empty();
+                    let rank = levels.then_some(Rank::Levels(&setting.failover));
+                    match (tiers(&setting.failover_priority), rank) {
+                        (None, None) => Self::Untouched(Untouched::NoProxyLabels),
+                        (tiers, rank) => Self::Ranked { tiers, rank },
+                    }
+                } else {
+                    Self::Untouched(Untouched::NoOutlierDetection)
+                }
+            }
+        }
+    }
+
+    /// The rank, when it is all the step does: the groups keep their endpoints and weights and
+    /// only their priorities change.
+    pub(crate) fn rank_only(self) -> Option<Rank<'e>> {
+        match self {
+            Self::Ranked { tiers: None, rank } => rank,
+            _ => None,
+        }
+    }
+}
+
+impl Rank<'_> {
+    /// Sets every group's priority from its entry priority and its locality (then compacts).
+    pub(crate) fn apply<G: GroupPriorities>(self, proxy_parts: Parts<'_>, groups: &mut G) {
+        match self {
+            Self::Levels(rules) => failover::apply_levels(rules, proxy_parts, groups),
+            Self::Buckets(rules) => failover::apply_buckets(rules, proxy_parts, groups),
+        }
+    }
+}
+
+/// The stage over any [`StageGroups`]: what [`apply_locality_stage`] runs on an assignment.
 /// `proxy_parts` is the proxy's locality split (L28), which a view splits once.
-pub(crate) fn apply_stage<G: StageGroups>(
+fn apply_stage<G: StageGroups>(
     groups: &mut G,
     proxy: &ProxyClass,
     proxy_parts: Parts<'_>,
     effective: &EffectiveSetting,
 ) {
-    let untouched = |groups: &mut G, why| {
-        for g in 0..groups.len() {
-            groups.decide(g, || Decision::Untouched(why));
-        }
-    };
-    let locality = proxy.locality.as_str();
-    match &effective.setting {
-        Setting::None => untouched(groups, Untouched::NoSetting),
-        Setting::ZoneAware { setting, .. } => {
-            if setting.enabled == Some(false) {
-                untouched(groups, Untouched::ZoneAwareDisabled);
-            } else if proxy.proxy_type == ProxyType::Waypoint {
-                untouched(groups, Untouched::Waypoint);
-            } else {
-                if !setting.failover_priority.is_empty() {
-                    tiers::apply(&setting.failover_priority, proxy.labels.as_ref(), groups);
-                }
-                failover::apply_buckets(&setting.failover, proxy_parts, groups);
+    apply_step(Step::of(proxy, effective), groups, proxy_parts);
+}
+
+/// `step` taken over `groups` (the push path decides the step once per view).
+pub(crate) fn apply_step<G: StageGroups>(step: Step<'_>, groups: &mut G, proxy_parts: Parts<'_>) {
+    match step {
+        Step::Untouched(why) => {
+            for g in 0..groups.len() {
+                groups.decide(g, || Decision::Untouched(why));
             }
         }
-        Setting::Locality { setting, force, .. } => {
-            if !setting.distribute.is_empty() {
-                if !distribute::apply(&setting.distribute, locality, groups) {
-                    untouched(groups, Untouched::NoDistributeRule);
-                }
-            } else if effective.outlier_detection || *force {
-                let mut levels = true;
-                if !setting.failover_priority.is_empty() {
-                    let tiered =
-                        tiers::apply(&setting.failover_priority, proxy.labels.as_ref(), groups);
-                    levels = !setting.failover.is_empty();
-                    if !tiered && !levels {
-                        untouched(groups, Untouched::NoProxyLabels);
-                    }
-                }
-                if levels {
-                    failover::apply_levels(&setting.failover, proxy_parts, groups);
-                }
-            } else {
-                untouched(groups, Untouched::NoOutlierDetection);
+        Step::Distribute(rule) => distribute::apply(rule, groups),
+        Step::Ranked { tiers, rank } => {
+            if let Some((entries, labels)) = tiers {
+                tiers::apply(entries, labels, groups);
+            }
+            if let Some(rank) = rank {
+                rank.apply(proxy_parts, groups);
             }
         }
     }

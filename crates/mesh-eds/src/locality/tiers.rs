@@ -64,17 +64,14 @@ impl<'a> Ranking<'a> {
     }
 }
 
-/// L18, L19. Returns false (nothing done) when the proxy has no labels or there are no groups.
+/// L18, L19 for a proxy with labels (without, nothing is split: [`super::Step::of`]).
 pub(super) fn apply<G: StageGroups>(
     entries: &[String],
-    proxy_labels: Option<&BTreeMap<String, String>>,
+    proxy_labels: &BTreeMap<String, String>,
     groups: &mut G,
-) -> bool {
-    let Some(proxy_labels) = proxy_labels else {
-        return false;
-    };
+) {
     if groups.len() == 0 {
-        return false;
+        return;
     }
     let ranking = Ranking::new(entries, proxy_labels);
     let mut tiers: Vec<u32> = Vec::new();
@@ -110,7 +107,6 @@ pub(super) fn apply<G: StageGroups>(
         groups.decide(g, || Decision::Tiered { tier: part.tier });
     }
     compact(groups);
-    true
 }
 
 #[cfg(test)]

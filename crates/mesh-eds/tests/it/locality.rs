@@ -422,6 +422,65 @@ mod engine {
         assert_eq!(buf, mesh_eds::wire::encode(&plain));
     }
 
+    /// A view keeping more groups than the rank-only push path holds (32) takes the general
+    /// staged path: both give the value path's bytes, on either side of the bound, with the
+    /// gateway in every group or in the first one only.
+    #[test]
+    fn many_localities_push_the_value_paths_bytes() {
+        let (index, cluster, _) = fixture();
+        let policy = LocalityPolicy {
+            destination_rule: Some(TrafficPolicy {
+                outlier_detection: true,
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        for groups in [31, 32, 33, 100] {
+            let endpoints: Vec<EdsEndpoint> = (0..groups)
+                .map(|i| {
+                    let network = if i % 4 == 0 { "n2" } else { "n1" };
+                    let ip = format!("10.{}.{}.{}", i % 4, i / 250, i % 250);
+                    endpoint(&ip, network, "c1", &format!("r{}/z{i}/s{}", i % 3, i % 2))
+                })
+                .collect();
+            for gateway_in_first_group in [false, true] {
+                let request = ServiceRequest {
+                    cluster: &cluster,
+                    endpoints: &endpoints,
+                    mtls_allowed: true,
+                    features: mesh_eds::Features {
+                        gateway_in_first_group,
+                        ..Default::default()
+                    },
+                    locality: &policy,
+                };
+                let prepared = PreparedService::new(&index, request);
+                let encoded = EncodedService::new(&prepared, EncodeOptions::default());
+                for (network, locality) in
+                    [("n1", "r1/z1/s1"), ("n1", "r2/z5/s1"), ("n3", "r0/z0/s0")]
+                {
+                    let view = View::new(
+                        &index,
+                        ProxyClass {
+                            network: network.parse().ok(),
+                            locality: locality.into(),
+                            ..Default::default()
+                        },
+                    );
+                    let cla = view.assignment_prepared(&prepared).expect("fixture");
+                    assert!(cla.localities.iter().any(|g| g.priority > 0), "{groups}");
+                    let mut buf = Vec::new();
+                    encoded.encode_into(&view, &mut buf).expect("fixture");
+                    assert_eq!(
+                        buf,
+                        mesh_eds::wire::encode(&cla),
+                        "{groups} groups, {network} {locality:?}, first group {gateway_in_first_group}"
+                    );
+                }
+            }
+        }
+    }
+
     #[test]
     fn prefer_same_zone_puts_the_gateway_last_l24() {
         let (index, cluster, endpoints) = fixture();
