@@ -42,6 +42,10 @@ pub struct ServicePortEndpoints {
     /// The cluster's locality policy (rules L3–L7): its DestinationRule's traffic policy merged
     /// for this port and subset, the service's `trafficDistribution`, the mesh's settings.
     pub locality: LocalityPolicy,
+    /// Whether Istio mTLS may be used to its endpoints (M3): the TLS mode its DestinationRule
+    /// sets for this port and subset decides alone, only `ISTIO_MUTUAL` allowing; with none,
+    /// PeerAuthentication would decide, which the document does not carry (allowed).
+    pub mtls_allowed: bool,
 }
 
 /// Everything the engine needs from a mesh document.
@@ -182,6 +186,7 @@ impl DocumentEds {
                     &resolver,
                     &cluster_locality,
                     locality_policy(svc, rule, port.port, None, &mesh),
+                    mtls_allowed(rule, port.port, None),
                 );
                 // Istio builds one cluster per subset of the service's DestinationRule, with
                 // the subset's labels (M1) and its merged policy.
@@ -193,6 +198,7 @@ impl DocumentEds {
                         s.cluster.subset.clone_from(&sub.name);
                         s.cluster.subset_labels.clone_from(&sub.labels);
                         s.locality = locality_policy(svc, rule, port.port, Some(&sub.name), &mesh);
+                        s.mtls_allowed = mtls_allowed(rule, port.port, Some(&sub.name));
                         s
                     })
                     .collect();
@@ -242,15 +248,14 @@ impl DocumentEds {
         Arc::new(self.index())
     }
 
-    /// The engine request for one of [`Self::services`], with its locality policy: the
-    /// document carries no DestinationRule `tls` setting or PeerAuthentication, so Istio mTLS is
-    /// allowed (M3), with the features the inputs were built with.
+    /// The engine request for one of [`Self::services`], with its locality policy and whether
+    /// its DestinationRule allows Istio mTLS (M3), with the features the inputs were built with.
     pub fn request<'a>(&self, service: &'a ServicePortEndpoints) -> ServiceRequest<'a> {
         ServiceRequest {
             locality: &service.locality,
             cluster: &service.cluster,
             endpoints: &service.endpoints,
-            mtls_allowed: true,
+            mtls_allowed: service.mtls_allowed,
             features: self.features,
         }
     }
@@ -442,6 +447,7 @@ fn service_port(
     resolver: &NetworkResolver<'_>,
     cluster_locality: &BTreeMap<&ClusterId, String>,
     locality: LocalityPolicy,
+    mtls_allowed: bool,
 ) -> ServicePortEndpoints {
     let key = svc.key();
     // One shared id per cluster of the service (a clone is a reference count), so that the
@@ -511,6 +517,7 @@ fn service_port(
         port: port.clone(),
         endpoints: endpoints.into_iter().map(|(_, e)| e).collect(),
         locality,
+        mtls_allowed,
     }
 }
 
@@ -531,6 +538,19 @@ fn mesh_locality(spec: &MeshSpec) -> MeshLocality {
             .as_ref()
             .map(zone_aware_setting),
     }
+}
+
+/// Whether Istio mTLS is allowed to the Envoy cluster of `port` and `subset` (M3;
+/// `mtls_checker.go`, `checkMtlsEnabled`): a TLS mode of the DestinationRule decides alone, only
+/// `ISTIO_MUTUAL` allowing it; without one, PeerAuthentication decides, and the document carries
+/// none (Istio's default, PERMISSIVE, allows it).
+fn mtls_allowed(
+    rule: Option<&mesh_model::DestinationRule>,
+    port: u16,
+    subset: Option<&str>,
+) -> bool {
+    rule.and_then(|r| r.tls_mode_for(port, subset))
+        .is_none_or(|mode| mode == mesh_model::ClientTlsMode::IstioMutual)
 }
 
 /// The locality policy of one Envoy cluster of `svc` (L3–L7): `rule`'s traffic policy merged for
@@ -932,6 +952,85 @@ spec:
                 ("10.10.1.5".to_owned(), 3, EndpointKind::Direct),
                 ("10.10.1.6".to_owned(), 3, EndpointKind::Direct),
             ]
+        );
+    }
+
+    /// M3 + M15: a DestinationRule TLS mode other than ISTIO_MUTUAL makes the endpoints not
+    /// mTLS-capable, so a client on another network loses the gateway endpoint; ISTIO_MUTUAL or
+    /// no mode keeps it. The same-network endpoint stays in every case.
+    #[test]
+    fn destination_rule_tls_mode_decides_gateway_endpoints() {
+        let kinds = |tls: &str, subset_tls: &str| -> Vec<Vec<(EndpointKind, bool)>> {
+            let text = format!(
+                r#"
+apiVersion: meshspan/v1alpha1
+kind: Mesh
+metadata: {{name: m}}
+spec:
+  clusters: [{{name: c1, network: n1}}, {{name: c2, network: n2}}]
+  meshNetworks:
+    networks:
+      n2: {{gateways: [{{address: 192.0.2.2, port: 15443}}]}}
+  services:
+  - name: foo
+    namespace: ns1
+    ports: [{{name: http, port: 80}}]
+    endpoints:
+    - {{cluster: c1, address: 10.0.0.1, labels: {{version: v1}}}}
+    - {{cluster: c2, address: 10.1.0.1, labels: {{version: v1}}}}
+  destinationRules:
+  - host: foo.ns1
+    {tls}
+    subsets: [{{name: v1, labels: {{version: v1}}{subset_tls}}}]
+"#
+            );
+            let doc = MeshDocument::from_yaml(&text).unwrap();
+            let eds = DocumentEds::new(&doc, Features::default());
+            let index = eds.shared_index();
+            let class = eds.class_for_cluster(&"c1".parse().unwrap(), Profile::IstioModern);
+            let view = View::new(&index, class);
+            eds.services
+                .iter()
+                .map(|s| {
+                    let cla = view.assignment(&eds.request(s)).unwrap();
+                    cla.localities
+                        .iter()
+                        .flat_map(|g| g.endpoints.iter().map(|e| (e.kind, e.mtls)))
+                        .collect()
+                })
+                .collect()
+        };
+        let both = vec![(EndpointKind::Direct, true), (EndpointKind::Gateway, true)];
+        let local_only = vec![(EndpointKind::Direct, false)];
+        // No tls anywhere (PeerAuthentication, not in the document, would decide: allowed).
+        assert_eq!(kinds("", ""), [both.clone(), both.clone()]);
+        assert_eq!(
+            kinds("trafficPolicy: {tls: {mode: ISTIO_MUTUAL}}", ""),
+            [both.clone(), both.clone()]
+        );
+        assert_eq!(
+            kinds("trafficPolicy: {tls: {mode: DISABLE}}", ""),
+            [local_only.clone(), local_only.clone()]
+        );
+        assert_eq!(
+            kinds("trafficPolicy: {tls: {mode: SIMPLE}}", ""),
+            [local_only.clone(), local_only.clone()]
+        );
+        // Port level overrides the policy for port 80, and the subset falls back to the rule.
+        assert_eq!(
+            kinds(
+                "trafficPolicy: {tls: {mode: ISTIO_MUTUAL}, portLevelSettings: [{port: {number: 80}, tls: {mode: DISABLE}}]}",
+                ""
+            ),
+            [local_only.clone(), local_only.clone()]
+        );
+        // A subset's own mode decides for its cluster only.
+        assert_eq!(
+            kinds(
+                "trafficPolicy: {tls: {mode: DISABLE}}",
+                ", trafficPolicy: {tls: {mode: ISTIO_MUTUAL}}"
+            ),
+            [local_only, both]
         );
     }
 }

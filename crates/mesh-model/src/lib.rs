@@ -50,9 +50,9 @@ mod yaml11;
 pub use check::ModelError;
 pub use counted::counted;
 pub use destination_rule::{
-    DestinationRule, Distribute, Failover, LoadBalancerSettings, LocalityLbSetting, MergedPolicy,
-    OutlierDetection, PolicyError, PolicyErrorKind, PortSelector, PortTrafficPolicy, SimpleLb,
-    Subset, TrafficPolicy, Weights, ZoneAwareLbSetting,
+    ClientTlsMode, ClientTlsSettings, DestinationRule, Distribute, Failover, LoadBalancerSettings,
+    LocalityLbSetting, MergedPolicy, OutlierDetection, PolicyError, PolicyErrorKind, PortSelector,
+    PortTrafficPolicy, SimpleLb, Subset, TrafficPolicy, Weights, ZoneAwareLbSetting,
 };
 pub use document::{
     API_VERSION, ApiServer, CaCerts, Cluster, DEFAULT_GLOBAL_VIP_RANGE, Endpoint, Exposure, KIND,
