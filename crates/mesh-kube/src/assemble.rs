@@ -16,6 +16,8 @@ use crate::endpoints::{self, Pods, ServiceEndpoints};
 use crate::error::ImportError;
 use crate::gateway::{self, LabelGateway};
 use crate::identity::{self, ClusterValues};
+use crate::istio::DOMAIN_SUFFIX;
+use crate::istio::destination_rule::{self, ReadRule};
 use crate::network::{self, MeshConfigMap, SYSTEM_NAMESPACE};
 use crate::object::{IntOrString, ObjectRef};
 use crate::report::ImportReport;
@@ -84,6 +86,7 @@ struct ClusterImport {
     gateways: Vec<LabelGateway>,
     remotes: Vec<RemoteCluster>,
     ca_certs: Option<CaCerts>,
+    destination_rules: Vec<ReadRule>,
 }
 
 struct ImportedService {
@@ -237,6 +240,12 @@ impl Importer {
                 proxy_cluster_id: None,
             });
         }
+        let rules = self
+            .clusters
+            .iter_mut()
+            .flat_map(|c| std::mem::take(&mut c.destination_rules))
+            .collect();
+        let destination_rules = destination_rule::merged(rules, &mut self.report);
         let services = merge_services(std::mem::take(&mut self.clusters));
         let document = MeshDocument {
             api_version: mesh_model::API_VERSION.to_owned(),
@@ -245,7 +254,7 @@ impl Importer {
             spec: MeshSpec {
                 trust_domain,
                 trust_domain_aliases: Vec::new(),
-                domain_suffix: "cluster.local".to_owned(),
+                domain_suffix: DOMAIN_SUFFIX.to_owned(),
                 clusters: out_clusters,
                 mesh_networks,
                 links: Vec::new(),
@@ -254,7 +263,7 @@ impl Importer {
                 global_vip_range: None,
                 mcs: Default::default(),
                 mesh_config: Default::default(),
-                destination_rules: Vec::new(),
+                destination_rules,
             },
         };
         Ok(Import {
@@ -337,6 +346,7 @@ fn read_cluster(
         );
         certs
     });
+    let destination_rules = destination_rule::read(dump, &objects.istio.destination_rules, report)?;
     // Endpoints of every Service.
     let pods = Pods::new(&objects.pods, &objects.nodes);
     let mut by_service: BTreeMap<(String, String), ServiceEndpoints> = BTreeMap::new();
@@ -406,6 +416,7 @@ fn read_cluster(
         gateways,
         remotes,
         ca_certs,
+        destination_rules,
     })
 }
 

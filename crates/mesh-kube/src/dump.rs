@@ -13,6 +13,7 @@ use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
 use crate::error::ImportError;
+use crate::istio::IstioObjects;
 use crate::object::{
     ConfigMap, EndpointSlice, Head, Namespace, Node, ObjectRef, Pod, Secret, Service, ServiceCidr,
 };
@@ -23,7 +24,6 @@ const NOT_MODELLED: &[&str] = &[
     "ServiceEntry",
     "WorkloadEntry",
     "WorkloadGroup",
-    "DestinationRule",
     "PeerAuthentication",
     "Gateway",
     "VirtualService",
@@ -43,6 +43,8 @@ pub(crate) struct Objects {
     pub config_maps: Vec<(ObjectRef, ConfigMap)>,
     pub secrets: Vec<(ObjectRef, Secret)>,
     pub service_cidrs: Vec<(ObjectRef, ServiceCidr)>,
+    /// The Istio objects of the kinds the importer models.
+    pub istio: IstioObjects,
     /// Istio objects recognised and not modelled.
     pub not_modelled: Vec<ObjectRef>,
     /// Objects of kinds the importer does not know.
@@ -203,6 +205,9 @@ impl Objects {
             name: head.metadata.name,
         };
         *self.counts.entry(object.kind.clone()).or_default() += 1;
+        if let Some(into) = self.istio.slot(&object.kind, &head.api_version) {
+            return push(into, cluster, object, item);
+        }
         let core = |group: &str| head.api_version == group;
         match object.kind.as_str() {
             "Namespace" if core("v1") => push(&mut self.namespaces, cluster, object, item)?,
@@ -266,10 +271,14 @@ mod tests {
         let o = read("c", json).unwrap();
         assert_eq!(o.namespaces.len(), 1);
         assert_eq!(o.unrecognised[0].to_string(), "Deployment/x/d");
-        let yaml = "apiVersion: v1\nkind: Node\nmetadata: {name: n1}\nspec: {podCIDR: 10.0.0.0/24}\n---\n---\napiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: dr, namespace: ns}\n";
+        let yaml = "apiVersion: v1\nkind: Node\nmetadata: {name: n1}\nspec: {podCIDR: 10.0.0.0/24}\n---\n---\napiVersion: networking.istio.io/v1\nkind: Sidecar\nmetadata: {name: sc, namespace: ns}\n---\napiVersion: networking.istio.io/v1beta1\nkind: DestinationRule\nmetadata: {name: dr, namespace: ns}\nspec: {host: a}\n";
         let o = read("c", yaml).unwrap();
         assert_eq!(o.nodes[0].1.spec.pod_cidr, "10.0.0.0/24");
-        assert_eq!(o.not_modelled[0].to_string(), "DestinationRule/ns/dr");
+        assert_eq!(o.not_modelled[0].to_string(), "Sidecar/ns/sc");
+        assert_eq!(
+            o.istio.destination_rules[0].0.to_string(),
+            "DestinationRule/ns/dr"
+        );
     }
 
     #[test]

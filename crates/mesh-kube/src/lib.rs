@@ -47,6 +47,7 @@ mod endpoints;
 mod error;
 mod gateway;
 mod identity;
+mod istio;
 mod label;
 mod locality;
 mod network;

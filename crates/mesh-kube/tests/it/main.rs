@@ -26,6 +26,7 @@ fn codes(i: &Import) -> Vec<String> {
         .collect()
 }
 
+mod istio_crs;
 mod multi_primary;
 mod problems;
 mod secrets;

@@ -1,0 +1,384 @@
+//! Istio's custom resources in the dumps (`networking.istio.io`, `security.istio.io`), written
+//! as `kubectl get destinationrules -A -o yaml` prints them: what reaches the document, what the
+//! report says of the rest, errors naming the object and field, and that `check` and EDS see them.
+
+use std::collections::BTreeMap;
+
+use mesh_eds::{DocumentEds, EndpointKind, Features, Profile, View};
+use mesh_model::ClientTlsMode;
+
+use super::*;
+
+/// The reviews DestinationRule of Istio's bookinfo samples (`samples/bookinfo/networking/
+/// destination-rule-all-mtls.yaml`) with the fields a live cluster adds, and a policy.
+fn reviews_rule(tls_mode: &str) -> String {
+    format!(
+        r#"
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata:
+  annotations:
+    kubectl.kubernetes.io/last-applied-configuration: |
+      {{"apiVersion":"networking.istio.io/v1","kind":"DestinationRule"}}
+  creationTimestamp: "2024-05-02T09:14:07Z"
+  generation: 1
+  name: reviews
+  namespace: bookinfo
+  resourceVersion: "48213"
+  uid: 7f0c1a52-3b0e-4c1a-9d3e-2f6b1c0e9a11
+spec:
+  host: reviews
+  trafficPolicy:
+    connectionPool:
+      tcp: {{maxConnections: 100}}
+      http: {{http2MaxRequests: 1000, maxRequestsPerConnection: 10}}
+    loadBalancer:
+      simple: LEAST_REQUEST
+      localityLbSetting:
+        enabled: true
+        failover:
+        - from: us-east1
+          to: us-west1
+    outlierDetection:
+      consecutive5xxErrors: 7
+      interval: 5m
+      baseEjectionTime: 15m
+    tls:
+      mode: {tls_mode}
+      sni: reviews.bookinfo.svc.cluster.local
+  subsets:
+  - name: v1
+    labels: {{version: v1}}
+  - name: v2
+    labels: {{version: v2}}
+    trafficPolicy:
+      loadBalancer:
+        consistentHash: {{httpHeaderName: x-user}}
+"#
+    )
+}
+
+fn with(dump: &str, objects: &str) -> String {
+    format!("{dump}\n{objects}")
+}
+
+/// The kinds of cluster1's endpoints for the first reviews cluster (port 9080, no subset).
+fn reviews_endpoint_kinds(i: &Import) -> Vec<EndpointKind> {
+    let eds = DocumentEds::new(&i.document, Features::default());
+    let index = eds.shared_index();
+    let class = eds.client_class(
+        &"cluster1".parse().unwrap(),
+        None,
+        &BTreeMap::new(),
+        Profile::IstioModern,
+    );
+    let view = View::new(&index, class);
+    let reviews = eds
+        .services
+        .iter()
+        .find(|s| s.cluster.name() == "outbound|9080||reviews.bookinfo.svc.cluster.local")
+        .expect("the reviews cluster");
+    let cla = view.assignment(&eds.request(reviews)).unwrap();
+    let mut kinds: Vec<EndpointKind> = cla
+        .localities
+        .iter()
+        .flat_map(|g| g.endpoints.iter().map(|e| e.kind))
+        .collect();
+    kinds.dedup();
+    kinds
+}
+
+#[test]
+fn destination_rule_reaches_the_document_and_the_report_names_the_rest() {
+    let mp2 = with(MP2, &reviews_rule("ISTIO_MUTUAL"));
+    let i = run(&[("cluster1", MP1), ("cluster2", &mp2)]);
+    let rules = &i.document.spec.destination_rules;
+    assert_eq!(rules.len(), 1);
+    let dr = &rules[0];
+    // The short host, in the rule's namespace (ResolveShortnameToFQDN).
+    assert_eq!(dr.host.to_string(), "reviews.bookinfo");
+    let names: Vec<&str> = dr.subsets.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["v1", "v2"]);
+    assert_eq!(dr.subsets[1].labels["version"], "v2");
+    let policy = dr.policy_for(9080, None).unwrap();
+    assert_eq!(
+        policy.outlier_detection.unwrap().consecutive_5xx_errors,
+        Some(7)
+    );
+    let lb = policy.load_balancer.unwrap();
+    assert_eq!(lb.simple, Some(mesh_model::SimpleLb::LeastRequest));
+    assert_eq!(lb.locality_lb_setting.unwrap().failover[0].to, "us-west1");
+    assert_eq!(
+        dr.tls_mode_for(9080, Some("v2")),
+        Some(ClientTlsMode::IstioMutual)
+    );
+    // v2's policy held only consistentHash: nothing the document models, so no policy of its own.
+    assert_eq!(dr.subsets[1].traffic_policy, None);
+    // Not listed as "not modelled" any more; the unmodelled fields are named.
+    assert!(
+        !i.report.not_modelled.contains_key("DestinationRule"),
+        "{}",
+        i.report
+    );
+    let skipped = i
+        .report
+        .skipped
+        .iter()
+        .find(|s| s.object.to_string() == "DestinationRule/bookinfo/reviews")
+        .unwrap_or_else(|| panic!("{}", i.report));
+    for field in [
+        "trafficPolicy.connectionPool",
+        "trafficPolicy.tls.sni",
+        "subsets[1].trafficPolicy.loadBalancer.consistentHash",
+    ] {
+        assert!(skipped.reason.contains(field), "{}", skipped.reason);
+    }
+    assert_eq!(skipped.cluster, "cluster2");
+    // The document, written out, reads back the same (mesh-model accepts what was imported).
+    let back = mesh_model::MeshDocument::parse(&i.document.to_yaml()).unwrap();
+    assert_eq!(
+        back.spec.destination_rules,
+        i.document.spec.destination_rules
+    );
+}
+
+#[test]
+fn destination_rule_tls_mode_decides_whether_eds_sends_the_gateway() {
+    let plain = run(&[("cluster1", MP1), ("cluster2", MP2)]);
+    let gateway_and_local = reviews_endpoint_kinds(&plain);
+    assert!(
+        gateway_and_local.contains(&EndpointKind::Gateway)
+            && gateway_and_local.contains(&EndpointKind::Direct),
+        "{gateway_and_local:?}"
+    );
+    for (mode, gateway) in [
+        ("ISTIO_MUTUAL", true),
+        ("DISABLE", false),
+        ("SIMPLE", false),
+    ] {
+        let mp2 = with(MP2, &reviews_rule(mode));
+        let i = run(&[("cluster1", MP1), ("cluster2", &mp2)]);
+        let kinds = reviews_endpoint_kinds(&i);
+        assert_eq!(
+            kinds.contains(&EndpointKind::Gateway),
+            gateway,
+            "{mode}: {kinds:?}"
+        );
+        assert!(kinds.contains(&EndpointKind::Direct), "{mode}: {kinds:?}");
+    }
+}
+
+#[test]
+fn destination_rule_for_no_service_is_seen_by_check() {
+    let rule = r#"
+---
+apiVersion: networking.istio.io/v1beta1
+kind: DestinationRule
+metadata: {name: details, namespace: bookinfo, creationTimestamp: "2024-05-02T09:14:07Z"}
+spec:
+  host: details.bookinfo.svc.cluster.local
+  trafficPolicy:
+    outlierDetection: {consecutive5xxErrors: 5}
+"#;
+    let mp2 = with(MP2, rule);
+    let i = run(&[("cluster1", MP1), ("cluster2", &mp2)]);
+    assert_eq!(
+        i.document.spec.destination_rules[0].host.to_string(),
+        "details.bookinfo"
+    );
+    assert!(
+        codes(&i).contains(&"destination-rule-unknown-host".to_owned()),
+        "{:?}",
+        codes(&i)
+    );
+}
+
+#[test]
+fn bad_destination_rules_name_object_and_field() {
+    let bad = |spec: &str| {
+        let rule = format!(
+            "---\napiVersion: networking.istio.io/v1alpha3\nkind: DestinationRule\nmetadata: {{name: reviews, namespace: bookinfo}}\nspec:\n{spec}\n"
+        );
+        let mp2 = with(MP2, &rule);
+        let inputs = vec![
+            ClusterInput::new("cluster1", MP1),
+            ClusterInput::new("cluster2", &mp2),
+        ];
+        match import(ImportOptions::default(), inputs) {
+            Err(ImportError::Field {
+                cluster,
+                object,
+                field,
+                message,
+            }) => {
+                assert_eq!(cluster, "cluster2");
+                assert_eq!(object.to_string(), "DestinationRule/bookinfo/reviews");
+                (field, message)
+            }
+            other => panic!("{other:?}"),
+        }
+    };
+    let (field, message) = bad(
+        "  host: reviews\n  trafficPolicy:\n    loadBalancer:\n      localityLbSetting:\n        distribute: [{from: us-east1/*, to: {us-west1/*: 100}}]\n        failover: [{from: us-east1, to: us-west1}]",
+    );
+    assert_eq!(field, "spec.trafficPolicy.loadBalancer");
+    assert!(
+        message.contains("distribute") && message.contains("failover"),
+        "{message}"
+    );
+    let (field, message) = bad("  host: reviews\n  trafficPolicy:\n    tls: {mode: STRICT}");
+    assert_eq!(field, "spec.trafficPolicy.tls.mode");
+    assert!(message.contains("STRICT"), "{message}");
+    let (field, _) = bad("  trafficPolicy:\n    tls: {mode: DISABLE}");
+    assert_eq!(field, "spec.host");
+    let (field, message) = bad("  host: reviews\n  subsets: [{name: V1, labels: {version: v1}}]");
+    assert_eq!(field, "spec.subsets[0].name");
+    assert!(message.contains("V1"), "{message}");
+}
+
+#[test]
+fn destination_rules_istiod_would_not_apply_to_one_service_are_reported() {
+    let rules = r#"
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: all-bookinfo, namespace: bookinfo}
+spec:
+  host: "*.bookinfo.svc.cluster.local"
+  trafficPolicy: {tls: {mode: ISTIO_MUTUAL}}
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: external, namespace: bookinfo}
+spec:
+  host: api.example.com
+  trafficPolicy: {tls: {mode: SIMPLE}}
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: dotted, namespace: bookinfo}
+spec:
+  host: reviews.bookinfo
+  trafficPolicy: {tls: {mode: DISABLE}}
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: for-productpage, namespace: bookinfo}
+spec:
+  host: reviews
+  workloadSelector: {matchLabels: {app: productpage}}
+  trafficPolicy: {tls: {mode: DISABLE}}
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: local-only, namespace: bookinfo}
+spec:
+  host: reviews
+  exportTo: ["."]
+  trafficPolicy: {outlierDetection: {consecutive5xxErrors: 3}}
+"#;
+    let mp2 = with(MP2, rules);
+    let i = run(&[("cluster1", MP1), ("cluster2", &mp2)]);
+    let reason = |name: &str| -> String {
+        i.report
+            .skipped
+            .iter()
+            .find(|s| s.object.to_string() == format!("DestinationRule/bookinfo/{name}"))
+            .map(|s| s.reason.clone())
+            .unwrap_or_else(|| panic!("{name}: {}", i.report))
+    };
+    assert!(reason("all-bookinfo").contains("wildcard"));
+    assert!(reason("external").contains("not a Kubernetes service"));
+    assert!(reason("dotted").contains("not a Kubernetes service"));
+    assert!(reason("for-productpage").contains("workloadSelector"));
+    // Only the one the document can hold, with its exportTo reported.
+    let hosts: Vec<String> = i
+        .document
+        .spec
+        .destination_rules
+        .iter()
+        .map(|d| d.host.to_string())
+        .collect();
+    assert_eq!(hosts, ["reviews.bookinfo"]);
+    assert!(
+        i.report.inferred.iter().any(|x| x
+            .from
+            .contains("DestinationRule/bookinfo/local-only has exportTo")),
+        "{}",
+        i.report
+    );
+}
+
+#[test]
+fn destination_rules_for_one_host_merge_as_istiod_merges_them() {
+    // Older rule: policy and v1; newer: its own policy (ignored), v1 again (ignored) and v2.
+    let rules = r#"
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: reviews-b, namespace: bookinfo, creationTimestamp: "2024-05-03T00:00:00Z"}
+spec:
+  host: reviews
+  trafficPolicy: {tls: {mode: DISABLE}}
+  subsets:
+  - {name: v1, labels: {version: other}}
+  - {name: v2, labels: {version: v2}}
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: reviews-a, namespace: bookinfo, creationTimestamp: "2024-05-04T00:00:00Z"}
+spec:
+  host: reviews.bookinfo.svc.cluster.local
+  subsets:
+  - {name: v3, labels: {version: v3}}
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: reviews-z, namespace: bookinfo, creationTimestamp: "2024-05-01T00:00:00Z"}
+spec:
+  host: reviews
+  trafficPolicy: {tls: {mode: ISTIO_MUTUAL}}
+  subsets:
+  - {name: v1, labels: {version: v1}}
+"#;
+    let mp2 = with(MP2, rules);
+    let i = run(&[("cluster1", MP1), ("cluster2", &mp2)]);
+    let rules = &i.document.spec.destination_rules;
+    assert_eq!(rules.len(), 1, "{rules:?}");
+    let dr = &rules[0];
+    let subsets: Vec<(&str, &str)> = dr
+        .subsets
+        .iter()
+        .map(|s| (s.name.as_str(), s.labels["version"].as_str()))
+        .collect();
+    assert_eq!(subsets, [("v1", "v1"), ("v2", "v2"), ("v3", "v3")]);
+    assert_eq!(
+        dr.tls_mode_for(9080, None),
+        Some(ClientTlsMode::IstioMutual)
+    );
+    let b = i
+        .report
+        .skipped
+        .iter()
+        .find(|s| s.object.name == "reviews-b")
+        .unwrap_or_else(|| panic!("{}", i.report));
+    assert!(
+        b.reason
+            .contains("merged into DestinationRule/bookinfo/reviews-z")
+            && b.reason.contains("trafficPolicy is ignored")
+            && b.reason.contains("[\"v1\"]"),
+        "{}",
+        b.reason
+    );
+    assert_eq!(
+        i.report
+            .skipped
+            .iter()
+            .filter(|s| s.object.name.starts_with("reviews-"))
+            .count(),
+        2,
+        "{}",
+        i.report
+    );
+}
