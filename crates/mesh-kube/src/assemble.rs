@@ -18,6 +18,7 @@ use crate::gateway::{self, LabelGateway};
 use crate::identity::{self, ClusterValues};
 use crate::istio::DOMAIN_SUFFIX;
 use crate::istio::destination_rule::{self, ReadRule};
+use crate::istio::service_entry;
 use crate::network::{self, MeshConfigMap, SYSTEM_NAMESPACE};
 use crate::object::{IntOrString, ObjectRef};
 use crate::report::ImportReport;
@@ -347,6 +348,13 @@ fn read_cluster(
         certs
     });
     let destination_rules = destination_rule::read(dump, &objects.istio.destination_rules, report)?;
+    let entries = service_entry::services(
+        dump,
+        &id,
+        &objects.istio.service_entries,
+        &objects.istio.workload_entries,
+        report,
+    )?;
     // Endpoints of every Service.
     let pods = Pods::new(&objects.pods, &objects.nodes);
     let mut by_service: BTreeMap<(String, String), ServiceEndpoints> = BTreeMap::new();
@@ -403,6 +411,15 @@ fn read_cluster(
         s.has_object = false;
         services.push(s);
     }
+    services.extend(entries.into_iter().map(|e| ImportedService {
+        name: e.name,
+        namespace: e.namespace,
+        ports: e.ports,
+        external_addresses: Vec::new(),
+        endpoints: e.endpoints,
+        has_object: true,
+        traffic_distribution: None,
+    }));
     Ok(ClusterImport {
         dump: dump.to_owned(),
         id,
@@ -740,7 +757,8 @@ fn merge_services(clusters: Vec<ClusterImport>) -> Vec<Service> {
             if out.traffic_distribution.is_none() {
                 out.traffic_distribution = s.traffic_distribution;
             }
-            if s.has_object {
+            // A ServiceEntry and a Service of one name in one cluster define it once.
+            if s.has_object && !out.defined_in.contains(&c.id) {
                 out.defined_in.push(c.id.clone());
             }
             if !s.external_addresses.is_empty() {

@@ -21,8 +21,6 @@ use crate::object::{
 /// Istio kinds the importer recognises but does not turn into the document (yet): listed in the
 /// report as read and not modelled.
 const NOT_MODELLED: &[&str] = &[
-    "ServiceEntry",
-    "WorkloadEntry",
     "WorkloadGroup",
     "PeerAuthentication",
     "Gateway",

@@ -440,6 +440,7 @@ mod tests {
         let config = Config {
             metadata: Default::default(),
             spec: serde_saphyr::from_str(spec).unwrap(),
+            ..Config::default()
         };
         read(dump, &[(object, config)], report).unwrap()
     }

@@ -6,8 +6,10 @@
 //! | kind | document | module |
 //! |---|---|---|
 //! | `DestinationRule` | `spec.destinationRules` | [`destination_rule`] |
+//! | `ServiceEntry`, `WorkloadEntry` | `spec.services[]` and their endpoints | [`service_entry`] |
 
 pub(crate) mod destination_rule;
+pub(crate) mod service_entry;
 
 use std::collections::BTreeMap;
 
@@ -26,6 +28,8 @@ pub(crate) const DOMAIN_SUFFIX: &str = "cluster.local";
 pub(crate) struct Config {
     pub metadata: ConfigMeta,
     pub spec: serde_json::Value,
+    /// `status` (a WorkloadEntry's health condition).
+    pub status: serde_json::Value,
 }
 
 /// An Istio object's `metadata`: what istiod's config store keeps of it (`config.Meta`).
@@ -33,6 +37,7 @@ pub(crate) struct Config {
 #[serde(rename_all = "camelCase", default)]
 pub(crate) struct ConfigMeta {
     pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
     /// RFC 3339, as the API server writes it (`2024-05-01T10:00:00Z`): istiod orders configs by
     /// it (`pilot/pkg/model/config.go`, `configCompareByCreationTime`).
     pub creation_timestamp: String,
@@ -42,6 +47,8 @@ pub(crate) struct ConfigMeta {
 #[derive(Debug, Default)]
 pub(crate) struct IstioObjects {
     pub destination_rules: Vec<(ObjectRef, Config)>,
+    pub service_entries: Vec<(ObjectRef, Config)>,
+    pub workload_entries: Vec<(ObjectRef, Config)>,
 }
 
 impl IstioObjects {
@@ -58,6 +65,16 @@ impl IstioObjects {
                 if matches!(version, "v1" | "v1beta1" | "v1alpha3") =>
             {
                 Some(&mut self.destination_rules)
+            }
+            ("ServiceEntry", "networking.istio.io")
+                if matches!(version, "v1" | "v1beta1" | "v1alpha3") =>
+            {
+                Some(&mut self.service_entries)
+            }
+            ("WorkloadEntry", "networking.istio.io")
+                if matches!(version, "v1" | "v1beta1" | "v1alpha3") =>
+            {
+                Some(&mut self.workload_entries)
             }
             _ => None,
         }

@@ -382,3 +382,238 @@ spec:
         i.report
     );
 }
+
+/// A VM's workloads as Istio's VM guide registers them (`WorkloadEntry` per VM, a
+/// `ServiceEntry` selecting them), an inline-endpoint entry, and entries the document cannot hold.
+const ENTRIES: &str = r#"
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: details-vm, namespace: bookinfo, creationTimestamp: "2024-05-02T09:14:07Z"}
+spec:
+  hosts: [details.bookinfo.svc.cluster.local]
+  location: MESH_INTERNAL
+  ports:
+  - {number: 9080, name: http, protocol: HTTP, targetPort: 8080}
+  resolution: STATIC
+  workloadSelector:
+    labels: {app: details}
+---
+apiVersion: networking.istio.io/v1
+kind: WorkloadEntry
+metadata:
+  name: details-vm-1
+  namespace: bookinfo
+  labels: {version: v1}
+spec:
+  address: 10.20.9.7
+  labels: {app: details, version: v0}
+  serviceAccount: bookinfo-details
+  network: network2
+  locality: us-west1/us-west1-a
+  weight: 3
+---
+apiVersion: networking.istio.io/v1beta1
+kind: WorkloadEntry
+metadata:
+  name: details-vm-2
+  namespace: bookinfo
+  annotations: {proxy.istio.io/health-checks-enabled: "true"}
+spec:
+  address: 10.20.9.8
+  labels: {app: details, istio-locality: us-west1.us-west1-b}
+  ports: {http: 8081}
+  serviceAccount: bookinfo-details
+status:
+  conditions:
+  - {type: Healthy, status: "False", lastProbeTime: "2024-05-02T09:20:00Z"}
+---
+apiVersion: networking.istio.io/v1
+kind: WorkloadEntry
+metadata: {name: legacy-vm, namespace: bookinfo}
+spec:
+  address: 10.20.9.9
+  labels: {app: legacy}
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: ratings-static, namespace: bookinfo}
+spec:
+  hosts: [ratings.bookinfo.svc.cluster.local, ratings.example.com]
+  location: MESH_INTERNAL
+  ports: [{number: 9080, name: http}]
+  resolution: STATIC
+  endpoints:
+  - address: 10.20.9.20
+    labels: {security.istio.io/tlsMode: disabled}
+  - address: ratings-vm.example.com
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: external-api, namespace: bookinfo}
+spec:
+  hosts: [api.example.com]
+  ports: [{number: 443, name: https, protocol: TLS}]
+  resolution: DNS
+"#;
+
+#[test]
+fn service_entries_and_workload_entries_become_services_and_endpoints() {
+    let mp2 = with(MP2, ENTRIES);
+    let i = run(&[("cluster1", MP1), ("cluster2", &mp2)]);
+    let details = i
+        .document
+        .spec
+        .services
+        .iter()
+        .find(|s| s.key().to_string() == "details.bookinfo")
+        .unwrap_or_else(|| panic!("{}", i.report));
+    assert_eq!(details.defined_in, ["cluster2".parse().unwrap()]);
+    assert_eq!(details.ports[0].port, 9080);
+    assert_eq!(details.ports[0].target_port, Some(8080));
+    let eps = &details.endpoints;
+    assert_eq!(eps.len(), 2);
+    let vm1 = &eps[0];
+    assert_eq!(vm1.addresses[0].to_string(), "10.20.9.7");
+    assert_eq!(vm1.cluster.as_str(), "cluster2");
+    assert_eq!(vm1.network.as_ref().unwrap().as_str(), "network2");
+    assert_eq!(
+        vm1.locality.as_ref().unwrap().to_string(),
+        "us-west1/us-west1-a"
+    );
+    assert_eq!(vm1.weight, Some(3));
+    assert_eq!(vm1.tls_mode, TlsMode::Istio); // a service account, no label
+    assert_eq!(vm1.service_account.as_deref(), Some("bookinfo-details"));
+    assert_eq!(vm1.workload.as_deref(), Some("details-vm-1"));
+    assert_eq!(vm1.labels["version"], "v1"); // metadata labels win
+    assert_eq!(vm1.port, None); // the port's targetPort
+    assert!(vm1.healthy);
+    let vm2 = &eps[1];
+    assert_eq!(vm2.port, Some(8081)); // its own ports[http]
+    assert_eq!(
+        vm2.locality.as_ref().unwrap().to_string(),
+        "us-west1/us-west1-b"
+    );
+    assert!(!vm2.healthy); // health checks on, condition Healthy False
+    // Inline endpoints: the TLS label; the hostname address is reported.
+    let ratings = i
+        .document
+        .spec
+        .services
+        .iter()
+        .find(|s| s.key().to_string() == "ratings.bookinfo")
+        .unwrap();
+    assert_eq!(ratings.endpoints.len(), 1);
+    assert_eq!(ratings.endpoints[0].tls_mode, TlsMode::Disabled);
+    assert_eq!(
+        ratings.endpoints[0].workload.as_deref(),
+        Some("ratings-static-0")
+    );
+    let reasons: Vec<String> = i
+        .report
+        .skipped
+        .iter()
+        .map(|s| format!("{}: {}", s.object, s.reason))
+        .collect();
+    for expected in [
+        "WorkloadEntry/bookinfo/legacy-vm: selected by no ServiceEntry",
+        "ServiceEntry/bookinfo/ratings-static: endpoint ratings-static-1: address \"ratings-vm.example.com\" is not an IP",
+        "ServiceEntry/bookinfo/ratings-static: host \"ratings.example.com\" is not of the form",
+        "ServiceEntry/bookinfo/external-api: resolution DNS",
+    ] {
+        assert!(
+            reasons.iter().any(|r| r.starts_with(expected)),
+            "{expected}: {reasons:#?}"
+        );
+    }
+    assert!(!i.report.not_modelled.contains_key("ServiceEntry"));
+    assert!(!i.report.not_modelled.contains_key("WorkloadEntry"));
+}
+
+#[test]
+fn service_entry_endpoints_reach_check_and_eds() {
+    // A DestinationRule for the entry's host is no longer for an unknown service.
+    let rule = "---\napiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: details, namespace: bookinfo}\nspec:\n  host: details\n  trafficPolicy: {outlierDetection: {consecutive5xxErrors: 5}}\n";
+    let without = run(&[("cluster1", MP1), ("cluster2", &with(MP2, rule))]);
+    assert!(codes(&without).contains(&"destination-rule-unknown-host".to_owned()));
+    let mp2 = with(MP2, &format!("{ENTRIES}{rule}"));
+    let i = run(&[("cluster1", MP1), ("cluster2", &mp2)]);
+    assert!(
+        !codes(&i).contains(&"destination-rule-unknown-host".to_owned()),
+        "{:?}",
+        codes(&i)
+    );
+    // cluster1 (network1) reaches the VM on network2 through network2's gateway.
+    let eds = DocumentEds::new(&i.document, Features::default());
+    let index = eds.shared_index();
+    let class = eds.client_class(
+        &"cluster1".parse().unwrap(),
+        None,
+        &BTreeMap::new(),
+        Profile::IstioModern,
+    );
+    let details = eds
+        .services
+        .iter()
+        .find(|s| s.cluster.name() == "outbound|9080||details.bookinfo.svc.cluster.local")
+        .unwrap();
+    let cla = View::new(&index, class)
+        .assignment(&eds.request(details))
+        .unwrap();
+    let kinds: Vec<EndpointKind> = cla
+        .localities
+        .iter()
+        .flat_map(|g| g.endpoints.iter().map(|e| e.kind))
+        .collect();
+    assert_eq!(kinds, [EndpointKind::Gateway], "{cla:?}");
+}
+
+#[test]
+fn bad_service_and_workload_entries_name_object_and_field() {
+    let bad = |objects: &str| {
+        let mp2 = with(MP2, objects);
+        let inputs = vec![
+            ClusterInput::new("cluster1", MP1),
+            ClusterInput::new("cluster2", &mp2),
+        ];
+        match import(ImportOptions::default(), inputs) {
+            Err(ImportError::Field {
+                cluster,
+                object,
+                field,
+                ..
+            }) => {
+                assert_eq!(cluster, "cluster2");
+                (object.to_string(), field)
+            }
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(
+        bad(
+            "---\napiVersion: networking.istio.io/v1\nkind: WorkloadEntry\nmetadata: {name: vm, namespace: bookinfo}\nspec: {address: 10.0.0.1, weight: heavy}\n"
+        ),
+        (
+            "WorkloadEntry/bookinfo/vm".to_owned(),
+            "spec.weight".to_owned()
+        )
+    );
+    assert_eq!(
+        bad(
+            "---\napiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {name: se, namespace: bookinfo}\nspec: {hosts: [a.bookinfo.svc.cluster.local], location: MESH_INTERNAL, resolution: STATIC, ports: [{number: 70000, name: http}]}\n"
+        ),
+        (
+            "ServiceEntry/bookinfo/se".to_owned(),
+            "spec.ports[0].number".to_owned()
+        )
+    );
+    assert_eq!(
+        bad(
+            "---\napiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {name: se, namespace: bookinfo}\nspec: {hosts: [a.bookinfo.svc.cluster.local], location: MESH_INTERNAL, resolution: STATIC, ports: [{number: 80, name: http}], endpoints: [{address: 10.0.0.1, locality: us-west1/a/b/c}]}\n"
+        ),
+        (
+            "ServiceEntry/bookinfo/se".to_owned(),
+            "spec.endpoints[0].locality".to_owned()
+        )
+    );
+}
