@@ -68,7 +68,7 @@ fn reviews_endpoint_kinds(i: &Import) -> Vec<EndpointKind> {
     let eds = DocumentEds::new(&i.document, Features::default());
     let index = eds.shared_index();
     let class = eds.client_class(
-        &"cluster1".parse().unwrap(),
+        &mesh_model::ClusterId::new("cluster1").unwrap_or_else(|e| panic!("{e}")),
         None,
         &BTreeMap::new(),
         Profile::IstioModern,
@@ -79,7 +79,9 @@ fn reviews_endpoint_kinds(i: &Import) -> Vec<EndpointKind> {
         .iter()
         .find(|s| s.cluster.name() == "outbound|9080||reviews.bookinfo.svc.cluster.local")
         .expect("the reviews cluster");
-    let cla = view.assignment(&eds.request(reviews)).unwrap();
+    let cla = view
+        .assignment(&eds.request(reviews))
+        .unwrap_or_else(|e| panic!("{e}"));
     let mut kinds: Vec<EndpointKind> = cla
         .localities
         .iter()
