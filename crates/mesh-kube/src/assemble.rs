@@ -298,6 +298,12 @@ fn read_cluster(
     }
     for o in &objects.not_modelled {
         ImportReport::list(&mut report.not_modelled, dump, o);
+        if let Some(why) = dump::not_modelled_reason(&o.kind) {
+            report
+                .not_modelled_reasons
+                .entry(o.kind.clone())
+                .or_insert_with(|| why.to_owned());
+        }
     }
     let istiod = identity::istiod(&objects.pods);
     let system = istiod

@@ -619,3 +619,39 @@ fn bad_service_and_workload_entries_name_object_and_field() {
         )
     );
 }
+
+#[test]
+fn peer_authentication_and_gateway_are_listed_as_not_modelled_with_reasons() {
+    let objects = r#"
+---
+apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: default, namespace: istio-system}
+spec:
+  mtls: {mode: STRICT}
+---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: cross-network-gateway, namespace: istio-system}
+spec:
+  selector: {istio: eastwestgateway}
+  servers:
+  - port: {number: 15443, name: tls, protocol: TLS}
+    tls: {mode: AUTO_PASSTHROUGH}
+    hosts: ["*.local"]
+"#;
+    let mp2 = with(MP2, objects);
+    let i = run(&[("cluster1", MP1), ("cluster2", &mp2)]);
+    assert_eq!(
+        i.report.not_modelled["PeerAuthentication"],
+        ["cluster2: PeerAuthentication/istio-system/default"]
+    );
+    assert_eq!(
+        i.report.not_modelled["Gateway"],
+        ["cluster2: Gateway/istio-system/cross-network-gateway"]
+    );
+    assert!(i.report.not_modelled_reasons["PeerAuthentication"].contains("checkMtlsEnabled"));
+    assert!(i.report.not_modelled_reasons["Gateway"].contains("AUTO_PASSTHROUGH"));
+    let text = i.report.to_string();
+    assert!(text.contains("not modelled: 1 Gateway: cluster2: Gateway/istio-system/cross-network-gateway\n  (the document does not record Gateway servers"), "{text}");
+}
