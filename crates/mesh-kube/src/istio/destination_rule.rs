@@ -184,14 +184,16 @@ fn keep(value: &mut Value, shape: &Shape, at: &str, dropped: &mut Vec<String>) -
                 }
             }
         }
+        // A list all of whose entries went goes too (its holder may then be emptied).
         (Shape::List(item), Value::Array(items)) => {
+            let before = items.len();
             let mut i = 0;
             items.retain_mut(|v| {
                 let gone = keep(v, item, &format!("{at}[{i}]"), dropped);
                 i += 1;
                 !gone
             });
-            false
+            before > 0 && items.is_empty()
         }
         // A value of another type is left for mesh-model's reader to reject, at its path.
         _ => false,
@@ -503,5 +505,21 @@ mod tests {
         )
         .unwrap();
         assert_eq!(value, expected);
+        // A policy whose only port-level entries held nothing modelled goes as a whole.
+        let mut value: Value = serde_saphyr::from_str(
+            "{host: a, trafficPolicy: {portLevelSettings: [{port: {number: 80}, connectionPool: {tcp: {}}}]}}",
+        )
+        .unwrap();
+        let mut dropped = Vec::new();
+        keep(&mut value, &SPEC, "", &mut dropped);
+        assert_eq!(value, serde_saphyr::from_str::<Value>("{host: a}").unwrap());
+        assert_eq!(
+            dropped,
+            ["trafficPolicy.portLevelSettings[0].connectionPool"]
+        );
+        // Written empty, it stays, for mesh-model to refuse as Istio does.
+        let mut value: Value = serde_saphyr::from_str("{host: a, trafficPolicy: {}}").unwrap();
+        keep(&mut value, &SPEC, "", &mut Vec::new());
+        assert!(value.get("trafficPolicy").is_some());
     }
 }

@@ -62,6 +62,7 @@ struct ServiceEntrySpec {
     resolution: String,
     endpoints: Vec<WorkloadEntrySpec>,
     workload_selector: Option<Selector>,
+    export_to: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -147,7 +148,8 @@ pub(crate) fn services(
             .metadata
             .annotations
             .get(HEALTH_CHECKS)
-            .is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1");
+            // Go's strconv.ParseBool (parseHealthAnnotation).
+            .is_some_and(|v| matches!(v.as_str(), "1" | "t" | "T" | "TRUE" | "true" | "True"));
         let healthy = if checked {
             let st: Status = if config.status.is_null() {
                 Status::default()
@@ -165,6 +167,14 @@ pub(crate) fn services(
             spec,
             healthy,
         });
+    }
+    // Selectors look only within their namespace.
+    let mut by_namespace: BTreeMap<&str, Vec<&Workload<'_>>> = BTreeMap::new();
+    for w in &workloads {
+        by_namespace
+            .entry(w.object.namespace.as_str())
+            .or_default()
+            .push(w);
     }
     let mut selected: BTreeSet<&ObjectRef> = BTreeSet::new();
     let mut out = Vec::new();
@@ -192,18 +202,29 @@ pub(crate) fn services(
             );
             continue;
         }
+        if !se.export_to.is_empty() && se.export_to != ["*"] {
+            report.infer(
+                dump,
+                "spec.services[]",
+                "visible to every namespace",
+                format!(
+                    "{object} has exportTo {:?}: the document has no visibility, its services are seen by every client",
+                    se.export_to
+                ),
+            );
+        }
         // The entry's endpoints, once for all its hosts: (object and field for errors,
         // workload name, entry, healthy).
         let members: Vec<(&ObjectRef, String, String, WorkloadEntrySpec, bool)> =
             match &se.workload_selector {
-                Some(sel) => workloads
-                    .iter()
+                Some(sel) => by_namespace
+                    .get(object.namespace.as_str())
+                    .into_iter()
+                    .flatten()
                     .filter(|w| {
-                        w.object.namespace == object.namespace
-                            && sel
-                                .labels
-                                .iter()
-                                .all(|(k, v)| w.spec.labels.get(k) == Some(v))
+                        sel.labels
+                            .iter()
+                            .all(|(k, v)| w.spec.labels.get(k) == Some(v))
                     })
                     .map(|w| {
                         selected.insert(w.object);

@@ -432,6 +432,13 @@ status:
 ---
 apiVersion: networking.istio.io/v1
 kind: WorkloadEntry
+metadata: {name: details-elsewhere, namespace: default}
+spec:
+  address: 10.20.9.10
+  labels: {app: details}
+---
+apiVersion: networking.istio.io/v1
+kind: WorkloadEntry
 metadata: {name: legacy-vm, namespace: bookinfo}
 spec:
   address: 10.20.9.9
@@ -519,6 +526,8 @@ fn service_entries_and_workload_entries_become_services_and_endpoints() {
         .collect();
     for expected in [
         "WorkloadEntry/bookinfo/legacy-vm: selected by no ServiceEntry",
+        // The selector's labels, but another namespace.
+        "WorkloadEntry/default/details-elsewhere: selected by no ServiceEntry",
         "ServiceEntry/bookinfo/ratings-static: endpoint ratings-static-1: address \"ratings-vm.example.com\" is not an IP",
         "ServiceEntry/bookinfo/ratings-static: host \"ratings.example.com\" is not of the form",
         "ServiceEntry/bookinfo/external-api: resolution DNS",
