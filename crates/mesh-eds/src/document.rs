@@ -43,8 +43,9 @@ pub struct ServicePortEndpoints {
     /// for this port and subset, the service's `trafficDistribution`, the mesh's settings.
     pub locality: LocalityPolicy,
     /// Whether Istio mTLS may be used to its endpoints (M3): the TLS mode its DestinationRule
-    /// sets for this port and subset decides alone, only `ISTIO_MUTUAL` allowing; with none,
-    /// PeerAuthentication would decide, which the document does not carry (allowed).
+    /// sets for this port and subset decides alone, only `ISTIO_MUTUAL` allowing; with none, it
+    /// is allowed and PeerAuthentication decides per endpoint (an endpoint whose mode on its
+    /// port is `DISABLE` is given `tls_mode: disabled`).
     pub mtls_allowed: bool,
 }
 
@@ -87,6 +88,10 @@ pub struct DocumentEds {
     pub legacy: LegacyNetworks,
     /// Every service port of the document, in document order.
     pub services: Vec<ServicePortEndpoints>,
+    /// Endpoints a PeerAuthentication `DISABLE` makes not mTLS-capable in Istio that the engine
+    /// input still marks capable (tunnel-labelled sidecar endpoints, see
+    /// [`PeerMtlsNotApplied`]), in document order.
+    pub peer_mtls_not_applied: Vec<PeerMtlsNotApplied>,
     /// The features the inputs were built with.
     pub features: Features,
     /// Why the document's MeshNetworks was rejected (rule P2: an invalid document is ignored as a
@@ -175,33 +180,48 @@ impl DocumentEds {
             .iter()
             .map(|s| (s.key(), s.service_exports.iter().cloned().collect()))
             .collect();
+        let peer_authn = spec.peer_authentication_index();
+        let mut peer_mtls_not_applied = Vec::new();
         let mut services = Vec::new();
         for svc in &spec.services {
             let rule = spec.destination_rule(&svc.key());
             for port in &svc.ports {
-                let base = service_port(
+                let mut base = service_port(
                     svc,
                     port,
                     &spec.domain_suffix,
                     &resolver,
                     &cluster_locality,
                     locality_policy(svc, rule, port.port, None, &mesh),
-                    mtls_allowed(rule, port.port, None),
                 );
                 // Istio builds one cluster per subset of the service's DestinationRule, with
-                // the subset's labels (M1) and its merged policy.
+                // the subset's labels (M1) and its merged policy; each cluster's mTLS is
+                // decided from the endpoints as read (M3), so the subsets are cut first.
                 let subsets = rule.map_or(&[][..], |r| &r.subsets[..]);
-                let subset_clusters: Vec<ServicePortEndpoints> = subsets
+                let mut subset_clusters: Vec<ServicePortEndpoints> = subsets
                     .iter()
                     .map(|sub| {
                         let mut s = base.clone();
                         s.cluster.subset.clone_from(&sub.name);
                         s.cluster.subset_labels.clone_from(&sub.labels);
                         s.locality = locality_policy(svc, rule, port.port, Some(&sub.name), &mesh);
-                        s.mtls_allowed = mtls_allowed(rule, port.port, Some(&sub.name));
                         s
                     })
                     .collect();
+                for s in std::iter::once(&mut base).chain(&mut subset_clusters) {
+                    let subset = Some(s.cluster.subset.as_str()).filter(|n| !n.is_empty());
+                    match rule.and_then(|r| r.tls_mode_for(port.port, subset)) {
+                        Some(mode) => {
+                            s.mtls_allowed = mode == mesh_model::ClientTlsMode::IstioMutual
+                        }
+                        None => apply_peer_authentication(
+                            s,
+                            &peer_authn,
+                            features.prefer_hbone_send,
+                            &mut peer_mtls_not_applied,
+                        ),
+                    }
+                }
                 services.push(base);
                 services.extend(subset_clusters);
             }
@@ -221,6 +241,7 @@ impl DocumentEds {
             gateways,
             legacy,
             services,
+            peer_mtls_not_applied,
             features,
             mesh_networks_rejected: rejected,
             clusters,
@@ -447,7 +468,6 @@ fn service_port(
     resolver: &NetworkResolver<'_>,
     cluster_locality: &BTreeMap<&ClusterId, String>,
     locality: LocalityPolicy,
-    mtls_allowed: bool,
 ) -> ServicePortEndpoints {
     let key = svc.key();
     // One shared id per cluster of the service (a clone is a reference count), so that the
@@ -517,7 +537,7 @@ fn service_port(
         port: port.clone(),
         endpoints: endpoints.into_iter().map(|(_, e)| e).collect(),
         locality,
-        mtls_allowed,
+        mtls_allowed: true,
     }
 }
 
@@ -540,17 +560,59 @@ fn mesh_locality(spec: &MeshSpec) -> MeshLocality {
     }
 }
 
-/// Whether Istio mTLS is allowed to the Envoy cluster of `port` and `subset` (M3;
-/// `mtls_checker.go`, `checkMtlsEnabled`): a TLS mode of the DestinationRule decides alone, only
-/// `ISTIO_MUTUAL` allowing it; without one, PeerAuthentication decides, and the document carries
-/// none (Istio's default, PERMISSIVE, allows it).
-fn mtls_allowed(
-    rule: Option<&mesh_model::DestinationRule>,
-    port: u16,
-    subset: Option<&str>,
-) -> bool {
-    rule.and_then(|r| r.tls_mode_for(port, subset))
-        .is_none_or(|mode| mode == mesh_model::ClientTlsMode::IstioMutual)
+/// PeerAuthentication's part of M3 for a cluster whose DestinationRule sets no TLS mode
+/// (`mtls_checker.go`, `checkMtlsEnabled`: the rule's mode decides alone when it has one): an
+/// endpoint that terminates Istio mTLS (`tlsMode: istio`) but whose effective PeerAuthentication
+/// mode on its endpoint port is `DISABLE` (`authn.NewMtlsPolicy(...).GetMutualTLSModeForPort`) is
+/// not mTLS-capable, so a client on another network cannot reach it through a gateway (M15).
+///
+/// The engine reads that as `tls_mode: disabled`, which is exact unless the endpoint carries the
+/// HBONE tunnel label: Istio decides the tunnel from the endpoint's own TLS mode
+/// (`endpoint_builder.go`, `buildEnvoyLbEndpoint`: `supportsMtls := e.TLSMode == ...`, read
+/// before and apart from `mtlsEnabled`), so rewriting it would turn a tunnel-labelled sidecar
+/// endpoint into an HBONE one. With `PreferHBONESend` the tunnel wins either way (and a tunnel
+/// endpoint is never mTLS), so the rewrite is exact there too; otherwise the endpoint is left
+/// as read and listed in `not_applied`, as the engine input has no per-endpoint mTLS flag.
+fn apply_peer_authentication(
+    service: &mut ServicePortEndpoints,
+    policies: &mesh_model::PeerAuthentications<'_>,
+    prefer_hbone_send: bool,
+    not_applied: &mut Vec<PeerMtlsNotApplied>,
+) {
+    if policies.is_empty() {
+        return;
+    }
+    for ep in &mut service.endpoints {
+        if ep.tls_mode != mesh_model::TlsMode::Istio
+            || policies.mode_for(&ep.namespace, &ep.labels, ep.port)
+                != mesh_model::PeerMtlsMode::Disable
+        {
+            continue;
+        }
+        if ep.hbone_tunnel && !prefer_hbone_send {
+            not_applied.push(PeerMtlsNotApplied {
+                cluster: service.cluster.name(),
+                address: ep.address().to_owned(),
+                port: ep.port,
+            });
+        } else {
+            ep.tls_mode = mesh_model::TlsMode::Disabled;
+        }
+    }
+}
+
+/// An endpoint whose PeerAuthentication `DISABLE` the engine input cannot express (a
+/// tunnel-labelled sidecar endpoint without `PreferHBONESend`; see
+/// [`DocumentEds::peer_mtls_not_applied`]): Istio marks it not mTLS-capable, the engine keeps
+/// it mTLS-capable.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct PeerMtlsNotApplied {
+    /// The Envoy cluster name.
+    pub cluster: String,
+    /// The endpoint's primary address.
+    pub address: String,
+    /// Its endpoint port.
+    pub port: u32,
 }
 
 /// The locality policy of one Envoy cluster of `svc` (L3–L7): `rule`'s traffic policy merged for
@@ -1031,6 +1093,164 @@ spec:
                 ", trafficPolicy: {tls: {mode: ISTIO_MUTUAL}}"
             ),
             [local_only, both]
+        );
+    }
+
+    /// M3 + M15 with PeerAuthentication: the gateway endpoint (the other network's endpoint,
+    /// reached through its gateway) is there exactly when the endpoint's effective mode on its
+    /// endpoint port (8080) is not DISABLE: namespace, selector and port level, the mesh-wide
+    /// policy of the root namespace, the most specific scope winning, UNSET inheriting, the first
+    /// listed of one scope winning, and a DestinationRule TLS mode deciding alone.
+    #[test]
+    fn peer_authentication_disable_removes_gateway_endpoints() {
+        let run = |extra: &str, endpoint: &str, features: Features| {
+            let text = format!(
+                r#"
+apiVersion: meshspan/v1alpha1
+kind: Mesh
+metadata: {{name: m}}
+spec:
+  clusters: [{{name: c1, network: n1}}, {{name: c2, network: n2}}]
+  meshNetworks:
+    networks:
+      n2: {{gateways: [{{address: 192.0.2.2, port: 15443}}]}}
+  services:
+  - name: foo
+    namespace: ns1
+    ports: [{{name: http, port: 80, targetPort: 8080}}]
+    endpoints:
+    - {{cluster: c1, address: 10.0.0.1, labels: {{app: foo}}}}
+    - {{cluster: c2, address: 10.1.0.1, {endpoint}}}
+{extra}
+"#
+            );
+            let doc = MeshDocument::from_yaml(&text).unwrap();
+            let eds = DocumentEds::new(&doc, features);
+            let index = eds.shared_index();
+            let class = eds.class_for_cluster(&"c1".parse().unwrap(), Profile::IstioModern);
+            let view = View::new(&index, class);
+            let cla = view.assignment(&eds.request(&eds.services[0])).unwrap();
+            let kinds: Vec<EndpointKind> = cla
+                .localities
+                .iter()
+                .flat_map(|g| g.endpoints.iter().map(|e| e.kind))
+                .collect();
+            (kinds, eds.peer_mtls_not_applied)
+        };
+        let app = "labels: {app: foo}";
+        let kinds = |extra: &str| run(extra, app, Features::default()).0;
+        let both = vec![EndpointKind::Direct, EndpointKind::Gateway];
+        let local = vec![EndpointKind::Direct];
+        let pa = |items: &str| format!("  peerAuthentications:\n{items}");
+        let ns = |mode: &str| format!("  - {{name: ns, namespace: ns1, mtls: {{mode: {mode}}}}}\n");
+        let mesh = |mode: &str| {
+            format!("  - {{name: mesh, namespace: istio-system, mtls: {{mode: {mode}}}}}\n")
+        };
+        assert_eq!(kinds(""), both);
+        assert_eq!(kinds(&pa(&ns("DISABLE"))), local);
+        for mode in ["STRICT", "PERMISSIVE", "UNSET"] {
+            assert_eq!(kinds(&pa(&ns(mode))), both, "{mode}");
+        }
+        // A namespace-level policy of another namespace does not apply.
+        assert_eq!(
+            kinds(&pa(
+                "  - {name: ns, namespace: ns2, mtls: {mode: DISABLE}}\n"
+            )),
+            both
+        );
+        // Mesh-wide: the root namespace, istio-system unless meshConfig.rootNamespace says else.
+        assert_eq!(kinds(&pa(&mesh("DISABLE"))), local);
+        let rooted = "  meshConfig: {rootNamespace: mesh-root}\n";
+        assert_eq!(kinds(&format!("{rooted}{}", pa(&mesh("DISABLE")))), both);
+        assert_eq!(
+            kinds(&format!(
+                "{rooted}{}",
+                pa("  - {name: mesh, namespace: mesh-root, mtls: {mode: DISABLE}}\n")
+            )),
+            local
+        );
+        // The most specific scope wins; UNSET inherits from the wider one.
+        assert_eq!(kinds(&pa(&(mesh("DISABLE") + &ns("STRICT")))), both);
+        assert_eq!(kinds(&pa(&(mesh("STRICT") + &ns("DISABLE")))), local);
+        assert_eq!(kinds(&pa(&(mesh("DISABLE") + &ns("UNSET")))), local);
+        let workload = |selector: &str, rest: &str| {
+            format!(
+                "  - {{name: wl, namespace: ns1, selector: {{matchLabels: {{{selector}}}}}{rest}}}\n"
+            )
+        };
+        assert_eq!(
+            kinds(&pa(
+                &(ns("DISABLE") + &workload("app: foo", ", mtls: {mode: STRICT}"))
+            )),
+            both
+        );
+        assert_eq!(
+            kinds(&pa(
+                &(ns("STRICT") + &workload("app: foo", ", mtls: {mode: DISABLE}"))
+            )),
+            local
+        );
+        // A selector the endpoint's labels do not hold does not apply.
+        assert_eq!(
+            kinds(&pa(&workload("app: bar", ", mtls: {mode: DISABLE}"))),
+            both
+        );
+        // A selector in the root namespace is ignored (ComposePeerAuthentication).
+        assert_eq!(
+            kinds(&pa(
+                "  - {name: wl, namespace: istio-system, selector: {matchLabels: {app: foo}}, mtls: {mode: DISABLE}}\n"
+            )),
+            both
+        );
+        // Port level, by endpoint port: 8080 is the endpoint's, 80 the service's.
+        let port = |p: &str, mode: &str| {
+            workload(
+                "app: foo",
+                &format!(", mtls: {{mode: STRICT}}, portLevelMtls: {{{p}: {{mode: {mode}}}}}"),
+            )
+        };
+        assert_eq!(kinds(&pa(&port("8080", "DISABLE"))), local);
+        assert_eq!(kinds(&pa(&port("80", "DISABLE"))), both);
+        assert_eq!(kinds(&pa(&(ns("DISABLE") + &port("8080", "UNSET")))), both);
+        // Of two namespace-level policies, the first listed (istiod: the oldest) wins.
+        assert_eq!(kinds(&pa(&(ns("DISABLE") + &ns("STRICT")))), local);
+        assert_eq!(kinds(&pa(&(ns("STRICT") + &ns("DISABLE")))), both);
+        // A DestinationRule TLS mode decides alone.
+        let dr =
+            "  destinationRules: [{host: foo.ns1, trafficPolicy: {tls: {mode: ISTIO_MUTUAL}}}]\n";
+        assert_eq!(kinds(&format!("{dr}{}", pa(&ns("DISABLE")))), both);
+        // An endpoint that does not terminate Istio mTLS stays not mTLS-capable under STRICT.
+        assert_eq!(
+            run(
+                &pa(&ns("STRICT")),
+                "labels: {app: foo}, tlsMode: disabled",
+                Features::default()
+            )
+            .0,
+            local
+        );
+        // Tunnel-labelled: left as read (the HBONE decision reads the endpoint's own TLS mode)
+        // and listed, unless PreferHBONESend makes the rewrite exact.
+        let tunnel = "labels: {app: foo, networking.istio.io/tunnel: http}";
+        let (kept, listed) = run(&pa(&ns("DISABLE")), tunnel, Features::default());
+        assert_eq!(kept, both);
+        assert_eq!(
+            listed,
+            [PeerMtlsNotApplied {
+                cluster: "outbound|80||foo.ns1.svc.cluster.local".into(),
+                address: "10.1.0.1".into(),
+                port: 8080,
+            }]
+        );
+        let prefer = Features {
+            prefer_hbone_send: true,
+            ..Features::default()
+        };
+        assert!(run(&pa(&ns("DISABLE")), tunnel, prefer).1.is_empty());
+        assert!(
+            run(&pa(&ns("STRICT")), tunnel, Features::default())
+                .1
+                .is_empty()
         );
     }
 }

@@ -265,6 +265,7 @@ impl Importer {
                 mcs: Default::default(),
                 mesh_config: Default::default(),
                 destination_rules,
+                peer_authentications: Vec::new(),
             },
         };
         Ok(Import {

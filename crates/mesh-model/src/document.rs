@@ -15,6 +15,7 @@ use crate::id::{ClusterId, Locality, Namespace, NetworkId, ServiceKey, ServiceNa
 use crate::mesh_config::MeshConfig;
 use crate::meshnetworks::MeshNetworks;
 use crate::null::empty_if_null;
+use crate::peer_authentication::{PeerAuthentication, PeerAuthentications};
 use crate::scope::McsFeatures;
 
 /// The `apiVersion` of the documents this crate reads.
@@ -123,6 +124,14 @@ pub struct MeshSpec {
         deserialize_with = "empty_if_null"
     )]
     pub destination_rules: Vec<DestinationRule>,
+    /// PeerAuthentications (`security.istio.io`), in istiod's order (oldest first): whether an
+    /// endpoint accepts Istio mTLS on its port ([`crate::PeerAuthentications::mode_for`]).
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "empty_if_null"
+    )]
+    pub peer_authentications: Vec<PeerAuthentication>,
 }
 
 /// The default range of `.global` virtual IPs: `240.0.0.0/4`, reserved and never routed.
@@ -132,6 +141,15 @@ impl MeshSpec {
     /// The DestinationRule for `service` (the first, when several name it).
     pub fn destination_rule(&self, service: &ServiceKey) -> Option<&DestinationRule> {
         self.destination_rules.iter().find(|d| &d.host == service)
+    }
+
+    /// The PeerAuthentications indexed for per-endpoint look-ups, with the root namespace of
+    /// `spec.meshConfig` (`rootNamespace`, else `istio-system`).
+    pub fn peer_authentication_index(&self) -> PeerAuthentications<'_> {
+        PeerAuthentications::new(
+            &self.peer_authentications,
+            self.mesh_config.root_namespace(),
+        )
     }
 
     /// The mesh config of the control plane serving `cluster` (its primary's `meshConfig`,

@@ -40,6 +40,7 @@ mod mesh_config;
 mod meshnetworks;
 mod null;
 mod parse;
+mod peer_authentication;
 mod resolve;
 mod scope;
 #[cfg(feature = "proptest")]
@@ -72,6 +73,9 @@ pub use meshnetworks::{
     MeshNetworksParseError, Network, NetworkEndpoints, NetworkErrorKind, NetworkGateway,
 };
 pub use parse::DocumentError;
+pub use peer_authentication::{
+    DEFAULT_ROOT_NAMESPACE, PeerAuthentication, PeerAuthentications, PeerMtls, PeerMtlsMode,
+};
 pub use resolve::NetworkResolver;
 pub use scope::{
     AmbientScope, ClusterLocalHosts, ClusterLocalMatch, ClusterLocalSource,

@@ -508,6 +508,7 @@ fn build(
             mcs: Default::default(),
             mesh_config: Default::default(),
             destination_rules: Vec::new(),
+            peer_authentications: Vec::new(),
         },
     }
 }

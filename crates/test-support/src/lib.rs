@@ -340,6 +340,7 @@ pub fn workload(kind: Workload, seed: u64) -> MeshDocument {
             mcs: Default::default(),
             mesh_config: Default::default(),
             destination_rules: Vec::new(),
+            peer_authentications: Vec::new(),
         },
     }
 }
