@@ -18,6 +18,7 @@ use crate::gateway::{self, LabelGateway};
 use crate::identity::{self, ClusterValues};
 use crate::istio::DOMAIN_SUFFIX;
 use crate::istio::destination_rule::{self, ReadRule};
+use crate::istio::peer_authentication::{self, ReadPolicy};
 use crate::istio::service_entry;
 use crate::network::{self, MeshConfigMap, SYSTEM_NAMESPACE};
 use crate::object::{IntOrString, ObjectRef};
@@ -88,6 +89,7 @@ struct ClusterImport {
     remotes: Vec<RemoteCluster>,
     ca_certs: Option<CaCerts>,
     destination_rules: Vec<ReadRule>,
+    peer_authentications: Vec<ReadPolicy>,
 }
 
 struct ImportedService {
@@ -247,6 +249,20 @@ impl Importer {
             .flat_map(|c| std::mem::take(&mut c.destination_rules))
             .collect();
         let destination_rules = destination_rule::merged(rules, &mut self.report);
+        let policies = self
+            .clusters
+            .iter_mut()
+            .flat_map(|c| std::mem::take(&mut c.peer_authentications))
+            .collect();
+        let peer_authentications = peer_authentication::joined(policies, &mut self.report);
+        // istiod reads PeerAuthentications against its mesh config's rootNamespace: the first
+        // control plane's `istio` ConfigMap, as for meshNetworks.
+        let root_namespace = self
+            .clusters
+            .iter()
+            .find_map(|c| c.mesh_config.as_ref())
+            .map(|m| m.mesh.root_namespace.clone())
+            .filter(|n| !n.is_empty() && n != mesh_model::DEFAULT_ROOT_NAMESPACE);
         let services = merge_services(std::mem::take(&mut self.clusters));
         let document = MeshDocument {
             api_version: mesh_model::API_VERSION.to_owned(),
@@ -263,9 +279,12 @@ impl Importer {
                 dns: BTreeMap::new(),
                 global_vip_range: None,
                 mcs: Default::default(),
-                mesh_config: Default::default(),
+                mesh_config: mesh_model::MeshConfig {
+                    root_namespace,
+                    ..Default::default()
+                },
                 destination_rules,
-                peer_authentications: Vec::new(),
+                peer_authentications,
             },
         };
         Ok(Import {
@@ -355,6 +374,8 @@ fn read_cluster(
         certs
     });
     let destination_rules = destination_rule::read(dump, &objects.istio.destination_rules, report)?;
+    let peer_authentications =
+        peer_authentication::read(dump, &objects.istio.peer_authentications, report)?;
     let entries = service_entry::services(
         dump,
         &id,
@@ -441,6 +462,7 @@ fn read_cluster(
         remotes,
         ca_certs,
         destination_rules,
+        peer_authentications,
     })
 }
 

@@ -26,10 +26,6 @@ const NOT_MODELLED: &[(&str, &str)] = &[
         "a template from which istiod creates WorkloadEntries for auto-registered VMs; the WorkloadEntries themselves are read",
     ),
     (
-        "PeerAuthentication",
-        "the document carries no PeerAuthentication: without a DestinationRule tls mode, EDS takes Istio's default (PERMISSIVE) and keeps cross-network endpoints; a DISABLE policy for the workloads would drop them (mtls_checker.go, checkMtlsEnabled)",
-    ),
-    (
         "Gateway",
         "the document does not record Gateway servers: each network gateway is taken to have the east-west AUTO_PASSTHROUGH server on its port (15443, hosts *.local)",
     ),

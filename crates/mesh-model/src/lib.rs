@@ -74,7 +74,8 @@ pub use meshnetworks::{
 };
 pub use parse::DocumentError;
 pub use peer_authentication::{
-    DEFAULT_ROOT_NAMESPACE, PeerAuthentication, PeerAuthentications, PeerMtls, PeerMtlsMode,
+    DEFAULT_ROOT_NAMESPACE, PeerAuthentication, PeerAuthenticationError,
+    PeerAuthenticationErrorKind, PeerAuthentications, PeerMtls, PeerMtlsMode,
 };
 pub use resolve::NetworkResolver;
 pub use scope::{

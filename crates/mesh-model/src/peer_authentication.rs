@@ -130,44 +130,108 @@ fn match_labels<S: serde::Serializer>(
     map.end()
 }
 
-impl TryFrom<RawPeerAuthentication> for PeerAuthentication {
-    type Error = String;
+/// A PeerAuthentication Istio's webhook rejects (`ValidatePeerAuthentication`), in Istio's
+/// words, with the field (relative to the policy's `spec`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {kind}")]
+#[non_exhaustive]
+pub struct PeerAuthenticationError {
+    /// The field: `portLevelMtls`, `portLevelMtls[70000]`, `namespace`.
+    pub field: String,
+    /// Why.
+    pub kind: PeerAuthenticationErrorKind,
+}
 
-    /// `ValidatePeerAuthentication`: port-level modes need a selector, are not an empty map, and
-    /// name ports 1..65535.
-    fn try_from(raw: RawPeerAuthentication) -> Result<Self, String> {
-        let at = format!("PeerAuthentication {}/{}", raw.namespace, raw.name);
-        if raw.namespace.is_empty() {
-            return Err(format!("{at}: namespace is empty"));
-        }
-        let selector = raw.selector.map(|s| s.match_labels).unwrap_or_default();
-        let ports = raw.port_level_mtls;
-        if selector.is_empty() && ports.as_ref().is_some_and(|p| !p.is_empty()) {
-            return Err(format!(
-                "{at}: portLevelMtls: mesh/namespace peer authentication cannot have port level mTLS"
+/// Why a PeerAuthentication is rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PeerAuthenticationErrorKind {
+    /// Port-level modes without a selector.
+    #[error("mesh/namespace peer authentication cannot have port level mTLS")]
+    PortLevelWithoutSelector,
+    /// `portLevelMtls: {}`.
+    #[error("port level mTLS, if defined, must have at least one element")]
+    EmptyPortLevel,
+    /// A port outside 1..65535.
+    #[error("port must be in range 1..65535")]
+    PortRange,
+    /// No namespace (the document's policies each name theirs).
+    #[error("is empty")]
+    EmptyNamespace,
+}
+
+impl TryFrom<RawPeerAuthentication> for PeerAuthentication {
+    type Error = PeerAuthenticationError;
+
+    fn try_from(raw: RawPeerAuthentication) -> Result<Self, PeerAuthenticationError> {
+        Self::new(
+            raw.name,
+            raw.namespace,
+            raw.selector.map(|s| s.match_labels).unwrap_or_default(),
+            raw.mtls,
+            raw.port_level_mtls,
+        )
+    }
+}
+
+impl PeerAuthentication {
+    /// A policy from its parts as Istio's API holds them (`portLevelMtls` keyed by `uint32`;
+    /// `None` = not written), validated as `ValidatePeerAuthentication` does: port-level modes
+    /// need a selector, are not an empty map, and name ports 1..65535.
+    ///
+    /// ```
+    /// use std::collections::BTreeMap;
+    /// use mesh_model::{PeerAuthentication, PeerMtls, PeerMtlsMode};
+    /// let ports = BTreeMap::from([(8080, PeerMtls { mode: PeerMtlsMode::Disable })]);
+    /// let err = PeerAuthentication::new("p".into(), "ns".into(), BTreeMap::new(), None, Some(ports))
+    ///     .unwrap_err();
+    /// assert_eq!(err.to_string(), "portLevelMtls: mesh/namespace peer authentication cannot have port level mTLS");
+    /// ```
+    pub fn new(
+        name: String,
+        namespace: String,
+        selector: BTreeMap<String, String>,
+        mtls: Option<PeerMtls>,
+        port_level_mtls: Option<BTreeMap<u32, PeerMtls>>,
+    ) -> Result<Self, PeerAuthenticationError> {
+        let err = |field: String, kind| PeerAuthenticationError { field, kind };
+        if namespace.is_empty() {
+            return Err(err(
+                "namespace".into(),
+                PeerAuthenticationErrorKind::EmptyNamespace,
             ));
         }
-        if ports.as_ref().is_some_and(BTreeMap::is_empty) {
-            return Err(format!(
-                "{at}: portLevelMtls: port level mTLS, if defined, must have at least one element"
+        if selector.is_empty() && port_level_mtls.as_ref().is_some_and(|p| !p.is_empty()) {
+            return Err(err(
+                "portLevelMtls".into(),
+                PeerAuthenticationErrorKind::PortLevelWithoutSelector,
             ));
         }
-        let mut port_level_mtls = BTreeMap::new();
-        for (port, mtls) in ports.unwrap_or_default() {
+        if port_level_mtls.as_ref().is_some_and(BTreeMap::is_empty) {
+            return Err(err(
+                "portLevelMtls".into(),
+                PeerAuthenticationErrorKind::EmptyPortLevel,
+            ));
+        }
+        let mut ports = BTreeMap::new();
+        for (port, mode) in port_level_mtls.unwrap_or_default() {
             let p = u16::try_from(port)
                 .ok()
                 .filter(|p| *p != 0)
                 .ok_or_else(|| {
-                    format!("{at}: portLevelMtls[{port}]: port must be in range 1..65535")
+                    err(
+                        format!("portLevelMtls[{port}]"),
+                        PeerAuthenticationErrorKind::PortRange,
+                    )
                 })?;
-            port_level_mtls.insert(p, mtls);
+            ports.insert(p, mode);
         }
         Ok(Self {
-            name: raw.name,
-            namespace: raw.namespace,
+            name,
+            namespace,
             selector,
-            mtls: raw.mtls,
-            port_level_mtls,
+            mtls,
+            port_level_mtls: ports,
         })
     }
 }
@@ -274,23 +338,23 @@ mod tests {
         let cases = [
             (
                 "  - {name: p, namespace: ns, portLevelMtls: {8080: {mode: DISABLE}}}\n",
-                "PeerAuthentication ns/p: portLevelMtls: mesh/namespace peer authentication cannot have port level mTLS",
+                "portLevelMtls: mesh/namespace peer authentication cannot have port level mTLS",
             ),
             (
                 "  - {name: p, namespace: ns, selector: {matchLabels: {a: b}}, portLevelMtls: {}}\n",
-                "PeerAuthentication ns/p: portLevelMtls: port level mTLS, if defined, must have at least one element",
+                "portLevelMtls: port level mTLS, if defined, must have at least one element",
             ),
             (
                 "  - {name: p, namespace: ns, selector: {matchLabels: {a: b}}, portLevelMtls: {0: {mode: DISABLE}}}\n",
-                "PeerAuthentication ns/p: portLevelMtls[0]: port must be in range 1..65535",
+                "portLevelMtls[0]: port must be in range 1..65535",
             ),
             (
                 "  - {name: p, namespace: ns, selector: {matchLabels: {a: b}}, portLevelMtls: {70000: {mode: DISABLE}}}\n",
-                "PeerAuthentication ns/p: portLevelMtls[70000]: port must be in range 1..65535",
+                "portLevelMtls[70000]: port must be in range 1..65535",
             ),
             (
                 "  - {name: p, namespace: '', mtls: {mode: STRICT}}\n",
-                "PeerAuthentication /p: namespace is empty",
+                "namespace: is empty",
             ),
         ];
         for (yaml, message) in cases {
@@ -298,8 +362,8 @@ mod tests {
             assert!(err.contains(message), "{err}");
             assert!(err.contains("peerAuthentications[0]"), "{err}");
         }
-        let err = parse("  - {name: p, namespace: ns, mtls: {mode: OFF}}\n").unwrap_err();
-        assert!(err.contains("OFF"), "{err}");
+        let err = parse("  - {name: p, namespace: ns, mtls: {mode: NONE}}\n").unwrap_err();
+        assert!(err.contains("NONE"), "{err}");
         let doc = parse(
             "  - {name: p, namespace: ns, selector: {matchLabels: {a: b}}, mtls: {mode: STRICT}, portLevelMtls: {8080: {mode: DISABLE}}}\n",
         )

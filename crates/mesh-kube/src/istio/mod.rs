@@ -7,8 +7,10 @@
 //! |---|---|---|
 //! | `DestinationRule` | `spec.destinationRules` | [`destination_rule`] |
 //! | `ServiceEntry`, `WorkloadEntry` | `spec.services[]` and their endpoints | [`service_entry`] |
+//! | `PeerAuthentication` | `spec.peerAuthentications` | [`peer_authentication`] |
 
 pub(crate) mod destination_rule;
+pub(crate) mod peer_authentication;
 pub(crate) mod service_entry;
 
 use std::collections::BTreeMap;
@@ -49,6 +51,7 @@ pub(crate) struct IstioObjects {
     pub destination_rules: Vec<(ObjectRef, Config)>,
     pub service_entries: Vec<(ObjectRef, Config)>,
     pub workload_entries: Vec<(ObjectRef, Config)>,
+    pub peer_authentications: Vec<(ObjectRef, Config)>,
 }
 
 impl IstioObjects {
@@ -75,6 +78,9 @@ impl IstioObjects {
                 if matches!(version, "v1" | "v1beta1" | "v1alpha3") =>
             {
                 Some(&mut self.workload_entries)
+            }
+            ("PeerAuthentication", "security.istio.io") if matches!(version, "v1" | "v1beta1") => {
+                Some(&mut self.peer_authentications)
             }
             _ => None,
         }

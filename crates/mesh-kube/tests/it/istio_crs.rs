@@ -629,8 +629,104 @@ fn bad_service_and_workload_entries_name_object_and_field() {
     );
 }
 
+/// PeerAuthentications as `kubectl get peerauthentications -A -o yaml` prints them: the mesh-wide
+/// STRICT policy of Istio's docs, an older DISABLE for the reviews workload's port 9080, and a
+/// newer namespace policy; v1 and v1beta1.
+fn peer_authentications(reviews_mode: &str) -> String {
+    format!(
+        r#"
+---
+apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata:
+  annotations:
+    kubectl.kubernetes.io/last-applied-configuration: |
+      {{"apiVersion":"security.istio.io/v1","kind":"PeerAuthentication"}}
+  creationTimestamp: "2024-05-03T08:00:00Z"
+  generation: 1
+  name: default
+  namespace: istio-system
+  resourceVersion: "50111"
+  uid: 0b7d2c4e-1a2b-4c3d-8e9f-0a1b2c3d4e5f
+spec:
+  mtls:
+    mode: STRICT
+---
+apiVersion: security.istio.io/v1beta1
+kind: PeerAuthentication
+metadata:
+  creationTimestamp: "2024-05-01T10:00:00Z"
+  name: reviews-legacy
+  namespace: bookinfo
+  resourceVersion: "40007"
+  uid: 5a6b7c8d-1a2b-4c3d-8e9f-0a1b2c3d4e5f
+spec:
+  selector:
+    matchLabels:
+      app: reviews
+  mtls:
+    mode: STRICT
+  portLevelMtls:
+    "9080":
+      mode: {reviews_mode}
+---
+apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata:
+  creationTimestamp: "2024-05-04T10:00:00Z"
+  name: bookinfo
+  namespace: bookinfo
+spec:
+  mtls: {{mode: PERMISSIVE}}
+"#
+    )
+}
+
 #[test]
-fn peer_authentication_and_gateway_are_listed_as_not_modelled_with_reasons() {
+fn peer_authentications_reach_the_document_in_istiods_order_and_decide_eds() {
+    let mp2 = with(MP2, &peer_authentications("DISABLE"));
+    let i = run(&[("cluster1", MP1), ("cluster2", &mp2)]);
+    let policies = &i.document.spec.peer_authentications;
+    let names: Vec<String> = policies
+        .iter()
+        .map(|p| format!("{}/{}", p.namespace, p.name))
+        .collect();
+    // Oldest first (configCompareByCreationTime).
+    assert_eq!(
+        names,
+        [
+            "bookinfo/reviews-legacy",
+            "istio-system/default",
+            "bookinfo/bookinfo"
+        ]
+    );
+    let legacy = &policies[0];
+    assert_eq!(legacy.selector["app"], "reviews");
+    assert_eq!(
+        legacy.port_level_mtls[&9080].mode,
+        mesh_model::PeerMtlsMode::Disable
+    );
+    assert!(
+        !i.report.not_modelled.contains_key("PeerAuthentication"),
+        "{}",
+        i.report
+    );
+    // The document reads back the same.
+    let back = mesh_model::MeshDocument::parse(&i.document.to_yaml()).unwrap();
+    assert_eq!(back.spec.peer_authentications, *policies);
+    // reviews' cluster2 endpoint is DISABLE on 9080: cluster1's client loses the gateway.
+    assert_eq!(reviews_endpoint_kinds(&i), [EndpointKind::Direct]);
+    // STRICT or UNSET on the port (inheriting STRICT): the gateway is back.
+    for mode in ["STRICT", "UNSET"] {
+        let mp2 = with(MP2, &peer_authentications(mode));
+        let i = run(&[("cluster1", MP1), ("cluster2", &mp2)]);
+        let kinds = reviews_endpoint_kinds(&i);
+        assert!(kinds.contains(&EndpointKind::Gateway), "{mode}: {kinds:?}");
+    }
+}
+
+#[test]
+fn gateway_is_listed_as_not_modelled_with_reasons_and_peer_authentication_is_read() {
     let objects = r#"
 ---
 apiVersion: security.istio.io/v1
@@ -651,16 +747,102 @@ spec:
 "#;
     let mp2 = with(MP2, objects);
     let i = run(&[("cluster1", MP1), ("cluster2", &mp2)]);
+    // PeerAuthentication is read now, so no longer listed.
+    assert!(!i.report.not_modelled.contains_key("PeerAuthentication"));
     assert_eq!(
-        i.report.not_modelled["PeerAuthentication"],
-        ["cluster2: PeerAuthentication/istio-system/default"]
+        i.report.not_modelled_reasons.get("PeerAuthentication"),
+        None
     );
+    assert_eq!(i.document.spec.peer_authentications.len(), 1);
     assert_eq!(
         i.report.not_modelled["Gateway"],
         ["cluster2: Gateway/istio-system/cross-network-gateway"]
     );
-    assert!(i.report.not_modelled_reasons["PeerAuthentication"].contains("checkMtlsEnabled"));
     assert!(i.report.not_modelled_reasons["Gateway"].contains("AUTO_PASSTHROUGH"));
     let text = i.report.to_string();
     assert!(text.contains("not modelled: 1 Gateway: cluster2: Gateway/istio-system/cross-network-gateway\n  (the document does not record Gateway servers"), "{text}");
+}
+
+#[test]
+fn bad_peer_authentications_name_object_and_field() {
+    let bad = |spec: &str| {
+        let policy = format!(
+            "---\napiVersion: security.istio.io/v1beta1\nkind: PeerAuthentication\nmetadata: {{name: reviews, namespace: bookinfo}}\nspec:\n{spec}\n"
+        );
+        let mp2 = with(MP2, &policy);
+        let inputs = vec![
+            ClusterInput::new("cluster1", MP1),
+            ClusterInput::new("cluster2", &mp2),
+        ];
+        match import(ImportOptions::default(), inputs) {
+            Err(ImportError::Field {
+                cluster,
+                object,
+                field,
+                message,
+            }) => {
+                assert_eq!(cluster, "cluster2");
+                assert_eq!(object.to_string(), "PeerAuthentication/bookinfo/reviews");
+                (field, message)
+            }
+            other => panic!("{other:?}"),
+        }
+    };
+    let (field, message) = bad("  mtls: {mode: NONE}");
+    assert_eq!(field, "spec.mtls.mode");
+    assert!(message.contains("NONE"), "{message}");
+    let (field, message) = bad("  portLevelMtls: {\"9080\": {mode: DISABLE}}");
+    assert_eq!(field, "spec.portLevelMtls");
+    assert!(message.contains("cannot have port level mTLS"), "{message}");
+    let (field, message) = bad(
+        "  selector: {matchLabels: {app: reviews}}\n  portLevelMtls: {\"70000\": {mode: DISABLE}}",
+    );
+    assert_eq!(field, "spec.portLevelMtls[70000]");
+    assert!(message.contains("1..65535"), "{message}");
+    let (field, _) = bad("  selector: {matchLabels: {app: reviews}}\n  portLevelMtls: {}");
+    assert_eq!(field, "spec.portLevelMtls");
+    let (field, _) = bad("  selector: {matchLabels: [app]}");
+    assert_eq!(field, "spec.selector.matchLabels");
+}
+
+#[test]
+fn peer_authentications_with_target_refs_or_unknown_fields_are_reported() {
+    let objects = r#"
+---
+apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: waypoint, namespace: bookinfo}
+spec:
+  targetRefs: [{kind: Gateway, group: gateway.networking.k8s.io, name: waypoint}]
+  mtls: {mode: DISABLE}
+---
+apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: future, namespace: bookinfo}
+spec:
+  mtls: {mode: STRICT}
+  somethingNew: {a: 1}
+"#;
+    let mp2 = with(MP2, objects);
+    let i = run(&[("cluster1", MP1), ("cluster2", &mp2)]);
+    let names: Vec<&str> = i
+        .document
+        .spec
+        .peer_authentications
+        .iter()
+        .map(|p| p.name.as_str())
+        .collect();
+    assert_eq!(names, ["future"]);
+    let reason = |object: &str| {
+        i.report
+            .skipped
+            .iter()
+            .find(|s| s.object.to_string() == object)
+            .map(|s| s.reason.clone())
+            .unwrap_or_else(|| panic!("{}", i.report))
+    };
+    assert!(reason("PeerAuthentication/bookinfo/waypoint").contains("targetRef"));
+    assert!(reason("PeerAuthentication/bookinfo/future").contains("somethingNew"));
+    // The waypoint policy's DISABLE is not applied: the gateway endpoint stays.
+    assert!(reviews_endpoint_kinds(&i).contains(&EndpointKind::Gateway));
 }
