@@ -1064,7 +1064,7 @@ spec:
         };
         let both = vec![(EndpointKind::Direct, true), (EndpointKind::Gateway, true)];
         let local_only = vec![(EndpointKind::Direct, false)];
-        // No tls anywhere (PeerAuthentication, not in the document, would decide: allowed).
+        // No tls anywhere, no PeerAuthentication (Istio's default PERMISSIVE): allowed.
         assert_eq!(kinds("", ""), [both.clone(), both.clone()]);
         assert_eq!(
             kinds("trafficPolicy: {tls: {mode: ISTIO_MUTUAL}}", ""),

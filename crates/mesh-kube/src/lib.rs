@@ -20,6 +20,7 @@
 //! | watched clusters, API servers | remote secrets (`istio/multiCluster: "true"`) | `secretcontroller.go` `addRemoteConfig` |
 //! | plug-in CA | the `cacerts` Secret (public files only) | |
 //! | DestinationRules | `DestinationRule` (host resolved in its namespace; rules of one host merged) | `config.go` `ResolveShortnameToFQDN`, `destination_rule.go` `mergeDestinationRule` |
+//! | PeerAuthentications | `PeerAuthentication` (v1, v1beta1; oldest first; `targetRef` ones reported), the `istio` ConfigMap's `rootNamespace` | `authentication.go` `initAuthenticationPolicies`, `policy_applier.go` `ComposePeerAuthentication` |
 //! | services from ServiceEntries | `ServiceEntry` (`STATIC`, `MESH_INTERNAL`, hosts `name.namespace.svc.cluster.local`) | `serviceentry/conversion.go` `convertServices` |
 //! | their endpoints | inline `endpoints`, or `WorkloadEntry`s the `workloadSelector` picks | `conversion.go` `convertWorkloadEntryToWorkloadInstance`, `convertWorkloadInstanceToServiceInstance` |
 //! | pod / service CIDRs | nodes' `spec.podCIDRs`, `ServiceCIDR` objects, else the caller | |

@@ -846,3 +846,33 @@ spec:
     // The waypoint policy's DISABLE is not applied: the gateway endpoint stays.
     assert!(reviews_endpoint_kinds(&i).contains(&EndpointKind::Gateway));
 }
+
+/// The first control plane's mesh config names the root namespace: the document says so, and
+/// the istio-system policy is then a namespace policy of istio-system, not mesh-wide.
+#[test]
+fn root_namespace_comes_from_the_mesh_config() {
+    let disable_in_istio_system = r#"
+---
+apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: default, namespace: istio-system}
+spec:
+  mtls: {mode: DISABLE}
+"#;
+    let mp2 = with(MP2, disable_in_istio_system);
+    let mesh_wide = run(&[("cluster1", MP1), ("cluster2", &mp2)]);
+    assert_eq!(mesh_wide.document.spec.mesh_config.root_namespace, None);
+    assert_eq!(reviews_endpoint_kinds(&mesh_wide), [EndpointKind::Direct]);
+    let mp1 = MP1.replacen(
+        r"\ntrustDomain: cluster.local\n",
+        r"\nrootNamespace: mesh-root\ntrustDomain: cluster.local\n",
+        1,
+    );
+    assert_ne!(mp1, MP1);
+    let rooted = run(&[("cluster1", &mp1), ("cluster2", &mp2)]);
+    assert_eq!(
+        rooted.document.spec.mesh_config.root_namespace.as_deref(),
+        Some("mesh-root")
+    );
+    assert!(reviews_endpoint_kinds(&rooted).contains(&EndpointKind::Gateway));
+}
