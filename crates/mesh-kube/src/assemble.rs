@@ -90,6 +90,7 @@ struct ClusterImport {
     ca_certs: Option<CaCerts>,
     destination_rules: Vec<ReadRule>,
     peer_authentications: Vec<ReadPolicy>,
+    auto_passthrough: Option<Vec<mesh_model::AutoPassthroughServer>>,
 }
 
 struct ImportedService {
@@ -238,6 +239,7 @@ impl Importer {
                 service_cidrs: c.service_cidrs.clone(),
                 locality: None,
                 ca_certs: c.ca_certs.clone(),
+                auto_passthrough: c.auto_passthrough.clone(),
                 watches,
                 mesh_config: None,
                 proxy_cluster_id: None,
@@ -376,6 +378,7 @@ fn read_cluster(
     let destination_rules = destination_rule::read(dump, &objects.istio.destination_rules, report)?;
     let peer_authentications =
         peer_authentication::read(dump, &objects.istio.peer_authentications, report)?;
+    let auto_passthrough = crate::istio::gateway::auto_passthrough(dump, &objects.istio.gateways)?;
     let entries = service_entry::services(
         dump,
         &id,
@@ -463,6 +466,7 @@ fn read_cluster(
         ca_certs,
         destination_rules,
         peer_authentications,
+        auto_passthrough,
     })
 }
 

@@ -25,10 +25,6 @@ const NOT_MODELLED: &[(&str, &str)] = &[
         "WorkloadGroup",
         "a template from which istiod creates WorkloadEntries for auto-registered VMs; the WorkloadEntries themselves are read",
     ),
-    (
-        "Gateway",
-        "the document does not record Gateway servers: each network gateway is taken to have the east-west AUTO_PASSTHROUGH server on its port (15443, hosts *.local)",
-    ),
     ("VirtualService", "routing, which does not change EDS"),
     (
         "Sidecar",

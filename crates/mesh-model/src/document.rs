@@ -182,6 +182,17 @@ fn yes() -> bool {
     true
 }
 
+/// A Gateway server with `tls.mode: AUTO_PASSTHROUGH`: its port and its Gateway's selector.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AutoPassthroughServer {
+    /// The server's `port.number` (the gateway Service's port).
+    pub port: u32,
+    /// The Gateway's `selector`: the gateway pods it configures.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub selector: BTreeMap<String, String>,
+}
+
 /// One Kubernetes cluster.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -218,6 +229,11 @@ pub struct Cluster {
     /// `mesh-ca` checks from them that every cluster can trust every other.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_certs: Option<CaCerts>,
+    /// The `AUTO_PASSTHROUGH` servers of the `networking.istio.io` Gateways its dump held (the
+    /// east-west gateway's mTLS passthrough listener); `None` = no Gateway was read (a
+    /// hand-written document), so `check` assumes each network gateway has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_passthrough: Option<Vec<AutoPassthroughServer>>,
     /// Multi-primary: the other clusters whose API servers this cluster's control plane reads, one
     /// per Istio remote secret (`istio/multiCluster: "true"`). Its remotes (`controlPlane`) are
     /// read too, listed here or not. Empty for a remote, and for a primary that reads only itself.

@@ -56,8 +56,9 @@ pub use destination_rule::{
     PortTrafficPolicy, SimpleLb, Subset, TrafficPolicy, Weights, ZoneAwareLbSetting,
 };
 pub use document::{
-    API_VERSION, ApiServer, CaCerts, Cluster, DEFAULT_GLOBAL_VIP_RANGE, Endpoint, Exposure, KIND,
-    Link, MeshDocument, MeshSpec, Metadata, Service, ServicePort, TlsMode, TrafficDistribution,
+    API_VERSION, ApiServer, AutoPassthroughServer, CaCerts, Cluster, DEFAULT_GLOBAL_VIP_RANGE,
+    Endpoint, Exposure, KIND, Link, MeshDocument, MeshSpec, Metadata, Service, ServicePort,
+    TlsMode, TrafficDistribution,
 };
 pub use gateway::{
     Gateway, GatewayResolution, GatewaySource, UnresolvedGateway, UnresolvedReason,

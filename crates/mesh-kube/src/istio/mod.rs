@@ -7,9 +7,11 @@
 //! |---|---|---|
 //! | `DestinationRule` | `spec.destinationRules` | [`destination_rule`] |
 //! | `ServiceEntry`, `WorkloadEntry` | `spec.services[]` and their endpoints | [`service_entry`] |
+//! | `Gateway` (its `AUTO_PASSTHROUGH` servers) | `clusters[].autoPassthrough` | [`gateway`] |
 //! | `PeerAuthentication` | `spec.peerAuthentications` | [`peer_authentication`] |
 
 pub(crate) mod destination_rule;
+pub(crate) mod gateway;
 pub(crate) mod peer_authentication;
 pub(crate) mod service_entry;
 
@@ -52,6 +54,7 @@ pub(crate) struct IstioObjects {
     pub service_entries: Vec<(ObjectRef, Config)>,
     pub workload_entries: Vec<(ObjectRef, Config)>,
     pub peer_authentications: Vec<(ObjectRef, Config)>,
+    pub gateways: Vec<(ObjectRef, Config)>,
 }
 
 impl IstioObjects {
@@ -78,6 +81,11 @@ impl IstioObjects {
                 if matches!(version, "v1" | "v1beta1" | "v1alpha3") =>
             {
                 Some(&mut self.workload_entries)
+            }
+            ("Gateway", "networking.istio.io")
+                if matches!(version, "v1" | "v1beta1" | "v1alpha3") =>
+            {
+                Some(&mut self.gateways)
             }
             ("PeerAuthentication", "security.istio.io") if matches!(version, "v1" | "v1beta1") => {
                 Some(&mut self.peer_authentications)

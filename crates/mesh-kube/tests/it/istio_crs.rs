@@ -725,42 +725,100 @@ fn peer_authentications_reach_the_document_in_istiods_order_and_decide_eds() {
     }
 }
 
-#[test]
-fn gateway_is_listed_as_not_modelled_with_reasons_and_peer_authentication_is_read() {
-    let objects = r#"
+fn gateway_objects(mode: &str) -> String {
+    format!(
+        r#"
 ---
 apiVersion: security.istio.io/v1
 kind: PeerAuthentication
-metadata: {name: default, namespace: istio-system}
+metadata: {{name: default, namespace: istio-system}}
 spec:
-  mtls: {mode: STRICT}
+  mtls: {{mode: STRICT}}
 ---
 apiVersion: networking.istio.io/v1
 kind: Gateway
-metadata: {name: cross-network-gateway, namespace: istio-system}
+metadata: {{name: cross-network-gateway, namespace: istio-system}}
 spec:
-  selector: {istio: eastwestgateway}
+  selector: {{istio: eastwestgateway}}
   servers:
-  - port: {number: 15443, name: tls, protocol: TLS}
-    tls: {mode: AUTO_PASSTHROUGH}
+  - port: {{number: 15443, name: tls, protocol: TLS}}
+    tls: {{mode: {mode}}}
     hosts: ["*.local"]
-"#;
-    let mp2 = with(MP2, objects);
+"#
+    )
+}
+
+#[test]
+fn gateway_and_peer_authentication_are_read_and_check_warns_without_auto_passthrough() {
+    let mp2 = with(MP2, &gateway_objects("AUTO_PASSTHROUGH"));
     let i = run(&[("cluster1", MP1), ("cluster2", &mp2)]);
-    // PeerAuthentication is read now, so no longer listed.
-    assert!(!i.report.not_modelled.contains_key("PeerAuthentication"));
-    assert_eq!(
-        i.report.not_modelled_reasons.get("PeerAuthentication"),
-        None
-    );
+    // Both are read now, so neither is listed as not modelled.
+    for kind in ["PeerAuthentication", "Gateway"] {
+        assert!(!i.report.not_modelled.contains_key(kind), "{}", i.report);
+        assert_eq!(i.report.not_modelled_reasons.get(kind), None);
+    }
     assert_eq!(i.document.spec.peer_authentications.len(), 1);
+    let cluster = |i: &Import, name: &str| {
+        i.document
+            .spec
+            .clusters
+            .iter()
+            .find(|c| c.name.as_str() == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("{name}"))
+    };
+    // cluster1's dump holds no Gateway: nothing recorded.
+    assert_eq!(cluster(&i, "cluster1").auto_passthrough, None);
     assert_eq!(
-        i.report.not_modelled["Gateway"],
-        ["cluster2: Gateway/istio-system/cross-network-gateway"]
+        cluster(&i, "cluster2").auto_passthrough,
+        Some(vec![mesh_model::AutoPassthroughServer {
+            port: 15443,
+            selector: [("istio".to_owned(), "eastwestgateway".to_owned())].into(),
+        }])
     );
-    assert!(i.report.not_modelled_reasons["Gateway"].contains("AUTO_PASSTHROUGH"));
-    let text = i.report.to_string();
-    assert!(text.contains("not modelled: 1 Gateway: cluster2: Gateway/istio-system/cross-network-gateway\n  (the document does not record Gateway servers"), "{text}");
+    assert!(!codes(&i).contains(&"gateway-no-auto-passthrough".to_owned()));
+    // The same Gateway without AUTO_PASSTHROUGH: read, recorded empty, and check warns.
+    let mp2 = with(MP2, &gateway_objects("SIMPLE"));
+    let i = run(&[("cluster1", MP1), ("cluster2", &mp2)]);
+    assert_eq!(cluster(&i, "cluster2").auto_passthrough, Some(vec![]));
+    let report = mesh_topology::check(&i.document);
+    let warned: Vec<String> = report
+        .diagnostics
+        .iter()
+        .filter(|d| d.code.as_str() == "gateway-no-auto-passthrough")
+        .map(|d| d.message.clone())
+        .collect();
+    assert!(!warned.is_empty(), "{report}");
+    assert!(
+        warned
+            .iter()
+            .all(|m| m.contains("network2") && m.contains("cluster cluster2")),
+        "{warned:?}"
+    );
+}
+
+#[test]
+fn bad_gateway_port_names_object_and_field() {
+    let gateway = "---\napiVersion: networking.istio.io/v1beta1\nkind: Gateway\nmetadata: {name: eastwest, namespace: istio-system}\nspec:\n  selector: {istio: eastwestgateway}\n  servers:\n  - port: {number: 0, name: tls, protocol: TLS}\n    tls: {mode: AUTO_PASSTHROUGH}\n";
+    let mp2 = with(MP2, gateway);
+    let inputs = vec![
+        ClusterInput::new("cluster1", MP1),
+        ClusterInput::new("cluster2", &mp2),
+    ];
+    match import(ImportOptions::default(), inputs) {
+        Err(ImportError::Field {
+            cluster,
+            object,
+            field,
+            message,
+        }) => {
+            assert_eq!(cluster, "cluster2");
+            assert_eq!(object.to_string(), "Gateway/istio-system/eastwest");
+            assert_eq!(field, "spec.servers[0].port.number");
+            assert!(message.contains("not a port"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]
