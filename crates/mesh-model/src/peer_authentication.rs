@@ -372,4 +372,82 @@ mod tests {
         assert_eq!(back, doc);
         assert_eq!(doc.spec.peer_authentications[0].port_level_mtls.len(), 1);
     }
+
+    mod properties {
+        use std::collections::BTreeMap;
+
+        use proptest::prelude::*;
+
+        use crate::{PeerAuthentication, PeerAuthentications, PeerMtls, PeerMtlsMode};
+
+        fn mode() -> impl Strategy<Value = PeerMtlsMode> {
+            prop_oneof![
+                Just(PeerMtlsMode::Unset),
+                Just(PeerMtlsMode::Disable),
+                Just(PeerMtlsMode::Permissive),
+                Just(PeerMtlsMode::Strict),
+            ]
+        }
+
+        /// A policy in `ns` (`root`, `a` or `b`), with or without the selector `app: x`, a mode,
+        /// and (with a selector) maybe a port-level mode for port 80 or 81.
+        fn policy() -> impl Strategy<Value = PeerAuthentication> {
+            (
+                prop_oneof![Just("root"), Just("a"), Just("b")],
+                any::<bool>(),
+                proptest::option::of(mode()),
+                proptest::option::of((80u32..82, mode())),
+                0u8..4,
+            )
+                .prop_map(|(ns, selected, mtls, port, n)| {
+                    let selector: BTreeMap<String, String> = if selected {
+                        [("app".to_owned(), "x".to_owned())].into()
+                    } else {
+                        BTreeMap::new()
+                    };
+                    let ports = port
+                        .filter(|_| selected)
+                        .map(|(p, m)| BTreeMap::from([(p, PeerMtls { mode: m })]));
+                    PeerAuthentication::new(
+                        format!("p{n}"),
+                        ns.to_owned(),
+                        selector,
+                        mtls.map(|mode| PeerMtls { mode }),
+                        ports,
+                    )
+                    .expect("valid by construction")
+                })
+        }
+
+        proptest! {
+            /// The effective mode is never UNSET; policies of a namespace that is neither the
+            /// endpoint's nor the root change nothing; a selected workload policy with a mode
+            /// and no port-level entry for the port decides alone.
+            #[test]
+            fn composition_invariants(policies in proptest::collection::vec(policy(), 0..8), port in 80u32..82) {
+                let labels: BTreeMap<String, String> = [("app".to_owned(), "x".to_owned())].into();
+                let all = PeerAuthentications::new(&policies, "root");
+                let got = all.mode_for("a", &labels, port);
+                prop_assert_ne!(got, PeerMtlsMode::Unset);
+                let without_b: Vec<PeerAuthentication> =
+                    policies.iter().filter(|p| p.namespace != "b").cloned().collect();
+                prop_assert_eq!(PeerAuthentications::new(&without_b, "root").mode_for("a", &labels, port), got);
+                let first_workload = policies
+                    .iter()
+                    .find(|p| p.namespace == "a" && !p.selector.is_empty());
+                if let Some(w) = first_workload {
+                    let own = w.mtls.map_or(PeerMtlsMode::Unset, |m| m.mode);
+                    let port_mode = u16::try_from(port).ok().and_then(|p| w.port_level_mtls.get(&p));
+                    if own != PeerMtlsMode::Unset && port_mode.is_none() {
+                        prop_assert_eq!(got, own);
+                    }
+                    if let Some(m) = port_mode.filter(|m| m.mode != PeerMtlsMode::Unset) {
+                        prop_assert_eq!(got, m.mode);
+                    }
+                }
+                // No policy: PERMISSIVE.
+                prop_assert_eq!(PeerAuthentications::new(&[], "root").mode_for("a", &labels, port), PeerMtlsMode::Permissive);
+            }
+        }
+    }
 }
