@@ -42,6 +42,11 @@ pub struct ServicePortEndpoints {
     /// The cluster's locality policy (rules L3–L7): its DestinationRule's traffic policy merged
     /// for this port and subset, the service's `trafficDistribution`, the mesh's settings.
     pub locality: LocalityPolicy,
+    /// Whether Istio mTLS may be used to its endpoints (M3): the TLS mode its DestinationRule
+    /// sets for this port and subset decides alone, only `ISTIO_MUTUAL` allowing; with none, it
+    /// is allowed and PeerAuthentication decides per endpoint (an endpoint whose mode on its
+    /// port is `DISABLE` is given `tls_mode: disabled`).
+    pub mtls_allowed: bool,
 }
 
 /// Everything the engine needs from a mesh document.
@@ -83,6 +88,10 @@ pub struct DocumentEds {
     pub legacy: LegacyNetworks,
     /// Every service port of the document, in document order.
     pub services: Vec<ServicePortEndpoints>,
+    /// Endpoints a PeerAuthentication `DISABLE` makes not mTLS-capable in Istio that the engine
+    /// input still marks capable (tunnel-labelled sidecar endpoints, see
+    /// [`PeerMtlsNotApplied`]), in document order.
+    pub peer_mtls_not_applied: Vec<PeerMtlsNotApplied>,
     /// The features the inputs were built with.
     pub features: Features,
     /// Why the document's MeshNetworks was rejected (rule P2: an invalid document is ignored as a
@@ -171,11 +180,13 @@ impl DocumentEds {
             .iter()
             .map(|s| (s.key(), s.service_exports.iter().cloned().collect()))
             .collect();
+        let peer_authn = spec.peer_authentication_index();
+        let mut peer_mtls_not_applied = Vec::new();
         let mut services = Vec::new();
         for svc in &spec.services {
             let rule = spec.destination_rule(&svc.key());
             for port in &svc.ports {
-                let base = service_port(
+                let mut base = service_port(
                     svc,
                     port,
                     &spec.domain_suffix,
@@ -184,9 +195,10 @@ impl DocumentEds {
                     locality_policy(svc, rule, port.port, None, &mesh),
                 );
                 // Istio builds one cluster per subset of the service's DestinationRule, with
-                // the subset's labels (M1) and its merged policy.
+                // the subset's labels (M1) and its merged policy; each cluster's mTLS is
+                // decided from the endpoints as read (M3), so the subsets are cut first.
                 let subsets = rule.map_or(&[][..], |r| &r.subsets[..]);
-                let subset_clusters: Vec<ServicePortEndpoints> = subsets
+                let mut subset_clusters: Vec<ServicePortEndpoints> = subsets
                     .iter()
                     .map(|sub| {
                         let mut s = base.clone();
@@ -196,6 +208,20 @@ impl DocumentEds {
                         s
                     })
                     .collect();
+                for s in std::iter::once(&mut base).chain(&mut subset_clusters) {
+                    let subset = Some(s.cluster.subset.as_str()).filter(|n| !n.is_empty());
+                    match rule.and_then(|r| r.tls_mode_for(port.port, subset)) {
+                        Some(mode) => {
+                            s.mtls_allowed = mode == mesh_model::ClientTlsMode::IstioMutual
+                        }
+                        None => apply_peer_authentication(
+                            s,
+                            &peer_authn,
+                            features.prefer_hbone_send,
+                            &mut peer_mtls_not_applied,
+                        ),
+                    }
+                }
                 services.push(base);
                 services.extend(subset_clusters);
             }
@@ -215,6 +241,7 @@ impl DocumentEds {
             gateways,
             legacy,
             services,
+            peer_mtls_not_applied,
             features,
             mesh_networks_rejected: rejected,
             clusters,
@@ -242,15 +269,14 @@ impl DocumentEds {
         Arc::new(self.index())
     }
 
-    /// The engine request for one of [`Self::services`], with its locality policy: the
-    /// document carries no DestinationRule `tls` setting or PeerAuthentication, so Istio mTLS is
-    /// allowed (M3), with the features the inputs were built with.
+    /// The engine request for one of [`Self::services`], with its locality policy and whether
+    /// its DestinationRule allows Istio mTLS (M3), with the features the inputs were built with.
     pub fn request<'a>(&self, service: &'a ServicePortEndpoints) -> ServiceRequest<'a> {
         ServiceRequest {
             locality: &service.locality,
             cluster: &service.cluster,
             endpoints: &service.endpoints,
-            mtls_allowed: true,
+            mtls_allowed: service.mtls_allowed,
             features: self.features,
         }
     }
@@ -511,6 +537,7 @@ fn service_port(
         port: port.clone(),
         endpoints: endpoints.into_iter().map(|(_, e)| e).collect(),
         locality,
+        mtls_allowed: true,
     }
 }
 
@@ -531,6 +558,61 @@ fn mesh_locality(spec: &MeshSpec) -> MeshLocality {
             .as_ref()
             .map(zone_aware_setting),
     }
+}
+
+/// PeerAuthentication's part of M3 for a cluster whose DestinationRule sets no TLS mode
+/// (`mtls_checker.go`, `checkMtlsEnabled`: the rule's mode decides alone when it has one): an
+/// endpoint that terminates Istio mTLS (`tlsMode: istio`) but whose effective PeerAuthentication
+/// mode on its endpoint port is `DISABLE` (`authn.NewMtlsPolicy(...).GetMutualTLSModeForPort`) is
+/// not mTLS-capable, so a client on another network cannot reach it through a gateway (M15).
+///
+/// The engine reads that as `tls_mode: disabled`, which is exact unless the endpoint carries the
+/// HBONE tunnel label: Istio decides the tunnel from the endpoint's own TLS mode
+/// (`endpoint_builder.go`, `buildEnvoyLbEndpoint`: `supportsMtls := e.TLSMode == ...`, read
+/// before and apart from `mtlsEnabled`), so rewriting it would turn a tunnel-labelled sidecar
+/// endpoint into an HBONE one. With `PreferHBONESend` the tunnel wins either way (and a tunnel
+/// endpoint is never mTLS), so the rewrite is exact there too; otherwise the endpoint is left
+/// as read and listed in `not_applied`, as the engine input has no per-endpoint mTLS flag.
+fn apply_peer_authentication(
+    service: &mut ServicePortEndpoints,
+    policies: &mesh_model::PeerAuthentications<'_>,
+    prefer_hbone_send: bool,
+    not_applied: &mut Vec<PeerMtlsNotApplied>,
+) {
+    if policies.is_empty() {
+        return;
+    }
+    for ep in &mut service.endpoints {
+        if ep.tls_mode != mesh_model::TlsMode::Istio
+            || policies.mode_for(&ep.namespace, &ep.labels, ep.port)
+                != mesh_model::PeerMtlsMode::Disable
+        {
+            continue;
+        }
+        if ep.hbone_tunnel && !prefer_hbone_send {
+            not_applied.push(PeerMtlsNotApplied {
+                cluster: service.cluster.name(),
+                address: ep.address().to_owned(),
+                port: ep.port,
+            });
+        } else {
+            ep.tls_mode = mesh_model::TlsMode::Disabled;
+        }
+    }
+}
+
+/// An endpoint whose PeerAuthentication `DISABLE` the engine input cannot express (a
+/// tunnel-labelled sidecar endpoint without `PreferHBONESend`; see
+/// [`DocumentEds::peer_mtls_not_applied`]): Istio marks it not mTLS-capable, the engine keeps
+/// it mTLS-capable.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct PeerMtlsNotApplied {
+    /// The Envoy cluster name.
+    pub cluster: String,
+    /// The endpoint's primary address.
+    pub address: String,
+    /// Its endpoint port.
+    pub port: u32,
 }
 
 /// The locality policy of one Envoy cluster of `svc` (L3–L7): `rule`'s traffic policy merged for
@@ -932,6 +1014,243 @@ spec:
                 ("10.10.1.5".to_owned(), 3, EndpointKind::Direct),
                 ("10.10.1.6".to_owned(), 3, EndpointKind::Direct),
             ]
+        );
+    }
+
+    /// M3 + M15: a DestinationRule TLS mode other than ISTIO_MUTUAL makes the endpoints not
+    /// mTLS-capable, so a client on another network loses the gateway endpoint; ISTIO_MUTUAL or
+    /// no mode keeps it. The same-network endpoint stays in every case.
+    #[test]
+    fn destination_rule_tls_mode_decides_gateway_endpoints() {
+        let kinds = |tls: &str, subset_tls: &str| -> Vec<Vec<(EndpointKind, bool)>> {
+            let text = format!(
+                r#"
+apiVersion: meshspan/v1alpha1
+kind: Mesh
+metadata: {{name: m}}
+spec:
+  clusters: [{{name: c1, network: n1}}, {{name: c2, network: n2}}]
+  meshNetworks:
+    networks:
+      n2: {{gateways: [{{address: 192.0.2.2, port: 15443}}]}}
+  services:
+  - name: foo
+    namespace: ns1
+    ports: [{{name: http, port: 80}}]
+    endpoints:
+    - {{cluster: c1, address: 10.0.0.1, labels: {{version: v1}}}}
+    - {{cluster: c2, address: 10.1.0.1, labels: {{version: v1}}}}
+  destinationRules:
+  - host: foo.ns1
+    {tls}
+    subsets: [{{name: v1, labels: {{version: v1}}{subset_tls}}}]
+"#
+            );
+            let doc = MeshDocument::from_yaml(&text).unwrap();
+            let eds = DocumentEds::new(&doc, Features::default());
+            let index = eds.shared_index();
+            let class = eds.class_for_cluster(&"c1".parse().unwrap(), Profile::IstioModern);
+            let view = View::new(&index, class);
+            eds.services
+                .iter()
+                .map(|s| {
+                    let cla = view.assignment(&eds.request(s)).unwrap();
+                    cla.localities
+                        .iter()
+                        .flat_map(|g| g.endpoints.iter().map(|e| (e.kind, e.mtls)))
+                        .collect()
+                })
+                .collect()
+        };
+        let both = vec![(EndpointKind::Direct, true), (EndpointKind::Gateway, true)];
+        let local_only = vec![(EndpointKind::Direct, false)];
+        // No tls anywhere, no PeerAuthentication (Istio's default PERMISSIVE): allowed.
+        assert_eq!(kinds("", ""), [both.clone(), both.clone()]);
+        assert_eq!(
+            kinds("trafficPolicy: {tls: {mode: ISTIO_MUTUAL}}", ""),
+            [both.clone(), both.clone()]
+        );
+        assert_eq!(
+            kinds("trafficPolicy: {tls: {mode: DISABLE}}", ""),
+            [local_only.clone(), local_only.clone()]
+        );
+        assert_eq!(
+            kinds("trafficPolicy: {tls: {mode: SIMPLE}}", ""),
+            [local_only.clone(), local_only.clone()]
+        );
+        // Port level overrides the policy for port 80, and the subset falls back to the rule.
+        assert_eq!(
+            kinds(
+                "trafficPolicy: {tls: {mode: ISTIO_MUTUAL}, portLevelSettings: [{port: {number: 80}, tls: {mode: DISABLE}}]}",
+                ""
+            ),
+            [local_only.clone(), local_only.clone()]
+        );
+        // A subset's own mode decides for its cluster only.
+        assert_eq!(
+            kinds(
+                "trafficPolicy: {tls: {mode: DISABLE}}",
+                ", trafficPolicy: {tls: {mode: ISTIO_MUTUAL}}"
+            ),
+            [local_only, both]
+        );
+    }
+
+    /// M3 + M15 with PeerAuthentication: the gateway endpoint (the other network's endpoint,
+    /// reached through its gateway) is there exactly when the endpoint's effective mode on its
+    /// endpoint port (8080) is not DISABLE: namespace, selector and port level, the mesh-wide
+    /// policy of the root namespace, the most specific scope winning, UNSET inheriting, the first
+    /// listed of one scope winning, and a DestinationRule TLS mode deciding alone.
+    #[test]
+    fn peer_authentication_disable_removes_gateway_endpoints() {
+        let run = |extra: &str, endpoint: &str, features: Features| {
+            let text = format!(
+                r#"
+apiVersion: meshspan/v1alpha1
+kind: Mesh
+metadata: {{name: m}}
+spec:
+  clusters: [{{name: c1, network: n1}}, {{name: c2, network: n2}}]
+  meshNetworks:
+    networks:
+      n2: {{gateways: [{{address: 192.0.2.2, port: 15443}}]}}
+  services:
+  - name: foo
+    namespace: ns1
+    ports: [{{name: http, port: 80, targetPort: 8080}}]
+    endpoints:
+    - {{cluster: c1, address: 10.0.0.1, labels: {{app: foo}}}}
+    - {{cluster: c2, address: 10.1.0.1, {endpoint}}}
+{extra}
+"#
+            );
+            let doc = MeshDocument::from_yaml(&text).unwrap();
+            let eds = DocumentEds::new(&doc, features);
+            let index = eds.shared_index();
+            let class = eds.class_for_cluster(&"c1".parse().unwrap(), Profile::IstioModern);
+            let view = View::new(&index, class);
+            let cla = view.assignment(&eds.request(&eds.services[0])).unwrap();
+            let kinds: Vec<EndpointKind> = cla
+                .localities
+                .iter()
+                .flat_map(|g| g.endpoints.iter().map(|e| e.kind))
+                .collect();
+            (kinds, eds.peer_mtls_not_applied)
+        };
+        let app = "labels: {app: foo}";
+        let kinds = |extra: &str| run(extra, app, Features::default()).0;
+        let both = vec![EndpointKind::Direct, EndpointKind::Gateway];
+        let local = vec![EndpointKind::Direct];
+        let pa = |items: &str| format!("  peerAuthentications:\n{items}");
+        let ns = |mode: &str| format!("  - {{name: ns, namespace: ns1, mtls: {{mode: {mode}}}}}\n");
+        let mesh = |mode: &str| {
+            format!("  - {{name: mesh, namespace: istio-system, mtls: {{mode: {mode}}}}}\n")
+        };
+        assert_eq!(kinds(""), both);
+        assert_eq!(kinds(&pa(&ns("DISABLE"))), local);
+        for mode in ["STRICT", "PERMISSIVE", "UNSET"] {
+            assert_eq!(kinds(&pa(&ns(mode))), both, "{mode}");
+        }
+        // A namespace-level policy of another namespace does not apply.
+        assert_eq!(
+            kinds(&pa(
+                "  - {name: ns, namespace: ns2, mtls: {mode: DISABLE}}\n"
+            )),
+            both
+        );
+        // Mesh-wide: the root namespace, istio-system unless meshConfig.rootNamespace says else.
+        assert_eq!(kinds(&pa(&mesh("DISABLE"))), local);
+        let rooted = "  meshConfig: {rootNamespace: mesh-root}\n";
+        assert_eq!(kinds(&format!("{rooted}{}", pa(&mesh("DISABLE")))), both);
+        assert_eq!(
+            kinds(&format!(
+                "{rooted}{}",
+                pa("  - {name: mesh, namespace: mesh-root, mtls: {mode: DISABLE}}\n")
+            )),
+            local
+        );
+        // The most specific scope wins; UNSET inherits from the wider one.
+        assert_eq!(kinds(&pa(&(mesh("DISABLE") + &ns("STRICT")))), both);
+        assert_eq!(kinds(&pa(&(mesh("STRICT") + &ns("DISABLE")))), local);
+        assert_eq!(kinds(&pa(&(mesh("DISABLE") + &ns("UNSET")))), local);
+        let workload = |selector: &str, rest: &str| {
+            format!(
+                "  - {{name: wl, namespace: ns1, selector: {{matchLabels: {{{selector}}}}}{rest}}}\n"
+            )
+        };
+        assert_eq!(
+            kinds(&pa(
+                &(ns("DISABLE") + &workload("app: foo", ", mtls: {mode: STRICT}"))
+            )),
+            both
+        );
+        assert_eq!(
+            kinds(&pa(
+                &(ns("STRICT") + &workload("app: foo", ", mtls: {mode: DISABLE}"))
+            )),
+            local
+        );
+        // A selector the endpoint's labels do not hold does not apply.
+        assert_eq!(
+            kinds(&pa(&workload("app: bar", ", mtls: {mode: DISABLE}"))),
+            both
+        );
+        // A selector in the root namespace is ignored (ComposePeerAuthentication).
+        assert_eq!(
+            kinds(&pa(
+                "  - {name: wl, namespace: istio-system, selector: {matchLabels: {app: foo}}, mtls: {mode: DISABLE}}\n"
+            )),
+            both
+        );
+        // Port level, by endpoint port: 8080 is the endpoint's, 80 the service's.
+        let port = |p: &str, mode: &str| {
+            workload(
+                "app: foo",
+                &format!(", mtls: {{mode: STRICT}}, portLevelMtls: {{{p}: {{mode: {mode}}}}}"),
+            )
+        };
+        assert_eq!(kinds(&pa(&port("8080", "DISABLE"))), local);
+        assert_eq!(kinds(&pa(&port("80", "DISABLE"))), both);
+        assert_eq!(kinds(&pa(&(ns("DISABLE") + &port("8080", "UNSET")))), both);
+        // Of two namespace-level policies, the first listed (istiod: the oldest) wins.
+        assert_eq!(kinds(&pa(&(ns("DISABLE") + &ns("STRICT")))), local);
+        assert_eq!(kinds(&pa(&(ns("STRICT") + &ns("DISABLE")))), both);
+        // A DestinationRule TLS mode decides alone.
+        let dr =
+            "  destinationRules: [{host: foo.ns1, trafficPolicy: {tls: {mode: ISTIO_MUTUAL}}}]\n";
+        assert_eq!(kinds(&format!("{dr}{}", pa(&ns("DISABLE")))), both);
+        // An endpoint that does not terminate Istio mTLS stays not mTLS-capable under STRICT.
+        assert_eq!(
+            run(
+                &pa(&ns("STRICT")),
+                "labels: {app: foo}, tlsMode: disabled",
+                Features::default()
+            )
+            .0,
+            local
+        );
+        // Tunnel-labelled: left as read (the HBONE decision reads the endpoint's own TLS mode)
+        // and listed, unless PreferHBONESend makes the rewrite exact.
+        let tunnel = "labels: {app: foo, networking.istio.io/tunnel: http}";
+        let (kept, listed) = run(&pa(&ns("DISABLE")), tunnel, Features::default());
+        assert_eq!(kept, both);
+        assert_eq!(
+            listed,
+            [PeerMtlsNotApplied {
+                cluster: "outbound|80||foo.ns1.svc.cluster.local".into(),
+                address: "10.1.0.1".into(),
+                port: 8080,
+            }]
+        );
+        let prefer = Features {
+            prefer_hbone_send: true,
+            ..Features::default()
+        };
+        assert!(run(&pa(&ns("DISABLE")), tunnel, prefer).1.is_empty());
+        assert!(
+            run(&pa(&ns("STRICT")), tunnel, Features::default())
+                .1
+                .is_empty()
         );
     }
 }

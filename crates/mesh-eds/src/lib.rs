@@ -112,7 +112,7 @@ pub mod wire;
 
 pub use assignment::{EndpointAddress, EndpointKind, LbEndpoint, LoadAssignment, LocalityGroup};
 pub use document::accepted_mesh_networks;
-pub use document::{DocumentEds, ScopedEndpoints, ServicePortEndpoints};
+pub use document::{DocumentEds, PeerMtlsNotApplied, ScopedEndpoints, ServicePortEndpoints};
 pub use encoded::EncodedService;
 pub use error::{EdsError, NotEncodable, ServeError};
 pub use explain::{

@@ -16,6 +16,10 @@ use crate::endpoints::{self, Pods, ServiceEndpoints};
 use crate::error::ImportError;
 use crate::gateway::{self, LabelGateway};
 use crate::identity::{self, ClusterValues};
+use crate::istio::DOMAIN_SUFFIX;
+use crate::istio::destination_rule::{self, ReadRule};
+use crate::istio::peer_authentication::{self, ReadPolicy};
+use crate::istio::service_entry;
 use crate::network::{self, MeshConfigMap, SYSTEM_NAMESPACE};
 use crate::object::{IntOrString, ObjectRef};
 use crate::report::ImportReport;
@@ -84,6 +88,9 @@ struct ClusterImport {
     gateways: Vec<LabelGateway>,
     remotes: Vec<RemoteCluster>,
     ca_certs: Option<CaCerts>,
+    destination_rules: Vec<ReadRule>,
+    peer_authentications: Vec<ReadPolicy>,
+    auto_passthrough: Option<Vec<mesh_model::AutoPassthroughServer>>,
 }
 
 struct ImportedService {
@@ -232,11 +239,32 @@ impl Importer {
                 service_cidrs: c.service_cidrs.clone(),
                 locality: None,
                 ca_certs: c.ca_certs.clone(),
+                auto_passthrough: c.auto_passthrough.clone(),
                 watches,
                 mesh_config: None,
                 proxy_cluster_id: None,
             });
         }
+        let rules = self
+            .clusters
+            .iter_mut()
+            .flat_map(|c| std::mem::take(&mut c.destination_rules))
+            .collect();
+        let destination_rules = destination_rule::merged(rules, &mut self.report);
+        let policies = self
+            .clusters
+            .iter_mut()
+            .flat_map(|c| std::mem::take(&mut c.peer_authentications))
+            .collect();
+        let peer_authentications = peer_authentication::joined(policies, &mut self.report);
+        // istiod reads PeerAuthentications against its mesh config's rootNamespace: the first
+        // control plane's `istio` ConfigMap, as for meshNetworks.
+        let root_namespace = self
+            .clusters
+            .iter()
+            .find_map(|c| c.mesh_config.as_ref())
+            .map(|m| m.mesh.root_namespace.clone())
+            .filter(|n| !n.is_empty() && n != mesh_model::DEFAULT_ROOT_NAMESPACE);
         let services = merge_services(std::mem::take(&mut self.clusters));
         let document = MeshDocument {
             api_version: mesh_model::API_VERSION.to_owned(),
@@ -245,7 +273,7 @@ impl Importer {
             spec: MeshSpec {
                 trust_domain,
                 trust_domain_aliases: Vec::new(),
-                domain_suffix: "cluster.local".to_owned(),
+                domain_suffix: DOMAIN_SUFFIX.to_owned(),
                 clusters: out_clusters,
                 mesh_networks,
                 links: Vec::new(),
@@ -253,8 +281,12 @@ impl Importer {
                 dns: BTreeMap::new(),
                 global_vip_range: None,
                 mcs: Default::default(),
-                mesh_config: Default::default(),
-                destination_rules: Vec::new(),
+                mesh_config: mesh_model::MeshConfig {
+                    root_namespace,
+                    ..Default::default()
+                },
+                destination_rules,
+                peer_authentications,
             },
         };
         Ok(Import {
@@ -288,6 +320,12 @@ fn read_cluster(
     }
     for o in &objects.not_modelled {
         ImportReport::list(&mut report.not_modelled, dump, o);
+        if let Some(why) = dump::not_modelled_reason(&o.kind) {
+            report
+                .not_modelled_reasons
+                .entry(o.kind.clone())
+                .or_insert_with(|| why.to_owned());
+        }
     }
     let istiod = identity::istiod(&objects.pods);
     let system = istiod
@@ -337,6 +375,17 @@ fn read_cluster(
         );
         certs
     });
+    let destination_rules = destination_rule::read(dump, &objects.istio.destination_rules, report)?;
+    let peer_authentications =
+        peer_authentication::read(dump, &objects.istio.peer_authentications, report)?;
+    let auto_passthrough = crate::istio::gateway::auto_passthrough(dump, &objects.istio.gateways)?;
+    let entries = service_entry::services(
+        dump,
+        &id,
+        &objects.istio.service_entries,
+        &objects.istio.workload_entries,
+        report,
+    )?;
     // Endpoints of every Service.
     let pods = Pods::new(&objects.pods, &objects.nodes);
     let mut by_service: BTreeMap<(String, String), ServiceEndpoints> = BTreeMap::new();
@@ -393,6 +442,15 @@ fn read_cluster(
         s.has_object = false;
         services.push(s);
     }
+    services.extend(entries.into_iter().map(|e| ImportedService {
+        name: e.name,
+        namespace: e.namespace,
+        ports: e.ports,
+        external_addresses: Vec::new(),
+        endpoints: e.endpoints,
+        has_object: true,
+        traffic_distribution: None,
+    }));
     Ok(ClusterImport {
         dump: dump.to_owned(),
         id,
@@ -406,6 +464,9 @@ fn read_cluster(
         gateways,
         remotes,
         ca_certs,
+        destination_rules,
+        peer_authentications,
+        auto_passthrough,
     })
 }
 
@@ -729,7 +790,8 @@ fn merge_services(clusters: Vec<ClusterImport>) -> Vec<Service> {
             if out.traffic_distribution.is_none() {
                 out.traffic_distribution = s.traffic_distribution;
             }
-            if s.has_object {
+            // A ServiceEntry and a Service of one name in one cluster define it once.
+            if s.has_object && !out.defined_in.contains(&c.id) {
                 out.defined_in.push(c.id.clone());
             }
             if !s.external_addresses.is_empty() {

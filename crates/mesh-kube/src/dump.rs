@@ -13,24 +13,40 @@ use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
 use crate::error::ImportError;
+use crate::istio::IstioObjects;
 use crate::object::{
     ConfigMap, EndpointSlice, Head, Namespace, Node, ObjectRef, Pod, Secret, Service, ServiceCidr,
 };
 
-/// Istio kinds the importer recognises but does not turn into the document (yet): listed in the
-/// report as read and not modelled.
-const NOT_MODELLED: &[&str] = &[
-    "ServiceEntry",
-    "WorkloadEntry",
-    "WorkloadGroup",
-    "DestinationRule",
-    "PeerAuthentication",
-    "Gateway",
-    "VirtualService",
-    "Sidecar",
-    "AuthorizationPolicy",
-    "IstioOperator",
+/// Istio kinds the importer recognises but does not turn into the document (yet), each with why:
+/// listed in the report as read and not modelled.
+const NOT_MODELLED: &[(&str, &str)] = &[
+    (
+        "WorkloadGroup",
+        "a template from which istiod creates WorkloadEntries for auto-registered VMs; the WorkloadEntries themselves are read",
+    ),
+    ("VirtualService", "routing, which does not change EDS"),
+    (
+        "Sidecar",
+        "client scoping (egress hosts) is not modelled: every client is taken to see every service",
+    ),
+    (
+        "AuthorizationPolicy",
+        "authorization, which does not change EDS",
+    ),
+    (
+        "IstioOperator",
+        "read as a cluster's values when given as such (ClusterValues), not from a dump",
+    ),
 ];
+
+/// Why the importer does not model `kind`, if it is one of [`NOT_MODELLED`].
+pub(crate) fn not_modelled_reason(kind: &str) -> Option<&'static str> {
+    NOT_MODELLED
+        .iter()
+        .find(|(k, _)| *k == kind)
+        .map(|(_, why)| *why)
+}
 
 /// The objects of one dump, by kind, each with its reference.
 #[derive(Default)]
@@ -43,6 +59,8 @@ pub(crate) struct Objects {
     pub config_maps: Vec<(ObjectRef, ConfigMap)>,
     pub secrets: Vec<(ObjectRef, Secret)>,
     pub service_cidrs: Vec<(ObjectRef, ServiceCidr)>,
+    /// The Istio objects of the kinds the importer models.
+    pub istio: IstioObjects,
     /// Istio objects recognised and not modelled.
     pub not_modelled: Vec<ObjectRef>,
     /// Objects of kinds the importer does not know.
@@ -211,6 +229,9 @@ impl Objects {
                 self.counts.insert(object.kind.clone(), 1);
             }
         }
+        if let Some(into) = self.istio.slot(&object.kind, &head.api_version) {
+            return push(into, cluster, object, item);
+        }
         let core = |group: &str| head.api_version == group;
         match object.kind.as_str() {
             "Namespace" if core("v1") => push(&mut self.namespaces, cluster, object, item)?,
@@ -225,7 +246,7 @@ impl Objects {
             "ServiceCIDR" if head.api_version.starts_with("networking.k8s.io/") => {
                 push(&mut self.service_cidrs, cluster, object, item)?;
             }
-            k if NOT_MODELLED.contains(&k) && head.api_version.contains("istio.io/") => {
+            k if not_modelled_reason(k).is_some() && head.api_version.contains("istio.io/") => {
                 self.not_modelled.push(object);
             }
             _ => self.unrecognised.push(object),
@@ -277,10 +298,14 @@ mod tests {
         let o = read("c", json).unwrap();
         assert_eq!(o.namespaces.len(), 1);
         assert_eq!(o.unrecognised[0].to_string(), "Deployment/x/d");
-        let yaml = "apiVersion: v1\nkind: Node\nmetadata: {name: n1}\nspec: {podCIDR: 10.0.0.0/24}\n---\n---\napiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: dr, namespace: ns}\n";
+        let yaml = "apiVersion: v1\nkind: Node\nmetadata: {name: n1}\nspec: {podCIDR: 10.0.0.0/24}\n---\n---\napiVersion: networking.istio.io/v1\nkind: Sidecar\nmetadata: {name: sc, namespace: ns}\n---\napiVersion: networking.istio.io/v1beta1\nkind: DestinationRule\nmetadata: {name: dr, namespace: ns}\nspec: {host: a}\n";
         let o = read("c", yaml).unwrap();
         assert_eq!(o.nodes[0].1.spec.pod_cidr, "10.0.0.0/24");
-        assert_eq!(o.not_modelled[0].to_string(), "DestinationRule/ns/dr");
+        assert_eq!(o.not_modelled[0].to_string(), "Sidecar/ns/sc");
+        assert_eq!(
+            o.istio.destination_rules[0].0.to_string(),
+            "DestinationRule/ns/dr"
+        );
     }
 
     #[test]

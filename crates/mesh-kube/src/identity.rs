@@ -70,6 +70,8 @@ struct Enabled {
 pub(crate) struct MeshConfig {
     pub trust_domain: String,
     pub trust_domain_aliases: Vec<String>,
+    /// `rootNamespace`: where PeerAuthentications are mesh-wide (empty = `istio-system`).
+    pub root_namespace: String,
 }
 
 #[derive(Deserialize, Default)]

@@ -1,7 +1,8 @@
 //! # mesh-kube
 //!
 //! Reads a mesh as it really is: Kubernetes and Istio objects — `kubectl get
-//! namespaces,nodes,pods,services,endpointslices,configmaps,secrets -A -o json|yaml` dumps, one per
+//! namespaces,nodes,pods,services,endpointslices,configmaps,secrets -A -o json|yaml` dumps (with,
+//! where the mesh has them, `destinationrules,serviceentries,workloadentries`), one per
 //! cluster, with Helm values or an IstioOperator — turned into a [`mesh_model::MeshDocument`] by
 //! Istio's own derivation rules, so `mesh-topology` can check it and `mesh-eds` compute its EDS.
 //!
@@ -18,6 +19,10 @@
 //! | gateways | Services labelled `topology.istio.io/network`, and meshNetworks | `network.go` `getGatewayDetails` |
 //! | watched clusters, API servers | remote secrets (`istio/multiCluster: "true"`) | `secretcontroller.go` `addRemoteConfig` |
 //! | plug-in CA | the `cacerts` Secret (public files only) | |
+//! | DestinationRules | `DestinationRule` (host resolved in its namespace; rules of one host merged) | `config.go` `ResolveShortnameToFQDN`, `destination_rule.go` `mergeDestinationRule` |
+//! | PeerAuthentications | `PeerAuthentication` (v1, v1beta1; oldest first; `targetRef` ones reported), the `istio` ConfigMap's `rootNamespace` | `authentication.go` `initAuthenticationPolicies`, `policy_applier.go` `ComposePeerAuthentication` |
+//! | services from ServiceEntries | `ServiceEntry` (`STATIC`, `MESH_INTERNAL`, hosts `name.namespace.svc.cluster.local`) | `serviceentry/conversion.go` `convertServices` |
+//! | their endpoints | inline `endpoints`, or `WorkloadEntry`s the `workloadSelector` picks | `conversion.go` `convertWorkloadEntryToWorkloadInstance`, `convertWorkloadInstanceToServiceInstance` |
 //! | pod / service CIDRs | nodes' `spec.podCIDRs`, `ServiceCIDR` objects, else the caller | |
 //!
 //! Or from one istiod's debug endpoints ([`import_istiod`], no I/O either: the caller fetches the
@@ -57,6 +62,7 @@ mod endpoints;
 mod error;
 mod gateway;
 mod identity;
+mod istio;
 mod istiod;
 mod label;
 mod locality;

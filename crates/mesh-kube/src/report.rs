@@ -21,6 +21,8 @@ pub struct ImportReport {
     pub skipped: Vec<Skipped>,
     /// Istio objects recognised but not modelled by the mesh document, per kind.
     pub not_modelled: BTreeMap<String, Vec<String>>,
+    /// Why each kind of [`Self::not_modelled`] is not modelled.
+    pub not_modelled_reasons: BTreeMap<String, String>,
     /// Objects of kinds the importer does not know, per kind (`cluster: kind/namespace/name`).
     pub unrecognised: BTreeMap<String, Vec<String>>,
 }
@@ -110,6 +112,9 @@ impl fmt::Display for ImportReport {
                 list.len(),
                 list.join(", ")
             )?;
+            if let Some(why) = self.not_modelled_reasons.get(kind) {
+                writeln!(f, "  ({why})")?;
+            }
         }
         for (kind, list) in &self.unrecognised {
             writeln!(

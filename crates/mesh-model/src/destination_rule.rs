@@ -100,6 +100,10 @@ pub struct TrafficPolicy {
         deserialize_with = "empty_if_null"
     )]
     pub port_level_settings: Vec<PortTrafficPolicy>,
+    /// `tls`: how the client speaks TLS to the service; only its `mode` is read, for the mTLS
+    /// check of EDS (M3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<ClientTlsSettings>,
 }
 
 /// One `portLevelSettings` entry.
@@ -122,6 +126,35 @@ pub struct PortTrafficPolicy {
         deserialize_with = "validated"
     )]
     pub outlier_detection: Option<OutlierDetection>,
+    /// `tls`: replaces the policy's `tls` for this port (M3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<ClientTlsSettings>,
+}
+
+/// `ClientTLSSettings`: the part that decides EDS, its `mode`. Written with no `mode`, it is
+/// `DISABLE`, protobuf's zero value, as Istio reads it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ClientTlsSettings {
+    /// `mode`.
+    #[serde(default)]
+    pub mode: ClientTlsMode,
+}
+
+/// `ClientTLSSettings.TLSmode`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[non_exhaustive]
+pub enum ClientTlsMode {
+    /// `DISABLE`: plain text (the protobuf default).
+    #[default]
+    Disable,
+    /// `SIMPLE`: TLS to the upstream.
+    Simple,
+    /// `MUTUAL`: mTLS with the client's own certificates.
+    Mutual,
+    /// `ISTIO_MUTUAL`: mTLS with Istio's certificates.
+    IstioMutual,
 }
 
 /// `PortSelector`.
@@ -340,10 +373,67 @@ impl TrafficPolicy {
     }
 }
 
+impl TrafficPolicy {
+    /// This policy's TLS mode for service port `port`: a port-level entry for the port that
+    /// sets `tls` overrides the policy's own (Istio, `pilot/pkg/xds/endpoints/mtls_checker.go`,
+    /// `trafficPolicyTLSModeForPort`: unlike the load-balancer fields, a port-level entry without
+    /// `tls` does not clear it).
+    fn tls_mode_for_port(&self, port: u16) -> Option<ClientTlsMode> {
+        self.port_level_settings
+            .iter()
+            .find(|p| p.port.number == port && p.tls.is_some())
+            .and_then(|p| p.tls)
+            .or(self.tls)
+            .map(|t| t.mode)
+    }
+}
+
 impl DestinationRule {
     /// The subset named `name`.
     pub fn subset(&self, name: &str) -> Option<&Subset> {
         self.subsets.iter().find(|s| s.name == name)
+    }
+
+    /// The TLS mode this rule sets for the Envoy cluster of service port `port` and `subset`, as
+    /// istiod's EDS mTLS check reads it (`mtls_checker.go`, `tlsModeForDestinationRule`): the
+    /// subset's policy for the port, else the rule's; a subset name the rule does not have sets
+    /// none. `None`: no mode, PeerAuthentication decides (M3).
+    ///
+    /// ```
+    /// use mesh_model::{ClientTlsMode, MeshDocument};
+    /// let doc = MeshDocument::from_yaml(r#"
+    /// apiVersion: meshspan/v1alpha1
+    /// kind: Mesh
+    /// metadata: {name: m}
+    /// spec:
+    ///   destinationRules:
+    ///   - host: reviews.bookinfo
+    ///     trafficPolicy:
+    ///       tls: {mode: DISABLE}
+    ///       portLevelSettings: [{port: {number: 9443}, tls: {mode: ISTIO_MUTUAL}}]
+    /// "#)?;
+    /// let dr = &doc.spec.destination_rules[0];
+    /// assert_eq!(dr.tls_mode_for(9080, None), Some(ClientTlsMode::Disable));
+    /// assert_eq!(dr.tls_mode_for(9443, None), Some(ClientTlsMode::IstioMutual));
+    /// assert_eq!(dr.tls_mode_for(9080, Some("v9")), None);
+    /// # Ok::<(), mesh_model::DocumentError>(())
+    /// ```
+    pub fn tls_mode_for(&self, port: u16, subset: Option<&str>) -> Option<ClientTlsMode> {
+        let top = || {
+            self.traffic_policy
+                .as_ref()
+                .and_then(|p| p.tls_mode_for_port(port))
+        };
+        match subset {
+            None => top(),
+            Some(name) => {
+                let sub = self.subset(name)?;
+                sub.traffic_policy
+                    .as_ref()
+                    .and_then(|p| p.tls_mode_for_port(port))
+                    .or_else(top)
+            }
+        }
     }
 
     /// The merged policy of the Envoy cluster for service port `port` and `subset`, as istiod
@@ -664,6 +754,7 @@ impl TrafficPolicy {
         if self.load_balancer.is_none()
             && self.outlier_detection.is_none()
             && self.port_level_settings.is_empty()
+            && self.tls.is_none()
         {
             return Err(err("", K::EmptyPolicy));
         }
@@ -678,7 +769,7 @@ impl TrafficPolicy {
             if p.port.number == 0 {
                 return Err(err(format!("{at}.port.number"), K::Port(0)));
             }
-            if p.load_balancer.is_none() && p.outlier_detection.is_none() {
+            if p.load_balancer.is_none() && p.outlier_detection.is_none() && p.tls.is_none() {
                 return Err(err(at, K::EmptyPortPolicy));
             }
             if let Some(o) = &p.outlier_detection {
@@ -1078,6 +1169,57 @@ subsets:
         assert!(
             dup.to_string().contains(r#"field "a" is given twice"#),
             "{dup}"
+        );
+    }
+
+    #[test]
+    fn tls_mode_port_level_then_policy_subset_then_rule() {
+        let dr = rule(
+            r#"
+host: reviews.bookinfo
+trafficPolicy:
+  tls: {mode: ISTIO_MUTUAL}
+  portLevelSettings:
+  - port: {number: 9443}
+    tls: {}
+  - port: {number: 9080}
+    outlierDetection: {consecutive5xxErrors: 5}
+subsets:
+- name: v1
+  trafficPolicy:
+    portLevelSettings:
+    - port: {number: 9090}
+      tls: {mode: SIMPLE}
+- name: v2
+  labels: {version: v2}
+"#,
+        );
+        // `tls: {}` is DISABLE; a port-level entry without tls keeps the policy's.
+        assert_eq!(dr.tls_mode_for(9443, None), Some(ClientTlsMode::Disable));
+        assert_eq!(
+            dr.tls_mode_for(9080, None),
+            Some(ClientTlsMode::IstioMutual)
+        );
+        // A subset's own mode for the port, else the rule's; an unknown subset has none.
+        assert_eq!(
+            dr.tls_mode_for(9090, Some("v1")),
+            Some(ClientTlsMode::Simple)
+        );
+        assert_eq!(
+            dr.tls_mode_for(9443, Some("v1")),
+            Some(ClientTlsMode::Disable)
+        );
+        assert_eq!(
+            dr.tls_mode_for(9080, Some("v2")),
+            Some(ClientTlsMode::IstioMutual)
+        );
+        assert_eq!(dr.tls_mode_for(9080, Some("v3")), None);
+        assert_eq!(rule("host: a.b\n").tls_mode_for(80, None), None);
+        // A policy holding only `tls` is not empty.
+        assert!(
+            rule("host: a.b\ntrafficPolicy: {tls: {mode: DISABLE}}\n")
+                .traffic_policy
+                .is_some()
         );
     }
 }

@@ -15,6 +15,7 @@ use crate::id::{ClusterId, Locality, Namespace, NetworkId, ServiceKey, ServiceNa
 use crate::mesh_config::MeshConfig;
 use crate::meshnetworks::MeshNetworks;
 use crate::null::empty_if_null;
+use crate::peer_authentication::{PeerAuthentication, PeerAuthentications};
 use crate::scope::McsFeatures;
 
 /// The `apiVersion` of the documents this crate reads.
@@ -123,6 +124,14 @@ pub struct MeshSpec {
         deserialize_with = "empty_if_null"
     )]
     pub destination_rules: Vec<DestinationRule>,
+    /// PeerAuthentications (`security.istio.io`), in istiod's order (oldest first): whether an
+    /// endpoint accepts Istio mTLS on its port ([`crate::PeerAuthentications::mode_for`]).
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "empty_if_null"
+    )]
+    pub peer_authentications: Vec<PeerAuthentication>,
 }
 
 /// The default range of `.global` virtual IPs: `240.0.0.0/4`, reserved and never routed.
@@ -132,6 +141,15 @@ impl MeshSpec {
     /// The DestinationRule for `service` (the first, when several name it).
     pub fn destination_rule(&self, service: &ServiceKey) -> Option<&DestinationRule> {
         self.destination_rules.iter().find(|d| &d.host == service)
+    }
+
+    /// The PeerAuthentications indexed for per-endpoint look-ups, with the root namespace of
+    /// `spec.meshConfig` (`rootNamespace`, else `istio-system`).
+    pub fn peer_authentication_index(&self) -> PeerAuthentications<'_> {
+        PeerAuthentications::new(
+            &self.peer_authentications,
+            self.mesh_config.root_namespace(),
+        )
     }
 
     /// The mesh config of the control plane serving `cluster` (its primary's `meshConfig`,
@@ -162,6 +180,17 @@ fn is_true(v: &bool) -> bool {
 
 fn yes() -> bool {
     true
+}
+
+/// A Gateway server with `tls.mode: AUTO_PASSTHROUGH`: its port and its Gateway's selector.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AutoPassthroughServer {
+    /// The server's `port.number` (the gateway Service's port).
+    pub port: u32,
+    /// The Gateway's `selector`: the gateway pods it configures.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub selector: BTreeMap<String, String>,
 }
 
 /// One Kubernetes cluster.
@@ -200,6 +229,11 @@ pub struct Cluster {
     /// `mesh-ca` checks from them that every cluster can trust every other.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_certs: Option<CaCerts>,
+    /// The `AUTO_PASSTHROUGH` servers of the `networking.istio.io` Gateways its dump held (the
+    /// east-west gateway's mTLS passthrough listener); `None` = no Gateway was read (a
+    /// hand-written document), so `check` assumes each network gateway has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_passthrough: Option<Vec<AutoPassthroughServer>>,
     /// Multi-primary: the other clusters whose API servers this cluster's control plane reads, one
     /// per Istio remote secret (`istio/multiCluster: "true"`). Its remotes (`controlPlane`) are
     /// read too, listed here or not. Empty for a remote, and for a primary that reads only itself.

@@ -40,6 +40,7 @@ mod mesh_config;
 mod meshnetworks;
 mod null;
 mod parse;
+mod peer_authentication;
 mod resolve;
 mod scope;
 #[cfg(feature = "proptest")]
@@ -50,13 +51,14 @@ mod yaml11;
 pub use check::ModelError;
 pub use counted::counted;
 pub use destination_rule::{
-    DestinationRule, Distribute, Failover, LoadBalancerSettings, LocalityLbSetting, MergedPolicy,
-    OutlierDetection, PolicyError, PolicyErrorKind, PortSelector, PortTrafficPolicy, SimpleLb,
-    Subset, TrafficPolicy, Weights, ZoneAwareLbSetting,
+    ClientTlsMode, ClientTlsSettings, DestinationRule, Distribute, Failover, LoadBalancerSettings,
+    LocalityLbSetting, MergedPolicy, OutlierDetection, PolicyError, PolicyErrorKind, PortSelector,
+    PortTrafficPolicy, SimpleLb, Subset, TrafficPolicy, Weights, ZoneAwareLbSetting,
 };
 pub use document::{
-    API_VERSION, ApiServer, CaCerts, Cluster, DEFAULT_GLOBAL_VIP_RANGE, Endpoint, Exposure, KIND,
-    Link, MeshDocument, MeshSpec, Metadata, Service, ServicePort, TlsMode, TrafficDistribution,
+    API_VERSION, ApiServer, AutoPassthroughServer, CaCerts, Cluster, DEFAULT_GLOBAL_VIP_RANGE,
+    Endpoint, Exposure, KIND, Link, MeshDocument, MeshSpec, Metadata, Service, ServicePort,
+    TlsMode, TrafficDistribution,
 };
 pub use gateway::{
     Gateway, GatewayResolution, GatewaySource, UnresolvedGateway, UnresolvedReason,
@@ -72,6 +74,10 @@ pub use meshnetworks::{
     MeshNetworksParseError, Network, NetworkEndpoints, NetworkErrorKind, NetworkGateway,
 };
 pub use parse::DocumentError;
+pub use peer_authentication::{
+    DEFAULT_ROOT_NAMESPACE, PeerAuthentication, PeerAuthenticationError,
+    PeerAuthenticationErrorKind, PeerAuthentications, PeerMtls, PeerMtlsMode,
+};
 pub use resolve::NetworkResolver;
 pub use scope::{
     AmbientScope, ClusterLocalHosts, ClusterLocalMatch, ClusterLocalSource,

@@ -57,9 +57,19 @@ pub struct MeshConfig {
         deserialize_with = "empty_if_null"
     )]
     pub service_scope_configs: Vec<ServiceScopeConfig>,
+    /// `rootNamespace`: where PeerAuthentications are mesh-wide; `None` = `istio-system`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root_namespace: Option<String>,
 }
 
 impl MeshConfig {
+    /// The root namespace: `rootNamespace`, else Istio's default `istio-system`.
+    pub fn root_namespace(&self) -> &str {
+        self.root_namespace
+            .as_deref()
+            .unwrap_or(crate::peer_authentication::DEFAULT_ROOT_NAMESPACE)
+    }
+
     /// The cluster-local table istiod builds from this config for `domain_suffix` (S1–S4; the
     /// discovery address is Istio's default).
     ///

@@ -322,6 +322,7 @@ fn build(
             service_cidrs: vec![service_cidr(i)],
             locality: c.locality.map(locality_name),
             ca_certs: None,
+            auto_passthrough: None,
             watches: Vec::new(),
             mesh_config: None,
             proxy_cluster_id: None,
@@ -508,6 +509,7 @@ fn build(
             mcs: Default::default(),
             mesh_config: Default::default(),
             destination_rules: Vec::new(),
+            peer_authentications: Vec::new(),
         },
     }
 }

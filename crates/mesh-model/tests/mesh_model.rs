@@ -398,10 +398,12 @@ proptest! {
                         ..Default::default()
                     }),
                     outlier_detection: None,
+                    tls: None,
                 }]
             } else {
                 Vec::new()
             },
+            tls: None,
         };
         let mut doc = MeshDocument::from_yaml(
             "apiVersion: meshspan/v1alpha1\nkind: Mesh\nmetadata: {name: m}\nspec: {}\n",

@@ -91,6 +91,9 @@ codes! {
     /// Locality failover set without outlier detection in the same traffic policy (Istio warns;
     /// the failover does nothing, L8).
     FailoverWithoutOutlierDetection = "failover-without-outlier-detection", Warning;
+    /// A network's gateway has no `AUTO_PASSTHROUGH` Gateway server on its port in the clusters
+    /// of that network, whose dumps had Gateways read (`clusters[].autoPassthrough`).
+    GatewayNoAutoPassthrough = "gateway-no-auto-passthrough", Warning;
     /// One gateway address is declared for several networks (Istio leaves this unchecked, V7).
     GatewaySharedByNetworks = "gateway-shared-by-networks", Warning;
     /// A hostname gateway with no DNS answer, or a `registryServiceName` with no external address.

@@ -205,6 +205,7 @@ pub fn workload(kind: Workload, seed: u64) -> MeshDocument {
             ],
             locality: Some(localities[i % localities.len()].clone()),
             ca_certs: None,
+            auto_passthrough: None,
             watches: Vec::new(),
             mesh_config: None,
             proxy_cluster_id: None,
@@ -340,6 +341,7 @@ pub fn workload(kind: Workload, seed: u64) -> MeshDocument {
             mcs: Default::default(),
             mesh_config: Default::default(),
             destination_rules: Vec::new(),
+            peer_authentications: Vec::new(),
         },
     }
 }

@@ -21,8 +21,9 @@ pub(super) struct MeshFacts {
 }
 
 /// The MeshConfig fields the document models as `spec.meshConfig`.
-const MODELLED: [&str; 4] = [
+const MODELLED: [&str; 5] = [
     "localityLbSetting",
+    "rootNamespace",
     "zoneAwareLbSetting",
     "serviceSettings",
     "serviceScopeConfigs",

@@ -194,6 +194,7 @@ pub fn import_istiod(
             mcs: Default::default(),
             mesh_config: mesh.config,
             destination_rules: Vec::new(),
+            peer_authentications: Vec::new(),
         },
     };
     Ok(Import { document, report })
@@ -248,6 +249,7 @@ fn document_clusters(
         watches: Vec::new(),
         mesh_config: None,
         proxy_cluster_id: None,
+        auto_passthrough: None,
     };
     for c in infos {
         let cluster = out

@@ -26,6 +26,7 @@ fn codes(i: &Import) -> Vec<String> {
         .collect()
 }
 
+mod istio_crs;
 mod istiod;
 mod multi_primary;
 mod problems;

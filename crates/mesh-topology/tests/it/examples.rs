@@ -74,6 +74,7 @@ fn broken_example_shows_every_code_on_purpose() {
             Subject::Service("cart.shop".into()),
         ),
         (Code::ProxyClusterIdUnregistered, cluster("solo")),
+        (Code::GatewayNoAutoPassthrough, cluster("west-remote")),
         (
             Code::ClusterLocalMismatch,
             Subject::Service("cart.shop".into()),

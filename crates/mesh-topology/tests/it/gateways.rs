@@ -124,3 +124,42 @@ fn gateway_unresolved_in_one_cluster_of_a_shared_network_names_that_cluster() {
     );
     assert!(d[0].subjects.contains(&cluster("b")), "{}", d[0]);
 }
+
+/// `gateway-no-auto-passthrough`: only when the gateway's cluster records its Gateways
+/// (`autoPassthrough`), and none has a server on the gateway's port.
+#[test]
+fn gateway_no_auto_passthrough_only_when_gateways_were_read() {
+    let r_with = |servers: &str| {
+        mesh(&SPLIT.replace(
+            "controlPlane: p, apiServer",
+            &format!("autoPassthrough: {servers}, controlPlane: p, apiServer"),
+        ))
+    };
+    // Hand-written: nothing recorded, no warning.
+    assert!(of(&check(&mesh(SPLIT)), Code::GatewayNoAutoPassthrough).is_empty());
+    let ok = r_with("[{port: 15443, selector: {istio: eastwestgateway}}]");
+    assert_eq!(
+        ok.spec.clusters[1].auto_passthrough.as_ref().map(Vec::len),
+        Some(1)
+    );
+    assert!(of(&check(&ok), Code::GatewayNoAutoPassthrough).is_empty());
+    for servers in ["[]", "[{port: 15444}]"] {
+        let r = check(&r_with(servers));
+        let d = of(&r, Code::GatewayNoAutoPassthrough);
+        assert_eq!(d.len(), 1, "{servers}: {r}");
+        assert_eq!(
+            d[0].subjects,
+            [
+                Subject::Cluster("r".into()),
+                network("n2"),
+                Subject::Gateway("192.0.2.2".into())
+            ]
+        );
+        assert!(
+            d[0].message
+                .contains("gateway 192.0.2.2:15443 of network n2 has no AUTO_PASSTHROUGH Gateway server on port 15443 in cluster r"),
+            "{}",
+            d[0].message
+        );
+    }
+}
