@@ -27,19 +27,13 @@ use std::collections::BTreeMap;
 use mesh_model::{DestinationRule, ServiceKey};
 use serde_json::Value;
 
-use super::{Config, DOMAIN_SUFFIX};
+use super::{Config, DOMAIN_SUFFIX, ReadConfig, one_copy_each};
 use crate::error::ImportError;
 use crate::object::ObjectRef;
 use crate::report::ImportReport;
 
 /// A DestinationRule read from one dump, before the dumps' rules are merged.
-#[derive(Debug, Clone)]
-pub(crate) struct ReadRule {
-    dump: String,
-    object: ObjectRef,
-    created: String,
-    rule: DestinationRule,
-}
+pub(crate) type ReadRule = ReadConfig<DestinationRule>;
 
 /// What the document keeps of a JSON object: its fields, each with what it keeps below.
 enum Shape {
@@ -332,7 +326,7 @@ pub(crate) fn read(
             dump: dump.to_owned(),
             object: object.clone(),
             created: config.metadata.creation_timestamp.clone(),
-            rule,
+            value: rule,
         });
     }
     Ok(out)
@@ -340,53 +334,27 @@ pub(crate) fn read(
 
 /// The rules of all dumps, one per host, merged as istiod merges them; sorted by host.
 pub(crate) fn merged(rules: Vec<ReadRule>, report: &mut ImportReport) -> Vec<DestinationRule> {
-    // One copy of each object (the first dump's).
-    let mut unique: BTreeMap<(String, String), ReadRule> = BTreeMap::new();
-    for r in rules {
-        let id = (r.object.namespace.clone(), r.object.name.clone());
-        match unique.get(&id) {
-            Some(first) if first.rule != r.rule => report.infer(
-                &r.dump,
-                format!("spec.destinationRules[{}]", first.rule.host),
-                format!("{} of {}", first.object, first.dump),
-                format!(
-                    "{} differs in {}: the document has one copy of each rule",
-                    r.object, r.dump
-                ),
-            ),
-            Some(_) => {}
-            None => {
-                unique.insert(id, r);
-            }
-        }
-    }
-    let mut ordered: Vec<ReadRule> = unique.into_values().collect();
-    // configCompareByCreationTime: creation time, then name, then namespace.
-    ordered.sort_by(|a, b| {
-        (&a.created, &a.object.name, &a.object.namespace).cmp(&(
-            &b.created,
-            &b.object.name,
-            &b.object.namespace,
-        ))
+    let ordered = one_copy_each(rules, report, "rule", |first| {
+        format!("spec.destinationRules[{}]", first.value.host)
     });
     let mut by_host: BTreeMap<String, (ObjectRef, DestinationRule)> = BTreeMap::new();
     for r in ordered {
-        let host = r.rule.host.to_string();
+        let host = r.value.host.to_string();
         let Some((first, merged)) = by_host.get_mut(&host) else {
-            by_host.insert(host, (r.object, r.rule));
+            by_host.insert(host, (r.object, r.value));
             continue;
         };
         let mut duplicates = Vec::new();
-        for subset in r.rule.subsets {
+        for subset in r.value.subsets {
             if merged.subset(&subset.name).is_some() {
                 duplicates.push(subset.name);
             } else {
                 merged.subsets.push(subset);
             }
         }
-        let policy_ignored = merged.traffic_policy.is_some() && r.rule.traffic_policy.is_some();
+        let policy_ignored = merged.traffic_policy.is_some() && r.value.traffic_policy.is_some();
         if merged.traffic_policy.is_none() {
-            merged.traffic_policy = r.rule.traffic_policy;
+            merged.traffic_policy = r.value.traffic_policy;
         }
         let mut why = format!(
             "merged into {first} (same host {host}; destination_rule.go, mergeDestinationRule: the older rule's trafficPolicy wins, new subsets are added)"

@@ -94,3 +94,56 @@ impl IstioObjects {
         }
     }
 }
+
+/// An Istio object read from one dump: the value the document keeps, with what istiod orders it
+/// by and where it came from.
+#[derive(Debug, Clone)]
+pub(crate) struct ReadConfig<T> {
+    /// The dump (cluster) it was read from.
+    pub(crate) dump: String,
+    /// `kind/namespace/name`.
+    pub(crate) object: ObjectRef,
+    /// `metadata.creationTimestamp` as written (RFC 3339, so text order is time order).
+    pub(crate) created: String,
+    /// What the document keeps of it.
+    pub(crate) value: T,
+}
+
+/// One copy of each object (the first dump's), in istiod's `configCompareByCreationTime` order:
+/// creation time, then name, then namespace. A copy that differs from the first is reported at
+/// `field(first)`, as one the document keeps once (`what`: "rule", "policy").
+pub(crate) fn one_copy_each<T: PartialEq>(
+    read: Vec<ReadConfig<T>>,
+    report: &mut crate::report::ImportReport,
+    what: &str,
+    field: impl Fn(&ReadConfig<T>) -> String,
+) -> Vec<ReadConfig<T>> {
+    let mut unique: BTreeMap<(String, String), ReadConfig<T>> = BTreeMap::new();
+    for r in read {
+        let id = (r.object.namespace.clone(), r.object.name.clone());
+        match unique.get(&id) {
+            Some(first) if first.value != r.value => report.infer(
+                &r.dump,
+                field(first),
+                format!("{} of {}", first.object, first.dump),
+                format!(
+                    "{} differs in {}: the document has one copy of each {what}",
+                    r.object, r.dump
+                ),
+            ),
+            Some(_) => {}
+            None => {
+                unique.insert(id, r);
+            }
+        }
+    }
+    let mut ordered: Vec<ReadConfig<T>> = unique.into_values().collect();
+    ordered.sort_by(|a, b| {
+        (&a.created, &a.object.name, &a.object.namespace).cmp(&(
+            &b.created,
+            &b.object.name,
+            &b.object.namespace,
+        ))
+    });
+    ordered
+}

@@ -18,19 +18,13 @@ use mesh_model::{PeerAuthentication, PeerMtls};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::Config;
+use super::{Config, ReadConfig, one_copy_each};
 use crate::error::ImportError;
 use crate::object::ObjectRef;
 use crate::report::ImportReport;
 
 /// A PeerAuthentication read from one dump, before the dumps' policies are joined.
-#[derive(Debug, Clone)]
-pub(crate) struct ReadPolicy {
-    dump: String,
-    object: ObjectRef,
-    created: String,
-    policy: PeerAuthentication,
-}
+pub(crate) type ReadPolicy = ReadConfig<PeerAuthentication>;
 
 /// The fields of a PeerAuthentication's spec the document models.
 const MODELLED: [&str; 3] = ["selector", "mtls", "portLevelMtls"];
@@ -123,7 +117,7 @@ pub(crate) fn read(
             dump: dump.to_owned(),
             object: object.clone(),
             created: config.metadata.creation_timestamp.clone(),
-            policy,
+            value: policy,
         });
     }
     Ok(out)
@@ -134,33 +128,11 @@ pub(crate) fn joined(
     policies: Vec<ReadPolicy>,
     report: &mut ImportReport,
 ) -> Vec<PeerAuthentication> {
-    let mut unique: BTreeMap<(String, String), ReadPolicy> = BTreeMap::new();
-    for p in policies {
-        let id = (p.object.namespace.clone(), p.object.name.clone());
-        match unique.get(&id) {
-            Some(first) if first.policy != p.policy => report.infer(
-                &p.dump,
-                format!("spec.peerAuthentications[{}/{}]", id.0, id.1),
-                format!("{} of {}", first.object, first.dump),
-                format!(
-                    "{} differs in {}: the document has one copy of each policy",
-                    p.object, p.dump
-                ),
-            ),
-            Some(_) => {}
-            None => {
-                unique.insert(id, p);
-            }
-        }
-    }
-    let mut ordered: Vec<ReadPolicy> = unique.into_values().collect();
-    // configCompareByCreationTime: creation time, then name, then namespace.
-    ordered.sort_by(|a, b| {
-        (&a.created, &a.object.name, &a.object.namespace).cmp(&(
-            &b.created,
-            &b.object.name,
-            &b.object.namespace,
-        ))
+    let ordered = one_copy_each(policies, report, "policy", |first| {
+        format!(
+            "spec.peerAuthentications[{}/{}]",
+            first.object.namespace, first.object.name
+        )
     });
-    ordered.into_iter().map(|p| p.policy).collect()
+    ordered.into_iter().map(|p| p.value).collect()
 }
