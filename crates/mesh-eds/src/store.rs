@@ -266,7 +266,7 @@ impl EdsStore {
                         self.service(&service, &mut changes.dirty, &mut changes.requests_replaced)
                     {
                         changes.cluster_differs += usize::from(differs(&cluster, &endpoint));
-                        state.upsert(cluster, key, endpoint);
+                        state.upsert(cluster, &key, endpoint);
                     }
                 }
                 Delta::RemoveEndpoint {
@@ -665,10 +665,8 @@ impl EdsStore {
     ) -> Vec<EdsEndpoint> {
         scope.visible(
             proxy,
-            state
-                .keys
-                .iter()
-                .map(|(shard, _)| shard.as_ref())
+            (0..state.endpoints.len())
+                .map(|i| state.shard_of(i))
                 .zip(&state.endpoints),
         )
     }
