@@ -36,7 +36,7 @@
 //!   encode-options change builds a new index and re-encodes every service.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
@@ -57,10 +57,12 @@ use crate::view::View;
 use crate::wire::{self, EncodeOptions};
 
 mod delta;
+mod names;
 mod service;
 mod snapshot;
 
 pub use delta::{ApplyStats, Delta};
+use names::Names;
 use service::{CacheParts, ServiceState, patch, refresh};
 use snapshot::{ServiceSlot, ServiceTable};
 pub use snapshot::{Snapshot, SnapshotReader};
@@ -104,8 +106,8 @@ pub struct EdsStore {
     services: HashMap<Arc<str>, ServiceState>,
     /// Scratch for rendering a delta's cluster name.
     name: String,
-    /// Locality labels, shared by the cache entries naming them.
-    localities: HashSet<Arc<str>>,
+    /// The networks, clusters and locality labels the cache entries name by id.
+    names: Names,
     mtls: BTreeMap<Arc<str>, bool>,
     /// The scope of each service given one ([`Delta::Scope`]).
     scopes: BTreeMap<Arc<str>, ServiceScope>,
@@ -156,7 +158,7 @@ impl EdsStore {
             options: EncodeOptions::default(),
             services: HashMap::new(),
             name: String::new(),
-            localities: HashSet::new(),
+            names: Names::default(),
             mtls: BTreeMap::new(),
             scopes: BTreeMap::new(),
             policies: BTreeMap::new(),
@@ -408,13 +410,7 @@ impl EdsStore {
                     reshaped,
                     garbage,
                 };
-                refresh(
-                    parts,
-                    endpoints,
-                    &request,
-                    self.options,
-                    &mut self.localities,
-                );
+                refresh(parts, endpoints, &request, self.options, &mut self.names);
             }
         }
     }
@@ -535,7 +531,7 @@ impl EdsStore {
                 .zip(&state.endpoints)
                 .enumerate()
                 .map(|(i, (c, ep))| match c {
-                    Some(c) => c.facts(),
+                    Some(c) => c.facts(&self.names),
                     // Refreshed above for every dirty service; computed here otherwise.
                     None => Facts::of(&request, i, ep),
                 })

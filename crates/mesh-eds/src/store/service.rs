@@ -6,18 +6,20 @@
 //! service's shard list, and a range of one text arena per service), so a delta's lookup hashes
 //! the key and compares it against the arena, touching no per-endpoint string allocations.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 use std::ops::Range;
 use std::sync::Arc;
 
 use hashbrown::HashTable;
-use mesh_model::{ClusterId, NetworkId};
+use mesh_model::ClusterId;
 
 use crate::encoded::{EncodedService, WeightChange, write_direct_prefix};
 use crate::input::{ClusterRequest, EdsEndpoint, ServiceRequest};
 use crate::prepared::{Facts, Transport};
 use crate::rules::index_u32;
 use crate::wire::EncodeOptions;
+
+use super::names::{Maybe, Names};
 
 /// One service's endpoints, merged in Istio's order (shards by cluster id, registry order
 /// within) and updated in place, with each endpoint's (shard, key) and what re-encoding the
@@ -95,9 +97,10 @@ pub(super) struct ShardTable {
 #[derive(Debug, Clone)]
 pub(super) struct CachedEndpoint {
     pub(super) selected: bool,
-    pub(super) network: Option<NetworkId>,
-    pub(super) cluster: Option<ClusterId>,
-    pub(super) locality: Arc<str>,
+    /// Ids into the store's [`Names`] tables: equal ids, equal values.
+    pub(super) network: u32,
+    pub(super) cluster: u32,
+    pub(super) locality: u32,
     pub(super) transport: Transport,
     pub(super) weight: u32,
     /// Its direct `LbEndpoint` bytes up to the weight: a range of the service's `prefixes`.
@@ -109,12 +112,13 @@ impl CachedEndpoint {
         self.prefix.0 as usize..self.prefix.1 as usize
     }
 
-    pub(super) fn facts(&self) -> Facts<'_> {
+    /// Its facts, its ids read in `names` (the tables that handed them out).
+    pub(super) fn facts<'n>(&self, names: &'n Names) -> Facts<'n> {
         Facts {
             selected: self.selected,
-            network: self.network.as_ref(),
-            cluster: self.cluster.as_ref(),
-            locality: &self.locality,
+            network: names.networks.get(self.network).and_then(|n| n.0.as_ref()),
+            cluster: names.clusters.get(self.cluster).and_then(|c| c.0.as_ref()),
+            locality: names.localities.get(self.locality).map_or("", |l| l),
             transport: self.transport,
             weight: self.weight,
         }
@@ -383,7 +387,7 @@ pub(super) fn refresh(
     endpoints: &[EdsEndpoint],
     request: &ServiceRequest<'_>,
     options: EncodeOptions,
-    localities: &mut HashSet<Arc<str>>,
+    names: &mut Names,
 ) {
     let CacheParts {
         cache,
@@ -415,19 +419,11 @@ pub(super) fn refresh(
                 (index_u32(start), index_u32(prefixes.len()))
             }
         };
-        let locality = match localities.get(f.locality) {
-            Some(l) => Arc::clone(l),
-            None => {
-                let l: Arc<str> = f.locality.into();
-                localities.insert(Arc::clone(&l));
-                l
-            }
-        };
         Some(CachedEndpoint {
             selected: f.selected,
-            network: f.network.cloned(),
-            cluster: f.cluster.cloned(),
-            locality,
+            network: names.networks.id(&Maybe(f.network.cloned())),
+            cluster: names.clusters.id(&Maybe(f.cluster.cloned())),
+            locality: names.localities.id(f.locality),
             transport: f.transport,
             weight: f.weight,
             prefix,
