@@ -16,6 +16,8 @@ use crate::rules::index_u32;
 pub(super) struct Table<T> {
     values: Vec<T>,
     ids: HashMap<T, u32>,
+    /// The id handed out last: a service's endpoints mostly name the same values in a row.
+    last: Option<u32>,
 }
 
 impl<T> Default for Table<T> {
@@ -23,6 +25,7 @@ impl<T> Default for Table<T> {
         Self {
             values: Vec::new(),
             ids: HashMap::new(),
+            last: None,
         }
     }
 }
@@ -34,13 +37,23 @@ impl<T: Hash + Eq + Clone> Table<T> {
         T: std::borrow::Borrow<Q> + for<'q> From<&'q Q>,
         Q: Hash + Eq + ?Sized,
     {
+        if let Some(last) = self.last
+            && self
+                .values
+                .get(last as usize)
+                .is_some_and(|v| v.borrow() == value)
+        {
+            return last;
+        }
         if let Some(&id) = self.ids.get(value) {
+            self.last = Some(id);
             return id;
         }
         let id = index_u32(self.values.len());
         let value = T::from(value);
         self.values.push(value.clone());
         self.ids.insert(value, id);
+        self.last = Some(id);
         id
     }
 

@@ -6,7 +6,7 @@
 //! service's shard list, and a range of one text arena per service), so a delta's lookup hashes
 //! the key and compares it against the arena, touching no per-endpoint string allocations.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -302,12 +302,14 @@ impl ServiceState {
     /// Rebuilds the shard list (the live shards, sorted), the key arena (live keys only, in
     /// order) and the key tables from `keys`.
     fn rebuild_keys(&mut self) {
-        let live: BTreeSet<&Option<ClusterId>> = self
-            .keys
+        // The shards with live keys: those whose table is not empty.
+        let mut shards: Vec<Option<ClusterId>> = self
+            .tables
             .iter()
-            .map(|row| &self.shards[row.shard as usize])
+            .filter(|(_, t)| !t.positions.is_empty())
+            .map(|(c, _)| c.clone())
             .collect();
-        let shards: Vec<Option<ClusterId>> = live.into_iter().cloned().collect();
+        shards.sort_unstable();
         let renumber: Vec<u32> = self
             .shards
             .iter()
