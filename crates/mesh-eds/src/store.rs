@@ -10,13 +10,16 @@
 //! # Inside
 //!
 //! * **Services and shards** (`service`): each service's endpoints in Istio's order (shards by
-//!   cluster id, registry order within), with each endpoint's (shard, key). A per-shard
-//!   `hashbrown` table of positions, looked up by the key itself, finds an upsert's slot; within
+//!   cluster id, registry order within), with each endpoint's (shard, key) as a 12-byte row: the
+//!   shard an index into the service's shard list, the key a range of one text arena per service
+//!   (rebuilt, live keys only, when positions move). A per-shard `hashbrown` table of positions,
+//!   looked up by the key's hash and compared against the arena, finds an upsert's slot; within
 //!   an apply a new key is appended and a removal leaves a tombstone, and `settle` restores the
 //!   order once (a stable sort by shard), so every delta costs O(1) expected whatever shard it
 //!   names. A service left without endpoints at the end of an apply disappears.
 //! * **The re-encoding cache** (`service`): next to each endpoint, what re-encoding needs (its
-//!   facts with shared ids, and its direct bytes in one contiguous arena per service, compacted
+//!   facts, naming network, cluster and locality by `u32` ids into store-wide tables (`names`),
+//!   and its direct bytes in one contiguous arena per service, compacted
 //!   when replaced entries outweigh live ones), so re-encoding a touched service reads none of
 //!   the scattered endpoint strings.
 //! * **Weight patches** (`service::patch`): when the only changes to a service since its last

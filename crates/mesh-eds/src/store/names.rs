@@ -31,19 +31,21 @@ impl<T> Default for Table<T> {
 }
 
 impl<T: Hash + Eq + Clone> Table<T> {
-    /// The id of `value`, added if new.
-    pub(super) fn id<Q>(&mut self, value: &Q) -> u32
+    /// The id of `value`, added if new; `hint` (the id the value had before, if any) is tried
+    /// first, then the id handed out last, before the table is searched.
+    pub(super) fn id<Q>(&mut self, value: &Q, hint: Option<u32>) -> u32
     where
         T: std::borrow::Borrow<Q> + for<'q> From<&'q Q>,
         Q: Hash + Eq + ?Sized,
     {
-        if let Some(last) = self.last
-            && self
+        for guess in [hint, self.last].into_iter().flatten() {
+            if self
                 .values
-                .get(last as usize)
+                .get(guess as usize)
                 .is_some_and(|v| v.borrow() == value)
-        {
-            return last;
+            {
+                return guess;
+            }
         }
         if let Some(&id) = self.ids.get(value) {
             self.last = Some(id);
@@ -88,15 +90,19 @@ mod tests {
     #[test]
     fn equal_values_get_one_id_and_read_back() {
         let mut names = Names::default();
-        let a = names.localities.id("r1/z1");
-        let b = names.localities.id("r2/z1");
+        let a = names.localities.id("r1/z1", None);
+        let b = names.localities.id("r2/z1", None);
         assert_ne!(a, b);
-        assert_eq!(names.localities.id("r1/z1"), a);
+        assert_eq!(names.localities.id("r1/z1", None), a);
+        // A hint that is wrong (or names no value) is only a guess.
+        assert_eq!(names.localities.id("r1/z1", Some(b)), a);
+        assert_eq!(names.localities.id("r2/z1", Some(a)), b);
+        assert_eq!(names.localities.id("r2/z1", Some(99)), b);
         assert_eq!(names.localities.get(b).map(|l| &**l), Some("r2/z1"));
         assert_eq!(names.localities.get(7), None);
         let n1 = Maybe(Some("n1".parse::<NetworkId>().unwrap()));
-        let none = names.networks.id(&Maybe(None));
-        assert_eq!(names.networks.id(&n1), none + 1);
+        let none = names.networks.id(&Maybe(None), None);
+        assert_eq!(names.networks.id(&n1, Some(none)), none + 1);
         assert_eq!(names.networks.get(none), Some(&Maybe(None)));
     }
 }

@@ -423,9 +423,13 @@ pub(super) fn refresh(
         };
         Some(CachedEndpoint {
             selected: f.selected,
-            network: names.networks.id(&Maybe(f.network.cloned())),
-            cluster: names.clusters.id(&Maybe(f.cluster.cloned())),
-            locality: names.localities.id(f.locality),
+            network: names
+                .networks
+                .id(&Maybe(f.network.cloned()), old.map(|o| o.network)),
+            cluster: names
+                .clusters
+                .id(&Maybe(f.cluster.cloned()), old.map(|o| o.cluster)),
+            locality: names.localities.id(f.locality, old.map(|o| o.locality)),
             transport: f.transport,
             weight: f.weight,
             prefix,
