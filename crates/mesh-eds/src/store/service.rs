@@ -529,5 +529,12 @@ mod tests {
         state.settle();
         assert_eq!(order(&state), ["-/z", "c1/v", "c1/u", "c2/x"]);
         assert_eq!(state.endpoints[1].addresses, ["10.0.1.3"]);
+        // Settling keeps only live keys' text and live shards, sorted.
+        assert_eq!(state.key_text, "zvux");
+        assert_eq!(state.shards, [None, c("c1"), c("c2")]);
+        assert!(state.remove(&c("c2"), "x"));
+        state.settle();
+        assert_eq!((state.key_text.as_str(), state.shards.len()), ("zvu", 2));
+        assert_eq!(state.position(&c("c1"), "u"), Some(2));
     }
 }
