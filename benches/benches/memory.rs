@@ -7,7 +7,9 @@
 //! with its published snapshot) and its index (the store minus the encoded services: merged
 //! endpoints, keys, and the per-endpoint cache of facts and direct bytes); and, to size what is
 //! not kept, the `LoadAssignment`s of every view (the value path) and their bytes on the wire.
-//! Goal ≤ 128 bytes an endpoint; istiod ≈ 1 kB. The smoke run (`-- --test`) measures small only.
+//! Goal ≤ 128 bytes an endpoint; istiod ≈ 1 kB. The smoke run (`-- --test`) measures small only;
+//! `MESHSPAN_BENCH_XL=1` adds the 10M-endpoint workload (≈ 10 GB). Last, the bench process's
+//! peak resident set (`VmHWM` of `/proc/self/status`, Linux) is printed.
 use std::alloc::System;
 
 use cap::Cap;
@@ -88,5 +90,21 @@ fn main() {
     if !smoke {
         measure("large", Workload::Large);
         measure("huge", Workload::Huge);
+        if std::env::var_os("MESHSPAN_BENCH_XL").is_some() {
+            measure("xl", Workload::Xl);
+        }
     }
+    match peak_rss() {
+        Some(peak) => println!("\npeak RSS of the bench process (VmHWM): {peak}"),
+        None => println!("\npeak RSS of the bench process: unknown (no /proc/self/status)"),
+    }
+}
+
+/// The `VmHWM` line of `/proc/self/status` (e.g. `1234567 kB`).
+fn peak_rss() -> Option<String> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .map(|v| v.trim().to_owned())
 }

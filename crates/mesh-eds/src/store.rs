@@ -10,13 +10,16 @@
 //! # Inside
 //!
 //! * **Services and shards** (`service`): each service's endpoints in Istio's order (shards by
-//!   cluster id, registry order within), with each endpoint's (shard, key). A per-shard
-//!   `hashbrown` table of positions, looked up by the key itself, finds an upsert's slot; within
+//!   cluster id, registry order within), with each endpoint's (shard, key) as a 12-byte row: the
+//!   shard an index into the service's shard list, the key a range of one text arena per service
+//!   (rebuilt, live keys only, when positions move). A per-shard `hashbrown` table of positions,
+//!   looked up by the key's hash and compared against the arena, finds an upsert's slot; within
 //!   an apply a new key is appended and a removal leaves a tombstone, and `settle` restores the
 //!   order once (a stable sort by shard), so every delta costs O(1) expected whatever shard it
 //!   names. A service left without endpoints at the end of an apply disappears.
 //! * **The re-encoding cache** (`service`): next to each endpoint, what re-encoding needs (its
-//!   facts with shared ids, and its direct bytes in one contiguous arena per service, compacted
+//!   facts, naming network, cluster and locality by `u32` ids into store-wide tables (`names`),
+//!   and its direct bytes in one contiguous arena per service, compacted
 //!   when replaced entries outweigh live ones), so re-encoding a touched service reads none of
 //!   the scattered endpoint strings.
 //! * **Weight patches** (`service::patch`): when the only changes to a service since its last
@@ -36,7 +39,7 @@
 //!   encode-options change builds a new index and re-encodes every service.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
@@ -57,10 +60,12 @@ use crate::view::View;
 use crate::wire::{self, EncodeOptions};
 
 mod delta;
+mod names;
 mod service;
 mod snapshot;
 
 pub use delta::{ApplyStats, Delta};
+use names::Names;
 use service::{CacheParts, ServiceState, patch, refresh};
 use snapshot::{ServiceSlot, ServiceTable};
 pub use snapshot::{Snapshot, SnapshotReader};
@@ -104,8 +109,8 @@ pub struct EdsStore {
     services: HashMap<Arc<str>, ServiceState>,
     /// Scratch for rendering a delta's cluster name.
     name: String,
-    /// Locality labels, shared by the cache entries naming them.
-    localities: HashSet<Arc<str>>,
+    /// The networks, clusters and locality labels the cache entries name by id.
+    names: Names,
     mtls: BTreeMap<Arc<str>, bool>,
     /// The scope of each service given one ([`Delta::Scope`]).
     scopes: BTreeMap<Arc<str>, ServiceScope>,
@@ -156,7 +161,7 @@ impl EdsStore {
             options: EncodeOptions::default(),
             services: HashMap::new(),
             name: String::new(),
-            localities: HashSet::new(),
+            names: Names::default(),
             mtls: BTreeMap::new(),
             scopes: BTreeMap::new(),
             policies: BTreeMap::new(),
@@ -266,7 +271,7 @@ impl EdsStore {
                         self.service(&service, &mut changes.dirty, &mut changes.requests_replaced)
                     {
                         changes.cluster_differs += usize::from(differs(&cluster, &endpoint));
-                        state.upsert(cluster, key, endpoint);
+                        state.upsert(cluster, &key, endpoint);
                     }
                 }
                 Delta::RemoveEndpoint {
@@ -408,13 +413,7 @@ impl EdsStore {
                     reshaped,
                     garbage,
                 };
-                refresh(
-                    parts,
-                    endpoints,
-                    &request,
-                    self.options,
-                    &mut self.localities,
-                );
+                refresh(parts, endpoints, &request, self.options, &mut self.names);
             }
         }
     }
@@ -535,7 +534,7 @@ impl EdsStore {
                 .zip(&state.endpoints)
                 .enumerate()
                 .map(|(i, (c, ep))| match c {
-                    Some(c) => c.facts(),
+                    Some(c) => c.facts(&self.names),
                     // Refreshed above for every dirty service; computed here otherwise.
                     None => Facts::of(&request, i, ep),
                 })
@@ -665,10 +664,8 @@ impl EdsStore {
     ) -> Vec<EdsEndpoint> {
         scope.visible(
             proxy,
-            state
-                .keys
-                .iter()
-                .map(|(shard, _)| shard.as_ref())
+            (0..state.endpoints.len())
+                .map(|i| state.shard_of(i))
                 .zip(&state.endpoints),
         )
     }

@@ -94,6 +94,10 @@ pub enum Workload {
     /// endpoints with Zipf-like service sizes (largest 50,000), 10 % of services in 5–10 clusters,
     /// 10 × 3 localities.
     Huge,
+    /// As `Huge` scaled tenfold in endpoints and fivefold in services: 250 clusters / 50
+    /// networks, 100,000 services, 10,000,000 endpoints (Zipf-like, largest 250,000); the memory
+    /// bench's `MESHSPAN_BENCH_XL` run.
+    Xl,
 }
 
 struct Shape {
@@ -130,6 +134,14 @@ impl Workload {
                 gateways: 2,
                 services: 3_000,
                 regions: 3,
+                zones: 3,
+            },
+            Self::Xl => Shape {
+                clusters: 250,
+                networks: 50,
+                gateways: 3,
+                services: 100_000,
+                regions: 10,
                 zones: 3,
             },
             Self::Huge => Shape {
@@ -249,6 +261,7 @@ pub fn workload(kind: Workload, seed: u64) -> MeshDocument {
             v
         }
         Workload::Huge => zipf_sizes(shape.services, 1_000_000, 50_000),
+        Workload::Xl => zipf_sizes(shape.services, 10_000_000, 250_000),
     };
     let mut next_host = vec![0u32; shape.clusters];
     let mut services = Vec::with_capacity(sizes.len());
@@ -263,7 +276,7 @@ pub fn workload(kind: Workload, seed: u64) -> MeshDocument {
             Workload::Large | Workload::LargeFiveNetworks if rng.chance(0.3) => {
                 (0..3).map(|k| (home + k) % shape.clusters).collect()
             }
-            Workload::Huge if rng.chance(0.1) => {
+            Workload::Huge | Workload::Xl if rng.chance(0.1) => {
                 let k = 5 + rng.below(6) as usize;
                 (0..k)
                     .map(|j| (home + j * 37) % shape.clusters)

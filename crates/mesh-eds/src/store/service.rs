@@ -1,19 +1,25 @@
 //! One service's state in the store: its endpoints in Istio's order with each one's (shard,
 //! key), what re-encoding needs of each (the cache), and patching weight-only changes into its
 //! published encoded form.
+//!
+//! Keys are kept compactly: each position's key is a [`KeyRow`] (its shard as an index into the
+//! service's shard list, and a range of one text arena per service), so a delta's lookup hashes
+//! the key and compares it against the arena, touching no per-endpoint string allocations.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::Arc;
 
 use hashbrown::HashTable;
-use mesh_model::{ClusterId, NetworkId};
+use mesh_model::ClusterId;
 
 use crate::encoded::{EncodedService, WeightChange, write_direct_prefix};
 use crate::input::{ClusterRequest, EdsEndpoint, ServiceRequest};
 use crate::prepared::{Facts, Transport};
 use crate::rules::index_u32;
 use crate::wire::EncodeOptions;
+
+use super::names::{Maybe, Names};
 
 /// One service's endpoints, merged in Istio's order (shards by cluster id, registry order
 /// within) and updated in place, with each endpoint's (shard, key) and what re-encoding the
@@ -31,10 +37,17 @@ pub(super) struct ServiceState {
     /// Changed since the last apply (and listed in that apply's dirty list).
     pub(super) dirty: bool,
     pub(super) cluster: ClusterRequest,
-    pub(super) keys: Vec<(Option<ClusterId>, String)>,
-    /// Per shard: the positions of its live keys, found by the key (`key_hash`, compared with
-    /// `keys`).
-    pub(super) tables: HashMap<Option<ClusterId>, HashTable<u32>>,
+    /// Parallel to `endpoints`: each position's shard and key.
+    pub(super) keys: Vec<KeyRow>,
+    /// The keys' text, one after another (`KeyRow::text`); a removed key's text stays until
+    /// `settle` rebuilds the arena.
+    pub(super) key_text: String,
+    /// The shards `keys` name (`KeyRow::shard`), sorted by cluster id after `settle`; shards
+    /// first named in this apply are appended.
+    pub(super) shards: Vec<Option<ClusterId>>,
+    /// Per shard present: its index in `shards` and the positions of its live keys, found by the
+    /// key (`key_hash`, compared with the arena).
+    pub(super) tables: HashMap<Option<ClusterId>, ShardTable>,
     pub(super) endpoints: Vec<EdsEndpoint>,
     /// Parallel to `endpoints`; `None` = changed since the last apply.
     pub(super) cache: Vec<Option<CachedEndpoint>>,
@@ -53,6 +66,30 @@ pub(super) struct ServiceState {
     pub(super) garbage: usize,
 }
 
+/// One position's shard and key: 12 bytes, the key's text in the service's arena.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct KeyRow {
+    /// An index into `ServiceState::shards`.
+    pub(super) shard: u32,
+    /// The key's text: a range of `ServiceState::key_text`.
+    pub(super) text: (u32, u32),
+}
+
+impl KeyRow {
+    fn text<'t>(&self, arena: &'t str) -> &'t str {
+        arena
+            .get(self.text.0 as usize..self.text.1 as usize)
+            .unwrap_or("")
+    }
+}
+
+/// One shard's key table: its index in `ServiceState::shards` and its live positions.
+#[derive(Debug, Default)]
+pub(super) struct ShardTable {
+    shard: u32,
+    positions: HashTable<u32>,
+}
+
 /// What the store keeps of one endpoint so that re-encoding its service reads none of the
 /// (scattered) endpoints: its [`Facts`] with shared ids, and its direct `LbEndpoint` bytes up to
 /// the weight. A service's cache depends on its cluster request (selection), its mTLS policy and
@@ -60,9 +97,10 @@ pub(super) struct ServiceState {
 #[derive(Debug, Clone)]
 pub(super) struct CachedEndpoint {
     pub(super) selected: bool,
-    pub(super) network: Option<NetworkId>,
-    pub(super) cluster: Option<ClusterId>,
-    pub(super) locality: Arc<str>,
+    /// Ids into the store's [`Names`] tables: equal ids, equal values.
+    pub(super) network: u32,
+    pub(super) cluster: u32,
+    pub(super) locality: u32,
     pub(super) transport: Transport,
     pub(super) weight: u32,
     /// Its direct `LbEndpoint` bytes up to the weight: a range of the service's `prefixes`.
@@ -74,12 +112,13 @@ impl CachedEndpoint {
         self.prefix.0 as usize..self.prefix.1 as usize
     }
 
-    pub(super) fn facts(&self) -> Facts<'_> {
+    /// Its facts, its ids read in `names` (the tables that handed them out).
+    pub(super) fn facts<'n>(&self, names: &'n Names) -> Facts<'n> {
         Facts {
             selected: self.selected,
-            network: self.network.as_ref(),
-            cluster: self.cluster.as_ref(),
-            locality: &self.locality,
+            network: names.networks.get(self.network).and_then(|n| n.0.as_ref()),
+            cluster: names.clusters.get(self.cluster).and_then(|c| c.0.as_ref()),
+            locality: names.localities.get(self.locality).map_or("", |l| l),
             transport: self.transport,
             weight: self.weight,
         }
@@ -93,6 +132,8 @@ impl ServiceState {
             dirty: false,
             cluster,
             keys: Vec::new(),
+            key_text: String::new(),
+            shards: Vec::new(),
             tables: HashMap::new(),
             endpoints: Vec::new(),
             cache: Vec::new(),
@@ -116,19 +157,27 @@ impl ServiceState {
     /// The position of (shard, key), if live.
     pub(super) fn position(&self, cluster: &Option<ClusterId>, key: &str) -> Option<usize> {
         let table = self.tables.get(cluster)?;
-        let keys = &self.keys;
+        let (keys, text) = (&self.keys, self.key_text.as_str());
         table
-            .find(key_hash(key), |&i| keys[i as usize].1 == key)
+            .positions
+            .find(key_hash(key), |&i| keys[i as usize].text(text) == key)
             .map(|&i| i as usize)
     }
 
-    pub(super) fn upsert(
-        &mut self,
-        cluster: Option<ClusterId>,
-        key: String,
-        endpoint: EdsEndpoint,
-    ) {
-        if let Some(i) = self.position(&cluster, &key) {
+    /// The shard of position `i` (`None` past the end, or for the unnamed shard).
+    pub(super) fn shard_of(&self, i: usize) -> Option<&ClusterId> {
+        let row = self.keys.get(i)?;
+        self.shards.get(row.shard as usize)?.as_ref()
+    }
+
+    /// The key of position `i` (`""` past the end).
+    #[cfg(test)]
+    pub(super) fn key_of(&self, i: usize) -> &str {
+        self.keys.get(i).map_or("", |row| row.text(&self.key_text))
+    }
+
+    pub(super) fn upsert(&mut self, cluster: Option<ClusterId>, key: &str, endpoint: EdsEndpoint) {
+        if let Some(i) = self.position(&cluster, key) {
             self.endpoints[i] = endpoint;
             if let Some(old) = self.cache[i].take() {
                 self.replaced.push((i, old));
@@ -136,16 +185,40 @@ impl ServiceState {
             return;
         }
         // Appended; out of order when a later shard's key is already last (`settle` sorts).
-        if self.keys.last().is_some_and(|(c, _)| *c > cluster) {
+        if self
+            .keys
+            .last()
+            .and_then(|row| self.shards.get(row.shard as usize))
+            .is_some_and(|c| *c > cluster)
+        {
             self.unsorted = true;
         }
         let at = index_u32(self.keys.len());
-        let keys = &self.keys;
-        self.tables
-            .entry(cluster.clone())
-            .or_default()
-            .insert_unique(key_hash(&key), at, |&i| key_hash(&keys[i as usize].1));
-        self.keys.push((cluster, key));
+        let shards = &mut self.shards;
+        let table = self.tables.entry(cluster).or_insert_with_key(|cluster| {
+            // A shard named again after its removal in this apply keeps its index.
+            let shard = match shards.iter().position(|s| s == cluster) {
+                Some(j) => j,
+                None => {
+                    shards.push(cluster.clone());
+                    shards.len() - 1
+                }
+            };
+            ShardTable {
+                shard: index_u32(shard),
+                positions: HashTable::new(),
+            }
+        });
+        let (keys, text) = (&self.keys, self.key_text.as_str());
+        table.positions.insert_unique(key_hash(key), at, |&i| {
+            key_hash(keys[i as usize].text(text))
+        });
+        let start = index_u32(self.key_text.len());
+        self.key_text.push_str(key);
+        self.keys.push(KeyRow {
+            shard: table.shard,
+            text: (start, index_u32(self.key_text.len())),
+        });
         self.endpoints.push(endpoint);
         self.cache.push(None);
         self.reshaped = true;
@@ -156,8 +229,11 @@ impl ServiceState {
         let Some(table) = self.tables.get_mut(cluster) else {
             return false;
         };
-        let keys = &self.keys;
-        let Ok(entry) = table.find_entry(key_hash(key), |&i| keys[i as usize].1 == key) else {
+        let (keys, text) = (&self.keys, self.key_text.as_str());
+        let Ok(entry) = table
+            .positions
+            .find_entry(key_hash(key), |&i| keys[i as usize].text(text) == key)
+        else {
             return false;
         };
         let (i, _) = entry.remove();
@@ -181,7 +257,7 @@ impl ServiceState {
     ) -> bool {
         let existed = match self.tables.remove(&cluster) {
             Some(table) => {
-                for i in table {
+                for i in table.positions {
                     self.tombstone(i);
                 }
                 true
@@ -190,7 +266,7 @@ impl ServiceState {
         };
         let given = !endpoints.is_empty();
         for (key, endpoint) in endpoints {
-            self.upsert(cluster.clone(), key, endpoint);
+            self.upsert(cluster.clone(), &key, endpoint);
         }
         existed || given
     }
@@ -211,20 +287,60 @@ impl ServiceState {
             .collect();
         if self.unsorted {
             // Stable: registry order within a shard is the order of arrival.
-            order.sort_by(|&a, &b| self.keys[a as usize].0.cmp(&self.keys[b as usize].0));
+            let shards = &self.shards;
+            let shard = |i: u32| &shards[self.keys[i as usize].shard as usize];
+            order.sort_by(|&a, &b| shard(a).cmp(shard(b)));
         }
         self.keys = permuted(std::mem::take(&mut self.keys), &order);
         self.endpoints = permuted(std::mem::take(&mut self.endpoints), &order);
         self.cache = permuted(std::mem::take(&mut self.cache), &order);
         self.removed.clear();
         self.unsorted = false;
+        self.rebuild_keys();
+    }
+
+    /// Rebuilds the shard list (the live shards, sorted), the key arena (live keys only, in
+    /// order) and the key tables from `keys`.
+    fn rebuild_keys(&mut self) {
+        // The shards with live keys: those whose table is not empty.
+        let mut shards: Vec<Option<ClusterId>> = self
+            .tables
+            .iter()
+            .filter(|(_, t)| !t.positions.is_empty())
+            .map(|(c, _)| c.clone())
+            .collect();
+        shards.sort_unstable();
+        let renumber: Vec<u32> = self
+            .shards
+            .iter()
+            .map(|s| index_u32(shards.binary_search(s).unwrap_or(0)))
+            .collect();
+        let mut text =
+            String::with_capacity(self.keys.iter().map(|r| r.text(&self.key_text).len()).sum());
+        for row in &mut self.keys {
+            let start = index_u32(text.len());
+            text.push_str(row.text(&self.key_text));
+            *row = KeyRow {
+                shard: renumber[row.shard as usize],
+                text: (start, index_u32(text.len())),
+            };
+        }
+        self.key_text = text;
+        self.shards = shards;
         self.tables.clear();
-        let keys = &self.keys;
-        for (i, (cluster, key)) in (0u32..).zip(keys) {
+        let (keys, text) = (&self.keys, self.key_text.as_str());
+        for (i, row) in (0u32..).zip(keys) {
+            let cluster = &self.shards[row.shard as usize];
             self.tables
                 .entry(cluster.clone())
-                .or_default()
-                .insert_unique(key_hash(key), i, |&j| key_hash(&keys[j as usize].1));
+                .or_insert_with(|| ShardTable {
+                    shard: row.shard,
+                    positions: HashTable::new(),
+                })
+                .positions
+                .insert_unique(key_hash(row.text(text)), i, |&j| {
+                    key_hash(keys[j as usize].text(text))
+                });
         }
     }
 }
@@ -273,7 +389,7 @@ pub(super) fn refresh(
     endpoints: &[EdsEndpoint],
     request: &ServiceRequest<'_>,
     options: EncodeOptions,
-    localities: &mut HashSet<Arc<str>>,
+    names: &mut Names,
 ) {
     let CacheParts {
         cache,
@@ -305,19 +421,15 @@ pub(super) fn refresh(
                 (index_u32(start), index_u32(prefixes.len()))
             }
         };
-        let locality = match localities.get(f.locality) {
-            Some(l) => Arc::clone(l),
-            None => {
-                let l: Arc<str> = f.locality.into();
-                localities.insert(Arc::clone(&l));
-                l
-            }
-        };
         Some(CachedEndpoint {
             selected: f.selected,
-            network: f.network.cloned(),
-            cluster: f.cluster.cloned(),
-            locality,
+            network: names
+                .networks
+                .id(&Maybe(f.network.cloned()), old.map(|o| o.network)),
+            cluster: names
+                .clusters
+                .id(&Maybe(f.cluster.cloned()), old.map(|o| o.cluster)),
+            locality: names.localities.id(f.locality, old.map(|o| o.locality)),
             transport: f.transport,
             weight: f.weight,
             prefix,
@@ -380,27 +492,29 @@ mod tests {
         let mut state = ServiceState::new("outbound|80||a".into(), svc("a"));
         let c = |name: &str| Some(name.parse::<ClusterId>().unwrap());
         let order = |state: &ServiceState| {
-            state
-                .keys
-                .iter()
-                .map(|(c, k)| format!("{}/{k}", c.as_ref().map_or("-", |c| c.as_str())))
+            (0..state.keys.len())
+                .map(|i| {
+                    let c = state.shard_of(i).map_or("-", |c| c.as_str());
+                    format!("{c}/{}", state.key_of(i))
+                })
                 .collect::<Vec<_>>()
         };
-        state.upsert(c("c2"), "x".into(), ep("10.0.0.1", "n1"));
-        state.upsert(c("c1"), "y".into(), ep("10.0.0.2", "n1"));
-        state.upsert(None, "z".into(), ep("10.0.0.3", "n1"));
-        state.upsert(c("c1"), "w".into(), ep("10.0.0.4", "n1"));
+        state.upsert(c("c2"), "x", ep("10.0.0.1", "n1"));
+        state.upsert(c("c1"), "y", ep("10.0.0.2", "n1"));
+        state.upsert(None, "z", ep("10.0.0.3", "n1"));
+        state.upsert(c("c1"), "w", ep("10.0.0.4", "n1"));
         assert!(state.unsorted);
         assert!(state.remove(&c("c1"), "y"));
         assert!(!state.remove(&c("c1"), "y"), "removed twice");
         assert!(!state.remove(&c("c3"), "y"), "no such shard");
         // Upserted after its removal in the same apply: a new endpoint, last of its shard.
-        state.upsert(c("c1"), "y".into(), ep("10.0.0.5", "n1"));
+        state.upsert(c("c1"), "y", ep("10.0.0.5", "n1"));
         state.settle();
         assert_eq!(order(&state), ["-/z", "c1/w", "c1/y", "c2/x"]);
         assert_eq!(state.endpoints[2].addresses, ["10.0.0.5"]);
-        for (i, (cluster, key)) in state.keys.iter().enumerate() {
-            assert_eq!(state.position(cluster, key), Some(i), "{key}");
+        for i in 0..state.keys.len() {
+            let (cluster, key) = (state.shard_of(i).cloned(), state.key_of(i));
+            assert_eq!(state.position(&cluster, key), Some(i), "{key}");
         }
         assert_eq!(state.position(&c("c2"), "w"), None);
         // A shard replaced with a key given twice: its first place, its last endpoint.
@@ -415,5 +529,12 @@ mod tests {
         state.settle();
         assert_eq!(order(&state), ["-/z", "c1/v", "c1/u", "c2/x"]);
         assert_eq!(state.endpoints[1].addresses, ["10.0.1.3"]);
+        // Settling keeps only live keys' text and live shards, sorted.
+        assert_eq!(state.key_text, "zvux");
+        assert_eq!(state.shards, [None, c("c1"), c("c2")]);
+        assert!(state.remove(&c("c2"), "x"));
+        state.settle();
+        assert_eq!((state.key_text.as_str(), state.shards.len()), ("zvu", 2));
+        assert_eq!(state.position(&c("c1"), "u"), Some(2));
     }
 }
